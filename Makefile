@@ -1,0 +1,48 @@
+# Catalyst: two commands on a fresh machine with Python 3.11+ and make.
+#   make demo   set up, start the simulated gateway, run a real trading cycle
+#   make test   set up, then ruff, mypy, the layer contract and the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.catalyst-installed
+
+.PHONY: setup demo test lint typecheck layers pytest lab bench clean-state
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Catalyst needs Python 3.11 or newer; found " + sys.version.split()[0])'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name catalyst --display-name "Catalyst (.venv)" >/dev/null
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/catalyst demo
+
+lint: setup
+	$(BIN)/ruff check catalyst tests benchmarks
+
+typecheck: setup
+	$(BIN)/mypy
+
+layers: setup
+	$(BIN)/lint-imports
+
+pytest: setup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+test: lint typecheck layers pytest
+
+lab: setup
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+bench: setup
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m benchmarks.run_all
+
+clean-state:
+	-$(BIN)/catalyst gateway stop
+	rm -rf state/* && touch state/.gitkeep

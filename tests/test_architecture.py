@@ -1,0 +1,71 @@
+"""The shape of the package is a tested property (rule 4 and ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+import ast
+import collections
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "catalyst"
+
+
+def _imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _notebook_sources() -> list[tuple[Path, str]]:
+    out = []
+    for nb in (ROOT / "notebooks").glob("*.ipynb"):
+        cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+        out.append((nb, "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")))
+    return out
+
+
+def test_only_the_broker_package_imports_ib_async() -> None:
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in PACKAGE.rglob("*.py")
+        if "broker" not in p.relative_to(PACKAGE).parts[:1]
+        and any(n == "ib_async" or n.startswith("ib_async.") for n in _imports_of(p))
+    ]
+    assert offenders == [], f"ib_async imported outside catalyst/broker/: {offenders}"
+
+
+def test_broker_package_really_is_the_one_that_imports_ib_async() -> None:
+    """Guards the test above against passing vacuously (e.g. a renamed package)."""
+    users = [p for p in (PACKAGE / "broker").rglob("*.py") if "ib_async" in " ".join(_imports_of(p))]
+    assert users, "catalyst/broker/ should import ib_async"
+
+
+def test_notebooks_never_import_ib_async() -> None:
+    pattern = re.compile(r"^\s*(import ib_async|from ib_async)", re.MULTILINE)
+    offenders = [str(nb.relative_to(ROOT)) for nb, src in _notebook_sources() if pattern.search(src)]
+    assert offenders == []
+
+
+def test_no_two_modules_share_a_file_name() -> None:
+    """Two copies of the broker module drifted apart in the predecessor; never two of anything."""
+    names = collections.Counter(
+        p.name for p in PACKAGE.rglob("*.py") if p.name not in {"__init__.py", "__main__.py"}
+    )
+    duplicated = {name: count for name, count in names.items() if count > 1}
+    assert duplicated == {}, f"modules with the same file name: {duplicated}"
+
+
+def test_no_module_outside_the_package_shadows_a_package_module() -> None:
+    package_names = {p.name for p in PACKAGE.rglob("*.py") if p.name != "__init__.py"}
+    for folder in ("benchmarks", "notebooks"):
+        for p in (ROOT / folder).rglob("*.py"):
+            assert p.name not in package_names or p.name == "__init__.py", (
+                f"{p.relative_to(ROOT)} duplicates a package module name"
+            )
