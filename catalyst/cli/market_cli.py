@@ -1,9 +1,124 @@
-"""`catalyst` commands of the market group."""
+"""`catalyst market ...`: the HKEX rules as a trader sees them, with no broker involved."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
+
 import typer
+
+from catalyst.market import HK_TZ, MarketError
+from catalyst.market.market_phase import Phase, TradingDay
+from catalyst.market.market_snapshot import MarketSnapshot, market_snapshot
+
+market_app = typer.Typer(
+    help="HKEX market rules: phase, sessions, board lots and ticks.", no_args_is_help=True
+)
+
+_PHASE_NOTES: dict[Phase, str] = {
+    Phase.CLOSED: "market closed",
+    Phase.PRE_OPEN: "pre-opening auction: no new orders from Catalyst",
+    Phase.MORNING: "continuous trading: new orders accepted",
+    Phase.LUNCH: "lunch break: no new orders",
+    Phase.AFTERNOON: "continuous trading: new orders accepted",
+    Phase.CLOSING_AUCTION: "closing auction: no new orders",
+}
+
+
+def _hhmm(ts: datetime) -> str:
+    return ts.strftime("%H:%M")
+
+
+def _day_line(td: TradingDay | None) -> str:
+    if td is None:
+        return "no trading today (weekend or holiday)"
+    if td.break_start is not None and td.break_end is not None:
+        continuous = f"{_hhmm(td.open)}-{_hhmm(td.break_start)}, {_hhmm(td.break_end)}-{_hhmm(td.close)}"
+    else:
+        continuous = f"{_hhmm(td.open)}-{_hhmm(td.close)} (half day)"
+    return (
+        f"pre-open {_hhmm(td.pre_open)}-{_hhmm(td.open)}, continuous {continuous}, "
+        f"closing auction {_hhmm(td.close)}-{_hhmm(td.auction_end)}"
+    )
+
+
+def _money(x: Decimal) -> str:
+    return f"{x:,.2f}"
+
+
+def render_snapshot(snap: MarketSnapshot) -> str:
+    """Plain aligned text for a terminal."""
+    out = [
+        f"HKEX market snapshot at {snap.at:%Y-%m-%d %H:%M:%S} HKT ({snap.at:%a})",
+        f"  phase       {snap.phase.value} ({_PHASE_NOTES[snap.phase]})",
+    ]
+    if snap.minutes_to_close is not None:
+        out.append(f"  to close    {snap.minutes_to_close:.0f} min of continuous trading left today")
+    out += [
+        f"  today       {_day_line(snap.today)}",
+        f"  next open   {snap.next_open:%Y-%m-%d %H:%M} HKT ({snap.next_open:%a})",
+        f"  Part A      {snap.part_a_regime}",
+        f"  universe    board lots as of {snap.universe_as_of} (HKEX List of Securities)",
+        "",
+    ]
+    header = ("code", "name", "lot", "table", "ref price*", "tick", "lot value*", "stamp", "short")
+    rows = [
+        (
+            ln.symbol,
+            ln.name,
+            f"{ln.board_lot:,}",
+            ln.spread_table,
+            f"{ln.ref_price}",
+            f"{ln.tick}",
+            _money(ln.lot_value),
+            "yes" if ln.stamp_duty else "no",
+            "yes" if ln.shortsell_eligible else "no",
+        )
+        for ln in snap.lines
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    right = {2, 4, 5, 6}
+
+    def fmt(r: tuple[str, ...]) -> str:
+        cells = [
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
+        return "  ".join(cells).rstrip()
+
+    out += [fmt(header), fmt(tuple("-" * w for w in widths)), *(fmt(r) for r in rows)]
+    out += ["", "* indicative late-2025 price level from the universe file, not a quote; HKD."]
+    return "\n".join(out)
+
+
+def _parse_at(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        ts = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an ISO date-time such as 2026-02-16T11:00") from None
+    return ts.replace(tzinfo=HK_TZ) if ts.tzinfo is None else ts
+
+
+@market_app.command("snapshot")
+def snapshot(
+    at: str | None = typer.Option(
+        None, "--at", help="ISO date-time; without an offset it is read as Hong Kong time. Default: now."
+    ),
+    symbols: list[str] | None = typer.Option(  # noqa: B008
+        None, "--symbols", "-s", help="Stock codes (repeat or comma-separate). Default: the whole universe."
+    ),
+) -> None:
+    """Phase now in Hong Kong, the next session's open, and lot and tick for each security."""
+    codes = [c for s in symbols for c in s.split(",") if c.strip()] if symbols else None
+    try:
+        snap = market_snapshot(_parse_at(at), codes)
+    except MarketError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(code=2) from e
+    typer.echo(render_snapshot(snap))
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add the `market` group to the root app."""
+    app.add_typer(market_app, name="market")

@@ -7,13 +7,9 @@ from typing import Any
 
 import structlog
 
-from catalyst.errors import CatalystError
+from catalyst.domain.domain_errors import UnknownOrderTypeError
 
 _log = structlog.get_logger("catalyst.domain.order_type")
-
-
-class UnknownOrderTypeError(CatalystError, ValueError):
-    """Raised for an order type that is not in the explicit table."""
 
 
 class OrderType(StrEnum):

@@ -11,13 +11,9 @@ from typing import Any
 
 import structlog
 
-from catalyst.errors import CatalystError
+from catalyst.domain.domain_errors import UnknownSideError
 
 _log = structlog.get_logger("catalyst.domain.side")
-
-
-class UnknownSideError(CatalystError, ValueError):
-    """Raised for any side text that is not in the explicit table (None and "" included)."""
 
 
 class Side(StrEnum):

@@ -155,6 +155,49 @@ class Bar:
     count: int
 
 
+@dataclass(frozen=True)
+class PortfolioItem:
+    """One line of updatePortfolio: a position valued at the current last price (HKD)."""
+
+    account: str
+    con_id: int
+    symbol: str
+    position: int  # signed
+    market_price: Decimal
+    market_value: Decimal
+    average_cost: Decimal
+    unrealized_pnl: Decimal
+    realized_pnl: Decimal
+
+
+@dataclass(frozen=True)
+class SimContract:
+    """What contractDetails says about one SEHK security (added by the engine engineer)."""
+
+    con_id: int
+    symbol: str
+    long_name: str  # ends with " (SIM)": the data is synthetic
+    min_tick: Decimal  # smallest increment of the ladder
+    market_rule_id: int
+    board_lot: int  # also minSize / sizeIncrement / suggestedSizeIncrement
+    trading_hours: str  # IB format, ~7 days ahead: "YYYYMMDD:HHMM-YYYYMMDD:HHMM;...;YYYYMMDD:CLOSED"
+    liquid_hours: str
+    time_zone: str  # "Asia/Hong_Kong"
+    industry: str
+    category: str
+    subcategory: str
+    stock_type: str  # "COMMON" | "ETF"
+    sec_type: str = "STK"
+    exchange: str = "SEHK"
+    primary_exchange: str = "SEHK"
+    currency: str = "HKD"
+    local_symbol: str = ""  # same as symbol
+    trading_class: str = ""  # same as symbol
+    valid_exchanges: str = "SEHK"
+    order_types: str = "ACTIVETIM,AD,ADJUST,ALERT,ALLOC,AVGCOST,BASKET,DAY,DEACT,DEACTDIS,GAT,GTC,GTD,LMT,MKT,NONALGO,OCA,STP,STP LMT,WHATIF"
+    market_name: str = "SEHK"
+
+
 # --- events the engine returns; the server decides who sees each -------------------------------
 
 

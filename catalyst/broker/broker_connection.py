@@ -1,0 +1,274 @@
+"""One ib_async connection to a gateway: connect with clear errors, reconnect with backoff.
+
+IB Gateway restarts every night and IB's servers reset around it (errors 1100/1101/1102), so a
+lost connection is normal. While the connection is down, or connectivity is lost, or the session
+is resynchronising after a reconnect, :attr:`BrokerConnection.ready` is cleared and every new
+submission waits for it. After each (re)connect the owner's ``resync`` coroutine runs (open
+orders of all clients, positions, executions: fills made while disconnected arrive only this way)
+before submissions are released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import structlog
+from ib_async import IB
+
+from catalyst.broker.broker_errors import (
+    AccountNotManagedError,
+    BrokerNotConnectedError,
+    BrokerTimeoutError,
+    ClientIdInUseError,
+    GatewayUnreachableError,
+)
+from catalyst.broker.broker_reports import BrokerReports
+
+log = structlog.get_logger(__name__)
+
+#: Seconds to wait before each reconnect attempt; the last value repeats until close().
+DEFAULT_RECONNECT_DELAYS: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+
+#: IB allows 50 messages a second from a client; ib_async throttles itself below that.
+MAX_MESSAGES_PER_SECOND = 45
+
+Resync = Callable[[str], Awaitable[None]]
+
+
+class BrokerConnection:
+    """Owns the :class:`ib_async.IB` instance; the rest of the broker package borrows it."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        client_id: int,
+        account: str,
+        connect_timeout: float,
+        readonly: bool,
+        reports: BrokerReports,
+        resync: Resync | None = None,
+        reconnect_delays: Sequence[float] = DEFAULT_RECONNECT_DELAYS,
+        max_messages_per_second: int = MAX_MESSAGES_PER_SECOND,
+    ) -> None:
+        self.host = host
+        self.port = int(port)
+        self.client_id = int(client_id)
+        self.configured_account = account
+        self.account = account
+        self.connect_timeout = float(connect_timeout)
+        self.readonly = readonly
+        self.reports = reports
+        self.resync: Resync | None = resync
+        self.reconnect_delays = tuple(reconnect_delays) or DEFAULT_RECONNECT_DELAYS
+        self.ib = IB()
+        self.ib.client.MaxRequests = max(1, min(int(max_messages_per_second), 50))
+        self.ib.client.RequestsInterval = 1
+        reports.install(self.ib)
+        self.ready = asyncio.Event()
+        self.state = "disconnected"
+        self.epoch = 0  # bumped on every successful (re)connect
+        self.reconnects = 0
+        self._closing = False
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._resync_task: asyncio.Task[None] | None = None
+        self.ib.disconnectedEvent += self._on_disconnected
+        self.ib.errorEvent += self._on_error
+
+    # -- connect / close ---------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Connect, check the account, resynchronise, release submissions. Raises on failure."""
+        self._closing = False
+        await self._connect_once()
+        await self._after_connect("connect")
+
+    async def close(self) -> None:
+        self._closing = True
+        self.ready.clear()
+        for task in (self._reconnect_task, self._resync_task):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if self.ib.isConnected():
+            self.ib.disconnect()
+        self.state = "closed"
+        self.reports.notify()
+        log.info("broker.connection.closed", host=self.host, port=self.port, client_id=self.client_id)
+
+    @property
+    def connected(self) -> bool:
+        return self.ib.isConnected() and self.ib.client.isReady()
+
+    async def wait_ready(self, timeout: float) -> None:
+        """Wait until connected and resynchronised, or raise BrokerNotConnectedError."""
+        if self._closing:
+            raise BrokerNotConnectedError("the broker session is closed; connect a new session")
+        if self.ready.is_set() and self.connected:
+            return
+        log.warning("broker.connection.holding", state=self.state, timeout=timeout)
+        try:
+            await asyncio.wait_for(self.ready.wait(), timeout)
+        except TimeoutError as exc:
+            raise BrokerNotConnectedError(
+                f"not connected to the gateway at {self.host}:{self.port} (state {self.state}) after "
+                f"waiting {timeout:.0f}s; nothing was sent. Check that the gateway is running"
+            ) from exc
+
+    async def _connect_once(self) -> None:
+        self.state = "connecting"
+        loop = asyncio.get_running_loop()
+        refused: asyncio.Future[str] = loop.create_future()
+
+        def on_error(req_id: int, code: int, message: str, contract: Any) -> None:
+            if code == 326 and not refused.done():
+                refused.set_result(message)
+
+        def on_api_error(message: str) -> None:
+            if "already in use" in message and not refused.done():
+                refused.set_result(message)
+
+        self.ib.errorEvent += on_error
+        self.ib.client.apiError += on_api_error
+        log.info(
+            "broker.connect.request", host=self.host, port=self.port, client_id=self.client_id,
+            account=self.configured_account, readonly=self.readonly, timeout=self.connect_timeout,
+        )
+        task = asyncio.ensure_future(
+            self.ib.connectAsync(
+                self.host, self.port, clientId=self.client_id, timeout=self.connect_timeout,
+                readonly=self.readonly, account="",
+            )
+        )
+        try:
+            done, _ = await asyncio.wait({task, refused}, return_when=asyncio.FIRST_COMPLETED)
+            if refused in done:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+                self.ib.disconnect()
+                raise ClientIdInUseError(
+                    f"the gateway at {self.host}:{self.port} refused client id {self.client_id}: it is "
+                    "already in use (IB error 326). Close the other session or set broker.client_id "
+                    "to a free id"
+                )
+            try:
+                task.result()
+            except TimeoutError:
+                raise
+            except (ConnectionRefusedError, socket.gaierror) as exc:
+                raise GatewayUnreachableError(
+                    f"nothing is listening at {self.host}:{self.port}: start the gateway (`catalyst "
+                    "gateway start` for the simulator, IB Gateway/TWS for paper or live) and check "
+                    f"broker.host/broker.port ({exc})"
+                ) from exc
+            except OSError as exc:
+                self.ib.disconnect()
+                raise BrokerNotConnectedError(
+                    f"the gateway at {self.host}:{self.port} closed the connection during the handshake "
+                    f"({exc}); if another session uses client id {self.client_id}, pick another one"
+                ) from exc
+        except TimeoutError as exc:
+            self.ib.disconnect()
+            raise BrokerTimeoutError(
+                f"the gateway at {self.host}:{self.port} accepted the connection but did not complete "
+                f"the API handshake within {self.connect_timeout:.0f}s; check that the API is enabled "
+                "and that no dialog is waiting for confirmation in IB Gateway/TWS"
+            ) from exc
+        finally:
+            self.ib.errorEvent -= on_error
+            self.ib.client.apiError -= on_api_error
+            if not refused.done():
+                refused.cancel()
+
+        accounts = list(self.ib.managedAccounts())
+        if self.configured_account:
+            if self.configured_account not in accounts:
+                self.ib.disconnect()
+                raise AccountNotManagedError(
+                    f"account {self.configured_account} is not managed by this gateway login (it "
+                    f"manages {', '.join(accounts) or 'none'}); fix broker.account or log in to the "
+                    "right account"
+                )
+            self.account = self.configured_account
+        elif len(accounts) == 1:
+            self.account = accounts[0]
+        else:
+            self.ib.disconnect()
+            raise AccountNotManagedError(
+                f"the gateway manages several accounts ({', '.join(accounts)}); set broker.account"
+            )
+        log.info(
+            "broker.connect.ok", host=self.host, port=self.port, client_id=self.client_id,
+            account=self.account, managed_accounts=accounts,
+            server_version=self.ib.client.serverVersion(),
+        )
+
+    async def _after_connect(self, reason: str) -> None:
+        self.epoch += 1
+        self.state = "resyncing"
+        if self.resync is not None:
+            await self.resync(reason)
+        self.state = "ready"
+        self.ready.set()
+        self.reports.notify()
+        log.info("broker.connection.ready", reason=reason, epoch=self.epoch)
+
+    # -- disconnects and connectivity notices ------------------------------------------------------
+
+    def _on_disconnected(self) -> None:
+        self.ready.clear()
+        self.reports.notify()
+        if self._closing:
+            return
+        self.state = "reconnecting"
+        log.critical("broker.connection.lost", host=self.host, port=self.port, client_id=self.client_id)
+        if self._reconnect_task is None or self._reconnect_task.done():
+            self._reconnect_task = asyncio.ensure_future(self._reconnect_loop())
+
+    async def _reconnect_loop(self) -> None:
+        delays = itertools.chain(self.reconnect_delays, itertools.repeat(self.reconnect_delays[-1]))
+        for attempt, delay in enumerate(delays, start=1):
+            if self._closing:
+                return
+            await asyncio.sleep(delay)  # backoff between attempts, not a wait for an event
+            if self._closing:
+                return
+            try:
+                await self._connect_once()
+            except (GatewayUnreachableError, ClientIdInUseError, BrokerTimeoutError, BrokerNotConnectedError, OSError) as exc:
+                log.warning("broker.reconnect.failed", attempt=attempt, delay=delay, error=str(exc))
+                continue
+            except AccountNotManagedError as exc:
+                log.critical("broker.reconnect.account_gone", attempt=attempt, error=str(exc))
+                continue
+            self.reconnects += 1
+            self.reports.forget_order_ids()
+            try:
+                await self._after_connect("reconnect")
+            except Exception as exc:  # a failed resync leaves submissions held; try again
+                log.exception("broker.reconnect.resync_failed", attempt=attempt, error=str(exc))
+                self.ready.clear()
+                if self.ib.isConnected():
+                    self.ib.disconnect()
+                continue
+            log.warning("broker.reconnect.ok", attempt=attempt, reconnects=self.reconnects)
+            return
+
+    def _on_error(self, req_id: int, code: int, message: str, contract: Any) -> None:
+        if code == 1100:
+            self.ready.clear()
+            self.state = "connectivity_lost"
+            self.reports.notify()
+            log.critical("broker.connectivity.lost", code=code, message=message)
+        elif code in (1101, 1102):
+            log.warning("broker.connectivity.restored", code=code, message=message, data_lost=code == 1101)
+            if self._resync_task is None or self._resync_task.done():
+                self._resync_task = asyncio.ensure_future(self._after_connect(f"connectivity-{code}"))

@@ -1,0 +1,316 @@
+"""Read-only questions to the broker, answered with plain values and DataFrames.
+
+Nothing returned here is an ib_async object: prices are Decimal (from the broker's text via
+``decimal_from_wire``), quantities int, times tz-aware.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import pandas as pd
+import structlog
+
+from catalyst.broker.broker_connection import BrokerConnection
+from catalyst.broker.broker_errors import BrokerError, BrokerTimeoutError
+from catalyst.broker.broker_reports import BrokerReports, ReportedExecution
+from catalyst.broker.contracts_cache import ContractsCache
+from catalyst.broker.historical_pacing import HistoricalPacer
+from catalyst.broker.order_mapping import decimal_from_wire, side_from_exec_side, side_from_ib_action
+from catalyst.market import HK_TZ
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+ACCOUNT_TAGS = {"cash": "TotalCashValue", "buying_power": "BuyingPower", "net_liquidation": "NetLiquidation"}
+
+OPEN_ORDER_COLUMNS = [
+    "order_ref", "perm_id", "order_id", "client_id", "parent_id", "parent_perm_id", "account", "symbol",
+    "side", "order_type", "quantity", "limit_price", "stop_price", "tif", "oca_group", "status", "filled",
+    "remaining",
+]
+EXECUTION_COLUMNS = [
+    "exec_id", "time", "account", "symbol", "side", "quantity", "price", "perm_id", "order_id", "client_id",
+    "order_ref", "cum_qty", "avg_price", "commission", "currency", "realized_pnl",
+]
+POSITION_COLUMNS = ["account", "symbol", "con_id", "quantity", "avg_cost"]
+BAR_COLUMNS = ["time", "open", "high", "low", "close", "volume", "wap", "count"]
+
+
+@dataclass(frozen=True)
+class AccountSnapshot:
+    account: str
+    currency: str
+    cash: Decimal
+    buying_power: Decimal
+    net_liquidation: Decimal
+    as_of: datetime
+
+
+@dataclass(frozen=True)
+class Quote:
+    symbol: str
+    bid: Decimal | None
+    ask: Decimal | None
+    last: Decimal | None
+    close: Decimal | None
+    bid_size: int | None
+    ask_size: int | None
+    volume: int | None
+    time: datetime | None
+
+
+def _dec(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    if math.isnan(f) or f <= 0:
+        return None
+    return decimal_from_wire(f)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else int(f)
+
+
+class BrokerQueries:
+    """Queries over one connection; every request has a timeout and is logged with its answer."""
+
+    def __init__(
+        self,
+        connection: BrokerConnection,
+        reports: BrokerReports,
+        contracts: ContractsCache,
+        *,
+        request_timeout: float,
+        pacer: HistoricalPacer | None = None,
+    ) -> None:
+        self.conn = connection
+        self.reports = reports
+        self.contracts = contracts
+        self.timeout = request_timeout
+        self.pacer = pacer or HistoricalPacer()
+
+    async def _timed(self, what: str, awaitable: Awaitable[T], timeout: float | None = None) -> T:
+        limit = timeout or self.timeout
+        log.info("broker.query.request", what=what)
+        try:
+            return await asyncio.wait_for(awaitable, limit)
+        except TimeoutError as exc:
+            log.error("broker.query.timeout", what=what, timeout=limit)
+            raise BrokerTimeoutError(f"the gateway did not answer {what} within {limit:.0f}s") from exc
+
+    # -- account -----------------------------------------------------------------------------------
+
+    async def account_snapshot(self) -> AccountSnapshot:
+        account = self.conn.account
+        values = [v for v in self.conn.ib.accountValues(account) if v.currency == "HKD"]
+        found = {v.tag: v.value for v in values if v.tag in ACCOUNT_TAGS.values()}
+        if len(found) < len(ACCOUNT_TAGS):
+            summary = await self._timed("account summary", self.conn.ib.accountSummaryAsync(account))
+            found.update({v.tag: v.value for v in summary if v.currency == "HKD" and v.tag in ACCOUNT_TAGS.values()})
+        missing = [tag for tag in ACCOUNT_TAGS.values() if tag not in found]
+        if missing:
+            raise BrokerError(
+                f"account {account} reports no HKD value for {', '.join(missing)}; is the account's base "
+                "currency HKD?"
+            )
+        snap = AccountSnapshot(
+            account=account,
+            currency="HKD",
+            cash=Decimal(found[ACCOUNT_TAGS["cash"]]),
+            buying_power=Decimal(found[ACCOUNT_TAGS["buying_power"]]),
+            net_liquidation=Decimal(found[ACCOUNT_TAGS["net_liquidation"]]),
+            as_of=datetime.now(UTC),
+        )
+        log.info("broker.query.account", account=account, cash=str(snap.cash),
+                 buying_power=str(snap.buying_power), net_liquidation=str(snap.net_liquidation))
+        return snap
+
+    async def positions(self) -> pd.DataFrame:
+        raw = await self._timed("positions", self.conn.ib.reqPositionsAsync())
+        rows = [
+            {
+                "account": p.account,
+                "symbol": str(p.contract.symbol),
+                "con_id": int(p.contract.conId),
+                "quantity": int(p.position),
+                "avg_cost": decimal_from_wire(p.avgCost),
+            }
+            for p in raw
+            if p.account == self.conn.account and p.position != 0
+        ]
+        log.info("broker.query.positions", account=self.conn.account, positions=[
+            {k: str(v) for k, v in r.items()} for r in rows])
+        return pd.DataFrame(rows, columns=POSITION_COLUMNS)
+
+    # -- orders and executions ---------------------------------------------------------------------
+
+    async def refresh_open_orders(self) -> set[int]:
+        """reqAllOpenOrders: returns the permIds the broker lists as open right now."""
+        trades = await self._timed("all open orders", self.conn.ib.reqAllOpenOrdersAsync())
+        return {int(t.order.permId) for t in trades if t.order.permId}
+
+    async def refresh_completed_orders(self) -> set[int]:
+        trades = await self._timed("completed orders", self.conn.ib.reqCompletedOrdersAsync(False))
+        return {int(t.order.permId) for t in trades if t.order.permId}
+
+    async def refresh_executions(self) -> list[ReportedExecution]:
+        fills = await self._timed("executions", self.conn.ib.reqExecutionsAsync())
+        ids = [f.execution.execId for f in fills]
+        missing = [i for i in ids if i not in self.reports.commissions]
+        if missing:  # commission reports trail their executions; wait for them, briefly, on events
+            await self.reports.wait_for(
+                lambda: True if all(i in self.reports.commissions for i in missing) else None,
+                min(1.0, self.timeout),
+            )
+        return [self.reports.executions[i] for i in ids if i in self.reports.executions]
+
+    async def open_orders(self) -> pd.DataFrame:
+        perm_ids = await self.refresh_open_orders()
+        rows = []
+        for perm_id in sorted(perm_ids):
+            rep = self.reports.latest_order(perm_id=perm_id)
+            if rep is None:
+                continue
+            status = self.reports.latest_status(perm_id=perm_id)
+            newest_status = rep.status
+            if status is not None and status.received_at >= rep.received_at:
+                newest_status = status.status
+            rows.append(
+                {
+                    "order_ref": rep.order_ref,
+                    "perm_id": rep.perm_id,
+                    "order_id": rep.order_id,
+                    "client_id": rep.client_id,
+                    "parent_id": rep.parent_id,
+                    "parent_perm_id": rep.parent_perm_id,
+                    "account": rep.account,
+                    "symbol": rep.symbol,
+                    "side": side_from_ib_action(rep.action).value,
+                    "order_type": rep.order_type,
+                    "quantity": int(rep.quantity),
+                    "limit_price": rep.limit_price,
+                    "stop_price": rep.stop_price,
+                    "tif": rep.tif,
+                    "oca_group": rep.oca_group,
+                    "status": newest_status,
+                    "filled": int(status.filled) if status else 0,
+                    "remaining": int(status.remaining) if status else int(rep.quantity),
+                }
+            )
+        return pd.DataFrame(rows, columns=OPEN_ORDER_COLUMNS)
+
+    async def executions(self) -> pd.DataFrame:
+        execs = await self.refresh_executions()
+        rows = []
+        for e in execs:
+            c = self.reports.commissions.get(e.exec_id)
+            rows.append(
+                {
+                    "exec_id": e.exec_id,
+                    "time": e.time,
+                    "account": e.account,
+                    "symbol": e.symbol,
+                    "side": side_from_exec_side(e.side).value,
+                    "quantity": int(e.shares),
+                    "price": e.price,
+                    "perm_id": e.perm_id,
+                    "order_id": e.order_id,
+                    "client_id": e.client_id,
+                    "order_ref": e.order_ref,
+                    "cum_qty": int(e.cum_qty),
+                    "avg_price": e.avg_price,
+                    "commission": c.commission if c else None,
+                    "currency": c.currency if c else None,
+                    "realized_pnl": c.realized_pnl if c else None,
+                }
+            )
+        return pd.DataFrame(rows, columns=EXECUTION_COLUMNS)
+
+    # -- market data -------------------------------------------------------------------------------
+
+    async def quote(self, symbol: str) -> Quote:
+        contract, described = await self.contracts.resolve(symbol, for_orders=False)
+        tickers = await self._timed(f"quote {described.symbol}", self.conn.ib.reqTickersAsync(contract))
+        t = tickers[0]
+        when = t.time if isinstance(t.time, datetime) else None
+        quote = Quote(
+            symbol=described.symbol, bid=_dec(t.bid), ask=_dec(t.ask), last=_dec(t.last), close=_dec(t.close),
+            bid_size=_int(t.bidSize), ask_size=_int(t.askSize), volume=_int(t.volume), time=when,
+        )
+        log.info("broker.query.quote", **{k: str(v) for k, v in quote.__dict__.items()})
+        return quote
+
+    async def bars(
+        self,
+        symbol: str,
+        *,
+        duration: str = "30 D",
+        bar_size: str = "1 day",
+        what_to_show: str = "TRADES",
+        use_rth: bool = True,
+        end: datetime | date | None = None,
+    ) -> pd.DataFrame:
+        """Historical bars, paced by IB's historical-data rules (identical requests come from cache)."""
+        contract, described = await self.contracts.resolve(symbol, for_orders=False)
+        key = (described.con_id, duration, bar_size, what_to_show, use_rth, str(end or ""))
+        cached = self.pacer.cached(key)
+        if cached is not None:
+            log.info("broker.query.bars.cached", symbol=described.symbol, duration=duration, bar_size=bar_size)
+            return cached.copy()
+        wait = self.pacer.delay(key, (described.con_id, what_to_show))
+        if wait > 0:
+            log.warning("broker.query.bars.paced", symbol=described.symbol, wait_seconds=round(wait, 2))
+            await asyncio.sleep(wait)  # IB's pacing window, not an event we could wait for
+        self.pacer.record(key, (described.con_id, what_to_show))
+        raw = await self._timed(
+            f"bars {described.symbol} {duration} {bar_size}",
+            self.conn.ib.reqHistoricalDataAsync(
+                contract, endDateTime=end or "", durationStr=duration, barSizeSetting=bar_size,
+                whatToShow=what_to_show, useRTH=use_rth, formatDate=2, timeout=0,
+            ),
+            timeout=max(self.timeout, 60.0),
+        )
+        rows = []
+        for b in raw:
+            when = b.date
+            if isinstance(when, datetime):
+                when = when.astimezone(HK_TZ) if when.tzinfo else when.replace(tzinfo=HK_TZ)
+            else:
+                when = datetime(when.year, when.month, when.day, tzinfo=HK_TZ)
+            rows.append(
+                {
+                    "time": when,
+                    "open": decimal_from_wire(b.open),
+                    "high": decimal_from_wire(b.high),
+                    "low": decimal_from_wire(b.low),
+                    "close": decimal_from_wire(b.close),
+                    "volume": int(b.volume) if b.volume is not None and b.volume >= 0 else 0,
+                    "wap": decimal_from_wire(b.average),
+                    "count": int(b.barCount),
+                }
+            )
+        frame = pd.DataFrame(rows, columns=BAR_COLUMNS)
+        log.info("broker.query.bars", symbol=described.symbol, duration=duration, bar_size=bar_size, bars=len(frame))
+        self.pacer.remember(key, frame)
+        return frame.copy()
+
+    async def server_time(self) -> datetime:
+        when = await self._timed("server time", self.conn.ib.reqCurrentTimeAsync())
+        log.info("broker.query.server_time", server_time=when.isoformat())
+        return when

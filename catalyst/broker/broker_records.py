@@ -1,0 +1,338 @@
+"""Mirror of every order, status and fill into the ledger (rule 9), written in batches.
+
+The intent row is written synchronously before anything is sent (so a crash after sending can be
+recognised on rerun). Everything else (order rows, order events, fills, risk events) is queued
+by the event handlers and written in one short ledger transaction per batch, off the event loop,
+so recording never delays the broker conversation and a burst of brackets does not open hundreds
+of DuckDB connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import structlog
+
+from catalyst.broker.broker_reports import (
+    ACK_STATUSES,
+    Report,
+    ReportedCommission,
+    ReportedError,
+    ReportedExecution,
+    ReportedOrder,
+    ReportedStatus,
+)
+from catalyst.broker.order_mapping import side_from_exec_side
+from catalyst.ledger import Ledger, new_id
+from catalyst.market import fill_fees
+
+log = structlog.get_logger(__name__)
+
+RiskHook = Callable[[dict[str, Any]], None]
+
+#: How long a fill waits for its commission report before it is written with estimated fees.
+COMMISSION_GRACE = timedelta(seconds=5)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=str, sort_keys=True)
+
+
+def _raw(report: Report) -> str:
+    return _json({k: getattr(report, k) for k in report.__dataclass_fields__})
+
+
+class LedgerRecorder:
+    """Queues ledger rows from broker reports and our own actions; :meth:`flush` writes them."""
+
+    def __init__(
+        self,
+        ledger: Ledger | None,
+        *,
+        run_id: str,
+        account: str,
+        client_id: int,
+        on_risk_event: RiskHook | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.run_id = run_id
+        self.account = account
+        self.client_id = client_id
+        self.on_risk_event = on_risk_event
+        self.orders: dict[str, dict[str, Any]] = {}  # order_ref -> current orders row
+        self._ref_by_perm: dict[int, str] = {}
+        self._ref_by_id: dict[tuple[int, int], str] = {}
+        self._dirty_orders: set[str] = set()
+        self._events: list[dict[str, Any]] = []
+        self._fills: dict[str, dict[str, Any]] = {}
+        self._fills_waiting: dict[str, tuple[ReportedExecution, datetime]] = {}
+        self._commissions: dict[str, ReportedCommission] = {}
+        self._written_fills: set[str] = set()
+        self._risk: list[dict[str, Any]] = []
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # -- background flushing -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self._flush_loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        await self.flush(final=True)
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await asyncio.sleep(0.2)  # batching window: gather a burst of events into one write
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("broker.ledger.flush_failed")
+
+    def _touch(self) -> None:
+        self._wake.set()
+
+    # -- our own actions ---------------------------------------------------------------------------
+
+    async def write_intent(self, row: Mapping[str, Any]) -> None:
+        """Write (upsert) an intent row now: called before anything is sent."""
+        log.info("broker.ledger.intent", **{k: str(v) for k, v in row.items()})
+        if self.ledger is not None:
+            await asyncio.to_thread(self.ledger.upsert, "intents", dict(row))
+
+    def track_order(self, row: Mapping[str, Any]) -> None:
+        """Start (or replace) the orders row of ``row['order_ref']`` and queue it."""
+        ref = str(row["order_ref"])
+        current = self.orders.get(ref, {})
+        merged = {**current, **row, "updated_at": _now()}
+        self.orders[ref] = merged
+        if merged.get("perm_id"):
+            self._ref_by_perm[int(merged["perm_id"])] = ref
+        if merged.get("order_id") and merged.get("client_id") is not None:
+            self._ref_by_id[(int(merged["client_id"]), int(merged["order_id"]))] = ref
+        self._dirty_orders.add(ref)
+        self._touch()
+
+    def update_order(self, ref: str, **changes: Any) -> None:
+        if ref not in self.orders:
+            return
+        self.track_order({"order_ref": ref, **changes})
+
+    def order_event(self, ref: str | None, *, source: str, status: str, **fields: Any) -> None:
+        self._events.append(
+            {
+                "event_id": new_id(),
+                "ts": _now(),
+                "run_id": self.run_id,
+                "order_ref": ref,
+                "status": status,
+                "source": source,
+                **fields,
+            }
+        )
+        self._touch()
+
+    def risk_event(
+        self, kind: str, *, severity: str, message: str, symbol: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Queue a risk event, log it (CRITICAL for critical) and call the on_risk_event hook."""
+        event = {
+            "event_id": new_id(),
+            "ts": _now(),
+            "run_id": self.run_id,
+            "account": self.account,
+            "kind": kind,
+            "severity": severity,
+            "symbol": symbol,
+            "message": message,
+            "detail": _json(dict(detail or {})),
+        }
+        level = {"critical": "critical", "warning": "warning"}.get(severity, "info")
+        getattr(log, level)("broker.risk_event", kind=kind, symbol=symbol, message=message, detail=detail)
+        self._risk.append(event)
+        self._touch()
+        if self.on_risk_event is not None:
+            try:
+                self.on_risk_event(dict(event, detail=dict(detail or {})))
+            except Exception:
+                log.exception("broker.risk_event.hook_failed", kind=kind)
+        return event
+
+    # -- broker reports ----------------------------------------------------------------------------
+
+    def ref_for(self, *, perm_id: int = 0, client_id: int = 0, order_id: int = 0) -> str | None:
+        if perm_id and perm_id in self._ref_by_perm:
+            return self._ref_by_perm[perm_id]
+        return self._ref_by_id.get((client_id, order_id))
+
+    def on_report(self, report: Report) -> None:
+        """Sink for :class:`BrokerReports`: every broker message becomes ledger rows."""
+        if isinstance(report, ReportedOrder):
+            ref = report.order_ref or self.ref_for(
+                perm_id=report.perm_id, client_id=report.client_id, order_id=report.order_id
+            )
+            if ref and ref in self.orders:
+                if report.perm_id:
+                    self._ref_by_perm[report.perm_id] = ref
+                self._apply_status(ref, report.status, report.received_at, perm_id=report.perm_id)
+            if ref:
+                self.order_event(
+                    ref, source=report.source, status=report.status, perm_id=report.perm_id or None,
+                    order_id=report.order_id or None, raw=_raw(report),
+                )
+        elif isinstance(report, ReportedStatus):
+            ref = self.ref_for(perm_id=report.perm_id, client_id=report.client_id, order_id=report.order_id)
+            if ref and ref in self.orders:
+                if report.perm_id:
+                    self._ref_by_perm[report.perm_id] = ref
+                self._apply_status(
+                    ref, report.status, report.received_at, perm_id=report.perm_id,
+                    filled=int(report.filled), avg=report.avg_fill_price,
+                )
+            self.order_event(
+                ref, source="orderStatus", status=report.status, perm_id=report.perm_id or None,
+                order_id=report.order_id or None, filled=int(report.filled),
+                remaining=int(report.remaining),
+                avg_fill_price=float(report.avg_fill_price) if report.avg_fill_price else None,
+                raw=_raw(report),
+            )
+        elif isinstance(report, ReportedExecution):
+            if report.exec_id not in self._written_fills and report.exec_id not in self._fills:
+                self._fills_waiting[report.exec_id] = (report, _now())
+                self._ready_fill(report.exec_id)
+            ref = report.order_ref or self.ref_for(perm_id=report.perm_id)
+            if ref and ref in self.orders:
+                row = self.orders[ref]
+                if not row.get("first_fill_at"):
+                    self.update_order(ref, first_fill_at=report.received_at)
+        elif isinstance(report, ReportedCommission):
+            self._commissions[report.exec_id] = report
+            self._ready_fill(report.exec_id)
+        elif isinstance(report, ReportedError) and report.req_id > 0:
+            ref = self.ref_for(client_id=self.client_id, order_id=report.req_id)
+            if ref:
+                self.order_event(
+                    ref, source="error", status="error", order_id=report.req_id,
+                    error_code=report.code, error_message=report.message, raw=_raw(report),
+                )
+                if report.is_order_failure and report.code != 202:
+                    self.update_order(ref, error_code=report.code, error_message=report.message)
+        self._touch()
+
+    def _apply_status(
+        self, ref: str, status: str, at: datetime, *, perm_id: int = 0, filled: int | None = None,
+        avg: Decimal | None = None,
+    ) -> None:
+        row = self.orders[ref]
+        changes: dict[str, Any] = {"status": status}
+        if perm_id:
+            changes["perm_id"] = perm_id
+        if status in ACK_STATUSES and perm_id and not row.get("acknowledged_at"):
+            changes["acknowledged_at"] = at
+        if filled is not None:
+            changes["filled"] = filled
+        if avg:
+            changes["avg_fill_price"] = avg
+        self.update_order(ref, **changes)
+
+    def _ready_fill(self, exec_id: str, *, force: bool = False) -> None:
+        waiting = self._fills_waiting.get(exec_id)
+        if waiting is None:
+            return
+        execution, seen = waiting
+        commission = self._commissions.get(exec_id)
+        if commission is None and not force and _now() - seen < COMMISSION_GRACE:
+            return
+        self._fills_waiting.pop(exec_id)
+        self._fills[exec_id] = self.fill_row(execution, commission)
+
+    def fill_row(self, e: ReportedExecution, commission: ReportedCommission | None) -> dict[str, Any]:
+        side = side_from_exec_side(e.side)
+        reported = commission.commission if commission is not None else None
+        estimated: Decimal | None = None
+        try:
+            estimated = fill_fees(e.symbol, int(e.shares), e.price, on=e.time.date()).total
+        except Exception as exc:  # an unknown symbol must not lose the fill
+            log.warning("broker.fill.fee_estimate_failed", exec_id=e.exec_id, error=str(exc))
+        ref = e.order_ref or self.ref_for(perm_id=e.perm_id) or None
+        return {
+            "exec_id": e.exec_id,
+            "ts": e.time,
+            "run_id": self.run_id,
+            "account": e.account,
+            "order_ref": ref,
+            "perm_id": e.perm_id,
+            "order_id": e.order_id,
+            "symbol": e.symbol,
+            "side": side.value,
+            "quantity": int(e.shares),
+            "price": e.price,
+            "commission": reported,
+            "fees": reported if reported is not None else estimated,
+            "currency": commission.currency if commission is not None else "HKD",
+            "realized_pnl": float(commission.realized_pnl) if commission and commission.realized_pnl else None,
+            "source": "stream" if e.req_id == -1 else "sync",
+            "raw": _json(
+                {
+                    "execution": {k: getattr(e, k) for k in e.__dataclass_fields__},
+                    "commission_reported": commission is not None,
+                    "fees_estimated": str(estimated) if estimated is not None else None,
+                }
+            ),
+        }
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    async def flush(self, *, final: bool = False) -> None:
+        async with self._lock:
+            for exec_id in list(self._fills_waiting):
+                self._ready_fill(exec_id, force=final)
+            orders = [dict(self.orders[r]) for r in sorted(self._dirty_orders)]
+            events, fills, risk = self._events, list(self._fills.values()), self._risk
+            self._dirty_orders, self._events, self._fills, self._risk = set(), [], {}, []
+            if not (orders or events or fills or risk):
+                return
+            if self.ledger is not None:
+                await asyncio.to_thread(self._write, orders, events, fills, risk)
+            self._written_fills.update(f["exec_id"] for f in fills)
+            log.debug(
+                "broker.ledger.flushed", orders=len(orders), events=len(events), fills=len(fills),
+                risk_events=len(risk),
+            )
+
+    def _write(
+        self,
+        orders: list[dict[str, Any]],
+        events: list[dict[str, Any]],
+        fills: list[dict[str, Any]],
+        risk: list[dict[str, Any]],
+    ) -> None:
+        assert self.ledger is not None
+        with self.ledger.transaction():  # one connection, one lock, all or nothing
+            for row in orders:
+                self.ledger.upsert("orders", row)
+            if events:
+                self.ledger.append("order_events", events)
+            if fills:
+                self.ledger.append("fills", fills)
+            if risk:
+                self.ledger.append("risk_events", risk)

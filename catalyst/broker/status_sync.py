@@ -1,0 +1,210 @@
+"""Order-status sync (rule 7): bring every non-terminal ledger order up to date from the broker.
+
+Three requests answer it: reqAllOpenOrders (what still works, any client), reqCompletedOrders
+(what finished, with the broker's final status) and reqExecutions with commission reports (the
+fills: IB does not promise a status callback for every change, so fills never come from status
+callbacks alone). Per order the rules are:
+
+* still open at the broker: take its newest status, filled quantity and average price;
+* completed: ``Filled`` stays Filled; ``Inactive``, or ``Cancelled`` with an order error attached,
+  becomes ``rejected`` with that error; a DAY order cancelled while the market is closed, which we
+  never asked to cancel, becomes ``expired``; anything else ``Cancelled``;
+* unknown to the broker but fully filled by executions: ``Filled``;
+* unknown to the broker otherwise (and not just placed): ``unknown`` plus a critical risk event.
+
+Fills are appended to the ``fills`` table (idempotent on the execution id), fees summed from the
+commission reports (estimated with catalyst.market when a report is missing).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import structlog
+
+from catalyst.broker.broker_records import LedgerRecorder
+from catalyst.broker.broker_reports import BrokerReports, ReportedOrder
+from catalyst.broker.broker_queries import BrokerQueries
+from catalyst.ledger import Ledger
+from catalyst.market import Phase, phase
+
+log = structlog.get_logger(__name__)
+
+#: Ledger statuses after which an order is never synced again.
+TERMINAL_LEDGER_STATUSES = ("Filled", "Cancelled", "ApiCancelled", "Inactive", "rejected", "expired", "unknown")
+
+SYNC_COLUMNS = ["order_ref", "symbol", "role", "old_status", "new_status", "filled", "avg_fill_price", "fees", "note"]
+
+#: Orders placed this recently may not be reported yet; they are not declared unknown.
+GRACE = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class SyncedOrder:
+    status: str
+    filled: int
+    avg_fill_price: Decimal | None
+    fees: Decimal
+    perm_id: int | None
+    first_fill_at: datetime | None
+    error_code: int | None
+    error_message: str | None
+    note: str
+
+
+def _value(row: pd.Series, name: str) -> Any:
+    v = row.get(name)
+    if v is None:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if v is pd.NaT:
+        return None
+    return v
+
+
+class StatusSync:
+    def __init__(
+        self, ledger: Ledger | None, reports: BrokerReports, queries: BrokerQueries, recorder: LedgerRecorder,
+        *, account_getter: Any, client_id: int,
+    ) -> None:
+        self.ledger = ledger
+        self.reports = reports
+        self.queries = queries
+        self.recorder = recorder
+        self._account = account_getter
+        self.client_id = client_id
+
+    async def run(self, *, server_now: datetime | None = None) -> pd.DataFrame:
+        if self.ledger is None:
+            return pd.DataFrame(columns=SYNC_COLUMNS)
+        account = self._account()
+        placeholders = ", ".join("?" for _ in TERMINAL_LEDGER_STATUSES)
+        pending = self.ledger.query(
+            f"SELECT * FROM orders WHERE status NOT IN ({placeholders}) AND (account = ? OR account IS NULL)",
+            [*TERMINAL_LEDGER_STATUSES, account],
+        )
+        open_perms = await self.queries.refresh_open_orders()
+        await self.queries.refresh_completed_orders()
+        executions = await self.queries.refresh_executions()
+        now = server_now or datetime.now(UTC)
+        for e in executions:  # every fill the broker has today is in the ledger, whoever placed it
+            if e.account == account:
+                self.recorder.on_report(e)
+        changes: list[dict[str, Any]] = []
+        for _, row in pending.iterrows():
+            ref = str(row["order_ref"])
+            old = str(row["status"])
+            result = self._sync_one(row, open_perms, now)
+            if result is None:
+                continue
+            if ref not in self.recorder.orders:
+                self.recorder.track_order({k: _value(row, k) for k in row.index if k != "updated_at"})
+            self.recorder.update_order(
+                ref, status=result.status, filled=result.filled, avg_fill_price=result.avg_fill_price,
+                fees=result.fees, perm_id=result.perm_id, first_fill_at=result.first_fill_at,
+                error_code=result.error_code, error_message=result.error_message,
+            )
+            if result.status != old or result.filled != (_value(row, "filled") or 0):
+                self.recorder.order_event(
+                    ref, source="sync", status=result.status, perm_id=result.perm_id, filled=result.filled,
+                    remaining=int(row["quantity"]) - result.filled,
+                    avg_fill_price=float(result.avg_fill_price) if result.avg_fill_price else None,
+                    error_code=result.error_code, error_message=result.error_message,
+                )
+                changes.append(
+                    {
+                        "order_ref": ref, "symbol": row["symbol"], "role": row["role"], "old_status": old,
+                        "new_status": result.status, "filled": result.filled,
+                        "avg_fill_price": result.avg_fill_price, "fees": result.fees, "note": result.note,
+                    }
+                )
+            if result.status == "unknown":
+                self.recorder.risk_event(
+                    "order_unknown", severity="critical", symbol=str(row["symbol"]),
+                    message=f"order {ref} ({row['role']}) is in the ledger as {old} but the broker no longer "
+                    "knows it: check the position and its protection",
+                    detail={"order_ref": ref, "perm_id": result.perm_id, "old_status": old},
+                )
+            elif result.status == "rejected":
+                self.recorder.risk_event(
+                    "order_rejected", severity="warning", symbol=str(row["symbol"]),
+                    message=f"order {ref} was rejected by the broker: {result.error_message}",
+                    detail={"order_ref": ref, "error_code": result.error_code},
+                )
+        await self.recorder.flush()
+        log.info("broker.sync.done", pending=len(pending), changed=len(changes), account=account)
+        return pd.DataFrame(changes, columns=SYNC_COLUMNS)
+
+    def _sync_one(self, row: pd.Series, open_perms: set[int], now: datetime) -> SyncedOrder | None:
+        ref = str(row["order_ref"])
+        perm_id = int(_value(row, "perm_id") or 0)
+        candidates = self.reports.orders_with_ref(ref)
+        if perm_id:
+            rep_by_perm = self.reports.latest_order(perm_id=perm_id)
+            if rep_by_perm is not None:
+                candidates = [rep_by_perm, *[c for c in candidates if c.perm_id != perm_id]]
+        open_rep = next((c for c in candidates if c.perm_id in open_perms), None)
+        completed: ReportedOrder | None = None
+        if open_rep is None:
+            completed = next(
+                (self.reports.completed_by_perm[c.perm_id] for c in candidates if c.perm_id in self.reports.completed_by_perm),
+                None,
+            )
+        chosen = open_rep or completed
+        if chosen is not None and chosen.perm_id:
+            perm_id = chosen.perm_id
+        execs = self.reports.executions_for(perm_id=perm_id, order_ref=ref)
+        filled = sum(int(e.shares) for e in execs)
+        notional = sum(e.shares * e.price for e in execs)
+        avg = (notional / filled).quantize(Decimal("0.000001")) if filled else None
+        fees = Decimal(0)
+        for e in execs:
+            c = self.reports.commissions.get(e.exec_id)
+            fill = self.recorder.fill_row(e, c)
+            fees += Decimal(str(fill["fees"])) if fill["fees"] is not None else Decimal(0)
+        first_fill = execs[0].time if execs else None
+        quantity = int(row["quantity"])
+        error_code = _value(row, "error_code")
+        error_message = _value(row, "error_message")
+        order_id = int(_value(row, "order_id") or 0)
+        if order_id and int(_value(row, "client_id") or 0) == self.client_id:
+            errs = [e for e in self.reports.errors_for_order(order_id) if e.is_order_failure and e.code != 202]
+            if errs:
+                error_code, error_message = errs[-1].code, errs[-1].message
+        if open_rep is not None:
+            status_rep = self.reports.latest_status(perm_id=perm_id)
+            status = open_rep.status
+            if status_rep is not None and status_rep.received_at >= open_rep.received_at:
+                status = status_rep.status
+                filled = max(filled, int(status_rep.filled))
+                avg = avg or status_rep.avg_fill_price
+            note = "open at the broker"
+        elif completed is not None:
+            status = completed.status or "Cancelled"
+            if completed.filled_quantity is not None:
+                filled = max(filled, int(completed.filled_quantity))
+            note = f"completed: {completed.completed_status or status}"
+            if status == "Inactive" or (status == "Cancelled" and error_code):
+                status = "rejected"
+                error_message = error_message or completed.completed_status or "rejected by the broker"
+            elif status == "Cancelled" and str(_value(row, "tif") or "DAY") == "DAY" and phase(now) == Phase.CLOSED:
+                status = "expired"
+                note = "DAY order expired at the close"
+        elif filled >= quantity > 0:
+            status, note = "Filled", "filled per executions; no longer listed by the broker"
+        else:
+            placed = _value(row, "placed_at") or _value(row, "updated_at")
+            if isinstance(placed, datetime) and datetime.now(UTC) - placed < GRACE:
+                return None
+            status, note = "unknown", "the broker reports no open or completed order with this reference"
+        return SyncedOrder(
+            status=status, filled=filled, avg_fill_price=avg, fees=fees, perm_id=perm_id or None,
+            first_fill_at=first_fill, error_code=int(error_code) if error_code else None,
+            error_message=str(error_message) if error_message else None, note=note,
+        )

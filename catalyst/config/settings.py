@@ -1,0 +1,216 @@
+"""The validated settings model: every knob of Catalyst, its default and its limits.
+
+Read settings with :func:`catalyst.config.load_settings` (``settings_loader``), which layers
+defaults < ``catalyst.toml`` < ``CATALYST_*`` environment variables and turns every problem into a
+:class:`ConfigError` naming the key. Secrets (alert URLs, passwords, tokens) come from environment
+variables only and are held as ``SecretStr``.
+
+Ports: ``broker.port`` left unset follows the mode: ``sim`` uses ``sim.port`` (4002 by default, the
+simulated gateway), ``paper`` uses 7497 (TWS paper) and ``live`` 7496 (TWS live). IB Gateway users
+set ``broker.port`` explicitly (4002 paper, 4001 live).
+
+Paths: relative paths are resolved against ``paths.root`` when set, else the folder holding the
+``catalyst.toml`` in use, else the current working directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+Mode = Literal["sim", "paper", "live"]
+
+LIVE_ACCOUNT = re.compile(r"^U\d{4,}$")
+PAPER_ACCOUNT = re.compile(r"^DU\d{4,}$")
+
+#: Default broker port per mode when ``broker.port`` is not set (sim follows ``sim.port``).
+DEFAULT_PORTS: dict[str, int] = {"paper": 7497, "live": 7496}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class BrokerSettings(_Section):
+    host: str = Field("127.0.0.1", min_length=1)
+    port: int | None = Field(None, ge=1, le=65535, description="unset: sim.port in sim, 7497 paper, 7496 live")
+    client_id: int = Field(1, ge=0, le=32767)
+    account: str = ""
+    connect_timeout: float = Field(10.0, gt=0, le=300)
+    request_timeout: float = Field(30.0, gt=0, le=600)
+    readonly: bool = False
+
+
+class RiskSettings(_Section):
+    max_positions: int = Field(10, ge=0, le=100)
+    max_risk_per_trade_pct: Decimal = Field(Decimal("1.0"), gt=0, le=10)
+    max_notional_per_position_hkd: Decimal | None = Field(Decimal("500000"), gt=0, le=Decimal("1e9"))
+    daily_loss_limit_hkd: Decimal | None = Field(None, gt=0, le=Decimal("1e9"))
+    daily_loss_limit_pct: Decimal | None = Field(Decimal("3.0"), gt=0, le=50)
+    allow_shorts: bool = False
+    no_entry_minutes_before_close: int = Field(10, ge=0, le=180)
+    missing_protection: Literal["recreate", "flatten"] = "recreate"
+    commission_plan: Literal["fixed", "tiered"] = "fixed"
+
+    @property
+    def max_notional_per_position(self) -> Decimal | None:
+        """The contract's name for ``max_notional_per_position_hkd``."""
+        return self.max_notional_per_position_hkd
+
+
+class AlertSettings(_Section):
+    severity_threshold: Literal["info", "warning", "critical"] = "warning"
+    dedup_window_seconds: int = Field(300, ge=0, le=86400)
+    rate_limit_per_minute: int = Field(10, ge=1, le=1000)
+    alert_file: Path = Path("state/alerts.jsonl")
+    #: From the environment only (``CATALYST_ALERT_URLS``); a toml value is refused.
+    urls: list[SecretStr] = Field(default_factory=list)
+
+
+class PathSettings(_Section):
+    root: Path | None = None
+    state_dir: Path = Path("state")
+    runs_dir: Path = Path("runs")
+    ledger: Path = Path("state/ledger.duckdb")
+
+
+class MarketSettings(_Section):
+    phase2_date: dt.date = dt.date(2026, 8, 3)
+
+
+class SimSettings(_Section):
+    host: str = Field("127.0.0.1", min_length=1)
+    port: int = Field(4002, ge=1, le=65535)
+    seed: int = Field(7, ge=0)
+    speed: float = Field(1.0, gt=0, le=100000)
+
+
+class GoLiveSettings(_Section):
+    paper_days: int = Field(10, ge=1, le=365)
+
+
+class Settings(BaseSettings):
+    """Effective settings. Build with ``load_settings()``; ``Settings()`` alone is the defaults."""
+
+    model_config = SettingsConfigDict(extra="forbid", validate_assignment=False, frozen=False)
+
+    mode: Mode = "sim"
+    broker: BrokerSettings = Field(default_factory=BrokerSettings)
+    risk: RiskSettings = Field(default_factory=RiskSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    paths: PathSettings = Field(default_factory=PathSettings)
+    market: MarketSettings = Field(default_factory=MarketSettings)
+    sim: SimSettings = Field(default_factory=SimSettings)
+    golive: GoLiveSettings = Field(default_factory=GoLiveSettings)
+    #: Other secrets found in the environment (``CATALYST_SMTP_PASSWORD`` -> ``smtp_password``).
+    secrets: dict[str, SecretStr] = Field(default_factory=dict)
+
+    _sources: dict[str, str] = PrivateAttr(default_factory=dict)
+    _config_file: Path | None = PrivateAttr(default=None)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # load_settings() reads the toml and the environment itself so it can name the source
+        # of every value and refuse unknown keys; the model only validates what it is given.
+        return (init_settings,)
+
+    @model_validator(mode="after")
+    def _check_mode(self) -> Settings:
+        account = self.broker.account
+        if self.mode == "live":
+            if not LIVE_ACCOUNT.match(account):
+                shown = repr(account) if account else "empty"
+                raise ValueError(
+                    f"broker.account: live mode needs a live account id (U followed by digits); got {shown}. "
+                    "Set CATALYST_IB_ACCOUNT, or use mode 'paper' with a DU account"
+                )
+        elif self.mode == "paper" and account and not PAPER_ACCOUNT.match(account):
+            raise ValueError(
+                f"broker.account: paper mode needs a paper account id (DU followed by digits); got {account!r}"
+            )
+        return self
+
+    # -- derived values --------------------------------------------------------------------------
+
+    @property
+    def broker_port(self) -> int:
+        """The port to connect to: ``broker.port`` if set, else the mode's default."""
+        if self.broker.port is not None:
+            return self.broker.port
+        return self.sim.port if self.mode == "sim" else DEFAULT_PORTS[self.mode]
+
+    @property
+    def root(self) -> Path:
+        if self.paths.root is not None:
+            return self.paths.root
+        if self._config_file is not None:
+            return self._config_file.parent
+        return Path.cwd()
+
+    def resolve(self, path: Path) -> Path:
+        """``path`` made absolute against the project root (see the module docstring)."""
+        path = path.expanduser()
+        return path if path.is_absolute() else (self.root / path).resolve()
+
+    @property
+    def state_dir(self) -> Path:
+        return self.resolve(self.paths.state_dir)
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.resolve(self.paths.runs_dir)
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.resolve(self.paths.ledger)
+
+    @property
+    def alert_file(self) -> Path:
+        return self.resolve(self.alerts.alert_file)
+
+    @property
+    def config_file(self) -> Path | None:
+        """The toml file these settings were read from, if any."""
+        return self._config_file
+
+    @property
+    def sources(self) -> dict[str, str]:
+        """Where each non-default value came from: ``{"risk.max_positions": "toml:/path"}``."""
+        return dict(self._sources)
+
+    def source_of(self, key: str) -> str:
+        return self._sources.get(key, "default")
+
+    def alert_urls(self) -> list[str]:
+        return [u.get_secret_value() for u in self.alerts.urls]
+
+    def secret_values(self) -> list[str]:
+        """Every secret value present, and the credential parts of secret URLs, for the log redactor."""
+        from catalyst.config.secret_parts import secret_parts
+
+        found: list[str] = []
+        for value in [*self.alert_urls(), *(s.get_secret_value() for s in self.secrets.values())]:
+            found.extend(secret_parts(value))
+        unique = sorted({v for v in found if v}, key=lambda v: (-len(v), v))
+        return unique
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as plain data with every secret replaced by ``***`` (for display)."""
+        data = self.model_dump(mode="json")
+        data["alerts"]["urls"] = ["***" for _ in self.alerts.urls]
+        data["secrets"] = {k: "***" for k in self.secrets}
+        data["broker"]["effective_port"] = self.broker_port
+        return data

@@ -1,0 +1,358 @@
+"""The ledger: one DuckDB file that several processes read and write.
+
+DuckDB lets one process hold a database file open at a time, so every operation here opens a
+short-lived connection under a cross-process lock (``<ledger>.lock``, see ``ledger_lock``), does its
+work and closes the connection, releasing the file for the next process. A process that opens the
+file without our lock (a DuckDB shell, an old notebook) makes ``duckdb.connect`` fail with a lock
+error; that is retried with backoff and jitter until ``busy_timeout``. Both waits end in
+:class:`LedgerBusyError` naming the file and how long we waited.
+
+Inside one thread the connection is re-entrant: ``with ledger.transaction(): ledger.append(...)``
+uses the transaction's connection, so the writes commit or roll back together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from catalyst.ledger.ledger_errors import LedgerBusyError, LedgerError
+from catalyst.ledger.ledger_lock import LedgerFileLock
+from catalyst.ledger.ledger_migrations import migrate
+from catalyst.ledger.ledger_values import ColumnInfo, coerce
+
+#: Append-only tables: rows are inserted once, keyed by a caller-made id, never updated.
+EVENT_TABLES: frozenset[str] = frozenset(
+    {"order_events", "fills", "position_snapshots", "discrepancies", "risk_events", "alerts", "log_events"}
+)
+
+#: Rows per INSERT statement when appending a batch.
+_CHUNK = 400
+
+Statement = str | tuple[str, Sequence[Any] | None]
+
+
+_instance: duckdb.DuckDBPyConnection | None = None
+_instance_pid = 0
+_instance_lock = threading.Lock()
+
+
+def _process_instance() -> duckdb.DuckDBPyConnection:
+    """This process's in-memory DuckDB instance, the host every ledger file is attached to.
+
+    Creating a DuckDB instance costs ~20 ms; attaching a file to a live one costs ~2 ms, and
+    detaching it releases DuckDB's file lock just as closing would. So each process keeps one
+    instance and every operation attaches the ledger, works and detaches. A forked child gets its
+    own instance (DuckDB state is not fork-safe).
+    """
+    global _instance, _instance_pid
+    with _instance_lock:
+        if _instance is None or _instance_pid != os.getpid():
+            _instance = duckdb.connect(":memory:", config={"threads": 1})
+            _instance.execute("SET TimeZone = 'UTC'")
+            _instance_pid = os.getpid()
+        return _instance
+
+
+def _detach(con: duckdb.DuckDBPyConnection, alias: str) -> None:
+    try:
+        con.execute("USE memory")
+        con.execute("DETACH DATABASE IF EXISTS " + alias)
+    except duckdb.Error:  # pragma: no cover - best effort on the way out
+        pass
+
+
+def _is_duckdb_lock_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "lock" in text and ("conflicting" in text or "could not set lock" in text)
+
+
+class Ledger:
+    """Access to one ledger file; cheap to create, safe to share between threads and processes."""
+
+    def __init__(self, path: Path | str, *, lock_timeout: float = 60.0, busy_timeout: float = 60.0) -> None:
+        text = str(path)
+        if not text or text == ":memory:":
+            raise LedgerError("the ledger needs a file path (several processes share it); got " + repr(text))
+        self.path = Path(path).expanduser().absolute()
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.lock_timeout = lock_timeout
+        self.busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._schema_lock = threading.Lock()
+        self._columns: dict[str, dict[str, ColumnInfo]] | None = None
+        self._keys: dict[str, tuple[str, ...]] = {}
+        self._alias = "ledger_" + hashlib.sha1(str(self.path).encode()).hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        return f"Ledger({str(self.path)!r})"
+
+    # -- connections -------------------------------------------------------------------------------
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        """Attach the ledger file to this process's DuckDB instance and make it the current catalog."""
+        con = _process_instance().cursor()
+        start = time.monotonic()
+        delay = 0.002
+        while True:
+            try:
+                con.execute("ATTACH ? AS " + self._alias, [str(self.path)])
+                con.execute("USE " + self._alias)
+                return con
+            except duckdb.Error as exc:
+                _detach(con, self._alias)
+                if not _is_duckdb_lock_error(exc):
+                    con.close()
+                    raise LedgerError(f"cannot open the ledger {self.path}: {exc}") from exc
+                waited = time.monotonic() - start
+                if waited >= self.busy_timeout:
+                    con.close()
+                    raise LedgerBusyError(
+                        f"the ledger {self.path} is held open by a process that does not use Catalyst's "
+                        f"lock (waited {waited:.1f} s): close that DuckDB session and retry"
+                    ) from exc
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 0.25)
+
+    @contextmanager
+    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        active: duckdb.DuckDBPyConnection | None = getattr(self._local, "con", None)
+        if active is not None:
+            yield active
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with LedgerFileLock(self.lock_path, self.lock_timeout):
+            con = self._open()
+            self._local.con = con
+            try:
+                if self._columns is None:
+                    self._prepare(con)
+                yield con
+            finally:
+                self._local.con = None
+                _detach(con, self._alias)
+                con.close()
+
+    def _prepare(self, con: duckdb.DuckDBPyConnection) -> None:
+        with self._schema_lock:
+            migrate(con)
+            self._load_schema(con)
+
+    def _load_schema(self, con: duckdb.DuckDBPyConnection) -> None:
+        columns: dict[str, dict[str, ColumnInfo]] = {}
+        rows = con.execute(
+            "SELECT table_name, column_name, data_type, numeric_precision, numeric_scale "
+            "FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' "
+            "ORDER BY table_name, column_index"
+        ).fetchall()
+        for table, column, data_type, precision, scale in rows:
+            columns.setdefault(table, {})[column] = ColumnInfo(column, data_type, precision, scale)
+        keys: dict[str, tuple[str, ...]] = {}
+        for table, names in con.execute(
+            "SELECT table_name, constraint_column_names FROM duckdb_constraints() "
+            "WHERE database_name = current_database() AND schema_name = 'main' "
+            "AND constraint_type = 'PRIMARY KEY'"
+        ).fetchall():
+            keys[table] = tuple(names)
+        self._keys = keys
+        self._columns = columns
+
+    # -- schema ------------------------------------------------------------------------------------
+
+    def tables(self) -> dict[str, list[str]]:
+        """Every table of the ledger and its columns, in schema order."""
+        with self._connection():
+            assert self._columns is not None
+            return {t: list(cols) for t, cols in self._columns.items()}
+
+    def schema_version(self) -> int:
+        with self._connection() as con:
+            row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+            return int(row[0]) if row else 0
+
+    def _table(self, table: str) -> dict[str, ColumnInfo]:
+        assert self._columns is not None
+        if table not in self._columns or table == "schema_version":
+            known = ", ".join(sorted(t for t in self._columns if t != "schema_version"))
+            raise LedgerError(f"unknown ledger table {table!r}; the ledger has: {known}")
+        return self._columns[table]
+
+    def _prepared_rows(
+        self, table: str, rows: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        columns = self._table(table)
+        batch = [rows] if isinstance(rows, Mapping) else list(rows)
+        keys = self._keys.get(table, ())
+        out: list[dict[str, Any]] = []
+        for row in batch:
+            if not isinstance(row, Mapping):
+                raise LedgerError(f"rows for {table} must be mappings of column -> value; got {type(row).__name__}")
+            unknown = [c for c in row if c not in columns]
+            if unknown:
+                raise LedgerError(
+                    f"unknown column(s) {', '.join(map(repr, unknown))} for ledger table {table!r}; "
+                    f"its columns are: {', '.join(columns)}"
+                )
+            missing = [k for k in keys if row.get(k) is None]
+            if missing:
+                raise LedgerError(f"{table} row lacks its key column(s) {', '.join(missing)}: {dict(row)!r}")
+            out.append({c: coerce(table, columns[c], v) for c, v in row.items()})
+        return out
+
+    # -- writes ------------------------------------------------------------------------------------
+
+    def append(self, table: str, rows: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> int:
+        """Insert rows that are not there yet; return how many were new.
+
+        Idempotent on the primary key: appending a row whose id is already stored (a retry after a
+        crash, a second sync of the same execution) is a no-op, never a duplicate.
+        """
+        with self._connection() as con:
+            prepared = self._prepared_rows(table, rows)
+            if not prepared:
+                return 0
+            keys = self._keys.get(table, ())
+            if keys:
+                seen: set[tuple[Any, ...]] = set()
+                unique: list[dict[str, Any]] = []
+                for row in prepared:
+                    key = tuple(row[k] for k in keys)
+                    if key not in seen:
+                        seen.add(key)
+                        unique.append(row)
+                prepared = unique
+            groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for row in prepared:
+                groups.setdefault(tuple(row), []).append(row)
+            statements: list[tuple[str, list[Any]]] = []
+            conflict = " ON CONFLICT DO NOTHING" if keys else ""
+            for cols, group in groups.items():
+                col_sql = ", ".join(f'"{c}"' for c in cols)
+                one = "(" + ", ".join("?" for _ in cols) + ")"
+                for i in range(0, len(group), _CHUNK):
+                    chunk = group[i : i + _CHUNK]
+                    sql = f'INSERT INTO "{table}" ({col_sql}) VALUES ' + ", ".join([one] * len(chunk)) + conflict
+                    statements.append((sql, [r[c] for r in chunk for c in cols]))
+            return self._write(con, table, statements)
+
+    def upsert(self, table: str, row: Mapping[str, Any]) -> None:
+        """Insert a state-table row, or update the given columns of the row with the same key."""
+        if table in EVENT_TABLES:
+            raise LedgerError(f"{table} is an append-only event table: use append(), rows are never updated")
+        if not isinstance(row, Mapping):
+            raise LedgerError(f"upsert takes one row (a mapping) for {table}; got {type(row).__name__}")
+        with self._connection() as con:
+            (prepared,) = self._prepared_rows(table, row)
+            keys = self._keys.get(table, ())
+            if not keys:
+                raise LedgerError(f"{table} has no primary key to upsert by; use append()")
+            cols = list(prepared)
+            updates = [c for c in cols if c not in keys]
+            action = (
+                "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in updates) if updates else "DO NOTHING"
+            )
+            sql = (
+                f'INSERT INTO "{table}" (' + ", ".join(f'"{c}"' for c in cols) + ") VALUES ("
+                + ", ".join("?" for _ in cols) + f") ON CONFLICT ({', '.join(keys)}) {action}"
+            )
+            self._write(con, table, [(sql, [prepared[c] for c in cols])])
+
+    def _write(self, con: duckdb.DuckDBPyConnection, table: str, statements: list[tuple[str, list[Any]]]) -> int:
+        own_tx = len(statements) > 1 and not getattr(self._local, "in_tx", False)
+        count = 0
+        try:
+            if own_tx:
+                con.execute("BEGIN TRANSACTION")
+            for sql, params in statements:
+                result = con.execute(sql, params).fetchone()
+                count += int(result[0]) if result else 0
+            if own_tx:
+                con.execute("COMMIT")
+        except duckdb.Error as exc:
+            if own_tx:
+                con.execute("ROLLBACK")
+            raise LedgerError(f"could not write to ledger table {table}: {exc}") from exc
+        return count
+
+    # -- reads and raw SQL -------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Run SQL and return a DataFrame; DECIMAL columns come back as ``Decimal`` objects, never floats."""
+        with self._connection() as con:
+            try:
+                relation = con.sql(sql, params=params)
+                if relation is None:
+                    return pd.DataFrame()
+                table = relation.to_arrow_table()
+            except duckdb.Error as exc:
+                raise LedgerError(f"ledger query failed: {exc}\nSQL: {sql}") from exc
+        return table.to_pandas()
+
+    def scalar(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Any:
+        """The first column of the first row (None when there is no row)."""
+        with self._connection() as con:
+            try:
+                row = (con.execute(sql, params) if params is not None else con.execute(sql)).fetchone()
+            except duckdb.Error as exc:
+                raise LedgerError(f"ledger query failed: {exc}\nSQL: {sql}") from exc
+        return row[0] if row else None
+
+    def execute_many(self, statements: Iterable[Statement]) -> None:
+        """Run several SQL statements in one transaction (all or nothing)."""
+        with self.transaction() as con:
+            for statement in statements:
+                sql, params = (statement, None) if isinstance(statement, str) else statement
+                try:
+                    con.execute(sql, params) if params is not None else con.execute(sql)
+                except duckdb.Error as exc:
+                    raise LedgerError(f"ledger statement failed: {exc}\nSQL: {sql}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection inside one transaction, holding the ledger lock: keep the block short.
+
+        Ledger methods called inside the block (in the same thread) join the transaction.
+        """
+        with self._connection() as con:
+            if getattr(self._local, "in_tx", False):
+                yield con
+                return
+            con.execute("BEGIN TRANSACTION")
+            self._local.in_tx = True
+            try:
+                yield con
+            except BaseException:
+                self._local.in_tx = False
+                con.execute("ROLLBACK")
+                raise
+            self._local.in_tx = False
+            con.execute("COMMIT")
+
+    # -- export ------------------------------------------------------------------------------------
+
+    def export_run(self, run_id: str, dest: Path | str) -> Path:
+        """Write a standalone ``trade_log.duckdb`` holding exactly ``run_id``'s rows of every table.
+
+        ``dest`` is a folder (the file is ``dest/trade_log.duckdb``) or a path ending in ``.duckdb``.
+        """
+        from catalyst.ledger.run_export import export_run_rows
+
+        target = Path(dest)
+        if target.suffix != ".duckdb":
+            target = target / "trade_log.duckdb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with self._connection() as con:
+            assert self._columns is not None
+            export_run_rows(con, run_id, target, {t: list(c) for t, c in self._columns.items()})
+        return target
+

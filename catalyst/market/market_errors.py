@@ -1,0 +1,48 @@
+"""Errors raised by the HKEX market rules (spread table, board lots, calendar, fees).
+
+Each message says what was wrong and what the caller can do about it: these errors stop an order
+before it leaves the process, so a trader reads them in a log or a notebook.
+"""
+
+from __future__ import annotations
+
+from catalyst.errors import CatalystError
+
+
+class MarketError(CatalystError):
+    """Base of every error raised by :mod:`catalyst.market`."""
+
+
+class PriceOutOfRangeError(MarketError, ValueError):
+    """A price at or below zero, above the top of the spread table, or not a finite number."""
+
+
+class OffTickError(MarketError, ValueError):
+    """A price that is not on the spread table's ladder (HKEX rejects it)."""
+
+
+class BoardLotError(MarketError, ValueError):
+    """A quantity that is not a positive whole multiple of the security's board lot."""
+
+
+class UnknownSymbolError(MarketError, KeyError):
+    """A stock code that is malformed or not in Catalyst's universe."""
+
+    def __str__(self) -> str:  # KeyError would otherwise print the repr of the message
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownSpreadTableError(MarketError, ValueError):
+    """A spread-table name other than the ones Catalyst knows ("A" and "D")."""
+
+
+class UnknownRoleError(MarketError, ValueError):
+    """An order role or side that is not in the explicit snapping table."""
+
+
+class CalendarRangeError(MarketError, ValueError):
+    """A date outside the years the trading calendar covers."""
+
+
+class NaiveDatetimeError(MarketError, ValueError):
+    """A datetime without a time zone: Catalyst cannot tell which instant it means."""

@@ -1,0 +1,186 @@
+"""Run one notebook with papermill into a sealed run folder of the archive.
+
+The sequence: make the run folder; route the structured log (this process's and, through
+``CATALYST_RUN_DIR``, the kernel's) to ``events.jsonl``; record the run in the ledger; execute the
+notebook with papermill (progress bar on the terminal); export the HTML report; export the run's
+ledger rows to ``trade_log.duckdb``; stop writing to the folder; seal it (manifest + hash chain).
+A notebook that raises is archived the same way, its manifest naming the failing cell.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from catalyst.runs.archive_chain import seal_run
+from catalyst.runs.html_export import export_html
+from catalyst.runs.manifest import Failure, Manifest, code_version
+from catalyst.runs.run_folder import RunFolder, check_kind, create_run_folder
+from catalyst.runs.run_summary import summarize_trade_log
+
+log = structlog.get_logger(__name__)
+
+#: Notebook of each run kind, in ``notebooks/``.
+NOTEBOOKS: dict[str, str] = {
+    "cycle": "trading_cycle.ipynb",
+    "reconcile": "reconcile.ipynb",
+    "review": "review.ipynb",
+    "research": "research.ipynb",
+}
+
+#: The kernel every headless run uses: ipykernel's native spec, which jupyter_client resolves to the
+#: interpreter running papermill, so the kernel is always this very environment (a "catalyst"
+#: kernelspec left in ~/.local by another checkout could point anywhere).
+KERNEL_NAME = "python3"
+
+ENV_RUN_ID = "CATALYST_RUN_ID"
+ENV_RUN_DIR = "CATALYST_RUN_DIR"
+ENV_MODE = "CATALYST_MODE"
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def default_notebooks_dir() -> Path:
+    return project_root() / "notebooks"
+
+
+@dataclass(frozen=True)
+class RunHooks:
+    """The edges the runner calls, so it stays testable without the rest of the system."""
+
+    #: route this process's structured log to ``events.jsonl`` of the folder (``None``: detach).
+    configure_log: Callable[[Path | None], None]
+    #: record/update the run's row in the ledger.
+    record_run: Callable[[dict[str, Any]], None]
+    #: write the run's ledger rows to the given ``trade_log.duckdb`` path.
+    export_trade_log: Callable[[str, Path], None]
+
+
+def ledger_hooks(ledger: Any, configure_log: Callable[[Path | None], None]) -> RunHooks:
+    """Hooks writing the run's row to the ledger (table ``runs``) and exporting its rows."""
+    return RunHooks(
+        configure_log=configure_log,
+        record_run=lambda row: ledger.upsert("runs", row),
+        export_trade_log=lambda run_id, dest: ledger.export_run(run_id, dest),
+    )
+
+
+@dataclass(frozen=True)
+class RunResult:
+    folder: RunFolder
+    manifest: Manifest
+    manifest_sha256: str
+    figures: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.manifest.status == "ok"
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set variables for the kernel (it inherits this process's environment), then restore."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _failure_of(exc: BaseException) -> Failure:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        first = next((ln for ln in str(exc.source).splitlines() if ln.strip()), "")
+        return Failure(cell=exc.exec_count, ename=str(exc.ename), evalue=str(exc.evalue)[:2000], source=first[:200])
+    return Failure(cell=None, ename=type(exc).__name__, evalue=str(exc)[:2000])
+
+
+def describe_failure(f: Failure) -> str:
+    where = f"cell In [{f.cell}]" if f.cell is not None else "the notebook run"
+    code = f" (`{f.source}`)" if f.source else ""
+    return f"{where}{code} raised {f.ename}: {f.evalue}"
+
+
+def execute_run(
+    kind: str,
+    *,
+    mode: str,
+    parameters: dict[str, Any],
+    runs_dir: Path,
+    hooks: RunHooks,
+    notebook: Path | None = None,
+    account: str | None = None,
+    progress: bool = True,
+    kernel_name: str = KERNEL_NAME,
+    execution_timeout: float | None = 1800,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> RunResult:
+    """Run ``kind``'s notebook into a new run folder and seal it. Never raises for a failing notebook:
+    the result's manifest says ``failed`` and names the cell."""
+    import papermill
+
+    check_kind(kind)
+    source = notebook or default_notebooks_dir() / NOTEBOOKS[kind]
+    started = now()
+    folder = create_run_folder(runs_dir, kind, started)
+    injected = {**parameters, "mode": mode, "run_id": folder.run_id}
+    notes: list[str] = []
+    failure: Failure | None = None
+    row: dict[str, Any] = {
+        "run_id": folder.run_id, "kind": kind, "mode": mode, "account": account, "started_at": started,
+        "status": "running", "parameters": injected, "run_dir": str(folder.path),
+        "code_version": code_version().describe,
+    }
+    hooks.configure_log(folder.path)
+    try:
+        log.info("run.started", run_id=folder.run_id, kind=kind, mode=mode, notebook=str(source),
+                 run_dir=str(folder.path), parameters=injected)
+        hooks.record_run(row)
+        env = {ENV_RUN_ID: folder.run_id, ENV_RUN_DIR: str(folder.path), ENV_MODE: mode}
+        with _environment(env):
+            try:
+                papermill.execute_notebook(
+                    str(source), str(folder.notebook), parameters=injected, kernel_name=kernel_name,
+                    progress_bar=progress, log_output=False, cwd=str(source.parent),
+                    execution_timeout=execution_timeout,
+                )
+            except Exception as exc:  # the notebook's failure is a result, archived like any other
+                failure = _failure_of(exc)
+                log.error("run.notebook_failed", run_id=folder.run_id, cell=failure.cell,
+                          ename=failure.ename, evalue=failure.evalue)
+        figures = 0
+        if folder.notebook.exists():
+            try:
+                figures = export_html(folder.notebook, folder.html)
+            except Exception as exc:
+                notes.append(f"HTML export failed: {type(exc).__name__}: {exc}")
+                log.error("run.html_export_failed", run_id=folder.run_id, error=str(exc))
+        finished = now()
+        status = "failed" if failure else "ok"
+        hooks.record_run({**row, "status": status, "finished_at": finished})
+        log.info("run.finished", run_id=folder.run_id, status=status, figures=figures)
+        hooks.export_trade_log(folder.run_id, folder.trade_log)
+    finally:
+        hooks.configure_log(None)  # nothing may write into the folder once it is hashed
+    manifest, sha = seal_run(
+        runs_dir, folder, mode=mode, status=status, started_at=started.isoformat(),
+        finished_at=finished.isoformat(), parameters=injected, failure=failure,
+        summary=summarize_trade_log(folder.trade_log),
+    )
+    return RunResult(folder=folder, manifest=manifest, manifest_sha256=sha, figures=figures, notes=notes)

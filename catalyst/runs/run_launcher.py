@@ -1,0 +1,92 @@
+"""What ``catalyst cycle | reconcile | review | research`` do, end to end, as one function.
+
+Settings and the mode → the go-live gate (live only) → the gateway (started in sim mode when none
+listens; only checked in paper and live) → parameters checked against the notebook → the papermill
+run into a sealed run folder (:mod:`catalyst.runs.notebook_runner`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from catalyst.config import load_settings
+from catalyst.runs.gateway_autostart import ensure_gateway
+from catalyst.runs.golive_gate import require_golive
+from catalyst.runs.notebook_runner import (
+    ENV_MODE,
+    NOTEBOOKS,
+    RunResult,
+    default_notebooks_dir,
+    execute_run,
+    ledger_hooks,
+)
+from catalyst.runs.run_folder import check_kind
+from catalyst.runs.run_parameters import check_parameters, notebook_parameters, parse_pairs
+from catalyst.runs.runs_errors import BadRunParameterError
+
+MODES = ("sim", "paper", "live")
+#: Kinds that talk to the broker, so the gateway must be there before the notebook starts.
+NEEDS_GATEWAY = frozenset({"cycle", "reconcile", "research"})
+
+
+def settings_for_mode(mode: str | None) -> Any:
+    """Settings with ``mode`` applied (through ``CATALYST_MODE``, so the kernel sees the same)."""
+    if mode is not None:
+        if mode not in MODES:
+            raise BadRunParameterError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
+        os.environ[ENV_MODE] = mode
+    return load_settings()
+
+
+def configure_run_logging(settings: Any, ledger: Any) -> Callable[[Path | None], None]:
+    from catalyst.log import configure_logging
+
+    secrets = settings.secret_values()
+
+    def configure(run_dir: Path | None) -> None:
+        configure_logging(run_dir=run_dir, secrets=secrets, ledger=ledger if run_dir else None)
+
+    return configure
+
+
+def launch_run(
+    kind: str,
+    *,
+    mode: str | None = None,
+    pairs: Sequence[Sequence[str]] = (),
+    notebook: Path | None = None,
+    progress: bool = True,
+    say: Callable[[str], None] = print,
+) -> RunResult:
+    """Run ``kind``'s notebook and archive it; the result says whether the notebook failed."""
+    from catalyst.ledger import Ledger
+
+    check_kind(kind)
+    base = load_settings()
+    wanted = mode or base.mode
+    if wanted not in MODES:
+        raise BadRunParameterError(f"--mode must be one of {', '.join(MODES)}, got {wanted!r}")
+    if wanted == "live":
+        require_golive(base.broker.account or None, base.runs_dir, base.golive.paper_days)
+    settings = settings_for_mode(wanted)
+    source = notebook or default_notebooks_dir() / NOTEBOOKS[kind]
+    if not source.exists():
+        raise BadRunParameterError(f"notebook {source} is missing; `catalyst {kind}` needs it")
+    parameters = check_parameters(
+        parse_pairs(pairs), notebook_parameters(source), settings.secret_values(), notebook=source.name
+    )
+    if kind in NEEDS_GATEWAY:
+        ensure_gateway(
+            mode=wanted, host=settings.broker.host, port=settings.broker_port, state_dir=settings.state_dir,
+            account=settings.broker.account, seed=settings.sim.seed, speed=settings.sim.speed, say=say,
+        )
+    ledger = Ledger(settings.ledger_path)
+    say(f"Running {source.name} ({wanted} mode) with papermill...")
+    return execute_run(
+        kind, mode=wanted, parameters=parameters, runs_dir=settings.runs_dir,
+        hooks=ledger_hooks(ledger, configure_run_logging(settings, ledger)), notebook=source,
+        account=settings.broker.account or None, progress=progress,
+    )

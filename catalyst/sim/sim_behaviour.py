@@ -1,0 +1,90 @@
+"""Named settings for every IB behaviour the simulator reproduces without certainty.
+
+``tws-protocol.md`` marks such behaviours [U]. Each one is a field of :class:`SimBehaviour`, set to
+the behaviour we think most likely; a run against a real IB paper gateway can settle it, and then
+only the default changes. The README lists these settings.
+
+=====================================  =========================  =========================================
+setting                                default                    meaning
+=====================================  =========================  =========================================
+``day_expiry_sends_202``               True                       a DAY order expiring after the closing
+                                                                  auction gets error 202 besides its
+                                                                  ``Cancelled`` status
+``children_size_on_partial_parent``    "filled"                   "filled": bracket children start working
+                                                                  on the parent's first fill and may fill
+                                                                  only up to what the parent has filled;
+                                                                  "full": they wait for the parent to fill
+                                                                  completely
+``mkt_conversion_ticks``               5                          an IB MKT (or a triggered STP) on SEHK is
+                                                                  sent as a limit this many ticks through
+                                                                  the touch ...
+``mkt_conversion_max_pct``             3                          ... but never more than this % away
+                                                                  (IB's odd-lot rule: 3% / 5 ticks)
+``odd_lot_fill_probability``           0.0                        chance per simulated minute that a
+                                                                  marketable odd-lot order fills (HKEX's
+                                                                  odd-lot book is thin: never, by default)
+``stamp_duty_per_execution``           True                       stamp duty rounded up per execution
+                                                                  (False: per order, charged on the
+                                                                  cumulative value)
+``commission_minimum_per_order``       True                       IB's HK$18 minimum applies once per order
+                                                                  across its partial fills
+``cash_account``                       True                       cash account: buying power = cash, buys
+                                                                  beyond cash and short sales are rejected
+                                                                  (201); False = margin account
+``margin_leverage``                    4                          margin account only: buying power =
+                                                                  equity x this
+``outside_hours_warning_399``          True                       orders accepted outside continuous trading
+                                                                  (pre-open, lunch, auction, closed) get a
+                                                                  399 warning and are held PreSubmitted
+``reject_unknown_order_type_code``     387                        error code for an order type other than
+                                                                  LMT, MKT, STP, STP LMT
+``auction_fills``                      False                      the closing auction matches nothing: DAY
+                                                                  orders rest through it and expire at its
+                                                                  end (16:10, or 12:10 on a half day)
+=====================================  =========================  =========================================
+
+Other simplifications that are not settings (fixed choices, see ``exchange.py``): a parent that is
+cancelled or expires after a partial fill leaves its children working for the filled quantity;
+a sell larger than the long position is rejected at placement in a cash account; the stop of a
+bracket stays ``PreSubmitted`` with whyHeld ``trigger`` until a trade touches its price.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ChildSizing = Literal["filled", "full"]
+
+
+@dataclass(frozen=True)
+class SimBehaviour:
+    """Behaviours of IB that are documented but not verified ([U]); see the module docstring."""
+
+    day_expiry_sends_202: bool = True
+    children_size_on_partial_parent: ChildSizing = "filled"
+    mkt_conversion_ticks: int = 5
+    mkt_conversion_max_pct: int = 3
+    odd_lot_fill_probability: float = 0.0
+    stamp_duty_per_execution: bool = True
+    commission_minimum_per_order: bool = True
+    cash_account: bool = True
+    margin_leverage: int = 4
+    outside_hours_warning_399: bool = True
+    reject_unknown_order_type_code: int = 387
+    auction_fills: bool = False
+
+    def __post_init__(self) -> None:
+        if self.children_size_on_partial_parent not in ("filled", "full"):
+            raise ValueError(
+                "children_size_on_partial_parent must be 'filled' or 'full', "
+                f"got {self.children_size_on_partial_parent!r}"
+            )
+        if self.mkt_conversion_ticks < 1 or self.mkt_conversion_max_pct <= 0:
+            raise ValueError("mkt_conversion_ticks must be >= 1 and mkt_conversion_max_pct > 0")
+        if not 0.0 <= self.odd_lot_fill_probability <= 1.0:
+            raise ValueError(f"odd_lot_fill_probability must be in [0, 1], got {self.odd_lot_fill_probability}")
+        if self.margin_leverage < 1:
+            raise ValueError(f"margin_leverage must be >= 1, got {self.margin_leverage}")
+        if self.auction_fills:
+            raise ValueError("auction matching is not implemented; auction_fills must be False")

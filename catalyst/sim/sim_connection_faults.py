@@ -1,0 +1,117 @@
+"""Connection-level faults of the simulated gateway: what the socket layer does wrong on demand.
+
+The exchange engine owns the order faults (``drop-children``, ``reject-children``,
+``partial-fills``, ``drift``); this module holds the state of the four that act on connections:
+
+- ``disconnect``: close client sockets now, or after ``after`` more client messages
+  (``client_id`` limits it to one client).
+- ``restart``: IB Gateway's nightly restart: drop every client, refuse connections for
+  ``seconds`` (default 5), come back with state intact.
+- ``latency``: delay the acknowledgement of every order request by ``ms`` (default 500).
+- ``pacing``: more than ``limit`` (default 50) messages a second from one client gets error 100 and
+  the message is dropped; ``max_violations`` (default 3) such excesses close the socket.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from catalyst.sim.sim_errors import UnknownFaultError
+from catalyst.sim.sim_faults import ENGINE_FAULT_NAMES, FAULT_NAMES, SERVER_FAULT_NAMES
+
+CONNECTION_FAULTS = SERVER_FAULT_NAMES
+ENGINE_FAULTS = ENGINE_FAULT_NAMES
+ALL_FAULTS = FAULT_NAMES
+
+
+def unknown_fault(name: str) -> UnknownFaultError:
+    return UnknownFaultError(f"unknown fault {name!r}; the simulator knows {', '.join(ALL_FAULTS)}")
+
+
+def parse_fault_spec(spec: str) -> tuple[str, dict[str, object]]:
+    """``name`` or ``name:k=v:k2=v2`` (the ``--faults`` syntax) to a name and its parameters."""
+    name, *pairs = [p.strip() for p in spec.strip().split(":")]
+    if name not in ALL_FAULTS:
+        raise unknown_fault(name)
+    params: dict[str, object] = {}
+    for pair in pairs:
+        if not pair:
+            continue
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"fault parameter {pair!r} of {name!r} is not key=value")
+        params[key.strip()] = parse_param_value(raw.strip())
+    return name, params
+
+
+def parse_param_value(raw: str) -> object:
+    """Parameter text to int, float or str (in that order of preference)."""
+    for cast in (int, float):
+        try:
+            return cast(raw)
+        except ValueError:
+            continue
+    return raw
+
+
+@dataclass
+class PacingWindow:
+    """Per-client message times over the last second (monotonic seconds)."""
+
+    times: deque[float] = field(default_factory=deque)
+    violations: int = 0
+
+    def admit(self, now: float, limit: int) -> bool:
+        """Record a message at ``now``; False if it exceeds ``limit`` messages per second."""
+        while self.times and now - self.times[0] >= 1.0:
+            self.times.popleft()
+        if len(self.times) >= limit:
+            self.violations += 1
+            return False
+        self.times.append(now)
+        return True
+
+
+@dataclass
+class ConnectionFaults:
+    """Which connection faults are on, with their parameters."""
+
+    active: dict[str, dict[str, object]] = field(default_factory=dict)
+    disconnect_countdown: int | None = None
+
+    def set(self, name: str, on: bool, params: dict[str, object]) -> None:
+        if name not in CONNECTION_FAULTS:
+            raise unknown_fault(name)
+        if on:
+            self.active[name] = dict(params)
+            if name == "disconnect":
+                after = params.get("after")
+                self.disconnect_countdown = int(str(after)) if after is not None else None
+        else:
+            self.active.pop(name, None)
+            if name == "disconnect":
+                self.disconnect_countdown = None
+
+    def is_on(self, name: str) -> bool:
+        return name in self.active
+
+    def latency_seconds(self) -> float:
+        if "latency" not in self.active:
+            return 0.0
+        return float(str(self.active["latency"].get("ms", 500))) / 1000.0
+
+    def pacing_limit(self) -> int | None:
+        if "pacing" not in self.active:
+            return None
+        return int(str(self.active["pacing"].get("limit", 50)))
+
+    def pacing_max_violations(self) -> int:
+        return int(str(self.active.get("pacing", {}).get("max_violations", 3)))
+
+    def count_message_for_disconnect(self) -> bool:
+        """Count one client message; True when a pending ``disconnect after N`` is due now."""
+        if self.disconnect_countdown is None:
+            return False
+        self.disconnect_countdown -= 1
+        return self.disconnect_countdown <= 0

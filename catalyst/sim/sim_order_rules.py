@@ -1,0 +1,111 @@
+"""Checks a new or modified order must pass, each failing with the code and text IB uses on SEHK.
+
+The codes are those of ``tws-protocol.md`` §5.4/§6; where IB's exact code is unknown the choice
+is listed here (and in ``sim_behaviour``):
+
+==========================================  =====  =============================================
+problem                                     code   note
+==========================================  =====  =============================================
+price off the dated spread table            110    no order is created
+action other than BUY/SELL                  201
+order type other than LMT/MKT/STP/STP LMT   387    ``SimBehaviour.reject_unknown_order_type_code``
+TIF other than DAY/GTC ("" = DAY)           201
+quantity not a whole number, or <= 0        201
+special lot (over one lot, not a multiple)  201    IB: rejected; HKEX odd-lot book takes only < 1 lot
+more than 3,000 board lots                  201
+account not managed by this gateway         201
+missing or non-positive limit/stop price    201
+unknown symbol/conId                        200    "No security definition has been found ..."
+==========================================  =====  =============================================
+
+Odd lots (fewer shares than one board lot) are accepted: they go to the odd-lot book, which in
+the simulator never fills unless ``odd_lot_fill_probability`` says otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from catalyst.market import is_on_tick
+from catalyst.sim.sim_contracts import ListedStock
+from catalyst.sim.sim_model import OrderRequest
+
+ACTIONS = ("BUY", "SELL")
+ORDER_TYPES = ("LMT", "MKT", "STP", "STP LMT")
+STOP_TYPES = ("STP", "STP LMT")
+LIMIT_TYPES = ("LMT", "STP LMT")
+TIFS = {"": "DAY", "DAY": "DAY", "GTC": "GTC"}
+MAX_BOARD_LOTS = 3000
+
+MSG_OFF_TICK = "The price does not conform to the minimum price variation for this contract."
+MSG_NO_SECURITY = "No security definition has been found for the request"
+MSG_UNSUPPORTED_TYPE = "Unsupported order type for this exchange and security type."
+
+
+def rejected(reason: str) -> str:
+    """IB's 201 text."""
+    return f"Order rejected - reason:{reason}"
+
+
+@dataclass(frozen=True)
+class OrderProblem:
+    code: int
+    message: str
+
+
+def whole_quantity(q: Decimal) -> int | None:
+    """The quantity as an int if it is a positive whole number, else None."""
+    if not q.is_finite() or q <= 0 or q != q.to_integral_value():
+        return None
+    return int(q)
+
+
+def check_order(
+    req: OrderRequest,
+    stock: ListedStock,
+    day: date,
+    managed: tuple[str, ...],
+    *,
+    unknown_type_code: int,
+) -> OrderProblem | None:
+    """The first problem with ``req`` (as a new order or a modification), or None."""
+    if req.action not in ACTIONS:
+        return OrderProblem(201, rejected(f"Invalid action '{req.action}'; use BUY or SELL"))
+    if req.order_type not in ORDER_TYPES:
+        return OrderProblem(unknown_type_code, MSG_UNSUPPORTED_TYPE)
+    if req.tif not in TIFS:
+        return OrderProblem(201, rejected(f"Time in force '{req.tif}' is not supported on SEHK; use DAY or GTC"))
+    account = req.account or managed[0]
+    if account not in managed:
+        return OrderProblem(201, rejected(f"The account {account} is not managed by this login"))
+    qty = whole_quantity(req.total_quantity)
+    if qty is None:
+        return OrderProblem(
+            201, rejected(f"Order quantity {req.total_quantity} must be a positive whole number of shares")
+        )
+    lot = stock.board_lot
+    if qty > lot and qty % lot:
+        return OrderProblem(
+            201,
+            rejected(
+                f"An odd-lot order larger than one board lot is not accepted for {stock.symbol} "
+                f"(board lot {lot}); use a multiple of {lot}"
+            ),
+        )
+    if qty > MAX_BOARD_LOTS * lot:
+        return OrderProblem(
+            201, rejected(f"Order size {qty} exceeds the maximum of {MAX_BOARD_LOTS} board lots ({MAX_BOARD_LOTS * lot})")
+        )
+    prices: list[Decimal | None] = []
+    if req.order_type in LIMIT_TYPES:
+        prices.append(req.lmt_price)
+    if req.order_type in STOP_TYPES:
+        prices.append(req.aux_price)
+    for p in prices:
+        if p is None or not p.is_finite() or p <= 0:
+            return OrderProblem(201, rejected(f"A {req.order_type} order needs a positive price, got {p}"))
+        if not is_on_tick(p, on=day, table=stock.spread_table):
+            return OrderProblem(110, MSG_OFF_TICK)
+    return None
