@@ -80,7 +80,9 @@ def plan_bracket(
 ) -> tuple[LegPlan, LegPlan, LegPlan]:
     """Entry, take profit and stop loss, in the order they must be placed."""
     if not isinstance(intent.side, Side):
-        raise UnknownSideError(f"intent {intent.intent_id} has side {intent.side!r}, not a Side; nothing was sent")
+        raise UnknownSideError(
+            f"intent {intent.intent_id} has side {intent.side!r}, not a Side; nothing was sent"
+        )
     exit_side = intent.side.opposite
     table = security(intent.symbol).spread_table
     oca = f"{intent.intent_id}:OCA"
@@ -93,18 +95,48 @@ def plan_bracket(
     else:
         stop_type, stop_limit = OrderType.STOP, None
     entry = LegPlan(
-        role=ENTRY, order_ref=intent.order_ref("P"), symbol=intent.symbol, side=intent.side,
-        order_type=OrderType.LIMIT, quantity=intent.quantity, limit_price=intent.entry, stop_price=None,
-        tif=entry_tif, transmit=False, is_child=False, oca_group="", oca_type=0,
+        role=ENTRY,
+        order_ref=intent.order_ref("P"),
+        symbol=intent.symbol,
+        side=intent.side,
+        order_type=OrderType.LIMIT,
+        quantity=intent.quantity,
+        limit_price=intent.entry,
+        stop_price=None,
+        tif=entry_tif,
+        transmit=False,
+        is_child=False,
+        oca_group="",
+        oca_type=0,
     )
     take_profit = LegPlan(
-        role=TAKE_PROFIT, order_ref=intent.order_ref("TP"), symbol=intent.symbol, side=exit_side,
-        order_type=OrderType.LIMIT, quantity=intent.quantity, limit_price=intent.target, stop_price=None,
-        tif=exit_tif, transmit=False, is_child=True, oca_group=oca, oca_type=OCA_REDUCE_NO_BLOCK,
+        role=TAKE_PROFIT,
+        order_ref=intent.order_ref("TP"),
+        symbol=intent.symbol,
+        side=exit_side,
+        order_type=OrderType.LIMIT,
+        quantity=intent.quantity,
+        limit_price=intent.target,
+        stop_price=None,
+        tif=exit_tif,
+        transmit=False,
+        is_child=True,
+        oca_group=oca,
+        oca_type=OCA_REDUCE_NO_BLOCK,
     )
     stop_loss = LegPlan(
-        role=STOP_LOSS, order_ref=intent.order_ref("SL"), symbol=intent.symbol, side=exit_side,
-        order_type=stop_type, quantity=intent.quantity, limit_price=stop_limit, stop_price=intent.stop,
-        tif=exit_tif, transmit=True, is_child=True, oca_group=oca, oca_type=OCA_REDUCE_NO_BLOCK,
+        role=STOP_LOSS,
+        order_ref=intent.order_ref("SL"),
+        symbol=intent.symbol,
+        side=exit_side,
+        order_type=stop_type,
+        quantity=intent.quantity,
+        limit_price=stop_limit,
+        stop_price=intent.stop,
+        tif=exit_tif,
+        transmit=True,
+        is_child=True,
+        oca_group=oca,
+        oca_type=OCA_REDUCE_NO_BLOCK,
     )
     return entry, take_profit, stop_loss

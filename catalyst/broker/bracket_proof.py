@@ -108,8 +108,16 @@ def check_leg(
     problems: list[str] = []
     if order is None:
         problems.append("the broker reports no such order")
-        return LegReport(plan.role, plan.order_ref, _intended(plan, account), None,
-                         broker_status(None, status), 0, status.perm_id if status else 0, tuple(problems))
+        return LegReport(
+            plan.role,
+            plan.order_ref,
+            _intended(plan, account),
+            None,
+            broker_status(None, status),
+            0,
+            status.perm_id if status else 0,
+            tuple(problems),
+        )
     want_action = SIDE_TO_IB_ACTION[plan.side]
     want_type = ORDER_TYPE_TO_IB[plan.order_type]
     if order.order_ref != plan.order_ref:
@@ -135,9 +143,8 @@ def check_leg(
             problems.append("parent not reported by the broker")
         else:
             linked = (
-                (order.parent_id and order.parent_id == parent.order_id and order.client_id == parent.client_id)
-                or (order.parent_perm_id and order.parent_perm_id == parent.perm_id)
-            )
+                order.parent_id and order.parent_id == parent.order_id and order.client_id == parent.client_id
+            ) or (order.parent_perm_id and order.parent_perm_id == parent.perm_id)
             if not linked:
                 problems.append(
                     f"parent link: reported parentId {order.parent_id} / parentPermId "
@@ -154,8 +161,13 @@ def check_leg(
     elif not is_acknowledged(order, status):
         problems.append(f"not acknowledged: permId {order.perm_id}, status {broker_status(order, status)}")
     return LegReport(
-        plan.role, plan.order_ref, _intended(plan, account), _reported(order, status),
-        broker_status(order, status), order.order_id, order.perm_id or (status.perm_id if status else 0),
+        plan.role,
+        plan.order_ref,
+        _intended(plan, account),
+        _reported(order, status),
+        broker_status(order, status),
+        order.order_id,
+        order.perm_id or (status.perm_id if status else 0),
         tuple(problems),
     )
 

@@ -85,11 +85,13 @@ def wire_leg(plan: LegPlan, *, board_lot: int) -> WireLeg:
         quantity=quantity_to_wire(plan.quantity, symbol=plan.symbol, board_lot=board_lot),
         limit_price=(
             price_to_wire(plan.limit_price, symbol=plan.symbol, role=f"{plan.role} limit", on=on)
-            if plan.limit_price is not None else None
+            if plan.limit_price is not None
+            else None
         ),
         stop_price=(
             price_to_wire(plan.stop_price, symbol=plan.symbol, role=f"{plan.role} stop", on=on)
-            if plan.stop_price is not None else None
+            if plan.stop_price is not None
+            else None
         ),
     )
 
@@ -182,9 +184,15 @@ class BracketSubmitter:
                 "session with broker.readonly = false to trade"
             )
         log.info(
-            "broker.submit.request", intent_id=intent.intent_id, symbol=intent.symbol,
-            side=str(intent.side), quantity=intent.quantity, entry=str(intent.entry),
-            stop=str(intent.stop), target=str(intent.target), account=intent.account,
+            "broker.submit.request",
+            intent_id=intent.intent_id,
+            symbol=intent.symbol,
+            side=str(intent.side),
+            quantity=intent.quantity,
+            entry=str(intent.entry),
+            stop=str(intent.stop),
+            target=str(intent.target),
+            account=intent.account,
         )
         await self.conn.wait_ready(self.hold_timeout)
         account = self.conn.account
@@ -198,9 +206,13 @@ class BracketSubmitter:
             contract, described = await self.contracts.resolve(intent.symbol)
             legs = [_Leg(plan=p, wire=wire_leg(p, board_lot=described.board_lot)) for p in plans]
         except Exception as exc:
-            await self.recorder.write_intent(self._intent_row(intent, account, "rejected", {"error": str(exc)}))
+            await self.recorder.write_intent(
+                self._intent_row(intent, account, "rejected", {"error": str(exc)})
+            )
             self.recorder.risk_event(
-                "order_refused", severity="warning", symbol=intent.symbol,
+                "order_refused",
+                severity="warning",
+                symbol=intent.symbol,
                 message=f"bracket {intent.intent_id} refused before sending: {exc}",
                 detail={"intent_id": intent.intent_id, "error": type(exc).__name__},
             )
@@ -217,26 +229,38 @@ class BracketSubmitter:
                 last_error = str(exc)
                 log.warning("broker.submit.connection_dropped", intent_id=intent.intent_id, attempt=attempt)
         await self._fail(
-            intent, legs, contract, described,
+            intent,
+            legs,
+            contract,
+            described,
             f"the connection dropped {self.max_attempts} times while bracket {intent.intent_id} was "
-            f"being proven ({last_error})", {},
+            f"being proven ({last_error})",
+            {},
         )
         raise AssertionError("unreachable")  # _fail always raises
 
     # -- one attempt -------------------------------------------------------------------------------
 
     async def _attempt(
-        self, intent: BracketIntent, legs: list[_Leg], contract: Contract, described: SehkContract, attempt: int
+        self,
+        intent: BracketIntent,
+        legs: list[_Leg],
+        contract: Contract,
+        described: SehkContract,
+        attempt: int,
     ) -> VerifiedBracket:
         epoch = self.conn.epoch
         found = {leg.plan.role: self.reports.orders_with_ref(leg.plan.order_ref) for leg in legs}
         filled_refs = {
-            e.order_ref for e in self.reports.executions.values()
+            e.order_ref
+            for e in self.reports.executions.values()
             if e.order_ref in {leg.plan.order_ref for leg in legs}
         }
         present = [leg for leg in legs if found[leg.plan.role] or leg.plan.order_ref in filled_refs]
         log.info(
-            "broker.submit.idempotency_check", intent_id=intent.intent_id, attempt=attempt,
+            "broker.submit.idempotency_check",
+            intent_id=intent.intent_id,
+            attempt=attempt,
             found={role: [r.perm_id for r in reps] for role, reps in found.items()},
             executions=sorted(filled_refs),
         )
@@ -246,15 +270,20 @@ class BracketSubmitter:
                 self._adopt(leg, found[leg.plan.role])
             missing = [leg.plan.role for leg in legs if leg not in present]
             await self._fail(
-                intent, legs, contract, described,
+                intent,
+                legs,
+                contract,
+                described,
                 f"bracket {intent.intent_id} is incomplete at the broker: {', '.join(missing)} missing "
-                "(a rerun found only part of it)", {},
+                "(a rerun found only part of it)",
+                {},
             )
         if adopted:
             for leg in legs:
                 self._adopt(leg, found[leg.plan.role])
-            log.warning("broker.submit.adopted", intent_id=intent.intent_id,
-                        perm_ids=[leg.perm_id for leg in legs])
+            log.warning(
+                "broker.submit.adopted", intent_id=intent.intent_id, perm_ids=[leg.perm_id for leg in legs]
+            )
         else:
             self._place(intent, legs, contract)
         outcome = await self.reports.wait_for(lambda: self._probe(legs, epoch, adopted), self.proof_timeout)
@@ -304,7 +333,9 @@ class BracketSubmitter:
         placed_at = _now()
         for leg in legs:
             leg.placed_at = placed_at
-            self.recorder.track_order({**self._order_row(leg, account), "status": "sent", "placed_at": placed_at})
+            self.recorder.track_order(
+                {**self._order_row(leg, account), "status": "sent", "placed_at": placed_at}
+            )
         for leg in legs:
             order = Order(
                 orderId=leg.order_id,
@@ -323,11 +354,22 @@ class BracketSubmitter:
                 outsideRth=False,
             )
             log.info(
-                "broker.submit.place", intent_id=intent.intent_id, role=leg.plan.role,
-                order_ref=leg.plan.order_ref, order_id=leg.order_id, parent_id=order.parentId,
-                action=order.action, quantity=str(order.totalQuantity), order_type=order.orderType,
-                limit=leg.wire.limit_price, stop=leg.wire.stop_price, tif=order.tif, account=account,
-                oca_group=order.ocaGroup, oca_type=order.ocaType, transmit=order.transmit,
+                "broker.submit.place",
+                intent_id=intent.intent_id,
+                role=leg.plan.role,
+                order_ref=leg.plan.order_ref,
+                order_id=leg.order_id,
+                parent_id=order.parentId,
+                action=order.action,
+                quantity=str(order.totalQuantity),
+                order_type=order.orderType,
+                limit=leg.wire.limit_price,
+                stop=leg.wire.stop_price,
+                tif=order.tif,
+                account=account,
+                oca_group=order.ocaGroup,
+                oca_type=order.ocaType,
+                transmit=order.transmit,
                 con_id=contract.conId,
             )
             try:
@@ -339,7 +381,9 @@ class BracketSubmitter:
         order = self.reports.latest_order(client_id=leg.client_id, order_id=leg.order_id, perm_id=leg.perm_id)
         if order is not None and order.perm_id and not leg.perm_id:
             leg.perm_id = order.perm_id
-        status = self.reports.latest_status(client_id=leg.client_id, order_id=leg.order_id, perm_id=leg.perm_id)
+        status = self.reports.latest_status(
+            client_id=leg.client_id, order_id=leg.order_id, perm_id=leg.perm_id
+        )
         if status is not None and status.perm_id and not leg.perm_id:
             leg.perm_id = status.perm_id
         if order is None and leg.adopted_from is not None:
@@ -354,7 +398,9 @@ class BracketSubmitter:
             order, status = self._leg_view(leg)
             if leg.placed_at is not None:
                 since = leg.placed_at - timedelta(seconds=1)
-                failures = [e for e in self.reports.errors_for_order(leg.order_id, since=since) if e.is_order_failure]
+                failures = [
+                    e for e in self.reports.errors_for_order(leg.order_id, since=since) if e.is_order_failure
+                ]
                 if failures:
                     first = failures[0]
                     return f"{leg.plan.role} refused by the broker: error {first.code} {first.message}"
@@ -372,8 +418,13 @@ class BracketSubmitter:
         parent = views[0][0]
         return [
             check_leg(
-                leg.plan, order, status, account=self.conn.account, con_id=described.con_id,
-                parent=parent if leg.plan.is_child else None, allow_done=adopted,
+                leg.plan,
+                order,
+                status,
+                account=self.conn.account,
+                con_id=described.con_id,
+                parent=parent if leg.plan.is_child else None,
+                allow_done=adopted,
             )
             for leg, (order, status) in zip(legs, views, strict=True)
         ]
@@ -384,8 +435,13 @@ class BracketSubmitter:
             "symbol": intent.symbol,
             "outcome": outcome,
             "legs": [
-                {"role": r.role, "order_ref": r.order_ref, "intended": r.intended, "reported": r.reported,
-                 "problems": list(r.problems)}
+                {
+                    "role": r.role,
+                    "order_ref": r.order_ref,
+                    "intended": r.intended,
+                    "reported": r.reported,
+                    "problems": list(r.problems),
+                }
                 for r in reports
             ],
         }
@@ -393,7 +449,11 @@ class BracketSubmitter:
     # -- outcomes ----------------------------------------------------------------------------------
 
     async def _proven(
-        self, intent: BracketIntent, legs: list[_Leg], reports: list[LegReport], adopted: bool,
+        self,
+        intent: BracketIntent,
+        legs: list[_Leg],
+        reports: list[LegReport],
+        adopted: bool,
         evidence: dict[str, Any],
     ) -> VerifiedBracket:
         proven_at = _now()
@@ -402,38 +462,68 @@ class BracketSubmitter:
             status = report.status or "unknown"
             self.recorder.update_order(leg.plan.order_ref, perm_id=report.perm_id or None, status=status)
             self.recorder.order_event(
-                leg.plan.order_ref, source="verify", status=status, perm_id=report.perm_id or None,
-                order_id=leg.order_id or None, raw=_json_safe(evidence),
+                leg.plan.order_ref,
+                source="verify",
+                status=status,
+                perm_id=report.perm_id or None,
+                order_id=leg.order_id or None,
+                raw=_json_safe(evidence),
             )
             verified.append(
                 VerifiedLeg(
-                    role=leg.plan.role, order_ref=leg.plan.order_ref, order_id=leg.order_id,
-                    perm_id=report.perm_id, client_id=leg.client_id, side=leg.plan.side,
-                    order_type=leg.plan.order_type, quantity=leg.plan.quantity,
-                    limit_price=leg.plan.limit_price, stop_price=leg.plan.stop_price, status=status,
-                    placed_at=leg.placed_at, acknowledged_at=leg.acked_at,
+                    role=leg.plan.role,
+                    order_ref=leg.plan.order_ref,
+                    order_id=leg.order_id,
+                    perm_id=report.perm_id,
+                    client_id=leg.client_id,
+                    side=leg.plan.side,
+                    order_type=leg.plan.order_type,
+                    quantity=leg.plan.quantity,
+                    limit_price=leg.plan.limit_price,
+                    stop_price=leg.plan.stop_price,
+                    status=status,
+                    placed_at=leg.placed_at,
+                    acknowledged_at=leg.acked_at,
                 )
             )
-        await self.recorder.write_intent(
-            self._intent_row(intent, self.conn.account, "proven",
-                             {"perm_ids": [v.perm_id for v in verified], "adopted": adopted})
+        self.recorder.queue_intent(
+            self._intent_row(
+                intent,
+                self.conn.account,
+                "proven",
+                {"perm_ids": [v.perm_id for v in verified], "adopted": adopted},
+            )
         )
-        await self.recorder.flush()
         log.info(
-            "broker.submit.proven", intent_id=intent.intent_id, adopted=adopted,
-            legs=[{"role": v.role, "order_id": v.order_id, "perm_id": v.perm_id, "status": v.status}
-                  for v in verified],
+            "broker.submit.proven",
+            intent_id=intent.intent_id,
+            adopted=adopted,
+            legs=[
+                {"role": v.role, "order_id": v.order_id, "perm_id": v.perm_id, "status": v.status}
+                for v in verified
+            ],
         )
         by_role = {v.role: v for v in verified}
         return VerifiedBracket(
-            intent_id=intent.intent_id, symbol=intent.symbol, account=self.conn.account,
-            entry=by_role[ENTRY], take_profit=by_role[TAKE_PROFIT], stop_loss=by_role[STOP_LOSS],
-            adopted=adopted, proven_at=proven_at, evidence=evidence,
+            intent_id=intent.intent_id,
+            symbol=intent.symbol,
+            account=self.conn.account,
+            entry=by_role[ENTRY],
+            take_profit=by_role[TAKE_PROFIT],
+            stop_loss=by_role[STOP_LOSS],
+            adopted=adopted,
+            proven_at=proven_at,
+            evidence=evidence,
         )
 
     async def _fail(
-        self, intent: BracketIntent, legs: list[_Leg], contract: Contract, described: SehkContract,
-        reason: str, evidence: dict[str, Any],
+        self,
+        intent: BracketIntent,
+        legs: list[_Leg],
+        contract: Contract,
+        described: SehkContract,
+        reason: str,
+        evidence: dict[str, Any],
     ) -> None:
         log.critical("broker.submit.unproven", intent_id=intent.intent_id, reason=reason, evidence=evidence)
         cancelled = await self._cancel_all(legs)
@@ -445,7 +535,9 @@ class BracketSubmitter:
         flatten_error = ""
         if to_flatten > 0:
             try:
-                flatten_ref = await self.flattener(intent, contract, described, intent.side.opposite, to_flatten)
+                flatten_ref = await self.flattener(
+                    intent, contract, described, intent.side.opposite, to_flatten
+                )
             except Exception as exc:  # the risk event below must still be recorded
                 flatten_error = f"{type(exc).__name__}: {exc}"
                 log.critical("broker.submit.flatten_failed", intent_id=intent.intent_id, error=flatten_error)
@@ -460,21 +552,33 @@ class BracketSubmitter:
             "flatten_error": flatten_error,
         }
         self.recorder.risk_event(
-            "bracket_unproven", severity="critical", symbol=intent.symbol,
-            message=f"bracket {intent.intent_id} not proven at the broker: {reason}", detail=evidence,
+            "bracket_unproven",
+            severity="critical",
+            symbol=intent.symbol,
+            message=f"bracket {intent.intent_id} not proven at the broker: {reason}",
+            detail=evidence,
         )
         for leg in legs:
             if leg.plan.order_ref in self.recorder.orders:
                 self.recorder.order_event(
-                    leg.plan.order_ref, source="verify", status="unproven", perm_id=leg.perm_id or None,
-                    order_id=leg.order_id or None, error_message=reason[:500], raw=_json_safe(evidence),
+                    leg.plan.order_ref,
+                    source="verify",
+                    status="unproven",
+                    perm_id=leg.perm_id or None,
+                    order_id=leg.order_id or None,
+                    error_message=reason[:500],
+                    raw=_json_safe(evidence),
                 )
         await self.recorder.write_intent(self._intent_row(intent, self.conn.account, "failed", evidence))
         await self.recorder.flush()
         raise BracketVerificationError(
             f"bracket {intent.intent_id} ({intent.symbol} {intent.side} {intent.quantity}) was not proven "
             f"at the broker: {reason}. Every leg that existed was cancelled"
-            + (f" and {to_flatten} filled shares were sent to be flattened ({flatten_ref})" if flatten_ref else "")
+            + (
+                f" and {to_flatten} filled shares were sent to be flattened ({flatten_ref})"
+                if flatten_ref
+                else ""
+            )
             + (f"; FLATTEN FAILED: {flatten_error}" if flatten_error else ""),
             evidence,
         )
@@ -498,7 +602,9 @@ class BracketSubmitter:
             if not leg.order_id or state in DONE_STATUSES:
                 continue
             if leg.client_id and leg.client_id != self.conn.client_id:
-                log.critical("broker.cancel.foreign_client", order_ref=leg.plan.order_ref, client_id=leg.client_id)
+                log.critical(
+                    "broker.cancel.foreign_client", order_ref=leg.plan.order_ref, client_id=leg.client_id
+                )
                 continue
             targets.append(leg)
         for leg in targets:
@@ -506,6 +612,13 @@ class BracketSubmitter:
             try:
                 ib.cancelOrder(Order(orderId=leg.order_id, clientId=self.conn.client_id, permId=leg.perm_id))
                 cancelled.append(leg.plan.order_ref)
+                self.recorder.order_event(
+                    leg.plan.order_ref,
+                    source="cancel",
+                    status="cancel_requested",
+                    perm_id=leg.perm_id or None,
+                    order_id=leg.order_id,
+                )
             except ConnectionError as exc:
                 log.critical("broker.cancel.not_connected", order_ref=leg.plan.order_ref, error=str(exc))
         if targets:
@@ -574,4 +687,3 @@ class BracketSubmitter:
 
 def _json_safe(value: Any) -> str:
     return json.dumps(value, default=str, sort_keys=True)
-

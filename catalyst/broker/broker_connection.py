@@ -34,8 +34,9 @@ log = structlog.get_logger(__name__)
 #: Seconds to wait before each reconnect attempt; the last value repeats until close().
 DEFAULT_RECONNECT_DELAYS: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
-#: IB allows 50 messages a second from a client; ib_async throttles itself below that.
-MAX_MESSAGES_PER_SECOND = 45
+#: IB allows 50 messages a second from a client. The limiter counts at the sender, IB at the receiver:
+#: jitter on the way can bunch messages, so Catalyst keeps a 20% margin (ib_async's own default is 45).
+MAX_MESSAGES_PER_SECOND = 40
 
 Resync = Callable[[str], Awaitable[None]]
 
@@ -138,13 +139,22 @@ class BrokerConnection:
         self.ib.errorEvent += on_error
         self.ib.client.apiError += on_api_error
         log.info(
-            "broker.connect.request", host=self.host, port=self.port, client_id=self.client_id,
-            account=self.configured_account, readonly=self.readonly, timeout=self.connect_timeout,
+            "broker.connect.request",
+            host=self.host,
+            port=self.port,
+            client_id=self.client_id,
+            account=self.configured_account,
+            readonly=self.readonly,
+            timeout=self.connect_timeout,
         )
         task = asyncio.ensure_future(
             self.ib.connectAsync(
-                self.host, self.port, clientId=self.client_id, timeout=self.connect_timeout,
-                readonly=self.readonly, account="",
+                self.host,
+                self.port,
+                clientId=self.client_id,
+                timeout=self.connect_timeout,
+                readonly=self.readonly,
+                account="",
             )
         )
         try:
@@ -206,8 +216,12 @@ class BrokerConnection:
                 f"the gateway manages several accounts ({', '.join(accounts)}); set broker.account"
             )
         log.info(
-            "broker.connect.ok", host=self.host, port=self.port, client_id=self.client_id,
-            account=self.account, managed_accounts=accounts,
+            "broker.connect.ok",
+            host=self.host,
+            port=self.port,
+            client_id=self.client_id,
+            account=self.account,
+            managed_accounts=accounts,
             server_version=self.ib.client.serverVersion(),
         )
 
@@ -243,7 +257,13 @@ class BrokerConnection:
                 return
             try:
                 await self._connect_once()
-            except (GatewayUnreachableError, ClientIdInUseError, BrokerTimeoutError, BrokerNotConnectedError, OSError) as exc:
+            except (
+                GatewayUnreachableError,
+                ClientIdInUseError,
+                BrokerTimeoutError,
+                BrokerNotConnectedError,
+                OSError,
+            ) as exc:
                 log.warning("broker.reconnect.failed", attempt=attempt, delay=delay, error=str(exc))
                 continue
             except AccountNotManagedError as exc:

@@ -32,13 +32,42 @@ T = TypeVar("T")
 ACCOUNT_TAGS = {"cash": "TotalCashValue", "buying_power": "BuyingPower", "net_liquidation": "NetLiquidation"}
 
 OPEN_ORDER_COLUMNS = [
-    "order_ref", "perm_id", "order_id", "client_id", "parent_id", "parent_perm_id", "account", "symbol",
-    "side", "order_type", "quantity", "limit_price", "stop_price", "tif", "oca_group", "status", "filled",
+    "order_ref",
+    "perm_id",
+    "order_id",
+    "client_id",
+    "parent_id",
+    "parent_perm_id",
+    "account",
+    "symbol",
+    "side",
+    "order_type",
+    "quantity",
+    "limit_price",
+    "stop_price",
+    "tif",
+    "oca_group",
+    "status",
+    "filled",
     "remaining",
 ]
 EXECUTION_COLUMNS = [
-    "exec_id", "time", "account", "symbol", "side", "quantity", "price", "perm_id", "order_id", "client_id",
-    "order_ref", "cum_qty", "avg_price", "commission", "currency", "realized_pnl",
+    "exec_id",
+    "time",
+    "account",
+    "symbol",
+    "side",
+    "quantity",
+    "price",
+    "perm_id",
+    "order_id",
+    "client_id",
+    "order_ref",
+    "cum_qty",
+    "avg_price",
+    "commission",
+    "currency",
+    "realized_pnl",
 ]
 POSITION_COLUMNS = ["account", "symbol", "con_id", "quantity", "avg_cost"]
 BAR_COLUMNS = ["time", "open", "high", "low", "close", "volume", "wap", "count"]
@@ -122,7 +151,9 @@ class BrokerQueries:
         found = {v.tag: v.value for v in values if v.tag in ACCOUNT_TAGS.values()}
         if len(found) < len(ACCOUNT_TAGS):
             summary = await self._timed("account summary", self.conn.ib.accountSummaryAsync(account))
-            found.update({v.tag: v.value for v in summary if v.currency == "HKD" and v.tag in ACCOUNT_TAGS.values()})
+            found.update(
+                {v.tag: v.value for v in summary if v.currency == "HKD" and v.tag in ACCOUNT_TAGS.values()}
+            )
         missing = [tag for tag in ACCOUNT_TAGS.values() if tag not in found]
         if missing:
             raise BrokerError(
@@ -137,8 +168,13 @@ class BrokerQueries:
             net_liquidation=Decimal(found[ACCOUNT_TAGS["net_liquidation"]]),
             as_of=datetime.now(UTC),
         )
-        log.info("broker.query.account", account=account, cash=str(snap.cash),
-                 buying_power=str(snap.buying_power), net_liquidation=str(snap.net_liquidation))
+        log.info(
+            "broker.query.account",
+            account=account,
+            cash=str(snap.cash),
+            buying_power=str(snap.buying_power),
+            net_liquidation=str(snap.net_liquidation),
+        )
         return snap
 
     async def positions(self) -> pd.DataFrame:
@@ -154,8 +190,11 @@ class BrokerQueries:
             for p in raw
             if p.account == self.conn.account and p.position != 0
         ]
-        log.info("broker.query.positions", account=self.conn.account, positions=[
-            {k: str(v) for k, v in r.items()} for r in rows])
+        log.info(
+            "broker.query.positions",
+            account=self.conn.account,
+            positions=[{k: str(v) for k, v in r.items()} for r in rows],
+        )
         return pd.DataFrame(rows, columns=POSITION_COLUMNS)
 
     # -- orders and executions ---------------------------------------------------------------------
@@ -250,8 +289,15 @@ class BrokerQueries:
         t = tickers[0]
         when = t.time if isinstance(t.time, datetime) else None
         quote = Quote(
-            symbol=described.symbol, bid=_dec(t.bid), ask=_dec(t.ask), last=_dec(t.last), close=_dec(t.close),
-            bid_size=_int(t.bidSize), ask_size=_int(t.askSize), volume=_int(t.volume), time=when,
+            symbol=described.symbol,
+            bid=_dec(t.bid),
+            ask=_dec(t.ask),
+            last=_dec(t.last),
+            close=_dec(t.close),
+            bid_size=_int(t.bidSize),
+            ask_size=_int(t.askSize),
+            volume=_int(t.volume),
+            time=when,
         )
         log.info("broker.query.quote", **{k: str(v) for k, v in quote.__dict__.items()})
         return quote
@@ -271,7 +317,9 @@ class BrokerQueries:
         key = (described.con_id, duration, bar_size, what_to_show, use_rth, str(end or ""))
         cached = self.pacer.cached(key)
         if cached is not None:
-            log.info("broker.query.bars.cached", symbol=described.symbol, duration=duration, bar_size=bar_size)
+            log.info(
+                "broker.query.bars.cached", symbol=described.symbol, duration=duration, bar_size=bar_size
+            )
             return cached.copy()
         wait = self.pacer.delay(key, (described.con_id, what_to_show))
         if wait > 0:
@@ -281,8 +329,14 @@ class BrokerQueries:
         raw = await self._timed(
             f"bars {described.symbol} {duration} {bar_size}",
             self.conn.ib.reqHistoricalDataAsync(
-                contract, endDateTime=end or "", durationStr=duration, barSizeSetting=bar_size,
-                whatToShow=what_to_show, useRTH=use_rth, formatDate=2, timeout=0,
+                contract,
+                endDateTime=end or "",
+                durationStr=duration,
+                barSizeSetting=bar_size,
+                whatToShow=what_to_show,
+                useRTH=use_rth,
+                formatDate=2,
+                timeout=0,
             ),
             timeout=max(self.timeout, 60.0),
         )
@@ -306,7 +360,13 @@ class BrokerQueries:
                 }
             )
         frame = pd.DataFrame(rows, columns=BAR_COLUMNS)
-        log.info("broker.query.bars", symbol=described.symbol, duration=duration, bar_size=bar_size, bars=len(frame))
+        log.info(
+            "broker.query.bars",
+            symbol=described.symbol,
+            duration=duration,
+            bar_size=bar_size,
+            bars=len(frame),
+        )
         self.pacer.remember(key, frame)
         return frame.copy()
 

@@ -79,6 +79,9 @@ class LedgerRecorder:
         self._commissions: dict[str, ReportedCommission] = {}
         self._written_fills: set[str] = set()
         self._risk: list[dict[str, Any]] = []
+        self._intent_queue: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._intent_task: asyncio.Task[None] | None = None
+        self._intent_rows: dict[str, dict[str, Any]] = {}
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -113,10 +116,46 @@ class LedgerRecorder:
     # -- our own actions ---------------------------------------------------------------------------
 
     async def write_intent(self, row: Mapping[str, Any]) -> None:
-        """Write (upsert) an intent row now: called before anything is sent."""
+        """Write (upsert) an intent row and return once it is in the ledger: called before sending.
+
+        Concurrent callers share one ledger transaction (group commit): while one batch is being
+        written, the next callers queue and are written together right after it.
+        """
         log.info("broker.ledger.intent", **{k: str(v) for k, v in row.items()})
-        if self.ledger is not None:
-            await asyncio.to_thread(self.ledger.upsert, "intents", dict(row))
+        if self.ledger is None:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._intent_queue.append((dict(row), waiter))
+        if self._intent_task is None or self._intent_task.done():
+            self._intent_task = asyncio.ensure_future(self._commit_intents())
+        await waiter
+
+    def queue_intent(self, row: Mapping[str, Any]) -> None:
+        """Queue an intent status change for the next batch (not needed before anything is sent)."""
+        log.info("broker.ledger.intent", **{k: str(v) for k, v in row.items()})
+        self._intent_rows[str(row["intent_id"])] = dict(row)
+        self._touch()
+
+    async def _commit_intents(self) -> None:
+        while self._intent_queue:
+            batch, self._intent_queue = self._intent_queue, []
+            rows = {str(r["intent_id"]): r for r, _w in batch}
+            try:
+                await asyncio.to_thread(self._write_intents, list(rows.values()))
+            except Exception as exc:
+                for _r, w in batch:
+                    if not w.done():
+                        w.set_exception(exc)
+                continue
+            for _r, w in batch:
+                if not w.done():
+                    w.set_result(None)
+
+    def _write_intents(self, rows: list[dict[str, Any]]) -> None:
+        assert self.ledger is not None
+        # one multi-row INSERT; an intent already there (a rerun) keeps its row until the status
+        # change queued after the proof overwrites it
+        self.ledger.append("intents", rows)
 
     def track_order(self, row: Mapping[str, Any]) -> None:
         """Start (or replace) the orders row of ``row['order_ref']`` and queue it."""
@@ -151,7 +190,12 @@ class LedgerRecorder:
         self._touch()
 
     def risk_event(
-        self, kind: str, *, severity: str, message: str, symbol: str | None = None,
+        self,
+        kind: str,
+        *,
+        severity: str,
+        message: str,
+        symbol: str | None = None,
         detail: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Queue a risk event, log it (CRITICAL for critical) and call the on_risk_event hook."""
@@ -196,8 +240,12 @@ class LedgerRecorder:
                 self._apply_status(ref, report.status, report.received_at, perm_id=report.perm_id)
             if ref:
                 self.order_event(
-                    ref, source=report.source, status=report.status, perm_id=report.perm_id or None,
-                    order_id=report.order_id or None, raw=_raw(report),
+                    ref,
+                    source=report.source,
+                    status=report.status,
+                    perm_id=report.perm_id or None,
+                    order_id=report.order_id or None,
+                    raw=_raw(report),
                 )
         elif isinstance(report, ReportedStatus):
             ref = self.ref_for(perm_id=report.perm_id, client_id=report.client_id, order_id=report.order_id)
@@ -205,12 +253,20 @@ class LedgerRecorder:
                 if report.perm_id:
                     self._ref_by_perm[report.perm_id] = ref
                 self._apply_status(
-                    ref, report.status, report.received_at, perm_id=report.perm_id,
-                    filled=int(report.filled), avg=report.avg_fill_price,
+                    ref,
+                    report.status,
+                    report.received_at,
+                    perm_id=report.perm_id,
+                    filled=int(report.filled),
+                    avg=report.avg_fill_price,
                 )
             self.order_event(
-                ref, source="orderStatus", status=report.status, perm_id=report.perm_id or None,
-                order_id=report.order_id or None, filled=int(report.filled),
+                ref,
+                source="orderStatus",
+                status=report.status,
+                perm_id=report.perm_id or None,
+                order_id=report.order_id or None,
+                filled=int(report.filled),
                 remaining=int(report.remaining),
                 avg_fill_price=float(report.avg_fill_price) if report.avg_fill_price else None,
                 raw=_raw(report),
@@ -231,18 +287,35 @@ class LedgerRecorder:
             ref = self.ref_for(client_id=self.client_id, order_id=report.req_id)
             if ref:
                 self.order_event(
-                    ref, source="error", status="error", order_id=report.req_id,
-                    error_code=report.code, error_message=report.message, raw=_raw(report),
+                    ref,
+                    source="error",
+                    status="error",
+                    order_id=report.req_id,
+                    error_code=report.code,
+                    error_message=report.message,
+                    raw=_raw(report),
                 )
-                if report.is_order_failure and report.code != 202:
-                    self.update_order(ref, error_code=report.code, error_message=report.message)
+                if report.is_order_failure and report.code not in (202, 10147, 10148):
+                    row = self.orders.get(ref, {})
+                    changes: dict[str, Any] = {"error_code": report.code, "error_message": report.message}
+                    if row.get("status") in ("Cancelled", "Inactive", "sent"):
+                        changes["status"] = "rejected"
+                    self.update_order(ref, **changes)
         self._touch()
 
     def _apply_status(
-        self, ref: str, status: str, at: datetime, *, perm_id: int = 0, filled: int | None = None,
+        self,
+        ref: str,
+        status: str,
+        at: datetime,
+        *,
+        perm_id: int = 0,
+        filled: int | None = None,
         avg: Decimal | None = None,
     ) -> None:
         row = self.orders[ref]
+        if status == "Inactive" or (status == "Cancelled" and row.get("error_code")):
+            status = "rejected"  # a rejection is never recorded as a plain cancel (issue 4.5)
         changes: dict[str, Any] = {"status": status}
         if perm_id:
             changes["perm_id"] = perm_id
@@ -289,7 +362,9 @@ class LedgerRecorder:
             "commission": reported,
             "fees": reported if reported is not None else estimated,
             "currency": commission.currency if commission is not None else "HKD",
-            "realized_pnl": float(commission.realized_pnl) if commission and commission.realized_pnl else None,
+            "realized_pnl": float(commission.realized_pnl)
+            if commission and commission.realized_pnl
+            else None,
             "source": "stream" if e.req_id == -1 else "sync",
             "raw": _json(
                 {
@@ -308,14 +383,19 @@ class LedgerRecorder:
                 self._ready_fill(exec_id, force=final)
             orders = [dict(self.orders[r]) for r in sorted(self._dirty_orders)]
             events, fills, risk = self._events, list(self._fills.values()), self._risk
+            intents = list(self._intent_rows.values())
             self._dirty_orders, self._events, self._fills, self._risk = set(), [], {}, []
-            if not (orders or events or fills or risk):
+            self._intent_rows = {}
+            if not (orders or events or fills or risk or intents):
                 return
             if self.ledger is not None:
-                await asyncio.to_thread(self._write, orders, events, fills, risk)
+                await asyncio.to_thread(self._write, orders, events, fills, risk, intents)
             self._written_fills.update(f["exec_id"] for f in fills)
             log.debug(
-                "broker.ledger.flushed", orders=len(orders), events=len(events), fills=len(fills),
+                "broker.ledger.flushed",
+                orders=len(orders),
+                events=len(events),
+                fills=len(fills),
                 risk_events=len(risk),
             )
 
@@ -325,9 +405,12 @@ class LedgerRecorder:
         events: list[dict[str, Any]],
         fills: list[dict[str, Any]],
         risk: list[dict[str, Any]],
+        intents: list[dict[str, Any]],
     ) -> None:
         assert self.ledger is not None
         with self.ledger.transaction():  # one connection, one lock, all or nothing
+            for row in intents:
+                self.ledger.upsert("intents", row)
             for row in orders:
                 self.ledger.upsert("orders", row)
             if events:

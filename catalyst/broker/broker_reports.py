@@ -241,8 +241,17 @@ class BrokerReports:
                 )
             )
             original_status(
-                order_id, status, filled, remaining, avg_fill_price, perm_id, parent_id,
-                last_fill_price, client_id, why_held, mkt_cap_price,
+                order_id,
+                status,
+                filled,
+                remaining,
+                avg_fill_price,
+                perm_id,
+                parent_id,
+                last_fill_price,
+                client_id,
+                why_held,
+                mkt_cap_price,
             )
 
         def exec_details(req_id: int, contract: Any, execution: Any) -> None:
@@ -267,7 +276,10 @@ class BrokerReports:
             self._guard(
                 lambda: self._add(
                     ReportedError(
-                        received_at=_now(), req_id=int(req_id), code=int(code), message=message,
+                        received_at=_now(),
+                        req_id=int(req_id),
+                        code=int(code),
+                        message=message,
                         advanced=advanced or "",
                     )
                 )
@@ -387,7 +399,9 @@ class BrokerReports:
         self.orders.clear()
         self.statuses.clear()
 
-    def latest_order(self, *, client_id: int = 0, order_id: int = 0, perm_id: int = 0) -> ReportedOrder | None:
+    def latest_order(
+        self, *, client_id: int = 0, order_id: int = 0, perm_id: int = 0
+    ) -> ReportedOrder | None:
         """The newest openOrder/completedOrder for an order, by permId first, else by (client, id)."""
         candidates: list[ReportedOrder] = []
         if perm_id:
@@ -398,7 +412,9 @@ class BrokerReports:
             candidates.append(self.orders[(client_id, order_id)])
         return max(candidates, key=lambda r: r.received_at) if candidates else None
 
-    def latest_status(self, *, client_id: int = 0, order_id: int = 0, perm_id: int = 0) -> ReportedStatus | None:
+    def latest_status(
+        self, *, client_id: int = 0, order_id: int = 0, perm_id: int = 0
+    ) -> ReportedStatus | None:
         candidates: list[ReportedStatus] = []
         if perm_id and perm_id in self.statuses_by_perm:
             candidates.append(self.statuses_by_perm[perm_id])
@@ -420,17 +436,15 @@ class BrokerReports:
     def executions_for(self, *, perm_id: int = 0, order_ref: str = "") -> list[ReportedExecution]:
         return sorted(
             (
-                e for e in self.executions.values()
+                e
+                for e in self.executions.values()
                 if (perm_id and e.perm_id == perm_id) or (order_ref and e.order_ref == order_ref)
             ),
             key=lambda e: e.time,
         )
 
     def errors_for_order(self, order_id: int, *, since: datetime | None = None) -> list[ReportedError]:
-        return [
-            e for e in self.errors
-            if e.req_id == order_id and (since is None or e.received_at >= since)
-        ]
+        return [e for e in self.errors if e.req_id == order_id and (since is None or e.received_at >= since)]
 
     async def wait_for(self, probe: Callable[[], T | None], timeout: float) -> T | None:
         """Re-evaluate ``probe`` after every broker message until it returns a value or time runs out.

@@ -29,6 +29,9 @@ log = structlog.get_logger(__name__)
 Ladder = tuple[tuple[Decimal, Decimal], ...]
 OnLock = Callable[[str, str, dict[str, Any]], None]
 
+#: How often a symbol's lock state is re-read from the ledger (another process may lock it).
+LOCK_RECHECK_SECONDS = 60.0
+
 
 @dataclass(frozen=True)
 class SehkContract:
@@ -47,6 +50,12 @@ class SehkContract:
     broker_ladder: Ladder = field(default_factory=tuple)
 
 
+def _tidy(x: Decimal) -> Decimal:
+    """Without trailing zeros and without exponent notation (``10.00`` -> ``10``, ``0.010`` -> ``0.01``)."""
+    n = x.normalize()
+    return n.quantize(Decimal(1)) if n == n.to_integral_value() else n
+
+
 def normalise_ladder(pairs: Sequence[tuple[Any, Any]]) -> Ladder:
     """Ladder pairs as exact Decimals without trailing zeros, for comparison."""
     out: list[tuple[Decimal, Decimal]] = []
@@ -55,7 +64,7 @@ def normalise_ladder(pairs: Sequence[tuple[Any, Any]]) -> Ladder:
         inc_d = inc if isinstance(inc, Decimal) else decimal_from_wire(float(inc))
         if low_d is None or inc_d is None:
             continue
-        out.append((low_d.normalize() if low_d else Decimal(0), inc_d.normalize()))
+        out.append((_tidy(low_d), _tidy(inc_d)))
     return tuple(out)
 
 
@@ -107,6 +116,7 @@ class ContractsCache:
         self._is_locked_elsewhere = is_locked_elsewhere
         self._cache: dict[str, tuple[Contract, SehkContract]] = {}
         self._locked: dict[str, str] = {}
+        self._elsewhere: dict[str, tuple[float, str | None]] = {}
         self._lock = asyncio.Lock()
 
     def locked(self) -> dict[str, str]:
@@ -121,21 +131,33 @@ class ContractsCache:
         ``for_orders=False`` (quotes, bars) returns a locked symbol's contract anyway.
         """
         sym = normalize_symbol(symbol)
-        async with self._lock:
+        reason: str | None = None
+        async with self._lock:  # one qualification and one ledger lock check at a time
             if sym not in self._cache and sym not in self._locked:
                 await self._qualify(sym)
-        if for_orders:
-            reason = self._locked.get(sym)
-            if reason is None and self._is_locked_elsewhere is not None:
-                reason = self._is_locked_elsewhere(sym)
-            if reason is not None:
-                raise SymbolLockedError(
-                    f"trading {sym} is refused: {reason}. Fix catalyst.market (universe or spread table) "
-                    "or confirm the broker's data, then record a symbol_unlocked risk event"
-                )
+            if for_orders:
+                reason = self._locked.get(sym)
+                if reason is None and self._is_locked_elsewhere is not None:
+                    reason = await self._lock_elsewhere(sym)
+        if for_orders and reason is not None:
+            raise SymbolLockedError(
+                f"trading {sym} is refused: {reason}. Fix catalyst.market (universe or spread table) "
+                "or confirm the broker's data, then record a symbol_unlocked risk event"
+            )
         if sym not in self._cache:
             raise ContractNotFoundError(f"{sym} could not be qualified at SEHK: {self._locked.get(sym)}")
         return self._cache[sym]
+
+    async def _lock_elsewhere(self, sym: str) -> str | None:
+        """The ledger's lock state of ``sym``, read at most once a minute (off the event loop)."""
+        assert self._is_locked_elsewhere is not None
+        loop = asyncio.get_running_loop()
+        hit = self._elsewhere.get(sym)
+        if hit is not None and loop.time() - hit[0] < LOCK_RECHECK_SECONDS:
+            return hit[1]
+        reason = await asyncio.to_thread(self._is_locked_elsewhere, sym)
+        self._elsewhere[sym] = (loop.time(), reason)
+        return reason
 
     async def _qualify(self, sym: str) -> None:
         stock = Stock(sym, "SEHK", "HKD")
@@ -143,7 +165,9 @@ class ContractsCache:
         try:
             details_list = await asyncio.wait_for(self._ib.reqContractDetailsAsync(stock), self._timeout)
         except TimeoutError as exc:
-            raise BrokerTimeoutError(f"contract details for {sym} not received within {self._timeout}s") from exc
+            raise BrokerTimeoutError(
+                f"contract details for {sym} not received within {self._timeout}s"
+            ) from exc
         stocks = [d for d in details_list if d.contract is not None and d.contract.secType == "STK"]
         if len(stocks) != 1:
             log.error("broker.contract.not_unique", symbol=sym, matches=len(stocks))
@@ -161,11 +185,19 @@ class ContractsCache:
                 broker_ladder = normalise_ladder([(p.lowEdge, p.increment) for p in increments])
         broker_lot = broker_lot_of(details)
         log.info(
-            "broker.contract.details", symbol=sym, con_id=contract.conId, local_symbol=contract.localSymbol,
-            trading_class=contract.tradingClass, long_name=details.longName, min_tick=details.minTick,
-            valid_exchanges=details.validExchanges, market_rule_ids=details.marketRuleIds,
-            min_size=str(details.minSize), size_increment=str(details.sizeIncrement),
-            order_types=details.orderTypes, broker_lot=broker_lot,
+            "broker.contract.details",
+            symbol=sym,
+            con_id=contract.conId,
+            local_symbol=contract.localSymbol,
+            trading_class=contract.tradingClass,
+            long_name=details.longName,
+            min_tick=details.minTick,
+            valid_exchanges=details.validExchanges,
+            market_rule_ids=details.marketRuleIds,
+            min_size=str(details.minSize),
+            size_increment=str(details.sizeIncrement),
+            order_types=details.orderTypes,
+            broker_lot=broker_lot,
             broker_ladder=[f"{lo}:{inc}" for lo, inc in broker_ladder or ()],
         )
         problems = contract_disagreements(symbol=sym, broker_lot=broker_lot, broker_ladder=broker_ladder)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
 import structlog
 
@@ -55,11 +56,18 @@ def marketable_limit(
     table = security(symbol).spread_table
     book = bid if side is Side.SELL else ask
     reference = next((p for p in (book, last, fallback) if p is not None and p > 0), fallback)
-    direction = "down" if side is Side.SELL else "up"
+    direction: Literal["up", "down"] = "down" if side is Side.SELL else "up"
     start = snap_to_tick(reference, direction, on=on, table=table)
     price = ticks_beyond(start, ticks, direction, table=table, on=on)
     log.info(
-        "broker.exit.price", symbol=symbol, side=side.value, reference=str(reference), ticks=ticks,
-        limit=str(price), bid=str(bid), ask=str(ask), last=str(last),
+        "broker.exit.price",
+        symbol=symbol,
+        side=side.value,
+        reference=str(reference),
+        ticks=ticks,
+        limit=str(price),
+        bid=str(bid),
+        ask=str(ask),
+        last=str(last),
     )
     return price, reference

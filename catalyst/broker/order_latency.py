@@ -51,6 +51,11 @@ def latency_report(ledger: Ledger, *, run_id: str | None = None, account: str | 
     a50, a95 = _quantiles(ack)
     f50, f95 = _quantiles(fill)
     return LatencyReport(
-        orders=len(df), acknowledged=int(ack.notna().sum()), filled=int(fill.notna().sum()),
-        ack_p50_ms=a50, ack_p95_ms=a95, fill_p50_ms=f50, fill_p95_ms=f95,
+        orders=len(df),
+        acknowledged=int(ack.notna().sum()),
+        filled=int(fill.notna().sum()),
+        ack_p50_ms=a50,
+        ack_p95_ms=a95,
+        fill_p50_ms=f50,
+        fill_p95_ms=f95,
     )

@@ -141,7 +141,9 @@ def quantity_to_wire(quantity: Any, *, symbol: str, board_lot: int) -> Decimal:
             f"quantity {quantity!r} of {symbol} is not a positive whole number of board lots "
             f"({board_lot} shares each); nothing was sent"
         )
-    log.info("broker.map.quantity", symbol=symbol, input=quantity, output=quantity, lots=quantity // board_lot)
+    log.info(
+        "broker.map.quantity", symbol=symbol, input=quantity, output=quantity, lots=quantity // board_lot
+    )
     return Decimal(quantity)
 
 

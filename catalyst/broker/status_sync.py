@@ -27,18 +27,36 @@ from typing import Any
 import pandas as pd
 import structlog
 
+from catalyst.broker.broker_queries import BrokerQueries
 from catalyst.broker.broker_records import LedgerRecorder
 from catalyst.broker.broker_reports import BrokerReports, ReportedOrder
-from catalyst.broker.broker_queries import BrokerQueries
 from catalyst.ledger import Ledger
 from catalyst.market import Phase, phase
 
 log = structlog.get_logger(__name__)
 
 #: Ledger statuses after which an order is never synced again.
-TERMINAL_LEDGER_STATUSES = ("Filled", "Cancelled", "ApiCancelled", "Inactive", "rejected", "expired", "unknown")
+TERMINAL_LEDGER_STATUSES = (
+    "Filled",
+    "Cancelled",
+    "ApiCancelled",
+    "Inactive",
+    "rejected",
+    "expired",
+    "unknown",
+)
 
-SYNC_COLUMNS = ["order_ref", "symbol", "role", "old_status", "new_status", "filled", "avg_fill_price", "fees", "note"]
+SYNC_COLUMNS = [
+    "order_ref",
+    "symbol",
+    "role",
+    "old_status",
+    "new_status",
+    "filled",
+    "avg_fill_price",
+    "fees",
+    "note",
+]
 
 #: Orders placed this recently may not be reported yet; they are not declared unknown.
 GRACE = timedelta(seconds=30)
@@ -70,8 +88,14 @@ def _value(row: pd.Series, name: str) -> Any:
 
 class StatusSync:
     def __init__(
-        self, ledger: Ledger | None, reports: BrokerReports, queries: BrokerQueries, recorder: LedgerRecorder,
-        *, account_getter: Any, client_id: int,
+        self,
+        ledger: Ledger | None,
+        reports: BrokerReports,
+        queries: BrokerQueries,
+        recorder: LedgerRecorder,
+        *,
+        account_getter: Any,
+        client_id: int,
     ) -> None:
         self.ledger = ledger
         self.reports = reports
@@ -106,34 +130,55 @@ class StatusSync:
             if ref not in self.recorder.orders:
                 self.recorder.track_order({k: _value(row, k) for k in row.index if k != "updated_at"})
             self.recorder.update_order(
-                ref, status=result.status, filled=result.filled, avg_fill_price=result.avg_fill_price,
-                fees=result.fees, perm_id=result.perm_id, first_fill_at=result.first_fill_at,
-                error_code=result.error_code, error_message=result.error_message,
+                ref,
+                status=result.status,
+                filled=result.filled,
+                avg_fill_price=result.avg_fill_price,
+                fees=result.fees,
+                perm_id=result.perm_id,
+                first_fill_at=result.first_fill_at,
+                error_code=result.error_code,
+                error_message=result.error_message,
             )
             if result.status != old or result.filled != (_value(row, "filled") or 0):
                 self.recorder.order_event(
-                    ref, source="sync", status=result.status, perm_id=result.perm_id, filled=result.filled,
+                    ref,
+                    source="sync",
+                    status=result.status,
+                    perm_id=result.perm_id,
+                    filled=result.filled,
                     remaining=int(row["quantity"]) - result.filled,
                     avg_fill_price=float(result.avg_fill_price) if result.avg_fill_price else None,
-                    error_code=result.error_code, error_message=result.error_message,
+                    error_code=result.error_code,
+                    error_message=result.error_message,
                 )
                 changes.append(
                     {
-                        "order_ref": ref, "symbol": row["symbol"], "role": row["role"], "old_status": old,
-                        "new_status": result.status, "filled": result.filled,
-                        "avg_fill_price": result.avg_fill_price, "fees": result.fees, "note": result.note,
+                        "order_ref": ref,
+                        "symbol": row["symbol"],
+                        "role": row["role"],
+                        "old_status": old,
+                        "new_status": result.status,
+                        "filled": result.filled,
+                        "avg_fill_price": result.avg_fill_price,
+                        "fees": result.fees,
+                        "note": result.note,
                     }
                 )
             if result.status == "unknown":
                 self.recorder.risk_event(
-                    "order_unknown", severity="critical", symbol=str(row["symbol"]),
+                    "order_unknown",
+                    severity="critical",
+                    symbol=str(row["symbol"]),
                     message=f"order {ref} ({row['role']}) is in the ledger as {old} but the broker no longer "
                     "knows it: check the position and its protection",
                     detail={"order_ref": ref, "perm_id": result.perm_id, "old_status": old},
                 )
             elif result.status == "rejected":
                 self.recorder.risk_event(
-                    "order_rejected", severity="warning", symbol=str(row["symbol"]),
+                    "order_rejected",
+                    severity="warning",
+                    symbol=str(row["symbol"]),
                     message=f"order {ref} was rejected by the broker: {result.error_message}",
                     detail={"order_ref": ref, "error_code": result.error_code},
                 )
@@ -153,7 +198,11 @@ class StatusSync:
         completed: ReportedOrder | None = None
         if open_rep is None:
             completed = next(
-                (self.reports.completed_by_perm[c.perm_id] for c in candidates if c.perm_id in self.reports.completed_by_perm),
+                (
+                    self.reports.completed_by_perm[c.perm_id]
+                    for c in candidates
+                    if c.perm_id in self.reports.completed_by_perm
+                ),
                 None,
             )
         chosen = open_rep or completed
@@ -161,7 +210,7 @@ class StatusSync:
             perm_id = chosen.perm_id
         execs = self.reports.executions_for(perm_id=perm_id, order_ref=ref)
         filled = sum(int(e.shares) for e in execs)
-        notional = sum(e.shares * e.price for e in execs)
+        notional = sum((e.shares * e.price for e in execs), Decimal(0))
         avg = (notional / filled).quantize(Decimal("0.000001")) if filled else None
         fees = Decimal(0)
         for e in execs:
@@ -174,7 +223,11 @@ class StatusSync:
         error_message = _value(row, "error_message")
         order_id = int(_value(row, "order_id") or 0)
         if order_id and int(_value(row, "client_id") or 0) == self.client_id:
-            errs = [e for e in self.reports.errors_for_order(order_id) if e.is_order_failure and e.code != 202]
+            errs = [
+                e
+                for e in self.reports.errors_for_order(order_id)
+                if e.is_order_failure and e.code not in (202, 10147, 10148)
+            ]
             if errs:
                 error_code, error_message = errs[-1].code, errs[-1].message
         if open_rep is not None:
@@ -193,7 +246,11 @@ class StatusSync:
             if status == "Inactive" or (status == "Cancelled" and error_code):
                 status = "rejected"
                 error_message = error_message or completed.completed_status or "rejected by the broker"
-            elif status == "Cancelled" and str(_value(row, "tif") or "DAY") == "DAY" and phase(now) == Phase.CLOSED:
+            elif (
+                status == "Cancelled"
+                and str(_value(row, "tif") or "DAY") == "DAY"
+                and phase(now) == Phase.CLOSED
+            ):
                 status = "expired"
                 note = "DAY order expired at the close"
         elif filled >= quantity > 0:
@@ -204,7 +261,13 @@ class StatusSync:
                 return None
             status, note = "unknown", "the broker reports no open or completed order with this reference"
         return SyncedOrder(
-            status=status, filled=filled, avg_fill_price=avg, fees=fees, perm_id=perm_id or None,
-            first_fill_at=first_fill, error_code=int(error_code) if error_code else None,
-            error_message=str(error_message) if error_message else None, note=note,
+            status=status,
+            filled=filled,
+            avg_fill_price=avg,
+            fees=fees,
+            perm_id=perm_id or None,
+            first_fill_at=first_fill,
+            error_code=int(error_code) if error_code else None,
+            error_message=str(error_message) if error_message else None,
+            note=note,
         )

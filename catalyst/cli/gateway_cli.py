@@ -19,6 +19,7 @@ import typer
 from catalyst.sim.sim_connection_faults import ALL_FAULTS, parse_fault_spec, parse_param_value
 from catalyst.sim.sim_control import PID_FILE, GatewayControl, GatewayControlError
 from catalyst.sim.sim_gateway_main import DEFAULT_PORT, split_fault_list
+from catalyst.sim.sim_launcher import process_alive
 
 gateway_app = typer.Typer(
     help="The simulated IB Gateway: synthetic HKEX market speaking the TWS API.", no_args_is_help=True
@@ -102,16 +103,6 @@ def _pid_of(state: Path) -> int | None:
         return None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @gateway_app.command("stop")
 def stop(
     state: StateOpt = Path("state/sim"),
@@ -122,14 +113,14 @@ def stop(
     try:
         GatewayControl(state).stop()
     except GatewayControlError as exc:
-        if pid is None or not _alive(pid):
+        if pid is None or not process_alive(pid):
             _fail(f"no running gateway for {state}: {exc}")
         os.kill(pid, signal.SIGTERM)  # type: ignore[arg-type]
     if pid is not None:
         deadline = time.monotonic() + timeout
-        while _alive(pid) and time.monotonic() < deadline:
+        while process_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if _alive(pid):
+        if process_alive(pid):
             _fail(f"gateway pid {pid} did not stop within {timeout:.0f} s")
     typer.echo(f"gateway for {state} stopped")
 

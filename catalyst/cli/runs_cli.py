@@ -1,9 +1,198 @@
-"""`catalyst` commands of the runs group."""
+"""`catalyst cycle | reconcile | review | research`, `catalyst runs ...`, `catalyst schedule`, `catalyst demo`.
+
+Thin: every command parses its options and calls :mod:`catalyst.runs`.
+"""
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+
 import typer
+
+from catalyst.errors import CatalystError
+
+_RUN_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}
+_MODE_HELP = "sim (default: the simulated gateway), paper or live (gated)"
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def parse_param_args(args: Sequence[str]) -> list[tuple[str, str]]:
+    """``-p NAME VALUE`` pairs from the extra command-line arguments; anything else is refused."""
+    pairs: list[tuple[str, str]] = []
+    i = 0
+    while i < len(args):
+        if args[i] not in ("-p", "--param"):
+            raise typer.BadParameter(f"unexpected argument {args[i]!r}; parameters are given as -p NAME VALUE")
+        if i + 2 >= len(args):
+            raise typer.BadParameter(f"{args[i]} needs a NAME and a VALUE")
+        pairs.append((args[i + 1], args[i + 2]))
+        i += 3
+    return pairs
+
+
+def _run_kind(kind: str, ctx: typer.Context, mode: str | None, progress: bool, notebook: Path | None) -> None:
+    from catalyst.runs.notebook_runner import describe_failure
+    from catalyst.runs.run_launcher import launch_run
+
+    try:
+        result = launch_run(kind, mode=mode, pairs=parse_param_args(ctx.args), notebook=notebook,
+                            progress=progress, say=typer.echo)
+    except CatalystError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"Run folder: {result.folder.path}")
+    typer.echo(f"Report:     {result.folder.html}")
+    for note in result.notes:
+        typer.secho(note, fg=typer.colors.YELLOW)
+    if not result.ok:
+        assert result.manifest.failure is not None
+        raise _fail(f"{kind} run FAILED (archived): {describe_failure(result.manifest.failure)}", code=1)
+    typer.secho(f"{kind} run ok: {result.folder.run_id}", fg=typer.colors.GREEN)
+
+
+def _runs_dir() -> Path:
+    from catalyst.config import load_settings
+
+    return Path(load_settings().runs_dir)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    for kind, help_text in (
+        ("cycle", "Run one trading cycle (notebooks/trading_cycle.ipynb) and archive it."),
+        ("reconcile", "Reconcile positions and sync order status (notebooks/reconcile.ipynb); archived."),
+        ("review", "Review a day or a range of the archive (notebooks/review.ipynb); archived."),
+        ("research", "Run notebooks/research.ipynb with parameters; archived."),
+    ):
+        _register_run_command(app, kind, help_text)
+
+    runs = typer.Typer(help="Browse and verify the audit archive (runs/).", no_args_is_help=True)
+    app.add_typer(runs, name="runs")
+
+    @runs.command("list")
+    def runs_list() -> None:
+        """Every run, oldest first: id, kind, mode, status."""
+        from catalyst.runs.archive import list_runs
+
+        found = list_runs(_runs_dir())
+        if not found:
+            typer.echo("The archive is empty: `catalyst cycle` makes the first run.")
+        for r in found:
+            m = r.manifest
+            status = m.status if m else "UNSEALED"
+            typer.echo(f"{r.relative:40} {(m.kind if m else '?'):10} {(m.mode if m else '?'):6} {status}")
+
+    @runs.command("show")
+    def runs_show(run: str = typer.Argument(..., help="run id, YYYY-MM-DD/folder, folder path or id suffix")) -> None:
+        """A run's manifest: parameters, status, artifacts and their hashes, code version, chain link."""
+        from catalyst.runs.archive import resolve_run
+
+        try:
+            r = resolve_run(_runs_dir(), run)
+        except CatalystError as exc:
+            raise _fail(str(exc)) from exc
+        typer.echo(f"Run {r.run_id} in {r.path}")
+        if r.manifest is None:
+            raise _fail("no manifest: the run is unsealed (still running, or crashed before sealing)", 1)
+        typer.echo(r.manifest.to_json())
+
+    @runs.command("verify")
+    def runs_verify(run: str | None = typer.Argument(None, help="check only this run")) -> None:
+        """Recompute every artifact's SHA-256 and the manifests' hash chain; name what changed."""
+        from catalyst.runs.archive import verify_archive
+
+        try:
+            report = verify_archive(_runs_dir(), run)
+        except CatalystError as exc:
+            raise _fail(str(exc)) from exc
+        for problem in report.problems:
+            typer.secho(str(problem), fg=typer.colors.RED)
+        if not report.ok:
+            raise _fail(f"archive verification FAILED: {len(report.problems)} problem(s)", 1)
+        typer.secho(f"archive verified: {report.runs_checked} run(s), {report.artifacts_checked} artifact(s), "
+                    "chain intact", fg=typer.colors.GREEN)
+
+    @app.command("schedule")
+    def schedule(
+        mode: str | None = typer.Option(None, "--mode", help=_MODE_HELP),
+        cycle_times: str | None = typer.Option(None, "--cycle-times", help="HH:MM,... (HK time)"),
+        print_crontab: bool = typer.Option(False, "--print-crontab", help="print cron entries and exit"),
+        run_due: str | None = typer.Option(None, "--run-due", help="(for cron) run JOB if the calendar says so"),
+        no_monitor: bool = typer.Option(False, "--no-monitor", help="do not start `catalyst monitor`"),
+    ) -> None:
+        """Run reconciliations, trading cycles, the monitor and the review on the HKEX calendar."""
+        _schedule(mode, cycle_times, print_crontab, run_due, no_monitor)
+
+    @app.command("demo")
+    def demo() -> None:
+        """Start the simulated gateway if needed, run a cycle, a reconciliation and a review."""
+        from catalyst.runs.demo_run import run_demo
+
+        try:
+            code = run_demo(say=typer.echo)
+        except CatalystError as exc:
+            raise _fail(str(exc)) from exc
+        raise typer.Exit(code)
+
+
+def _register_run_command(app: typer.Typer, kind: str, help_text: str) -> None:
+    @app.command(kind, context_settings=_RUN_CONTEXT, help=help_text + " Parameters: -p NAME VALUE (JSON or text).")
+    def command(
+        ctx: typer.Context,
+        mode: str | None = typer.Option(None, "--mode", help=_MODE_HELP),
+        progress: bool = typer.Option(True, "--progress/--no-progress", help="papermill's progress bar"),
+        notebook: Path | None = typer.Option(None, "--notebook", help="run this notebook instead", hidden=True),
+    ) -> None:
+        _run_kind(kind, ctx, mode, progress, notebook)
+
+
+def _schedule(mode: str | None, cycle_times: str | None, print_crontab: bool, run_due: str | None,
+              no_monitor: bool) -> None:
+    from catalyst.market import HK_TZ
+    from catalyst.market.market_phase import session_for
+    from catalyst.runs.notebook_runner import project_root
+    from catalyst.runs.run_launcher import settings_for_mode
+    from catalyst.runs.schedule_slots import JOBS, SchedulePlan, crontab_lines, due_job, parse_times
+    from catalyst.runs.scheduler import Scheduler, catalyst_command, scheduler_lock
+
+    try:
+        plan = SchedulePlan(monitor=not no_monitor) if cycle_times is None else SchedulePlan(
+            cycle_times=parse_times(cycle_times), monitor=not no_monitor)
+        if print_crontab:
+            today = datetime.now(HK_TZ).date()
+            days = [today + timedelta(days=i) for i in range(400)]
+            full = next(d for d in days if (td := session_for(d)) is not None and not td.half_day)
+            half = next((d for d in days if (td := session_for(d)) is not None and td.half_day), full)
+            base = " ".join(catalyst_command())
+            command = f"cd {project_root()} && {base} schedule" + (f" --mode {mode}" if mode else "")
+            if cycle_times:
+                command += f" --cycle-times {cycle_times}"
+            for line in crontab_lines(plan, [full, half], command):
+                typer.echo(line)
+            return
+        settings = settings_for_mode(mode)
+        effective = mode or settings.mode
+        sched = Scheduler(plan, mode=effective)
+        if run_due is not None:
+            if run_due not in JOBS:
+                raise _fail(f"--run-due takes one of {', '.join(JOBS)}, got {run_due!r}")
+            slot = due_job(datetime.now(HK_TZ), run_due, plan, timedelta(minutes=5))  # type: ignore[arg-type]
+            if slot is None:
+                typer.echo(f"{run_due} is not due now on the HKEX calendar; nothing to do")
+                return
+            raise typer.Exit(sched.run_job(slot.job))
+        with scheduler_lock(settings.state_dir, settings.broker.account):
+            stop = sched.stop
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            signal.signal(signal.SIGINT, lambda *_: stop.set())
+            typer.echo(f"Scheduler running ({effective} mode, HK time); Ctrl-C or SIGTERM stops it.")
+            sched.run()
+    except CatalystError as exc:
+        raise _fail(str(exc)) from exc
+

@@ -32,7 +32,7 @@ def secret_parts(value: str) -> list[str]:
     for name, param in parse_qsl(split.query, keep_blank_values=False):
         if _CREDENTIAL_PARAMS.search(name) and len(param) >= 4:
             parts.append(param)
-    host_and_path = (split.hostname or "") + "/" + split.path
+    host_and_path = split.netloc.rsplit("@", 1)[-1] + "/" + split.path
     for match in _TOKENISH.finditer(unquote(host_and_path)):
         if not _looks_like_host(match.group(0)):
             parts.append(match.group(0))

@@ -38,23 +38,24 @@ class _Section(BaseModel):
 
 
 class BrokerSettings(_Section):
-    host: str = Field("127.0.0.1", min_length=1)
-    port: int | None = Field(None, ge=1, le=65535, description="unset: sim.port in sim, 7497 paper, 7496 live")
-    client_id: int = Field(1, ge=0, le=32767)
+    host: str = Field(default="127.0.0.1", min_length=1)
+    #: unset: ``sim.port`` in sim mode, 7497 paper, 7496 live
+    port: int | None = Field(default=None, ge=1, le=65535)
+    client_id: int = Field(default=1, ge=0, le=32767)
     account: str = ""
-    connect_timeout: float = Field(10.0, gt=0, le=300)
-    request_timeout: float = Field(30.0, gt=0, le=600)
+    connect_timeout: float = Field(default=10.0, gt=0, le=300)
+    request_timeout: float = Field(default=30.0, gt=0, le=600)
     readonly: bool = False
 
 
 class RiskSettings(_Section):
-    max_positions: int = Field(10, ge=0, le=100)
-    max_risk_per_trade_pct: Decimal = Field(Decimal("1.0"), gt=0, le=10)
-    max_notional_per_position_hkd: Decimal | None = Field(Decimal("500000"), gt=0, le=Decimal("1e9"))
-    daily_loss_limit_hkd: Decimal | None = Field(None, gt=0, le=Decimal("1e9"))
-    daily_loss_limit_pct: Decimal | None = Field(Decimal("3.0"), gt=0, le=50)
+    max_positions: int = Field(default=10, ge=0, le=100)
+    max_risk_per_trade_pct: Decimal = Field(default=Decimal("1.0"), gt=0, le=10)
+    max_notional_per_position_hkd: Decimal | None = Field(default=Decimal("500000"), gt=0, le=Decimal("1e9"))
+    daily_loss_limit_hkd: Decimal | None = Field(default=None, gt=0, le=Decimal("1e9"))
+    daily_loss_limit_pct: Decimal | None = Field(default=Decimal("3.0"), gt=0, le=50)
     allow_shorts: bool = False
-    no_entry_minutes_before_close: int = Field(10, ge=0, le=180)
+    no_entry_minutes_before_close: int = Field(default=10, ge=0, le=180)
     missing_protection: Literal["recreate", "flatten"] = "recreate"
     commission_plan: Literal["fixed", "tiered"] = "fixed"
 
@@ -66,8 +67,8 @@ class RiskSettings(_Section):
 
 class AlertSettings(_Section):
     severity_threshold: Literal["info", "warning", "critical"] = "warning"
-    dedup_window_seconds: int = Field(300, ge=0, le=86400)
-    rate_limit_per_minute: int = Field(10, ge=1, le=1000)
+    dedup_window_seconds: int = Field(default=300, ge=0, le=86400)
+    rate_limit_per_minute: int = Field(default=10, ge=1, le=1000)
     alert_file: Path = Path("state/alerts.jsonl")
     #: From the environment only (``CATALYST_ALERT_URLS``); a toml value is refused.
     urls: list[SecretStr] = Field(default_factory=list)
@@ -85,14 +86,14 @@ class MarketSettings(_Section):
 
 
 class SimSettings(_Section):
-    host: str = Field("127.0.0.1", min_length=1)
-    port: int = Field(4002, ge=1, le=65535)
-    seed: int = Field(7, ge=0)
-    speed: float = Field(1.0, gt=0, le=100000)
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=4002, ge=1, le=65535)
+    seed: int = Field(default=7, ge=0)
+    speed: float = Field(default=1.0, gt=0, le=100000)
 
 
 class GoLiveSettings(_Section):
-    paper_days: int = Field(10, ge=1, le=365)
+    paper_days: int = Field(default=10, ge=1, le=365)
 
 
 class Settings(BaseSettings):
@@ -139,7 +140,8 @@ class Settings(BaseSettings):
                 )
         elif self.mode == "paper" and account and not PAPER_ACCOUNT.match(account):
             raise ValueError(
-                f"broker.account: paper mode needs a paper account id (DU followed by digits); got {account!r}"
+                "broker.account: paper mode needs a paper account id (DU followed by digits); "
+                f"got {account!r}"
             )
         return self
 

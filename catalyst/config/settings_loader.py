@@ -46,7 +46,9 @@ ENV_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 #: CATALYST_ variables that are not settings (other parts of Catalyst read them).
-NON_SETTING_ENV: frozenset[str] = frozenset({CONFIG_ENV, "CATALYST_RUN_ID", "CATALYST_RUN_DIR"})
+NON_SETTING_ENV: frozenset[str] = frozenset(
+    {CONFIG_ENV, "CATALYST_RUN_ID", "CATALYST_RUN_DIR", "CATALYST_REQUIRE_BROWSER"}
+)
 
 SECRET_ENV = re.compile(r"^CATALYST_([A-Z0-9_]*(PASSWORD|PASSWD|TOKEN|SECRET|API_KEY|APIKEY))$")
 #: A toml key with one of these names holds a secret, which belongs in the environment.
@@ -82,11 +84,13 @@ def _set(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     node[path[-1]] = value
 
 
-def config_path(path: Path | str | None = None) -> tuple[Path | None, bool]:
+def config_path(
+    path: Path | str | None = None, environ: Mapping[str, str] | None = None
+) -> tuple[Path, bool]:
     """The toml file to read and whether it was asked for explicitly (so its absence is an error)."""
     if path is not None:
         return Path(path), True
-    env = os.environ.get(CONFIG_ENV, "").strip()
+    env = (os.environ if environ is None else environ).get(CONFIG_ENV, "").strip()
     if env:
         return Path(env), True
     return DEFAULT_FILE, False
@@ -155,9 +159,8 @@ def read_env(environ: Mapping[str, str]) -> tuple[dict[tuple[str, ...], Any], di
         else:
             rest = name[len(ENV_PREFIX) :].lower()
             parts = tuple(rest.split("__"))
-            if len(parts) == 1 and parts[0] in Settings.model_fields and parts[0] not in sections:
-                path = parts
-            elif len(parts) == 2 and parts[0] in sections:
+            top_level = len(parts) == 1 and parts[0] in Settings.model_fields and parts[0] not in sections
+            if top_level or (len(parts) == 2 and parts[0] in sections):
                 path = parts
             else:
                 known = ", ".join(sorted(sections))
@@ -212,14 +215,11 @@ def _validation_message(exc: ValidationError, origin: Mapping[str, str]) -> Conf
 def load_settings(path: Path | str | None = None, *, environ: Mapping[str, str] | None = None) -> Settings:
     """Read, merge and validate settings; raise ConfigError naming the offending key."""
     env = os.environ if environ is None else environ
-    if path is None and env.get(CONFIG_ENV, "").strip():
-        file, explicit = Path(env[CONFIG_ENV].strip()), True
-    else:
-        file, explicit = config_path(path)
+    file, explicit = config_path(path, env)
     merged: dict[str, Any] = {}
     origin: dict[str, str] = {}
     used_file: Path | None = None
-    if file is not None and file.is_file():
+    if file.is_file():
         used_file = file.expanduser().resolve()
         flat = _flatten(read_toml(used_file))
         _refuse_toml_secrets(flat, used_file)
@@ -227,8 +227,9 @@ def load_settings(path: Path | str | None = None, *, environ: Mapping[str, str] 
             _set(merged, key, value)
             origin[_dotted(key)] = f"toml:{used_file}"
     elif explicit:
+        asked_by = "CATALYST_CONFIG" if path is None else "the path given"
         raise ConfigError(
-            f"settings file {file} does not exist (from {'CATALYST_CONFIG' if path is None else 'the path given'}); "
+            f"settings file {file} does not exist (from {asked_by}); "
             "create it from catalyst.example.toml or unset CATALYST_CONFIG to use defaults"
         )
     env_values, env_origin = read_env(env)

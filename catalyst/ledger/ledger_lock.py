@@ -29,7 +29,7 @@ class LedgerFileLock:
     def acquire(self) -> None:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         start = time.monotonic()
-        delay = 0.0005
+        delay = 0.0002
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -43,7 +43,7 @@ class LedgerFileLock:
                         f"(`fuser {self.path}`) or raise the timeout"
                     ) from None
                 time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 0.01)
+                delay = min(delay * 2, 0.002)
                 continue
             self._fd = fd
             return

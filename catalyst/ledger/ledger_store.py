@@ -45,9 +45,22 @@ Statement = str | tuple[str, Sequence[Any] | None]
 _instance: duckdb.DuckDBPyConnection | None = None
 _instance_pid = 0
 _instance_lock = threading.Lock()
+_inherited: list[duckdb.DuckDBPyConnection] = []
 
 
-def _process_instance() -> duckdb.DuckDBPyConnection:
+#: Per thread: the open connection and transaction flag of each ledger path (re-entrancy across
+#: every Ledger object of the same file, so nested use never waits for our own lock).
+_active = threading.local()
+
+
+def _thread_state(path: Path) -> dict[str, Any]:
+    states: dict[Path, dict[str, Any]] | None = getattr(_active, "states", None)
+    if states is None:
+        states = _active.states = {}
+    return states.setdefault(path, {"con": None, "in_tx": False})
+
+
+def _new_cursor() -> duckdb.DuckDBPyConnection:
     """This process's in-memory DuckDB instance, the host every ledger file is attached to.
 
     Creating a DuckDB instance costs ~20 ms; attaching a file to a live one costs ~2 ms, and
@@ -58,10 +71,12 @@ def _process_instance() -> duckdb.DuckDBPyConnection:
     global _instance, _instance_pid
     with _instance_lock:
         if _instance is None or _instance_pid != os.getpid():
+            if _instance is not None:
+                _inherited.append(_instance)  # a parent's instance: never finalize it in the child
             _instance = duckdb.connect(":memory:", config={"threads": 1})
-            _instance.execute("SET TimeZone = 'UTC'")
+            _instance.execute("SET GLOBAL TimeZone = 'UTC'")
             _instance_pid = os.getpid()
-        return _instance
+        return _instance.cursor()
 
 
 def _detach(con: duckdb.DuckDBPyConnection, alias: str) -> None:
@@ -88,7 +103,6 @@ class Ledger:
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.lock_timeout = lock_timeout
         self.busy_timeout = busy_timeout
-        self._local = threading.local()
         self._schema_lock = threading.Lock()
         self._columns: dict[str, dict[str, ColumnInfo]] | None = None
         self._keys: dict[str, tuple[str, ...]] = {}
@@ -101,7 +115,7 @@ class Ledger:
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         """Attach the ledger file to this process's DuckDB instance and make it the current catalog."""
-        con = _process_instance().cursor()
+        con = _new_cursor()
         start = time.monotonic()
         delay = 0.002
         while True:
@@ -126,20 +140,24 @@ class Ledger:
 
     @contextmanager
     def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        active: duckdb.DuckDBPyConnection | None = getattr(self._local, "con", None)
+        state = _thread_state(self.path)
+        active: duckdb.DuckDBPyConnection | None = state["con"]
         if active is not None:
+            if self._columns is None:  # another Ledger object of this file opened it (and migrated)
+                with self._schema_lock:
+                    self._load_schema(active)
             yield active
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with LedgerFileLock(self.lock_path, self.lock_timeout):
             con = self._open()
-            self._local.con = con
+            state["con"] = con
             try:
                 if self._columns is None:
                     self._prepare(con)
                 yield con
             finally:
-                self._local.con = None
+                state["con"] = None
                 _detach(con, self._alias)
                 con.close()
 
@@ -166,6 +184,11 @@ class Ledger:
             keys[table] = tuple(names)
         self._keys = keys
         self._columns = columns
+
+    def _ensure_schema(self) -> None:
+        if self._columns is None:
+            with self._connection():
+                pass
 
     # -- schema ------------------------------------------------------------------------------------
 
@@ -196,7 +219,9 @@ class Ledger:
         out: list[dict[str, Any]] = []
         for row in batch:
             if not isinstance(row, Mapping):
-                raise LedgerError(f"rows for {table} must be mappings of column -> value; got {type(row).__name__}")
+                raise LedgerError(
+                    f"rows for {table} must be mappings of column -> value; got {type(row).__name__}"
+                )
             unknown = [c for c in row if c not in columns]
             if unknown:
                 raise LedgerError(
@@ -217,32 +242,33 @@ class Ledger:
         Idempotent on the primary key: appending a row whose id is already stored (a retry after a
         crash, a second sync of the same execution) is a no-op, never a duplicate.
         """
-        with self._connection() as con:
-            prepared = self._prepared_rows(table, rows)
-            if not prepared:
-                return 0
-            keys = self._keys.get(table, ())
-            if keys:
-                seen: set[tuple[Any, ...]] = set()
-                unique: list[dict[str, Any]] = []
-                for row in prepared:
-                    key = tuple(row[k] for k in keys)
-                    if key not in seen:
-                        seen.add(key)
-                        unique.append(row)
-                prepared = unique
-            groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        self._ensure_schema()  # validate and convert before taking the lock: hold it briefly
+        prepared = self._prepared_rows(table, rows)
+        if not prepared:
+            return 0
+        keys = self._keys.get(table, ())
+        if keys:
+            seen: set[tuple[Any, ...]] = set()
+            unique: list[dict[str, Any]] = []
             for row in prepared:
-                groups.setdefault(tuple(row), []).append(row)
-            statements: list[tuple[str, list[Any]]] = []
-            conflict = " ON CONFLICT DO NOTHING" if keys else ""
-            for cols, group in groups.items():
-                col_sql = ", ".join(f'"{c}"' for c in cols)
-                one = "(" + ", ".join("?" for _ in cols) + ")"
-                for i in range(0, len(group), _CHUNK):
-                    chunk = group[i : i + _CHUNK]
-                    sql = f'INSERT INTO "{table}" ({col_sql}) VALUES ' + ", ".join([one] * len(chunk)) + conflict
-                    statements.append((sql, [r[c] for r in chunk for c in cols]))
+                key = tuple(row[k] for k in keys)
+                if key not in seen:
+                    seen.add(key)
+                    unique.append(row)
+            prepared = unique
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in prepared:
+            groups.setdefault(tuple(row), []).append(row)
+        statements: list[tuple[str, list[Any]]] = []
+        conflict = " ON CONFLICT DO NOTHING" if keys else ""
+        for cols, group in groups.items():
+            col_sql = ", ".join(f'"{c}"' for c in cols)
+            one = "(" + ", ".join("?" for _ in cols) + ")"
+            for i in range(0, len(group), _CHUNK):
+                chunk = group[i : i + _CHUNK]
+                sql = f'INSERT INTO "{table}" ({col_sql}) VALUES ' + ", ".join([one] * len(chunk)) + conflict
+                statements.append((sql, [r[c] for r in chunk for c in cols]))
+        with self._connection() as con:
             return self._write(con, table, statements)
 
     def upsert(self, table: str, row: Mapping[str, Any]) -> None:
@@ -251,24 +277,32 @@ class Ledger:
             raise LedgerError(f"{table} is an append-only event table: use append(), rows are never updated")
         if not isinstance(row, Mapping):
             raise LedgerError(f"upsert takes one row (a mapping) for {table}; got {type(row).__name__}")
+        self._ensure_schema()
+        (prepared,) = self._prepared_rows(table, row)
+        keys = self._keys.get(table, ())
+        if not keys:
+            raise LedgerError(f"{table} has no primary key to upsert by; use append()")
+        cols = list(prepared)
+        updates = [c for c in cols if c not in keys]
+        action = (
+            "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in updates)
+            if updates
+            else "DO NOTHING"
+        )
+        sql = (
+            f'INSERT INTO "{table}" ('
+            + ", ".join(f'"{c}"' for c in cols)
+            + ") VALUES ("
+            + ", ".join("?" for _ in cols)
+            + f") ON CONFLICT ({', '.join(keys)}) {action}"
+        )
         with self._connection() as con:
-            (prepared,) = self._prepared_rows(table, row)
-            keys = self._keys.get(table, ())
-            if not keys:
-                raise LedgerError(f"{table} has no primary key to upsert by; use append()")
-            cols = list(prepared)
-            updates = [c for c in cols if c not in keys]
-            action = (
-                "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in updates) if updates else "DO NOTHING"
-            )
-            sql = (
-                f'INSERT INTO "{table}" (' + ", ".join(f'"{c}"' for c in cols) + ") VALUES ("
-                + ", ".join("?" for _ in cols) + f") ON CONFLICT ({', '.join(keys)}) {action}"
-            )
             self._write(con, table, [(sql, [prepared[c] for c in cols])])
 
-    def _write(self, con: duckdb.DuckDBPyConnection, table: str, statements: list[tuple[str, list[Any]]]) -> int:
-        own_tx = len(statements) > 1 and not getattr(self._local, "in_tx", False)
+    def _write(
+        self, con: duckdb.DuckDBPyConnection, table: str, statements: list[tuple[str, list[Any]]]
+    ) -> int:
+        own_tx = len(statements) > 1 and not _thread_state(self.path)["in_tx"]
         count = 0
         try:
             if own_tx:
@@ -324,18 +358,19 @@ class Ledger:
         Ledger methods called inside the block (in the same thread) join the transaction.
         """
         with self._connection() as con:
-            if getattr(self._local, "in_tx", False):
+            state = _thread_state(self.path)
+            if state["in_tx"]:
                 yield con
                 return
             con.execute("BEGIN TRANSACTION")
-            self._local.in_tx = True
+            state["in_tx"] = True
             try:
                 yield con
             except BaseException:
-                self._local.in_tx = False
+                state["in_tx"] = False
                 con.execute("ROLLBACK")
                 raise
-            self._local.in_tx = False
+            state["in_tx"] = False
             con.execute("COMMIT")
 
     # -- export ------------------------------------------------------------------------------------
@@ -355,4 +390,3 @@ class Ledger:
             assert self._columns is not None
             export_run_rows(con, run_id, target, {t: list(c) for t, c in self._columns.items()})
         return target
-

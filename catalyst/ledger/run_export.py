@@ -19,9 +19,7 @@ from catalyst.ledger.ledger_migrations import migrate
 _ALIAS = "run_export_target"
 
 _RUN_INTENTS = "SELECT intent_id FROM intents WHERE run_id = $run_id"
-_RUN_ORDERS = (
-    "SELECT order_ref FROM orders WHERE run_id = $run_id OR intent_id IN (" + _RUN_INTENTS + ")"
-)
+_RUN_ORDERS = "SELECT order_ref FROM orders WHERE run_id = $run_id OR intent_id IN (" + _RUN_INTENTS + ")"
 
 #: Extra rules linking rows without the run's id to the run, per table.
 _LINKS: dict[str, str] = {
@@ -84,6 +82,8 @@ def export_run_rows(
     con.execute(f"DETACH {_ALIAS}")
     if sum(counts.values()) == 0:
         tmp.unlink(missing_ok=True)
-        raise LedgerError(f"the ledger has no rows for run {run_id!r}; check the run id (`catalyst runs list`)")
+        raise LedgerError(
+            f"the ledger has no rows for run {run_id!r}; check the run id (`catalyst runs list`)"
+        )
     os.replace(tmp, target)
     return counts

@@ -112,7 +112,10 @@ def normalise_positions(frame: pd.DataFrame, account: str) -> pd.DataFrame:
             "avg_cost": _col(frame, "avg_cost", "avgCost"),
         }
     )
-    return out[out["account"] == account] if account else out
+    out = out[out["account"] == account] if account else out
+    # a position is a state per contract: the same one reported twice (ib_async's reqPositions can
+    # collect a streamed update and the answer) is one position, never the sum of both
+    return out.drop_duplicates(["account", "symbol"], keep="last")
 
 
 def normalise_executions(frame: pd.DataFrame, account: str) -> pd.DataFrame:

@@ -11,9 +11,27 @@ import pandas as pd
 
 #: Columns of ``BacktestResult.trades`` (one row per bracket that was approved and sent).
 TRADE_COLUMNS: tuple[str, ...] = (
-    "intent_id", "symbol", "side", "quantity", "placed_at", "entry_limit", "stop", "target",
-    "entry_time", "entry_price", "entry_reason", "entry_fees", "exit_time", "exit_price", "exit_reason",
-    "exit_fees", "gross_pnl", "fees", "net_pnl", "score", "reason",
+    "intent_id",
+    "symbol",
+    "side",
+    "quantity",
+    "placed_at",
+    "entry_limit",
+    "stop",
+    "target",
+    "entry_time",
+    "entry_price",
+    "entry_reason",
+    "entry_fees",
+    "exit_time",
+    "exit_price",
+    "exit_reason",
+    "exit_fees",
+    "gross_pnl",
+    "fees",
+    "net_pnl",
+    "score",
+    "reason",
 )
 
 
@@ -41,7 +59,7 @@ class BacktestResult:
     def daily_equity(self) -> pd.Series:
         """Equity at each session's last bar."""
         eq = self.equity["equity"]
-        return eq.groupby(eq.index.date).last()
+        return eq.groupby(pd.DatetimeIndex(eq.index).date).last()
 
 
 def summary_stats(
@@ -51,16 +69,16 @@ def summary_stats(
     filled = trades.loc[trades["entry_reason"] != "expired"] if len(trades) else trades
     eq = equity["equity"] if len(equity) else pd.Series([float(initial)])
     final = float(eq.iloc[-1])
-    daily = eq.groupby(eq.index.date).last() if len(equity) else eq
+    daily = eq.groupby(pd.DatetimeIndex(eq.index).date).last() if len(equity) else eq
     rets = daily.pct_change().dropna()
     sharpe = float(rets.mean() / rets.std() * np.sqrt(252)) if len(rets) > 1 and rets.std() > 0 else 0.0
     fees = sum((Decimal(x) for x in filled["fees"]), Decimal(0)) if len(filled) else Decimal(0)
     net = sum((Decimal(x) for x in filled["net_pnl"]), Decimal(0)) if len(filled) else Decimal(0)
     traded = Decimal(0)
-    for row in filled.itertuples(index=False):
-        traded += row.entry_price * row.quantity
-        if row.exit_reason != "open_at_end":
-            traded += row.exit_price * row.quantity
+    for rec in filled.to_dict("records"):
+        traded += Decimal(rec["entry_price"]) * int(rec["quantity"])
+        if rec["exit_reason"] != "open_at_end":
+            traded += Decimal(rec["exit_price"]) * int(rec["quantity"])
     mean_equity = float(eq.mean()) if len(eq) else float(initial)
     wins = int((filled["net_pnl"] > 0).sum()) if len(filled) else 0
     return {

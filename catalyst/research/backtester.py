@@ -37,9 +37,16 @@ import pandas as pd
 import structlog
 
 from catalyst.domain import BracketIntent
-from catalyst.market import FIXED, HK_TZ, CommissionPlan, fill_fees, security, to_hk
+from catalyst.market import FIXED, HK_TZ, TIERED, CommissionPlan, fill_fees, security, to_hk
 from catalyst.research.backtest_result import TRADE_COLUMNS, BacktestResult, summary_stats
-from catalyst.research.bar_frame import NS_PER_DAY, NS_PER_SECOND, bar_seconds, require_bars, time_ns
+from catalyst.research.bar_frame import (
+    NS_PER_DAY,
+    NS_PER_SECOND,
+    bar_seconds,
+    require_bars,
+    symbol_runs,
+    time_ns,
+)
 from catalyst.research.fill_rules import BarPath, Fill, close_fill, entry_fill, exit_fill
 from catalyst.research.position_sizing import size_candidates
 from catalyst.research.research_errors import BacktestConfigError
@@ -84,8 +91,13 @@ class BacktestConfig:
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> BacktestConfig:
-        """Limits from ``Settings.risk`` (the live configuration) plus backtest overrides."""
-        return cls(limits=RiskLimits.from_settings(settings), **overrides)
+        """Limits and commission plan from ``Settings.risk`` (the live configuration) plus overrides."""
+        plan = str(getattr(settings.risk, "commission_plan", "fixed"))
+        base: dict[str, Any] = {
+            "limits": RiskLimits.from_settings(settings),
+            "commission": TIERED if plan == "tiered" else FIXED,
+        }
+        return cls(**{**base, **overrides})
 
     def describe(self) -> dict[str, Any]:
         out = asdict(self)
@@ -112,16 +124,19 @@ class _Book:
 
     def __init__(self, bars: pd.DataFrame) -> None:
         self.step_ns = bar_seconds(bars) * NS_PER_SECOND
-        codes, uniques = pd.factorize(bars["symbol"], sort=False)
+        codes, names = symbol_runs(bars)
         self.codes = codes
-        self.symbols = [str(s) for s in uniques]
+        self.symbols = names
         self.index = {s: i for i, s in enumerate(self.symbols)}
         self.ns = time_ns(bars["time"])
         self.end_ns = self.ns + self.step_ns
         self.day = (self.ns + _HK_OFFSET_NS) // NS_PER_DAY
         self.path = BarPath(
-            open=bars["open"].to_numpy(np.float64), high=bars["high"].to_numpy(np.float64),
-            low=bars["low"].to_numpy(np.float64), close=bars["close"].to_numpy(np.float64), day=self.day,
+            open=bars["open"].to_numpy(np.float64),
+            high=bars["high"].to_numpy(np.float64),
+            low=bars["low"].to_numpy(np.float64),
+            close=bars["close"].to_numpy(np.float64),
+            day=self.day,
         )
         n = len(bars)
         starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if n else np.zeros(0, np.int64)
@@ -129,12 +144,13 @@ class _Book:
         self.sym_end = np.r_[starts[1:], n] if n else starts
         self.tables = [security(s).spread_table for s in self.symbols]
         # Session boundaries: index of the first bar of each (symbol, day) run.
-        self.session_starts = np.flatnonzero(
-            np.r_[True, (codes[1:] != codes[:-1]) | (self.day[1:] != self.day[:-1])]
-        ) if n else np.zeros(0, np.int64)
+        self.session_starts = (
+            np.flatnonzero(np.r_[True, (codes[1:] != codes[:-1]) | (self.day[1:] != self.day[:-1])])
+            if n
+            else np.zeros(0, np.int64)
+        )
         # Timeline (distinct bar end times) and a forward-filled close matrix for marking to market.
-        self.timeline = np.unique(self.end_ns)
-        self.tl_of_bar = np.searchsorted(self.timeline, self.end_ns)
+        self.timeline, self.tl_of_bar = _timeline(self.end_ns, self.step_ns)
         mat = np.full((self.timeline.size, len(self.symbols)), np.nan)
         mat[self.tl_of_bar, codes] = self.path.close
         valid = ~np.isnan(mat)
@@ -168,6 +184,27 @@ class _Book:
         return None if np.isnan(v) else float(v)
 
 
+def _timeline(end_ns: np.ndarray, step_ns: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct bar end times, ascending, and each bar's position in them.
+
+    Bars on a regular grid (every end a whole number of bar lengths from the first) are placed with
+    a presence array over the grid, O(n); anything else falls back to ``np.unique``.
+    """
+    if end_ns.size == 0:
+        return end_ns.copy(), np.zeros(0, dtype=np.int64)
+    lo = int(end_ns.min())
+    offset = end_ns - lo
+    slots = int(offset.max()) // step_ns + 1
+    if slots <= 50_000_000 and not np.any(offset % step_ns):
+        key = offset // step_ns
+        present = np.zeros(slots, dtype=bool)
+        present[key] = True
+        rank = np.cumsum(present) - 1
+        return lo + np.flatnonzero(present).astype(np.int64) * step_ns, rank[key]
+    timeline, where = np.unique(end_ns, return_inverse=True)
+    return timeline, where
+
+
 def _ns_of(ts: Any) -> int:
     return int(pd.Timestamp(ts).tz_convert("UTC").value)
 
@@ -192,16 +229,23 @@ class _Account:
     def advance(self, now_ns: int) -> None:
         while self.pending and self.pending[0][0] <= now_ns:
             self.cash += heapq.heappop(self.pending)[2]
-        self.active = [t for t in self.active if t.exit_end_ns > now_ns and (
-            t.entry is not None or t.expiry_ns > now_ns)]
+        self.active = [
+            t for t in self.active if t.exit_end_ns > now_ns and (t.entry is not None or t.expiry_ns > now_ns)
+        ]
 
     def positions(self, now_ns: int) -> dict[str, int]:
-        return {t.intent.symbol: t.intent.side.sign * t.intent.quantity for t in self.active
-                if t.entry is not None and t.entry_end_ns <= now_ns}
+        return {
+            t.intent.symbol: t.intent.side.sign * t.intent.quantity
+            for t in self.active
+            if t.entry is not None and t.entry_end_ns <= now_ns
+        }
 
     def working_entries(self, now_ns: int) -> list[_Trade]:
-        return [t for t in self.active if t.placed_ns <= now_ns and t.expiry_ns > now_ns
-                and (t.entry is None or t.entry_end_ns > now_ns)]
+        return [
+            t
+            for t in self.active
+            if t.placed_ns <= now_ns and t.expiry_ns > now_ns and (t.entry is None or t.entry_end_ns > now_ns)
+        ]
 
 
 def _fees(symbol: str, qty: int, price: Decimal, ns: int, plan: CommissionPlan) -> Decimal:
@@ -222,7 +266,8 @@ def run_backtest(
     trades: list[_Trade] = []
     rejections: list[dict[str, Any]] = []
     seq = 0
-    for at, group in signals.groupby("at", sort=True):
+    for at_key, group in signals.groupby("at", sort=True):
+        at: Any = at_key
         at_ns = _ns_of(at)
         account.advance(at_ns)
         cands = candidates_from_signals(group, strategy=strategy.name)
@@ -242,8 +287,9 @@ def run_backtest(
         if equity <= 0:
             log.warning("research.backtest.bust", at=str(at), equity=str(equity))
             break
-        intents = size_candidates(cands, equity=equity, budget=buying_power, limits=cfg.limits,
-                                  run_id=cfg.run_id, first_seq=seq)
+        intents = size_candidates(
+            cands, equity=equity, budget=buying_power, limits=cfg.limits, run_id=cfg.run_id, first_seq=seq
+        )
         seq += len(cands)
         verdict = pre_trade(
             intents,
@@ -256,8 +302,15 @@ def run_backtest(
             cfg.limits,
         )
         rejections += [
-            {"at": at, "intent_id": r.intent.intent_id, "symbol": r.intent.symbol, "side": r.intent.side.value,
-             "quantity": r.intent.quantity, "code": r.code.value, "reason": r.text}
+            {
+                "at": at,
+                "intent_id": r.intent.intent_id,
+                "symbol": r.intent.symbol,
+                "side": r.intent.side.value,
+                "quantity": r.intent.quantity,
+                "code": r.code.value,
+                "reason": r.text,
+            }
             for r in verdict.rejections
         ]
         for intent in verdict.approved:
@@ -270,16 +323,23 @@ def run_backtest(
                 if trade.exit is not None and trade.row["exit_reason"] != "open_at_end":
                     account.schedule(trade.exit_end_ns, sign * q * trade.exit.price - trade.row["exit_fees"])
     trades_frame = pd.DataFrame([t.row for t in trades], columns=list(TRADE_COLUMNS))
-    equity = _equity_curve(book, trades, cfg.initial_capital)
+    curve = _equity_curve(book, trades, cfg.initial_capital)
     seconds = _time.perf_counter() - t0
-    stats = summary_stats(trades_frame, equity, cfg.initial_capital, len(bars), seconds)
-    log.info("research.backtest.done", strategy=strategy.name, bars=len(bars), trades=stats["trades"],
-             seconds=round(seconds, 3), total_return=round(stats["total_return"], 6))
+    stats = summary_stats(trades_frame, curve, cfg.initial_capital, len(bars), seconds)
+    log.info(
+        "research.backtest.done",
+        strategy=strategy.name,
+        bars=len(bars),
+        trades=stats["trades"],
+        seconds=round(seconds, 3),
+        total_return=round(stats["total_return"], 6),
+    )
     return BacktestResult(
         trades=trades_frame,
-        equity=equity,
-        rejections=pd.DataFrame(rejections, columns=["at", "intent_id", "symbol", "side", "quantity",
-                                                     "code", "reason"]),
+        equity=curve,
+        rejections=pd.DataFrame(
+            rejections, columns=["at", "intent_id", "symbol", "side", "quantity", "code", "reason"]
+        ),
         stats=stats,
         strategy=strategy.describe(),
         config=cfg.describe(),
@@ -297,37 +357,76 @@ def _play(book: _Book, intent: BracketIntent, at_ns: int, cfg: BacktestConfig) -
     day_end = book.session_end(start) if same_day else start
     expiry_ns = int(book.end_ns[day_end - 1]) if same_day else at_ns
     trade = _Trade(intent=intent, sym_code=sym, placed_ns=at_ns, expiry_ns=expiry_ns)
-    entry = entry_fill(book.path, intent.side, intent.entry, start, day_end, table=table) if same_day else None
+    entry = (
+        entry_fill(book.path, intent.side, intent.entry, start, day_end, table=table) if same_day else None
+    )
     row: dict[str, Any] = {
-        "intent_id": intent.intent_id, "symbol": intent.symbol, "side": intent.side.value,
-        "quantity": intent.quantity, "placed_at": _to_hk_time(at_ns), "entry_limit": intent.entry,
-        "stop": intent.stop, "target": intent.target, "score": intent.score, "reason": intent.reason,
-        "entry_time": pd.NaT, "entry_price": None, "entry_reason": "expired", "entry_fees": Decimal(0),
-        "exit_time": pd.NaT, "exit_price": None, "exit_reason": None, "exit_fees": Decimal(0),
-        "gross_pnl": Decimal(0), "fees": Decimal(0), "net_pnl": Decimal(0),
+        "intent_id": intent.intent_id,
+        "symbol": intent.symbol,
+        "side": intent.side.value,
+        "quantity": intent.quantity,
+        "placed_at": _to_hk_time(at_ns),
+        "entry_limit": intent.entry,
+        "stop": intent.stop,
+        "target": intent.target,
+        "score": intent.score,
+        "reason": intent.reason,
+        "entry_time": pd.NaT,
+        "entry_price": None,
+        "entry_reason": "expired",
+        "entry_fees": Decimal(0),
+        "exit_time": pd.NaT,
+        "exit_price": None,
+        "exit_reason": None,
+        "exit_fees": Decimal(0),
+        "gross_pnl": Decimal(0),
+        "fees": Decimal(0),
+        "net_pnl": Decimal(0),
     }
     trade.row = row
     if entry is None:
         return trade
     trade.entry = entry
     trade.entry_end_ns = int(book.end_ns[entry.index])
-    row.update(entry_time=_to_hk_time(trade.entry_end_ns), entry_price=entry.price, entry_reason=entry.reason,
-               entry_fees=_fees(intent.symbol, intent.quantity, entry.price, trade.entry_end_ns, cfg.commission))
+    row.update(
+        entry_time=_to_hk_time(trade.entry_end_ns),
+        entry_price=entry.price,
+        entry_reason=entry.reason,
+        entry_fees=_fees(intent.symbol, intent.quantity, entry.price, trade.entry_end_ns, cfg.commission),
+    )
     end = book.nth_session_end(entry.index, cfg.max_hold_sessions) if cfg.max_hold_sessions else sym_end
-    exit_ = exit_fill(book.path, intent.side, intent.stop, intent.target, entry, end, table=table,
-                      slippage_ticks=cfg.slippage_ticks)
+    exit_ = exit_fill(
+        book.path,
+        intent.side,
+        intent.stop,
+        intent.target,
+        entry,
+        end,
+        table=table,
+        slippage_ticks=cfg.slippage_ticks,
+    )
     if exit_ is None:
         reason = "session_close" if cfg.max_hold_sessions else "open_at_end"
         exit_ = close_fill(book.path, end - 1, reason, table=table)
     trade.exit = exit_
     trade.exit_end_ns = int(book.end_ns[exit_.index])
     sign = intent.side.sign
-    exit_fees = (Decimal(0) if exit_.reason == "open_at_end"
-                 else _fees(intent.symbol, intent.quantity, exit_.price, trade.exit_end_ns, cfg.commission))
+    exit_fees = (
+        Decimal(0)
+        if exit_.reason == "open_at_end"
+        else _fees(intent.symbol, intent.quantity, exit_.price, trade.exit_end_ns, cfg.commission)
+    )
     gross = (exit_.price - entry.price) * sign * intent.quantity
     fees = row["entry_fees"] + exit_fees
-    row.update(exit_time=_to_hk_time(trade.exit_end_ns), exit_price=exit_.price, exit_reason=exit_.reason,
-               exit_fees=exit_fees, gross_pnl=gross, fees=fees, net_pnl=gross - fees)
+    row.update(
+        exit_time=_to_hk_time(trade.exit_end_ns),
+        exit_price=exit_.price,
+        exit_reason=exit_.reason,
+        exit_fees=exit_fees,
+        gross_pnl=gross,
+        fees=fees,
+        net_pnl=gross - fees,
+    )
     if exit_.reason == "open_at_end":
         trade.exit_end_ns = 2**62
     return trade
@@ -356,8 +455,13 @@ def _equity_curve(book: _Book, trades: Sequence[_Trade], initial: Decimal) -> pd
     equity = cash + market_value
     peak = np.maximum.accumulate(equity) if n else equity
     frame = pd.DataFrame(
-        {"cash": cash, "market_value": market_value, "gross_exposure": gross, "equity": equity,
-         "drawdown": equity / peak - 1.0 if n else equity},
+        {
+            "cash": cash,
+            "market_value": market_value,
+            "gross_exposure": gross,
+            "equity": equity,
+            "drawdown": equity / peak - 1.0 if n else equity,
+        },
         index=pd.DatetimeIndex(pd.to_datetime(book.timeline, unit="ns", utc=True)).tz_convert(HK_TZ),
     )
     frame.index.name = "time"
@@ -382,8 +486,12 @@ def backtest_day_verdict(
     bp = equity if buying_power is None else buying_power
     cands = strategy.scan(bars, at)
     intents = size_candidates(cands, equity=equity, budget=bp, limits=lim, run_id=run_id)
-    ctx = PreTradeContext(account=AccountView(equity=equity, buying_power=bp), now=to_hk(at),
-                          positions=dict(positions or {}), open_entry_symbols=open_entry_symbols)
+    ctx = PreTradeContext(
+        account=AccountView(equity=equity, buying_power=bp),
+        now=to_hk(at),
+        positions=dict(positions or {}),
+        open_entry_symbols=open_entry_symbols,
+    )
     return pre_trade(intents, ctx, lim)
 
 
@@ -397,24 +505,45 @@ def backtest_day(
     buying_power: Decimal | None = None,
     positions: Mapping[str, int] | None = None,
     open_entry_symbols: frozenset[str] = frozenset(),
+    limits: RiskLimits | None = None,
     run_id: str = "backtest",
 ) -> list[BracketIntent]:
     """The brackets the backtester would send at ``at``: scan, size, pre-trade (parity with the cycle).
 
     Same steps, same functions as one decision of :func:`run_backtest`, and as the trading cycle:
     ``strategy.scan`` -> ``size_candidates`` -> ``catalyst.risk.pretrade.pre_trade`` with the
-    limits from ``settings.risk``. Compare the result with the cycle's intents on
-    (symbol, side, quantity, entry, stop, target).
+    limits from ``settings.risk`` (or ``limits``, e.g. with the cycle's overrides applied). Compare
+    the result with the cycle's intents on (symbol, side, quantity, entry, stop, target), e.g.
+    with :func:`intents_frame`; the cycle logs its inputs (``cycle.decision_inputs``).
     """
-    verdict = backtest_day_verdict(bars, strategy, at, settings, equity=equity, buying_power=buying_power,
-                                   positions=positions, open_entry_symbols=open_entry_symbols, run_id=run_id)
+    verdict = backtest_day_verdict(
+        bars,
+        strategy,
+        at,
+        settings,
+        equity=equity,
+        buying_power=buying_power,
+        positions=positions,
+        open_entry_symbols=open_entry_symbols,
+        limits=limits,
+        run_id=run_id,
+    )
     return list(verdict.approved)
 
 
 def intents_frame(intents: Sequence[BracketIntent]) -> pd.DataFrame:
     """Intents as a comparable table (symbol, side, quantity, entry, stop, target), sorted by symbol."""
-    rows = [{"symbol": i.symbol, "side": i.side.value, "quantity": i.quantity, "entry": i.entry,
-             "stop": i.stop, "target": i.target} for i in intents]
+    rows = [
+        {
+            "symbol": i.symbol,
+            "side": i.side.value,
+            "quantity": i.quantity,
+            "entry": i.entry,
+            "stop": i.stop,
+            "target": i.target,
+        }
+        for i in intents
+    ]
     cols = ["symbol", "side", "quantity", "entry", "stop", "target"]
     return pd.DataFrame(rows, columns=cols).sort_values(["symbol", "side"]).reset_index(drop=True)
 

@@ -61,16 +61,32 @@ def require_bars(bars: pd.DataFrame) -> None:
             raise BarDataError(f"bars.{col} must be float64, got {bars[col].dtype}")
     if len(bars) == 0:
         return
-    codes, _ = pd.factorize(bars["symbol"], sort=False)
+    codes, names = symbol_runs(bars)
     ns = time_ns(bars["time"])
     same = codes[1:] == codes[:-1]
-    if np.any(codes[1:] < codes[:-1]):
+    if len(set(names)) != len(names):
         raise BarDataError("bars must be sorted by (symbol, time); use bars.sort_values(['symbol', 'time'])")
     if np.any(same & (ns[1:] <= ns[:-1])):
         raise BarDataError(
             "bars must be sorted by (symbol, time) without duplicate (symbol, time) rows; "
             "import_bars drops duplicates and reports them"
         )
+
+
+def symbol_runs(bars: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Run codes of the symbol column (0, 0, ..., 1, 1, ...) and each run's symbol.
+
+    For bars sorted by symbol each run is one symbol, so this is a factorisation at the cost of one
+    vectorised comparison of neighbours (much cheaper than ``pd.factorize`` on strings).
+    """
+    col = bars["symbol"]
+    if len(col) == 0:
+        return np.zeros(0, dtype=np.int64), []
+    change = col.ne(col.shift()).to_numpy(dtype=bool, copy=True)
+    change[0] = True
+    codes = np.cumsum(change) - 1
+    names = [str(x) for x in col.iloc[np.flatnonzero(change)]]
+    return codes, names
 
 
 def time_ns(times: pd.Series | pd.DatetimeIndex) -> np.ndarray:
@@ -85,25 +101,28 @@ def local_ns(times: pd.Series | pd.DatetimeIndex) -> np.ndarray:
 
 
 def bar_seconds(bars: pd.DataFrame) -> int:
-    """Length of one bar in seconds, from the smallest step between bars of one symbol and day.
+    """Length of one bar in seconds: the smallest step between bars of one symbol and day.
 
-    Daily bars (one per symbol and day) give 86,400.
+    Bars all stamped at midnight are daily (86,400). Intraday bars too sparse to show their
+    length (one bar a day, or steps over an hour) are taken as one-minute bars.
     """
-    if len(bars) < 2:
-        return 86_400
+    if len(bars) == 0:
+        return 60
     ns = local_ns(bars["time"])
-    codes, _ = pd.factorize(bars["symbol"], sort=False)
+    if not np.any(ns % NS_PER_DAY):
+        return 86_400
+    codes, _ = symbol_runs(bars)
     day = ns // NS_PER_DAY
     same = (codes[1:] == codes[:-1]) & (day[1:] == day[:-1])
     steps = np.diff(ns)[same]
     steps = steps[steps > 0]
-    if steps.size == 0:
-        return 86_400
+    if steps.size == 0 or steps.min() > 3600 * NS_PER_SECOND:
+        return 60
     return int(steps.min() // NS_PER_SECOND)
 
 
 def frequency(bars: pd.DataFrame) -> Frequency:
-    """"daily" for one bar per symbol and session, else "intraday"."""
+    """ "daily" for one bar per symbol and session, else "intraday"."""
     return "daily" if bar_seconds(bars) >= 86_400 else "intraday"
 
 

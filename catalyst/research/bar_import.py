@@ -36,9 +36,20 @@ from catalyst.research.research_errors import BarImportError
 log = structlog.get_logger(__name__)
 
 _ALIASES: dict[str, str] = {
-    "symbol": "symbol", "code": "symbol", "ticker": "symbol", "stock": "symbol",
-    "time": "time", "date": "time", "datetime": "time", "timestamp": "time",
-    "open": "open", "high": "high", "low": "low", "close": "close", "volume": "volume", "vol": "volume",
+    "symbol": "symbol",
+    "code": "symbol",
+    "ticker": "symbol",
+    "stock": "symbol",
+    "time": "time",
+    "date": "time",
+    "datetime": "time",
+    "timestamp": "time",
+    "open": "open",
+    "high": "high",
+    "low": "low",
+    "close": "close",
+    "volume": "volume",
+    "vol": "volume",
 }
 
 
@@ -57,10 +68,12 @@ class ImportReport:
     off_session_examples: tuple[str, ...] = field(default_factory=tuple)
 
     def summary(self) -> str:
-        text = (f"{self.source}: read {self.rows_read} rows, kept {self.rows_kept} bars of "
-                f"{len(self.symbols)} symbol(s) from {self.first} to {self.last}; dropped "
-                f"{self.duplicates_dropped} duplicate(s) and {self.off_session_dropped} bar(s) outside "
-                "continuous trading")
+        text = (
+            f"{self.source}: read {self.rows_read} rows, kept {self.rows_kept} bars of "
+            f"{len(self.symbols)} symbol(s) from {self.first} to {self.last}; dropped "
+            f"{self.duplicates_dropped} duplicate(s) and {self.off_session_dropped} bar(s) outside "
+            "continuous trading"
+        )
         if self.off_session_examples:
             text += f" (e.g. {', '.join(self.off_session_examples)})"
         return text
@@ -83,17 +96,24 @@ def read_bar_file(path: Path | str) -> pd.DataFrame:
 
 
 def import_bars(
-    path: Path | str, *, naive_tz: str = "Asia/Hong_Kong", symbol: str | None = None
+    path: Path | str,
+    *,
+    naive_tz: str = "Asia/Hong_Kong",
+    symbol: str | None = None,
+    seconds_per_bar: int | None = None,
 ) -> tuple[pd.DataFrame, ImportReport]:
     """Read and validate a bar file; ``symbol`` fills a file that has no symbol column."""
     raw = read_bar_file(path)
-    if symbol is not None and not any(str(c).lower() in ("symbol", "code", "ticker", "stock")
-                                      for c in raw.columns):
+    if symbol is not None and not any(
+        str(c).lower() in ("symbol", "code", "ticker", "stock") for c in raw.columns
+    ):
         raw = raw.assign(symbol=symbol)
-    return normalize_bars(raw, source=str(path), naive_tz=naive_tz)
+    return normalize_bars(raw, source=str(path), naive_tz=naive_tz, seconds_per_bar=seconds_per_bar)
 
 
-def bars_from_records(records: Mapping[str, Iterable[Any]]) -> tuple[pd.DataFrame, ImportReport]:
+def bars_from_records(
+    records: Mapping[str, Iterable[Any]], *, seconds_per_bar: int | None = None
+) -> tuple[pd.DataFrame, ImportReport]:
     """Bars from per-symbol records with attributes or keys time/open/high/low/close/volume.
 
     Used for bars from the broker (``BrokerSession.bars``) or the simulator's price model; the
@@ -102,19 +122,34 @@ def bars_from_records(records: Mapping[str, Iterable[Any]]) -> tuple[pd.DataFram
     rows: list[dict[str, Any]] = []
     for sym, recs in records.items():
         for r in recs:
-            get = r.get if isinstance(r, Mapping) else lambda k, r=r: getattr(r, k)
-            rows.append({"symbol": sym, "time": get("time"), "open": float(get("open")),
-                         "high": float(get("high")), "low": float(get("low")),
-                         "close": float(get("close")), "volume": float(get("volume"))})
+            rows.append(
+                {
+                    "symbol": sym,
+                    "time": _field(r, "time"),
+                    **{k: float(_field(r, k)) for k in ("open", "high", "low", "close", "volume")},
+                }
+            )
     if not rows:
         return empty_bars(), ImportReport("records", 0, 0, 0, 0, (), None, None)
-    return normalize_bars(pd.DataFrame(rows), source="records")
+    return normalize_bars(pd.DataFrame(rows), source="records", seconds_per_bar=seconds_per_bar)
+
+
+def _field(record: Any, name: str) -> Any:
+    return record[name] if isinstance(record, Mapping) else getattr(record, name)
 
 
 def normalize_bars(
-    raw: pd.DataFrame, *, source: str = "frame", naive_tz: str = "Asia/Hong_Kong"
+    raw: pd.DataFrame,
+    *,
+    source: str = "frame",
+    naive_tz: str = "Asia/Hong_Kong",
+    seconds_per_bar: int | None = None,
 ) -> tuple[pd.DataFrame, ImportReport]:
-    """Validate and normalise any table of bars (see the module docstring)."""
+    """Validate and normalise any table of bars (see the module docstring).
+
+    ``seconds_per_bar`` (60 for one-minute bars, 86400 for daily) is inferred from the smallest
+    step between bars of a symbol and day when not given.
+    """
     frame = _rename(raw, source)
     n_read = len(frame)
     frame["symbol"] = _symbols(frame["symbol"], source)
@@ -125,22 +160,32 @@ def normalize_bars(
     frame = frame.sort_values(["symbol", "time"], kind="mergesort")
     dup = frame.duplicated(["symbol", "time"], keep="first").to_numpy()
     frame = frame.loc[~dup].reset_index(drop=True)
-    if len(frame):
-        inside = continuous_mask(frame["time"], bar_seconds(frame))
-    else:
-        inside = np.zeros(0, dtype=bool)
+    step = seconds_per_bar or (bar_seconds(frame) if len(frame) else 60)
+    inside = continuous_mask(frame["time"], step) if len(frame) else np.zeros(0, dtype=bool)
     dropped = frame.loc[~inside]
-    examples = tuple(f"{s} {t:%Y-%m-%d %H:%M}" for s, t in zip(dropped["symbol"][:3], dropped["time"][:3],
-                                                                  strict=True))
+    examples = tuple(
+        f"{s} {t:%Y-%m-%d %H:%M}" for s, t in zip(dropped["symbol"][:3], dropped["time"][:3], strict=True)
+    )
     frame = frame.loc[inside].reset_index(drop=True)
     report = ImportReport(
-        source=source, rows_read=n_read, rows_kept=len(frame), duplicates_dropped=int(dup.sum()),
-        off_session_dropped=int((~inside).sum()), symbols=tuple(sorted(frame["symbol"].unique())),
-        first=frame["time"].min() if len(frame) else None, last=frame["time"].max() if len(frame) else None,
+        source=source,
+        rows_read=n_read,
+        rows_kept=len(frame),
+        duplicates_dropped=int(dup.sum()),
+        off_session_dropped=int((~inside).sum()),
+        symbols=tuple(sorted(frame["symbol"].unique())),
+        first=frame["time"].min() if len(frame) else None,
+        last=frame["time"].max() if len(frame) else None,
         off_session_examples=examples,
     )
-    log.info("research.bars.imported", source=source, rows_read=n_read, rows_kept=len(frame),
-             duplicates=report.duplicates_dropped, off_session=report.off_session_dropped)
+    log.info(
+        "research.bars.imported",
+        source=source,
+        rows_read=n_read,
+        rows_kept=len(frame),
+        duplicates=report.duplicates_dropped,
+        off_session=report.off_session_dropped,
+    )
     return frame, report
 
 
@@ -166,8 +211,9 @@ def _symbols(col: pd.Series, source: str) -> pd.Series:
     for value in col.to_numpy():
         if value not in cache:
             try:
-                cache[value] = normalize_symbol(str(value).split(".")[0] if isinstance(value, float)
-                                                else value)
+                cache[value] = normalize_symbol(
+                    str(value).split(".")[0] if isinstance(value, float) else value
+                )
             except UnknownSymbolError as exc:
                 raise BarImportError(f"{source}: {exc}") from exc
         out.append(cache[value])
@@ -176,8 +222,11 @@ def _symbols(col: pd.Series, source: str) -> pd.Series:
 
 def _times(col: pd.Series, naive_tz: str, source: str) -> pd.Series:
     try:
-        times = pd.to_datetime(col, format="mixed") if col.dtype == object or pd.api.types.is_string_dtype(
-            col.dtype) else pd.to_datetime(col)
+        times = (
+            pd.to_datetime(col, format="mixed")
+            if col.dtype == object or pd.api.types.is_string_dtype(col.dtype)
+            else pd.to_datetime(col)
+        )
     except (ValueError, TypeError) as exc:
         raise BarImportError(f"{source}: cannot read the time column as dates/times: {exc}") from exc
     if getattr(times.dtype, "tz", None) is None:
@@ -191,8 +240,13 @@ def _check_values(frame: pd.DataFrame, source: str) -> None:
         (prices.isna().any(axis=1) | frame["volume"].isna(), "a missing or non-numeric value"),
         ((prices <= 0).any(axis=1), "a price at or below zero"),
         (frame["high"] < frame["low"], "high below low"),
-        ((frame["open"] > frame["high"]) | (frame["open"] < frame["low"])
-         | (frame["close"] > frame["high"]) | (frame["close"] < frame["low"]), "open/close outside high-low"),
+        (
+            (frame["open"] > frame["high"])
+            | (frame["open"] < frame["low"])
+            | (frame["close"] > frame["high"])
+            | (frame["close"] < frame["low"]),
+            "open/close outside high-low",
+        ),
         (frame["volume"] < 0, "negative volume"),
     ]
     for mask, what in problems:

@@ -1,4 +1,4 @@
-""""catalyst-momentum": opening gap, relative volume surge and trend confirmation; ATR brackets.
+""" "catalyst-momentum": opening gap, relative volume surge and trend confirmation; ATR brackets.
 
 At a decision time each session (``entry_time``, 10:00 HK by default) a stock is a long candidate
 when all of these hold, using only bars complete by then:
@@ -32,7 +32,14 @@ import numpy as np
 import pandas as pd
 
 from catalyst.market import HK_TZ, to_hk
-from catalyst.research.bar_frame import NS_PER_DAY, NS_PER_SECOND, bar_seconds, local_ns, require_bars
+from catalyst.research.bar_frame import (
+    NS_PER_DAY,
+    NS_PER_SECOND,
+    bar_seconds,
+    local_ns,
+    require_bars,
+    symbol_runs,
+)
 from catalyst.research.research_errors import StrategyParamError
 from catalyst.research.strategy_base import SIGNAL_COLUMNS, Strategy
 
@@ -77,8 +84,10 @@ class MomentumParams:
             (self.target_atr > 0, "target_atr must be positive"),
             (self.min_price > 0, "min_price must be positive"),
             (self.max_candidates >= 1, "max_candidates must be at least 1"),
-            (isinstance(self.entry_time, time) and self.entry_time.tzinfo is None,
-             "entry_time must be a naive time of day in HK time, e.g. time(10, 0) or '10:00'"),
+            (
+                isinstance(self.entry_time, time) and self.entry_time.tzinfo is None,
+                "entry_time must be a naive time of day in HK time, e.g. time(10, 0) or '10:00'",
+            ),
         ]
         for ok, text in checks:
             if not ok:
@@ -116,7 +125,7 @@ def _empty() -> pd.DataFrame:
 
 def _session_table(bars: pd.DataFrame, step: int, cutoff: int) -> pd.DataFrame:
     """One row per (symbol, session): full-day OHLC and the aggregates known at the cutoff."""
-    codes, symbols = pd.factorize(bars["symbol"], sort=False)
+    codes, symbols = symbol_runs(bars)
     ns = local_ns(bars["time"])
     day = ns // NS_PER_DAY
     tod = (ns % NS_PER_DAY) // NS_PER_SECOND
@@ -136,19 +145,21 @@ def _session_table(bars: pd.DataFrame, step: int, cutoff: int) -> pd.DataFrame:
     last_pre = np.maximum.reduceat(idx, starts)
     has_pre = last_pre >= starts
     safe_last = np.where(has_pre, last_pre, starts)
-    return pd.DataFrame({
-        "sym": codes[starts],
-        "symbol": np.asarray(symbols, dtype=object)[codes[starts]],
-        "day": day[starts],
-        "open": o[starts],
-        "high": np.maximum.reduceat(h, starts),
-        "low": np.minimum.reduceat(low, starts),
-        "close": c[ends - 1],
-        "vol_pre": np.add.reduceat(vpre, starts),
-        "pv_pre": np.add.reduceat(typical * vpre, starts),
-        "last_pre": np.where(has_pre, c[safe_last], np.nan),
-        "has_pre": has_pre,
-    })
+    return pd.DataFrame(
+        {
+            "sym": codes[starts],
+            "symbol": np.asarray(symbols, dtype=object)[codes[starts]],
+            "day": day[starts],
+            "open": o[starts],
+            "high": np.maximum.reduceat(h, starts),
+            "low": np.minimum.reduceat(low, starts),
+            "close": c[ends - 1],
+            "vol_pre": np.add.reduceat(vpre, starts),
+            "pv_pre": np.add.reduceat(typical * vpre, starts),
+            "last_pre": np.where(has_pre, c[safe_last], np.nan),
+            "has_pre": has_pre,
+        }
+    )
 
 
 def _trailing_mean(values: np.ndarray, pos: np.ndarray, window: int) -> np.ndarray:
@@ -170,7 +181,8 @@ def _select(t: pd.DataFrame, p: MomentumParams, only_day: date | None) -> pd.Dat
     prev_close = np.where(first, np.nan, np.r_[np.nan, close[:-1]])
     high, low = t["high"].to_numpy(), t["low"].to_numpy()
     tr = np.where(
-        first, high - low,
+        first,
+        high - low,
         np.fmax(high - low, np.fmax(np.abs(high - prev_close), np.abs(low - prev_close))),
     )
     atr = _trailing_mean(tr, pos, p.atr_days)
@@ -183,8 +195,13 @@ def _select(t: pd.DataFrame, p: MomentumParams, only_day: date | None) -> pd.Dat
     last = t["last_pre"].to_numpy()
     opn = t["open"].to_numpy()
     ok = (
-        t["has_pre"].to_numpy() & np.isfinite(atr) & (atr > 0) & np.isfinite(rvol)
-        & (rvol >= p.min_rvol) & (last >= p.min_price) & np.isfinite(gap)
+        t["has_pre"].to_numpy()
+        & np.isfinite(atr)
+        & (atr > 0)
+        & np.isfinite(rvol)
+        & (rvol >= p.min_rvol)
+        & (last >= p.min_price)
+        & np.isfinite(gap)
     )
     absgap = np.abs(gap)
     gap_ok = (absgap >= p.min_gap_pct) & (absgap <= p.max_gap_pct)
@@ -194,18 +211,20 @@ def _select(t: pd.DataFrame, p: MomentumParams, only_day: date | None) -> pd.Dat
     keep = sign != 0
     if only_day is not None:
         keep &= t["day"].to_numpy() == (only_day - date(1970, 1, 1)).days
-    out = pd.DataFrame({
-        "symbol": t["symbol"].to_numpy()[keep],
-        "day": t["day"].to_numpy()[keep],
-        "sign": sign[keep],
-        "last": last[keep],
-        "atr": atr[keep],
-        "gap": gap[keep],
-        "rvol": rvol[keep],
-        "vwap": vwap[keep],
-        "prev_close": prev_close[keep],
-        "score": (absgap * rvol)[keep],
-    })
+    out = pd.DataFrame(
+        {
+            "symbol": t["symbol"].to_numpy()[keep],
+            "day": t["day"].to_numpy()[keep],
+            "sign": sign[keep],
+            "last": last[keep],
+            "atr": atr[keep],
+            "gap": gap[keep],
+            "rvol": rvol[keep],
+            "vwap": vwap[keep],
+            "prev_close": prev_close[keep],
+            "score": (absgap * rvol)[keep],
+        }
+    )
     out["entry"] = out["last"] + out["sign"] * p.entry_buffer_atr * out["atr"]
     out["stop"] = out["entry"] - out["sign"] * p.stop_atr * out["atr"]
     out["target"] = out["entry"] + out["sign"] * p.target_atr * out["atr"]
@@ -226,17 +245,25 @@ def _to_signals(picked: pd.DataFrame, cutoff_time: time) -> pd.DataFrame:
         f"gap {g:+.2%} from prev close {pc:g}, rvol {r:.2f}x, last {lp:g} "
         f"{'above' if s > 0 else 'below'} VWAP {vw:.3f} and the open, ATR {a:.3f}"
         for g, pc, r, lp, s, vw, a in zip(
-            picked["gap"], picked["prev_close"], picked["rvol"], picked["last"], picked["sign"],
-            picked["vwap"], picked["atr"], strict=True,
+            picked["gap"],
+            picked["prev_close"],
+            picked["rvol"],
+            picked["last"],
+            picked["sign"],
+            picked["vwap"],
+            picked["atr"],
+            strict=True,
         )
     ]
-    return pd.DataFrame({
-        "symbol": picked["symbol"].to_numpy(),
-        "at": pd.DatetimeIndex(ats).as_unit("ns"),
-        "side": np.where(picked["sign"].to_numpy() > 0, "BUY", "SELL"),
-        "entry": picked["entry"].to_numpy(),
-        "stop": picked["stop"].to_numpy(),
-        "target": picked["target"].to_numpy(),
-        "score": picked["score"].to_numpy(),
-        "reason": reasons,
-    })
+    return pd.DataFrame(
+        {
+            "symbol": picked["symbol"].to_numpy(),
+            "at": pd.DatetimeIndex(ats).as_unit("ns"),
+            "side": np.where(picked["sign"].to_numpy() > 0, "BUY", "SELL"),
+            "entry": picked["entry"].to_numpy(),
+            "stop": picked["stop"].to_numpy(),
+            "target": picked["target"].to_numpy(),
+            "score": picked["score"].to_numpy(),
+            "reason": reasons,
+        }
+    )

@@ -21,9 +21,9 @@ import structlog
 
 from catalyst.domain import BracketIntent, make_intent_id
 from catalyst.market import board_lot, shares_for_budget
+from catalyst.research.strategy_base import Candidate
 from catalyst.risk.pretrade import risk_of
 from catalyst.risk.risk_limits import RiskLimits
-from catalyst.research.strategy_base import Candidate
 
 log = structlog.get_logger(__name__)
 
@@ -55,17 +55,33 @@ def size_candidate(
     )
     while lots > 0:
         intent = BracketIntent(
-            intent_id=intent_id, symbol=candidate.symbol, side=candidate.side, quantity=lots * lot,
-            entry=candidate.entry, stop=candidate.stop, target=candidate.target,
-            strategy=candidate.strategy, reason=candidate.reason, score=candidate.score,
-            run_id=run_id, account=account, created_at=candidate.at,
+            intent_id=intent_id,
+            symbol=candidate.symbol,
+            side=candidate.side,
+            quantity=lots * lot,
+            entry=candidate.entry,
+            stop=candidate.stop,
+            target=candidate.target,
+            strategy=candidate.strategy,
+            reason=candidate.reason,
+            score=candidate.score,
+            run_id=run_id,
+            account=account,
+            created_at=candidate.at,
         )
         if risk_of(intent) <= allowed_risk:
             return intent
         lots -= 1  # fees pushed the risk over the limit: one lot fewer
-    log.info("research.sizing.skipped", symbol=candidate.symbol, side=candidate.side.value,
-             entry=str(candidate.entry), stop=str(candidate.stop), equity=str(equity),
-             budget=str(budget), reason="not even one board lot fits the risk or the budget")
+    log.info(
+        "research.sizing.skipped",
+        symbol=candidate.symbol,
+        side=candidate.side.value,
+        entry=str(candidate.entry),
+        stop=str(candidate.stop),
+        equity=str(equity),
+        budget=str(budget),
+        reason="not even one board lot fits the risk or the budget",
+    )
     return None
 
 
@@ -83,8 +99,13 @@ def size_candidates(
     out: list[BracketIntent] = []
     for seq, cand in enumerate(candidates, start=first_seq):
         intent = size_candidate(
-            cand, equity=equity, budget=budget, limits=limits,
-            intent_id=make_intent_id(run_id, cand.symbol, cand.side, seq), run_id=run_id, account=account,
+            cand,
+            equity=equity,
+            budget=budget,
+            limits=limits,
+            intent_id=make_intent_id(run_id, cand.symbol, cand.side, seq),
+            run_id=run_id,
+            account=account,
         )
         if intent is not None:
             out.append(intent)

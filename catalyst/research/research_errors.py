@@ -37,7 +37,3 @@ class StrategyParamError(ResearchError, ValueError):
 
 class BacktestConfigError(ResearchError, ValueError):
     """A backtest setting that cannot be used (non-positive capital, an unknown commission plan...)."""
-
-
-class HistoricalPacingError(ResearchError, RuntimeError):
-    """A historical-data request that would break IB's pacing rules and may not wait (``wait=False``)."""

@@ -34,7 +34,14 @@ log = structlog.get_logger(__name__)
 
 #: Columns of the frame ``Strategy.signals`` returns (prices are raw floats, not yet snapped).
 SIGNAL_COLUMNS: Final[tuple[str, ...]] = (
-    "symbol", "at", "side", "entry", "stop", "target", "score", "reason",
+    "symbol",
+    "at",
+    "side",
+    "entry",
+    "stop",
+    "target",
+    "score",
+    "reason",
 )
 
 
@@ -83,21 +90,33 @@ def candidates_from_signals(signals: pd.DataFrame, *, strategy: str = "") -> lis
     off the spread table, is dropped and logged (``research.candidate.dropped``).
     """
     out: list[Candidate] = []
-    for row in signals.itertuples(index=False):
-        side = Side.parse(str(row.side))
-        at = to_hk(pd.Timestamp(row.at).to_pydatetime())
-        sec = security(str(row.symbol))
+    for row in signals.to_dict("records"):
+        side = Side.parse(str(row["side"]))
+        at = to_hk(pd.Timestamp(row["at"]).to_pydatetime())
+        sec = security(str(row["symbol"]))
         try:
-            entry = snap_for_role(_dec(row.entry), "entry", side, on=at, table=sec.spread_table)
-            stop = snap_for_role(_dec(row.stop), "stop", side, on=at, table=sec.spread_table)
-            target = snap_for_role(_dec(row.target), "target", side, on=at, table=sec.spread_table)
+            entry = snap_for_role(_dec(row["entry"]), "entry", side, on=at, table=sec.spread_table)
+            stop = snap_for_role(_dec(row["stop"]), "stop", side, on=at, table=sec.spread_table)
+            target = snap_for_role(_dec(row["target"]), "target", side, on=at, table=sec.spread_table)
             cand = Candidate(
-                symbol=sec.symbol, side=side, entry=entry, stop=stop, target=target,
-                score=float(row.score), reason=str(row.reason), at=at, strategy=strategy,
+                symbol=sec.symbol,
+                side=side,
+                entry=entry,
+                stop=stop,
+                target=target,
+                score=float(row["score"]),
+                reason=str(row["reason"]),
+                at=at,
+                strategy=strategy,
             )
         except (ValueError, PriceOutOfRangeError) as exc:
-            log.info("research.candidate.dropped", symbol=str(row.symbol), at=at.isoformat(),
-                     side=side.value, reason=str(exc))
+            log.info(
+                "research.candidate.dropped",
+                symbol=str(row["symbol"]),
+                at=at.isoformat(),
+                side=side.value,
+                reason=str(exc),
+            )
             continue
         out.append(cand)
     return out
@@ -142,8 +161,13 @@ class Strategy(ABC):
         frame = self.signals(visible_bars(bars, at_hk), at=at_hk)
         frame = frame.loc[frame["at"] == pd.Timestamp(at_hk)]
         cands = candidates_from_signals(frame, strategy=self.name)
-        log.info("research.scan", strategy=self.name, at=at_hk.isoformat(), candidates=len(cands),
-                 symbols=[c.symbol for c in cands])
+        log.info(
+            "research.scan",
+            strategy=self.name,
+            at=at_hk.isoformat(),
+            candidates=len(cands),
+            symbols=[c.symbol for c in cands],
+        )
         return cands
 
     def describe(self) -> dict[str, Any]:
@@ -189,7 +213,9 @@ def _coerce(value: Any, default: Any, name: str) -> Any:
         if isinstance(default, int) and isinstance(value, (int, str)):
             return int(value)
     except (KeyError, ValueError) as exc:
-        raise StrategyParamError(f"parameter {name}={value!r} cannot be read as {type(default).__name__}") from exc
+        raise StrategyParamError(
+            f"parameter {name}={value!r} cannot be read as {type(default).__name__}"
+        ) from exc
     return value
 
 

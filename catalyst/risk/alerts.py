@@ -89,6 +89,17 @@ class AlertPolicy:
             raise AlertConfigError("alerts dedup window must be >= 0 and rate window > 0")
 
 
+def policy_from_settings(settings: Any) -> AlertPolicy:
+    """The alert policy of ``Settings.alerts``."""
+    a = settings.alerts
+    return AlertPolicy(
+        min_severity=Severity.parse(a.severity_threshold),
+        dedup_window=timedelta(seconds=int(a.dedup_window_seconds)),
+        rate_limit=int(a.rate_limit_per_minute),
+        rate_window=timedelta(minutes=1),
+    )
+
+
 class Verdict(StrEnum):
     SEND = "send"
     DUPLICATE = "duplicate"
@@ -238,6 +249,22 @@ class Alerter:
             self.ledger.append("alerts", row)
         except Exception as exc:  # the alert is already in the file or delivered; keep going
             log.critical("alerts.ledger_write_failed", error=str(exc), title=alert.title)
+
+
+def alerter_from_settings(
+    settings: Any, *, ledger: Ledger | None = None, run_id: str = "", min_interval: float | None = None
+) -> Alerter:
+    """The alerter Catalyst runs with: channels from ``CATALYST_ALERT_URLS`` (via settings, which
+    keep them secret), policy and alert file from ``Settings.alerts``."""
+    from catalyst.risk.alert_channels import AppriseChannels
+
+    return Alerter(
+        AppriseChannels(settings.alert_urls(), min_interval=min_interval),
+        alert_file=settings.alert_file,
+        policy=policy_from_settings(settings),
+        ledger=ledger,
+        run_id=run_id,
+    )
 
 
 def _failure_text(verdict: Verdict, outcomes: Sequence[ChannelOutcome]) -> str:

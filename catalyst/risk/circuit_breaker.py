@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 
@@ -51,6 +52,7 @@ def day_pnl(
     bought: dict[str, int] = {}
     cash: dict[str, Decimal] = {}
     fees = Decimal(0)
+    row: Any
     for row in fills.itertuples(index=False):
         sign = _SIGN.get(str(row.side).upper())
         if sign is None:

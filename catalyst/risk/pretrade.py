@@ -310,10 +310,14 @@ def open_entry_symbols(open_orders: pd.DataFrame) -> frozenset[str]:
 
 
 def positions_by_symbol(positions: pd.DataFrame) -> dict[str, int]:
-    """Signed quantity per symbol from a positions frame (columns ``symbol``, ``quantity``)."""
+    """Signed quantity per symbol from the broker's positions (columns ``symbol``, ``quantity``,
+    optionally ``account``); a row repeated for the same account and symbol counts once."""
     if positions is None or positions.empty:
         return {}
-    qty = positions.groupby(positions["symbol"].astype(str))["quantity"].sum()
+    keys = [c for c in ("account", "symbol") if c in positions.columns]
+    # one state per contract: a position reported twice is counted once (see reconcile)
+    unique = positions.drop_duplicates(keys, keep="last")
+    qty = unique.groupby(unique["symbol"].astype(str))["quantity"].sum()
     return {str(s): int(q) for s, q in qty.items() if int(q) != 0}
 
 

@@ -66,7 +66,7 @@ class RiskLimits:
         return cls(
             max_positions=int(getattr(risk, "max_positions", defaults.max_positions)),
             max_risk_fraction=defaults.max_risk_fraction if risk_pct is None else risk_pct / 100,
-            max_notional_per_position=dec(getattr(risk, "max_notional_per_position", None)),
+            max_notional_per_position=dec(getattr(risk, "max_notional_per_position_hkd", None)),
             daily_loss_limit=dec(getattr(risk, "daily_loss_limit_hkd", None)),
             daily_loss_fraction=None if loss_pct is None else loss_pct / 100,
             allow_shorts=bool(getattr(risk, "allow_shorts", False)),

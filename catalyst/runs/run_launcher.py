@@ -45,9 +45,13 @@ def configure_run_logging(settings: Any, ledger: Any) -> Callable[[Path | None],
     from catalyst.log import configure_logging
 
     secrets = settings.secret_values()
+    # During a run the structured log goes to events.jsonl and the ledger; the terminal shows the
+    # progress bar and the outcome instead of hundreds of JSON lines.
+    quiet = open(os.devnull, "w")  # noqa: SIM115 - held by the log handler for the process's life
 
     def configure(run_dir: Path | None) -> None:
-        configure_logging(run_dir=run_dir, secrets=secrets, ledger=ledger if run_dir else None)
+        configure_logging(run_dir=run_dir, secrets=secrets, ledger=ledger if run_dir else None,
+                          stream=quiet if run_dir else None)
 
     return configure
 

@@ -37,9 +37,10 @@ placement; modifying a filled order gives 104, a cancelled one 201; ``executions
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -50,9 +51,9 @@ from catalyst.market import HK_TZ, ladder, snap_to_tick, to_hk
 from catalyst.market.market_phase import CONTINUOUS_PHASES, TradingDay, phase, session_for
 from catalyst.sim.sim_accounts import AccountBook
 from catalyst.sim.sim_behaviour import SimBehaviour
-from catalyst.sim.sim_charges import OrderCosts, execution_charges
+from catalyst.sim.sim_charges import execution_charges
 from catalyst.sim.sim_clock import SimClock
-from catalyst.sim.sim_contracts import BY_CON_ID, LISTINGS, MARKET_RULE_IDS, ListedStock
+from catalyst.sim.sim_contracts import BY_CON_ID, LISTINGS, MARKET_RULE_IDS, ListedStock, session_hours
 from catalyst.sim.sim_errors import UnknownAccountError, UnknownSimContractError
 from catalyst.sim.sim_faults import FaultBoard
 from catalyst.sim.sim_model import (
@@ -87,8 +88,8 @@ from catalyst.sim.sim_order_rules import (
     rejected,
     whole_quantity,
 )
-from catalyst.sim.sim_prices import MILLI, DayPath, PriceModel, from_epoch, price_from_milli, unit_hash
-from catalyst.sim.sim_state import StateStore
+from catalyst.sim.sim_prices import MILLI, DayPath, PriceModel, from_epoch, unit_hash
+from catalyst.sim.sim_state import OrderExt, Snapshot, StateStore
 
 log = structlog.get_logger(__name__)
 
@@ -98,17 +99,9 @@ FIRST_PERM_ID = 1_000_001
 MAX_SWEEP_LEVELS = 10
 THROUGH_MULTIPLE = 3  # a print through a resting limit offers this many times the printed volume
 MSG_CANCELLED = "Order Canceled - reason:"
-
-
-@dataclass
-class OrderExt:
-    """Engine-side facts about an order that the client never sees."""
-
-    watch_from: int = 0  # first print (epoch s) that may fill or trigger it
-    limit: Decimal | None = None  # the limit it works at once at the exchange
-    working: bool = False  # at the exchange, able to fill
-    odd_lot: bool = False
-    costs: OrderCosts = field(default_factory=OrderCosts)
+CLOCK_SAVE_SECONDS = 5.0  # wall seconds between saves when only the clock moved
+ACCOUNT_PUSH_SECONDS = 180.0  # simulated seconds between account-value refreshes while holding stock
+SAVE_INTERVAL = 0.25  # wall seconds: changes are saved by the first call after this much time
 
 
 def _copy(o: SimOrder) -> SimOrder:
@@ -151,6 +144,8 @@ class Exchange:
         self._dirty: set[int] = set()
         self._saved_execs = 0
         self._state_dirty = False
+        self._saved_at = time.monotonic()
+        self._last_valuation = 0.0
         if snapshot is not None:
             self.accounts = tuple(snapshot.accounts)
             self.seed = snapshot.seed
@@ -174,10 +169,17 @@ class Exchange:
             self._prints_done = snapshot.prints_done
             self._bounds_done = snapshot.bounds_done
             for a in accounts:
-                if a not in self._books:
-                    log.warning("sim.state.account_not_in_state", account=a, kept=list(self.accounts))
-            log.info("sim.state.restored", orders=len(self._orders), executions=len(self._execs),
-                     clock=from_epoch(resume).isoformat())
+                if a not in self._books:  # a new account joins with the initial cash
+                    log.info("sim.state.account_added", account=a, cash=str(initial_cash))
+                    self._books[a] = AccountBook(a, Decimal(initial_cash))
+                    self.accounts = (*self.accounts, a)
+                    self._state_dirty = True
+            log.info(
+                "sim.state.restored",
+                orders=len(self._orders),
+                executions=len(self._execs),
+                clock=from_epoch(resume).isoformat(),
+            )
         else:
             self.accounts = tuple(accounts)
             self.seed = int(seed)
@@ -191,7 +193,8 @@ class Exchange:
             self._prints_done = t0.timestamp()
             self._bounds_done = t0.timestamp()
             self._state_dirty = True
-        self._autosave()
+        if self._store is not None:
+            self.save()
 
     # --- clock ----------------------------------------------------------------------------------
 
@@ -200,6 +203,7 @@ class Exchange:
 
     def set_clock(self, ts: datetime) -> list[SimEvent]:
         self._clock.set(ts)
+        self._state_dirty = True  # an explicit jump is saved at once
         return self.tick()
 
     def set_speed(self, x: float) -> None:
@@ -207,14 +211,29 @@ class Exchange:
 
     def advance(self, seconds: float) -> list[SimEvent]:
         self._clock.advance(seconds)
+        self._state_dirty = True
         return self.tick()
 
     def tick(self) -> list[SimEvent]:
         """Bring the market up to the clock; returns fills, triggers, expiries and changed quotes."""
         events = self._catch_up()
         events += self._quote_events()
+        events += self._valuation_events()
         self._autosave()
         return events
+
+    def _valuation_events(self) -> list[SimEvent]:
+        """AccountChanged for accounts holding positions, every ACCOUNT_PUSH_SECONDS of simulated time.
+
+        IB refreshes account values and portfolio lines every few minutes as prices move.
+        """
+        t = self._clock.epoch()
+        if t - self._last_valuation < ACCOUNT_PUSH_SECONDS:
+            return []
+        self._last_valuation = t
+        return [
+            AccountChanged(a) for a in self.accounts if any(p.quantity for p in self._books[a].positions())
+        ]
 
     # --- the market's progress --------------------------------------------------------------------
 
@@ -270,15 +289,22 @@ class Exchange:
         events: list[SimEvent] = []
         when = from_epoch(t)
         expiring = [
-            o for o in self._live() if o.tif == "DAY" and o.submitted_at is not None and o.submitted_at <= when
+            o
+            for o in self._live()
+            if o.tif == "DAY" and o.submitted_at is not None and o.submitted_at <= when
         ]
         expiring.sort(key=lambda o: (o.parent_perm_id != 0, o.perm_id))
         for o in expiring:
             if o.is_done:
                 continue
             log.info("sim.order.expired", perm_id=o.perm_id, order_id=o.order_id, symbol=o.symbol)
-            events += self._cancel(o, t, pending=False, send_202=self.behaviour.day_expiry_sends_202,
-                                   completed_status="Cancelled: DAY order expired at the close")
+            events += self._cancel(
+                o,
+                t,
+                pending=False,
+                send_202=self.behaviour.day_expiry_sends_202,
+                completed_status="Cancelled: DAY order expired at the close",
+            )
         return events
 
     def _scan(self, until: int) -> list[SimEvent]:
@@ -295,7 +321,7 @@ class Exchange:
                     best = (hit[0], o.perm_id, o, hit[1], hit[2])
             if best is None:
                 break
-            ts, _perm, o, path, k = best
+            _ts, _perm, o, path, k = best
             events += self._on_print(o, path, k)
         self._prints_done = max(self._prints_done, float(until))
         return events
@@ -343,7 +369,10 @@ class Exchange:
         price_milli = int(path.price[k])
         assert ext.limit is not None
         lim_milli = int(ext.limit * MILLI)
-        if ext.odd_lot and unit_hash(self.seed, o.perm_id, ts // 60) >= self.behaviour.odd_lot_fill_probability:
+        if (
+            ext.odd_lot
+            and unit_hash(self.seed, o.perm_id, ts // 60) >= self.behaviour.odd_lot_fill_probability
+        ):
             return []
         avail = int(path.volume[k]) * (1 if price_milli == lim_milli else THROUGH_MULTIPLE)
         qty = min(self._fillable(o), avail)
@@ -365,8 +394,12 @@ class Exchange:
         elif key in self._by_key:
             events += self._modify(self._orders[self._by_key[key]], req, t)
         elif not req.transmit:
-            log.info("sim.order.held_untransmitted", client_id=req.client_id, order_id=req.order_id,
-                     parent_id=req.parent_id)
+            log.info(
+                "sim.order.held_untransmitted",
+                client_id=req.client_id,
+                order_id=req.order_id,
+                parent_id=req.parent_id,
+            )
             self._held[key] = req
             self._state_dirty = True
         else:
@@ -398,7 +431,9 @@ class Exchange:
         return LISTINGS.get(req.symbol)
 
     def _reject(self, req: OrderRequest, code: int, message: str) -> list[SimEvent]:
-        log.info("sim.order.rejected", client_id=req.client_id, order_id=req.order_id, code=code, reason=message)
+        log.info(
+            "sim.order.rejected", client_id=req.client_id, order_id=req.order_id, code=code, reason=message
+        )
         return [OrderRejected(req.client_id, req.order_id, code, message)]
 
     def _accept(self, req: OrderRequest, t: float) -> list[SimEvent]:
@@ -406,8 +441,9 @@ class Exchange:
         if stock is None:
             return self._reject(req, 200, MSG_NO_SECURITY)
         day = from_epoch(t).date()
-        problem = check_order(req, stock, day, self.accounts,
-                              unknown_type_code=self.behaviour.reject_unknown_order_type_code)
+        problem = check_order(
+            req, stock, day, self.accounts, unknown_type_code=self.behaviour.reject_unknown_order_type_code
+        )
         if problem is not None:
             return self._reject(req, problem.code, problem.message)
         parent: SimOrder | None = None
@@ -415,12 +451,22 @@ class Exchange:
             perm = self._by_key.get((req.client_id, req.parent_id))
             parent = self._orders.get(perm) if perm is not None else None
             if parent is None or parent.status in (CANCELLED, INACTIVE, PENDING_CANCEL):
-                return self._reject(req, 201, rejected(f"Parent order {req.parent_id} is not found or not active"))
+                return self._reject(
+                    req, 201, rejected(f"Parent order {req.parent_id} is not found or not active")
+                )
             if self._faults.is_on("drop-children"):
-                log.warning("sim.fault.drop_children", client_id=req.client_id, order_id=req.order_id,
-                            parent_id=req.parent_id)
-                return [FaultFired("drop-children", {"client_id": req.client_id, "order_id": req.order_id,
-                                                     "parent_id": req.parent_id})]
+                log.warning(
+                    "sim.fault.drop_children",
+                    client_id=req.client_id,
+                    order_id=req.order_id,
+                    parent_id=req.parent_id,
+                )
+                return [
+                    FaultFired(
+                        "drop-children",
+                        {"client_id": req.client_id, "order_id": req.order_id, "parent_id": req.parent_id},
+                    )
+                ]
         qty = whole_quantity(req.total_quantity)
         assert qty is not None
         account = req.account or self.accounts[0]
@@ -464,10 +510,20 @@ class Exchange:
                 OrderRejected(order.client_id, order.order_id, 201, message, _copy(order), INACTIVE),
                 FaultFired("reject-children", {"client_id": order.client_id, "order_id": order.order_id}),
             ]
-        log.info("sim.order.accepted", perm_id=order.perm_id, client_id=order.client_id,
-                 order_id=order.order_id, symbol=order.symbol, action=order.action, qty=qty,
-                 order_type=order.order_type, lmt=str(order.lmt_price), aux=str(order.aux_price),
-                 parent_perm_id=order.parent_perm_id, order_ref=order.order_ref)
+        log.info(
+            "sim.order.accepted",
+            perm_id=order.perm_id,
+            client_id=order.client_id,
+            order_id=order.order_id,
+            symbol=order.symbol,
+            action=order.action,
+            qty=qty,
+            order_type=order.order_type,
+            lmt=str(order.lmt_price),
+            aux=str(order.aux_price),
+            parent_perm_id=order.parent_perm_id,
+            order_ref=order.order_ref,
+        )
         continuous = self._continuous(t)
         warning = None
         if not continuous and self.behaviour.outside_hours_warning_399:
@@ -598,8 +654,14 @@ class Exchange:
         ext.working = True
         ext.limit = o.lmt_price if o.order_type == "STP LMT" else self._converted_limit(o, t)
         self._dirty.add(o.perm_id)
-        log.info("sim.order.triggered", perm_id=o.perm_id, symbol=o.symbol, stop=str(o.aux_price),
-                 limit=str(ext.limit), at=from_epoch(t).isoformat())
+        log.info(
+            "sim.order.triggered",
+            perm_id=o.perm_id,
+            symbol=o.symbol,
+            stop=str(o.aux_price),
+            limit=str(ext.limit),
+            at=from_epoch(t).isoformat(),
+        )
         return [OrderChanged(_copy(o)), *self._sweep(o, t)]
 
     def _converted_limit(self, o: SimOrder, t: float) -> Decimal:
@@ -628,7 +690,11 @@ class Exchange:
         bid, ask, path, k = self.prices.touch(o.symbol, t)
         if path is None or path.day != from_epoch(t).date():
             return []
-        if ext.odd_lot and unit_hash(self.seed, o.perm_id, math.floor(t) // 60) >= self.behaviour.odd_lot_fill_probability:
+        if (
+            ext.odd_lot
+            and unit_hash(self.seed, o.perm_id, math.floor(t) // 60)
+            >= self.behaviour.odd_lot_fill_probability
+        ):
             return []
         day = path.day
         events: list[SimEvent] = []
@@ -642,7 +708,9 @@ class Exchange:
                 break
             size = self.prices.level_size(o.symbol, path, k, level, ask=o.action == "BUY")
             events += self._fill(o, min(room, size), price, t, liquidity=2)
-            price = (self.prices.next_up if o.action == "BUY" else self.prices.next_down)(o.symbol, price, day)
+            price = (self.prices.next_up if o.action == "BUY" else self.prices.next_down)(
+                o.symbol, price, day
+            )
         return events
 
     # --- fills ------------------------------------------------------------------------------------
@@ -702,8 +770,17 @@ class Exchange:
         )
         self._next_exec += 1
         self._execs.append(execution)
-        log.info("sim.order.filled", perm_id=o.perm_id, symbol=o.symbol, side=execution.side, shares=shares,
-                 price=str(price), cum_qty=o.filled, fees=str(fees.total), exec_id=execution.exec_id)
+        log.info(
+            "sim.order.filled",
+            perm_id=o.perm_id,
+            symbol=o.symbol,
+            side=execution.side,
+            shares=shares,
+            price=str(price),
+            cum_qty=o.filled,
+            fees=str(fees.total),
+            exec_id=execution.exec_id,
+        )
         events: list[SimEvent] = [Executed(execution, _copy(o))]
         position = next(p for p in book.positions() if p.symbol == o.symbol)
         events += [PositionChanged(position), AccountChanged(o.account)]
@@ -723,14 +800,24 @@ class Exchange:
             if sib.perm_id == o.perm_id or sib.oca_group != o.oca_group or sib.account != o.account:
                 continue
             if o.oca_type == 1:
-                events += self._cancel(sib, t, pending=False, send_202=True,
-                                       completed_status="Cancelled: OCA group member filled")
+                events += self._cancel(
+                    sib,
+                    t,
+                    pending=False,
+                    send_202=True,
+                    completed_status="Cancelled: OCA group member filled",
+                )
                 continue
             sib.total_quantity = max(sib.filled, sib.total_quantity - shares)
             self._dirty.add(sib.perm_id)
             if sib.remaining == 0:
-                events += self._cancel(sib, t, pending=False, send_202=True,
-                                       completed_status="Cancelled: OCA group member filled")
+                events += self._cancel(
+                    sib,
+                    t,
+                    pending=False,
+                    send_202=True,
+                    completed_status="Cancelled: OCA group member filled",
+                )
             else:
                 events.append(OrderChanged(_copy(sib)))
         return events
@@ -746,17 +833,27 @@ class Exchange:
             self._state_dirty = True
             events.append(OrderRejected(client_id, order_id, 202, MSG_CANCELLED))
         elif key not in self._by_key:
-            events.append(OrderRejected(client_id, order_id, 10147,
-                                        f"OrderId {order_id} that needs to be cancelled is not found."))
+            events.append(
+                OrderRejected(
+                    client_id, order_id, 10147, f"OrderId {order_id} that needs to be cancelled is not found."
+                )
+            )
         else:
             o = self._orders[self._by_key[key]]
             if o.is_done:
-                events.append(OrderRejected(
-                    client_id, order_id, 10148,
-                    f"OrderId {order_id} that needs to be cancelled cannot be cancelled, state: {o.status}.",
-                ))
+                events.append(
+                    OrderRejected(
+                        client_id,
+                        order_id,
+                        10148,
+                        f"OrderId {order_id} that needs to be cancelled cannot be cancelled, "
+                        f"state: {o.status}.",
+                    )
+                )
             else:
-                events += self._cancel(o, t, pending=True, send_202=True, completed_status="Cancelled by Trader")
+                events += self._cancel(
+                    o, t, pending=True, send_202=True, completed_status="Cancelled by Trader"
+                )
         self._autosave()
         return events
 
@@ -767,7 +864,9 @@ class Exchange:
         self._state_dirty = True
         for o in sorted(self._live(), key=lambda o: (o.parent_perm_id != 0, o.perm_id)):
             if not o.is_done:
-                events += self._cancel(o, t, pending=True, send_202=True, completed_status="Cancelled by Trader")
+                events += self._cancel(
+                    o, t, pending=True, send_202=True, completed_status="Cancelled by Trader"
+                )
         self._autosave()
         return events
 
@@ -791,15 +890,18 @@ class Exchange:
             events.append(OrderRejected(o.client_id, o.order_id, 202, MSG_CANCELLED, _copy(o)))
         if o.filled == 0:
             for c in children:
-                events += self._cancel(c, t, pending=False, send_202=True, completed_status="Cancelled: parent cancelled")
+                events += self._cancel(
+                    c, t, pending=False, send_202=True, completed_status="Cancelled: parent cancelled"
+                )
         else:
             group_filled = sum(c.filled for c in self._children(o))
             for c in children:
                 c.total_quantity = c.filled + max(0, o.filled - group_filled)
                 self._dirty.add(c.perm_id)
                 if c.remaining == 0:
-                    events += self._cancel(c, t, pending=False, send_202=True,
-                                           completed_status="Cancelled: parent cancelled")
+                    events += self._cancel(
+                        c, t, pending=False, send_202=True, completed_status="Cancelled: parent cancelled"
+                    )
                 else:
                     events.append(OrderChanged(_copy(c)))
         return events
@@ -814,14 +916,21 @@ class Exchange:
             if o.status == FILLED:
                 return self._reject(req, 104, "Can't modify a filled order.")
             return self._reject(req, 201, rejected(f"Cannot modify an order that is {o.status}"))
-        problem = check_order(req, stock, from_epoch(t).date(), self.accounts,
-                              unknown_type_code=self.behaviour.reject_unknown_order_type_code)
+        problem = check_order(
+            req,
+            stock,
+            from_epoch(t).date(),
+            self.accounts,
+            unknown_type_code=self.behaviour.reject_unknown_order_type_code,
+        )
         if problem is not None:
             return self._reject(req, problem.code, problem.message)
         qty = whole_quantity(req.total_quantity)
         assert qty is not None
         if qty < o.filled:
-            return self._reject(req, 201, rejected(f"Quantity {qty} is below the {o.filled} shares already filled"))
+            return self._reject(
+                req, 201, rejected(f"Quantity {qty} is below the {o.filled} shares already filled")
+            )
         o.total_quantity = qty
         o.order_type = req.order_type
         o.lmt_price = req.lmt_price if req.order_type in ("LMT", "STP LMT") else None
@@ -864,7 +973,8 @@ class Exchange:
     def completed_orders(self) -> list[SimOrder]:
         start = self._today_start()
         return [
-            _copy(o) for o in self._orders.values()
+            _copy(o)
+            for o in self._orders.values()
             if o.is_done and (o.completed_at is None or o.completed_at >= start)
         ]
 
@@ -922,7 +1032,7 @@ class Exchange:
             return None
         day = self.now().date()
         lad = ladder(on=day, table=stock.spread_table)
-        trading, liquid = _hours(day)
+        trading, liquid = session_hours(day)
         return SimContract(
             con_id=stock.con_id,
             symbol=stock.symbol,
@@ -954,7 +1064,9 @@ class Exchange:
     def quote(self, symbol: str) -> Quote:
         stock = self._listing(symbol, None)
         if stock is None:
-            raise UnknownSimContractError(f"the simulator lists no stock {symbol!r}; it lists {', '.join(LISTINGS)}")
+            raise UnknownSimContractError(
+                f"the simulator lists no stock {symbol!r}; it lists {', '.join(LISTINGS)}"
+            )
         return self.prices.quote(stock.symbol, self._clock.epoch())
 
     def _quote_events(self) -> list[SimEvent]:
@@ -968,7 +1080,9 @@ class Exchange:
                 events.append(QuoteChanged(q))
         return events
 
-    def bars(self, symbol: str, *, end: datetime | None, duration: str, bar_size: str, use_rth: bool) -> list[Bar]:
+    def bars(
+        self, symbol: str, *, end: datetime | None, duration: str, bar_size: str, use_rth: bool
+    ) -> list[Bar]:
         """Historical bars ending at ``end`` (None = now), never past the simulated clock.
 
         ``use_rth`` makes no difference: only continuous trading prints. See ``sim_bars``.
@@ -981,7 +1095,7 @@ class Exchange:
         now = self._clock.epoch()
         end_t = min(to_hk(end).timestamp(), now) if end is not None else now
         start_t, size = bar_window(end_t, duration, bar_size, self.prices.trading_days())
-        return self.prices.bars_between(stock.symbol, start_t, end_t + 1e-9, size)
+        return self.prices.bars_between(stock.symbol, start_t, end_t, size)
 
     def _catch_up_quiet(self) -> None:
         """Views stay current without losing events: what happens is queued for the next call."""
@@ -994,7 +1108,9 @@ class Exchange:
         self._state_dirty = True
         log.info("sim.fault.set", fault=name, on=on, params={k: str(v) for k, v in params.items()})
         if name == "drift" and on and {"account", "symbol", "quantity"} <= set(params):
-            self._pending += self.drift(str(params["account"]), str(params["symbol"]), int(str(params["quantity"])))
+            self._pending += self.drift(
+                str(params["account"]), str(params["symbol"]), int(str(params["quantity"]))
+            )
         self._autosave()
 
     def faults(self) -> dict[str, dict[str, object]]:
@@ -1015,13 +1131,21 @@ class Exchange:
         events += [
             PositionChanged(position),
             AccountChanged(account),
-            FaultFired("drift", {"account": account, "symbol": stock.symbol, "before": before, "after": quantity}),
+            FaultFired(
+                "drift", {"account": account, "symbol": stock.symbol, "before": before, "after": quantity}
+            ),
         ]
         self._autosave()
         return events
 
-    def move_price(self, symbol: str, *, pct: Decimal | None = None, price: Decimal | None = None) -> list[SimEvent]:
-        """A price shock from the current second on; stops and limits react to it at once."""
+    def move_price(
+        self, symbol: str, *, pct: Decimal | None = None, price: Decimal | None = None
+    ) -> list[SimEvent]:
+        """A price shock: from the next second on every print is moved by the same factor.
+
+        The clock moves to that second (even when frozen), so the shocked trade prints at once and
+        stops and limits react to it. Outside continuous trading it shows at the next print.
+        """
         if (pct is None) == (price is None):
             raise ValueError("move_price needs exactly one of pct= or price=")
         stock = self._listing(symbol, None)
@@ -1034,11 +1158,13 @@ class Exchange:
         if target <= 0:
             raise ValueError(f"a shock must leave a positive price, got {target}")
         factor = math.log(float(target) / float(last))
-        self.prices.add_shock(stock.symbol, math.floor(t), factor)
+        at = math.floor(t) + 1
+        self.prices.add_shock(stock.symbol, at, factor)
         self._state_dirty = True
-        log.warning("sim.price.shock", symbol=stock.symbol, before=str(last), target=str(target))
-        # the current second prints again at the shocked price; orders placed this second do not see it
-        self._prints_done = min(self._prints_done, float(math.floor(t) - 1))
+        log.warning("sim.price.shock", symbol=stock.symbol, before=str(last), target=str(target), at=at)
+        # the shocked trade prints on the next second: the clock moves there (a frozen clock too)
+        if self._clock.epoch() < at:
+            self._clock.set(from_epoch(at))
         events += self._catch_up()
         events += self._quote_events()
         self._autosave()
@@ -1049,8 +1175,6 @@ class Exchange:
     def save(self) -> None:
         if self._store is None:
             return
-        from catalyst.sim.sim_state import Snapshot
-
         snapshot = Snapshot(
             accounts=list(self.accounts),
             seed=self.seed,
@@ -1060,46 +1184,33 @@ class Exchange:
             next_exec=self._next_exec,
             orders=[(self._orders[p], self._ext[p]) for p in sorted(self._dirty) if p in self._orders],
             held=list(self._held.values()),
-            executions=self._execs[self._saved_execs:],
+            executions=self._execs[self._saved_execs :],
             shocks=self.prices.shocks,
             clock=self._clock.epoch(),
             prints_done=self._prints_done,
             bounds_done=self._bounds_done,
+            executions_offset=self._saved_execs,
         )
         self._store.save(snapshot)
+        self._saved_at = time.monotonic()
         self._dirty.clear()
         self._saved_execs = len(self._execs)
         self._state_dirty = False
 
     def _autosave(self) -> None:
-        if self._store is not None and (self._dirty or self._state_dirty or self._saved_execs != len(self._execs)):
+        """Save what changed at most every SAVE_INTERVAL wall seconds (``tick`` saves the rest).
+
+        A clock that merely ran on is saved every CLOCK_SAVE_SECONDS. ``save()`` forces a save.
+        """
+        if self._store is None:
+            return
+        changed = self._dirty or self._state_dirty or self._saved_execs != len(self._execs)
+        since = time.monotonic() - self._saved_at
+        if (changed and since >= SAVE_INTERVAL) or since >= CLOCK_SAVE_SECONDS:
             self.save()
 
     def close(self) -> None:
+        """Save and release the state file (the server calls it on shutdown)."""
         self.save()
-
-
-def _hours(first_day: date, days: int = 7) -> tuple[str, str]:
-    """IB's tradingHours / liquidHours for SEHK over ``days`` days (hours content [U])."""
-
-    def hm(ts: datetime) -> str:
-        return ts.astimezone(HK_TZ).strftime("%Y%m%d:%H%M")
-
-    trading: list[str] = []
-    liquid: list[str] = []
-    for i in range(days):
-        d = first_day + timedelta(days=i)
-        td = session_for(d)
-        if td is None:
-            trading.append(f"{d:%Y%m%d}:CLOSED")
-            liquid.append(f"{d:%Y%m%d}:CLOSED")
-        elif td.break_start is not None and td.break_end is not None:
-            trading += [f"{hm(td.pre_open)}-{hm(td.break_start)}", f"{hm(td.break_end)}-{hm(td.auction_end)}"]
-            liquid += [f"{hm(td.open)}-{hm(td.break_start)}", f"{hm(td.break_end)}-{hm(td.close)}"]
-        else:
-            trading.append(f"{hm(td.pre_open)}-{hm(td.auction_end)}")
-            liquid.append(f"{hm(td.open)}-{hm(td.close)}")
-    return ";".join(trading), ";".join(liquid)
-
-
-_ = price_from_milli  # re-exported for tests reading raw paths
+        if self._store is not None:
+            self._store.close()

@@ -129,10 +129,7 @@ class AccountBook:
         gross = sum((abs(i.market_value) for i in items), Decimal(0))
         unrealized = sum((i.unrealized_pnl for i in items), Decimal(0))
         net_liq = self.cash + long_short
-        if cash_account:
-            buying_power = self.cash - reserved
-        else:
-            buying_power = net_liq * leverage - gross - reserved
+        buying_power = self.cash - reserved if cash_account else net_liq * leverage - gross - reserved
         available = buying_power if cash_account else net_liq - gross / leverage - reserved
         rows: Mapping[str, Decimal] = {
             "NetLiquidation": net_liq,
@@ -150,7 +147,11 @@ class AccountBook:
             "InitMarginReq": Decimal(0) if cash_account else gross / leverage,
             "MaintMarginReq": Decimal(0) if cash_account else gross / leverage,
         }
-        out = [("AccountCode", self.account, ""), ("AccountType", "INDIVIDUAL", ""), ("Currency", "HKD", "HKD")]
+        out = [
+            ("AccountCode", self.account, ""),
+            ("AccountType", "INDIVIDUAL", ""),
+            ("Currency", "HKD", "HKD"),
+        ]
         out += [(k, money(v), "HKD") for k, v in rows.items()]
         out += [("CashBalance", money(self.cash), "BASE"), ("TotalCashBalance", money(self.cash), "BASE")]
         return out

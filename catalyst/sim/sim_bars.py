@@ -35,7 +35,9 @@ def bar_seconds(bar_size: str) -> int | None:
             raise BarRequestError(f"bar size {bar_size!r}: only '1 day' daily bars are served")
         return None
     if unit.startswith(("week", "month")):
-        raise BarRequestError(f"bar size {bar_size!r}: weekly and monthly bars are not served by the simulator")
+        raise BarRequestError(
+            f"bar size {bar_size!r}: weekly and monthly bars are not served by the simulator"
+        )
     return n * _UNIT_SECONDS[unit]
 
 
@@ -71,7 +73,9 @@ def window_start(end_t: float, duration: str, trading_days: list[date]) -> float
     return datetime.combine(start_day, end.timetz()).timestamp()
 
 
-def bar_window(end_t: float, duration: str, bar_size: str, trading_days: list[date]) -> tuple[float, int | None]:
+def bar_window(
+    end_t: float, duration: str, bar_size: str, trading_days: list[date]
+) -> tuple[float, int | None]:
     """(start, bar seconds or None for daily) for a request ending at ``end_t``."""
     size = bar_seconds(bar_size)
     return window_start(end_t, duration, trading_days), size

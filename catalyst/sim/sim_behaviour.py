@@ -83,7 +83,9 @@ class SimBehaviour:
         if self.mkt_conversion_ticks < 1 or self.mkt_conversion_max_pct <= 0:
             raise ValueError("mkt_conversion_ticks must be >= 1 and mkt_conversion_max_pct > 0")
         if not 0.0 <= self.odd_lot_fill_probability <= 1.0:
-            raise ValueError(f"odd_lot_fill_probability must be in [0, 1], got {self.odd_lot_fill_probability}")
+            raise ValueError(
+                f"odd_lot_fill_probability must be in [0, 1], got {self.odd_lot_fill_probability}"
+            )
         if self.margin_leverage < 1:
             raise ValueError(f"margin_leverage must be >= 1, got {self.margin_leverage}")
         if self.auction_fills:

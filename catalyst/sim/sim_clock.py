@@ -27,7 +27,9 @@ class SimClock:
     @staticmethod
     def _check_speed(speed: float) -> None:
         if not speed >= 0 or speed == float("inf"):
-            raise SimClockError(f"clock speed must be a finite number >= 0 (0 freezes the clock), got {speed}")
+            raise SimClockError(
+                f"clock speed must be a finite number >= 0 (0 freezes the clock), got {speed}"
+            )
 
     @property
     def speed(self) -> float:
@@ -45,7 +47,8 @@ class SimClock:
         current = self.epoch()
         if target < current - 1e-6:
             raise SimClockError(
-                f"the simulated clock cannot go back from {self.now().isoformat()} to {to_hk(ts).isoformat()}; "
+                f"the simulated clock cannot go back from {self.now().isoformat()} "
+                f"to {to_hk(ts).isoformat()}; "
                 "start the gateway with --fresh to begin at an earlier time"
             )
         self._anchor_sim = target

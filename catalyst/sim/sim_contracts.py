@@ -12,9 +12,11 @@ nothing should ever hard-code them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from catalyst.market import security
+from catalyst.market import HK_TZ, CalendarRangeError, security
+from catalyst.market.market_phase import session_for
 
 SIM_CONID_BASE = 900_000_000
 #: Market-rule ids served for each spread table (IB's real SEHK ids are unknown [U]; opaque here).
@@ -52,8 +54,14 @@ _TABLE: dict[str, tuple[str, str, str, str, float, float]] = {
     "1299": ("AIA GROUP LTD", "Financial", "Insurance", "Life/Health Insurance", 0.018, 3000),
     "9988": ("ALIBABA GROUP HOLDING LTD", "Communications", "Internet", "E-Commerce/Products", 0.028, 12000),
     "3690": ("MEITUAN-CLASS B", "Communications", "Internet", "E-Commerce/Services", 0.030, 6000),
-    "388": ("HONG KONG EXCHANGES & CLEAR", "Financial", "Diversified Finan Serv", "Finance-Other Services",
-            0.018, 2500),
+    "388": (
+        "HONG KONG EXCHANGES & CLEAR",
+        "Financial",
+        "Diversified Finan Serv",
+        "Finance-Other Services",
+        0.018,
+        2500,
+    ),
     "2318": ("PING AN INSURANCE GROUP CO-H", "Financial", "Insurance", "Multi-line Insurance", 0.020, 3000),
     "1810": ("XIAOMI CORP-CLASS B", "Technology", "Computers", "Computers", 0.030, 10000),
     "883": ("CNOOC LTD", "Energy", "Oil&Gas", "Oil Comp-Explor&Prodtn", 0.018, 1500),
@@ -61,8 +69,14 @@ _TABLE: dict[str, tuple[str, str, str, str, float, float]] = {
     "1398": ("IND & COMM BK OF CHINA-H", "Financial", "Banks", "Commer Banks Non-US", 0.013, 2000),
     "3988": ("BANK OF CHINA LTD-H", "Financial", "Banks", "Commer Banks Non-US", 0.012, 1500),
     "2800": ("TRACKER FUND OF HONG KONG", "Funds", "Equity Fund", "Growth-Large Cap", 0.012, 3000),
-    "1211": ("BYD CO LTD-H", "Consumer, Cyclical", "Auto Manufacturers", "Auto-Cars/Light Trucks",
-             0.028, 5000),
+    "1211": (
+        "BYD CO LTD-H",
+        "Consumer, Cyclical",
+        "Auto Manufacturers",
+        "Auto-Cars/Light Trucks",
+        0.028,
+        5000,
+    ),
     "9618": ("JD.COM INC-CLASS A", "Communications", "Internet", "E-Commerce/Products", 0.028, 2000),
     "1024": ("KUAISHOU TECHNOLOGY", "Communications", "Internet", "Internet Content", 0.032, 2500),
     "27": ("GALAXY ENTERTAINMENT GROUP L", "Consumer, Cyclical", "Lodging", "Casino Hotels", 0.022, 800),
@@ -94,3 +108,35 @@ def _build() -> dict[str, ListedStock]:
 
 LISTINGS: dict[str, ListedStock] = _build()
 BY_CON_ID: dict[int, ListedStock] = {s.con_id: s for s in LISTINGS.values()}
+
+
+def session_hours(first_day: date, days: int = 7) -> tuple[str, str]:
+    """IB's ``tradingHours`` and ``liquidHours`` for SEHK from ``first_day`` over ``days`` days.
+
+    Trading hours run from the pre-open (09:00) to the end of the closing auction (16:10, or
+    12:10 on a half day), liquid hours over continuous trading; lunch splits a day in two; a
+    holiday is ``YYYYMMDD:CLOSED``. The content IB sends for SEHK is [U]; the format is the one
+    ib_async's ``tradingSessions()`` parses. Days past the calendar's end are left out.
+    """
+
+    def hm(ts: datetime) -> str:
+        return ts.astimezone(HK_TZ).strftime("%Y%m%d:%H%M")
+
+    trading: list[str] = []
+    liquid: list[str] = []
+    for i in range(days):
+        d = first_day + timedelta(days=i)
+        try:
+            td = session_for(d)
+        except CalendarRangeError:
+            break
+        if td is None:
+            trading.append(f"{d:%Y%m%d}:CLOSED")
+            liquid.append(f"{d:%Y%m%d}:CLOSED")
+        elif td.break_start is not None and td.break_end is not None:
+            trading += [f"{hm(td.pre_open)}-{hm(td.break_start)}", f"{hm(td.break_end)}-{hm(td.auction_end)}"]
+            liquid += [f"{hm(td.open)}-{hm(td.break_start)}", f"{hm(td.break_end)}-{hm(td.close)}"]
+        else:
+            trading.append(f"{hm(td.pre_open)}-{hm(td.auction_end)}")
+            liquid.append(f"{hm(td.open)}-{hm(td.close)}")
+    return ";".join(trading), ";".join(liquid)

@@ -98,8 +98,8 @@ class ControlServer:
                 answer = await self.execute_line(line)
                 writer.write(json.dumps(answer).encode() + b"\n")
                 await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass  # the peer went away, or the gateway is shutting down
         finally:
             writer.close()
 

@@ -49,6 +49,8 @@ class GatewayConfig:
     faults: list[str] = field(default_factory=list)
     accounts: tuple[str, ...] = ("DU0000001",)
     master_client_id: int | None = None
+    #: Keep no state file (benchmarks and load tests: the engine then never touches the disk).
+    ephemeral: bool = False
 
 
 def auto_start_clock(now: datetime) -> datetime:
@@ -81,13 +83,13 @@ def make_exchange(config: GatewayConfig) -> Any:
     from catalyst.sim.exchange import Exchange
 
     state_path = config.state_dir / STATE_FILE
-    start = resolve_start(config, state_path.exists(), datetime.now(HK_TZ))
+    start = resolve_start(config, state_path.exists() and not config.ephemeral, datetime.now(HK_TZ))
     exchange = Exchange(
         accounts=config.accounts,
         seed=config.seed,
         start=start,
         speed=config.speed,
-        state_path=state_path,
+        state_path=None if config.ephemeral else state_path,
         fresh=config.fresh,
     )
     if config.clock != "auto" and start is not None and abs(exchange.now() - start) > timedelta(seconds=1):
@@ -175,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--faults", default="", help="comma list: name or name:k=v:k=v")
     p.add_argument("--accounts", default="DU0000001")
     p.add_argument("--master-client-id", type=int, default=None)
+    p.add_argument("--ephemeral", action="store_true", help="keep no state file (benchmarks, load tests)")
     return p
 
 
@@ -196,6 +199,7 @@ def config_from_args(argv: Sequence[str] | None = None) -> GatewayConfig:
         faults=split_fault_list(a.faults),
         accounts=tuple(x.strip() for x in a.accounts.split(",") if x.strip()),
         master_client_id=a.master_client_id,
+        ephemeral=a.ephemeral,
     )
 
 
@@ -206,7 +210,7 @@ def configure_gateway_logging(state_dir: Path) -> None:
         from catalyst.log import configure_logging
     except ImportError:
         return
-    configure_logging(json_file=state_dir / "gateway.log.jsonl", console=True)
+    configure_logging(json_file=state_dir / "gateway.log.jsonl", console=None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -49,7 +49,7 @@ class GatewayHandle:
             _signal(self.pid, signal.SIGTERM)
         if self.process is None:
             deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline and _alive(self.pid):
+            while time.monotonic() < deadline and process_alive(self.pid):
                 time.sleep(0.05)
             return None
         try:
@@ -69,14 +69,19 @@ class GatewayHandle:
         self.stop()
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie, exited but not yet reaped by its parent, counts as gone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def _signal(pid: int, sig: int) -> None:
@@ -98,6 +103,7 @@ def start_gateway(
     master_client_id: int | None = None,
     timeout: float = 30.0,
     detach: bool = False,
+    ephemeral: bool = False,
 ) -> GatewayHandle:
     """Spawn a gateway process and wait until it listens. ``detach`` starts it in its own session."""
     state = Path(state_dir)
@@ -125,6 +131,8 @@ def start_gateway(
         args += ["--faults", ",".join(faults)]
     if fresh:
         args.append("--fresh")
+    if ephemeral:
+        args.append("--ephemeral")
     if master_client_id is not None:
         args += ["--master-client-id", str(master_client_id)]
     out_path = state / "gateway.out"

@@ -194,7 +194,10 @@ class SimContract:
     local_symbol: str = ""  # same as symbol
     trading_class: str = ""  # same as symbol
     valid_exchanges: str = "SEHK"
-    order_types: str = "ACTIVETIM,AD,ADJUST,ALERT,ALLOC,AVGCOST,BASKET,DAY,DEACT,DEACTDIS,GAT,GTC,GTD,LMT,MKT,NONALGO,OCA,STP,STP LMT,WHATIF"
+    order_types: str = (
+        "ACTIVETIM,AD,ADJUST,ALERT,ALLOC,AVGCOST,BASKET,DAY,DEACT,DEACTDIS,GAT,GTC,GTD,LMT,MKT,NONALGO,OCA,"
+        "STP,STP LMT,WHATIF"
+    )
     market_name: str = "SEHK"
 
 
@@ -265,4 +268,6 @@ class FaultFired:
     detail: dict[str, object] = field(default_factory=dict)
 
 
-SimEvent = OrderChanged | Executed | OrderRejected | PositionChanged | AccountChanged | QuoteChanged | FaultFired
+SimEvent = (
+    OrderChanged | Executed | OrderRejected | PositionChanged | AccountChanged | QuoteChanged | FaultFired
+)

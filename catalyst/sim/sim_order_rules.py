@@ -76,7 +76,9 @@ def check_order(
     if req.order_type not in ORDER_TYPES:
         return OrderProblem(unknown_type_code, MSG_UNSUPPORTED_TYPE)
     if req.tif not in TIFS:
-        return OrderProblem(201, rejected(f"Time in force '{req.tif}' is not supported on SEHK; use DAY or GTC"))
+        return OrderProblem(
+            201, rejected(f"Time in force '{req.tif}' is not supported on SEHK; use DAY or GTC")
+        )
     account = req.account or managed[0]
     if account not in managed:
         return OrderProblem(201, rejected(f"The account {account} is not managed by this login"))
@@ -96,7 +98,11 @@ def check_order(
         )
     if qty > MAX_BOARD_LOTS * lot:
         return OrderProblem(
-            201, rejected(f"Order size {qty} exceeds the maximum of {MAX_BOARD_LOTS} board lots ({MAX_BOARD_LOTS * lot})")
+            201,
+            rejected(
+                f"Order size {qty} exceeds the maximum of {MAX_BOARD_LOTS} board lots "
+                f"({MAX_BOARD_LOTS * lot} shares)"
+            ),
         )
     prices: list[Decimal | None] = []
     if req.order_type in LIMIT_TYPES:

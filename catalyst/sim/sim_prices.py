@@ -27,6 +27,7 @@ Outside continuous trading (pre-open, lunch, closing auction, closed) the last p
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ from catalyst.sim.sim_model import Bar, Quote
 ANCHOR = date(2020, 1, 2)
 LAST_DAY = date(2028, 12, 29)
 CATALYST_PROBABILITY = 0.05
-MEAN_REVERSION = 0.01  # per day, towards the reference price
+MEAN_REVERSION = 0.02  # per day, towards the reference price
 FULL_DAY_SECONDS = 19_800  # 5.5 hours of continuous trading
 MILLI = 1000
 _TINY = Decimal("0.0001")
@@ -131,6 +132,13 @@ def _snap_milli(x: FloatArray, day: date, table: str) -> IntArray:
     return np.maximum(out, incs[0])
 
 
+#: Paths and day chains depend only on (seed, symbol, day) unless a shock moved them: shared by
+#: every PriceModel of the process, so a test suite builds each day once.
+_SHARED_CHAINS: dict[tuple[int, str], DayChain] = {}
+_SHARED_PATHS: OrderedDict[tuple[int, str, date], DayPath] = OrderedDict()
+_SHARED_PATH_LIMIT = 512
+
+
 class PriceModel:
     """Prices, quotes, book depth and bars of every listed stock for one seed."""
 
@@ -169,8 +177,9 @@ class PriceModel:
             ) from None
 
     def chain(self, symbol: str) -> DayChain:
-        cached = self._chains.get(symbol)
+        cached = self._chains.get(symbol) or _SHARED_CHAINS.get((self.seed, symbol))
         if cached is not None:
+            self._chains[symbol] = cached
             return cached
         stock = self.listing(symbol)
         days = self.trading_days()
@@ -195,6 +204,7 @@ class PriceModel:
             prev = c
         result = DayChain(days, {d: i for i, d in enumerate(days)}, lo, lc, jin, cat, overnight)
         self._chains[symbol] = result
+        _SHARED_CHAINS[(self.seed, symbol)] = result
         return result
 
     # --- one day, second by second ------------------------------------------------------------
@@ -206,6 +216,11 @@ class PriceModel:
         if cached is not None:
             self._paths.move_to_end(key)
             return cached
+        shared_key = (self.seed, symbol, day)
+        shareable = symbol not in self.shocks
+        if shareable and shared_key in _SHARED_PATHS:
+            _SHARED_PATHS.move_to_end(shared_key)
+            return _SHARED_PATHS[shared_key]
         chain = self.chain(symbol)
         i = chain.index.get(day)
         if i is None:
@@ -213,6 +228,11 @@ class PriceModel:
         session = session_for(day)
         assert session is not None
         built = self._build_path(self.listing(symbol), chain, i, session)
+        if shareable:
+            _SHARED_PATHS[shared_key] = built
+            if len(_SHARED_PATHS) > _SHARED_PATH_LIMIT:
+                _SHARED_PATHS.popitem(last=False)
+            return built
         self._paths[key] = built
         if len(self._paths) > self._path_cache:
             self._paths.popitem(last=False)
@@ -245,7 +265,9 @@ class PriceModel:
         price = _snap_milli(np.exp(logp), day, stock.spread_table)
         buyer = rng.random(n) < 0.5
         lots_per_day = stock.turnover_hkd_m * 1e6 / (math.exp(lo) * stock.board_lot)
-        base = lots_per_day / FULL_DAY_SECONDS
+        # busy and quiet days
+        day_activity = 0.7 + 0.6 * unit_hash(self.seed, stock.con_id, day.toordinal(), 7)
+        base = day_activity * lots_per_day / FULL_DAY_SECONDS
         intensity = (0.5 + 1.5 * shape) / (0.5 + 1.5 / 3.0)
         surge = np.ones(n)
         if chain.catalyst[i]:
@@ -398,7 +420,7 @@ class PriceModel:
         return bar
 
     def bars_between(self, symbol: str, start: float, end: float, size_s: int | None) -> list[Bar]:
-        """Bars of ``size_s`` seconds (None = one per day) over prints with start <= ts < end."""
+        """Bars of ``size_s`` seconds (None = one per day) over prints with start <= ts <= end."""
         self.listing(symbol)
         first = max(from_epoch(start).date(), ANCHOR)
         last = min(from_epoch(end).date(), LAST_DAY)
@@ -410,7 +432,7 @@ class PriceModel:
             if path is None:
                 continue
             lo = int(np.searchsorted(path.ts, math.ceil(start), side="left"))
-            hi = int(np.searchsorted(path.ts, math.ceil(end), side="left"))
+            hi = int(np.searchsorted(path.ts, math.floor(end), side="right"))
             if hi <= lo:
                 continue
             midnight = datetime(day.year, day.month, day.day, tzinfo=HK_TZ)
@@ -426,7 +448,7 @@ class PriceModel:
             keys = (path.ts[lo:hi] - base) // size_s
             cuts = np.flatnonzero(np.diff(keys)) + 1
             bounds = [0, *cuts.tolist(), hi - lo]
-            for a, b in zip(bounds[:-1], bounds[1:], strict=False):
+            for a, b in itertools.pairwise(bounds):
                 start_dt = from_epoch(float(base + int(keys[a]) * size_s))
                 out.append(self._bar(path, lo + a, lo + b, start_dt))
         return out

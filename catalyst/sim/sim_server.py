@@ -93,15 +93,25 @@ class ClientSession:
     messages_in: int = 0
     messages_out: int = 0
     closed: bool = False
+    _out: bytearray = field(default_factory=bytearray)
 
     def send(self, fields: Sequence[str]) -> None:
+        """Queue a frame; frames queued in one loop iteration leave in one write (one syscall)."""
         if self.closed:
             return
-        self.writer.write(encode_frame(fields))
+        if not self._out:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self._out += encode_frame(fields)
         self.messages_out += 1
+
+    def flush(self) -> None:
+        if self._out and not self.closed:
+            self.writer.write(bytes(self._out))
+        self._out.clear()
 
     def close(self) -> None:
         if not self.closed:
+            self.flush()
             self.closed = True
             with contextlib.suppress(Exception):
                 self.writer.close()
@@ -129,6 +139,7 @@ class GatewayServer:
         self._tick_task: asyncio.Task[None] | None = None
         self._restart_task: asyncio.Task[None] | None = None
         self._next_ids: dict[int, int] = {}
+        self._contracts: dict[tuple[int, str], enc.WireContract] = {}
         self.accepting = False
         self.connections_total = 0
         self.started_at = datetime.now(UTC)
@@ -138,6 +149,8 @@ class GatewayServer:
 
     async def start(self) -> None:
         self.restore_faults()
+        # bring the market up to the clock before anyone connects (the first day's prices take a moment)
+        self.dispatch(self.exchange.tick())
         await self._listen()
         self._tick_task = asyncio.create_task(self._tick_loop(), name="sim-engine-tick")
 
@@ -191,6 +204,8 @@ class GatewayServer:
             await self._serve(session, reader)
         except (ConnectionError, asyncio.IncompleteReadError) as exc:
             log.info("sim.client.vanished", peer=peer, client_id=session.client_id, reason=repr(exc))
+        except asyncio.CancelledError:
+            pass  # the gateway is shutting down
         except FramingError as exc:
             log.warning("sim.client.bad_framing", peer=peer, client_id=session.client_id, reason=str(exc))
         except Exception:
@@ -433,10 +448,17 @@ class GatewayServer:
         return out
 
     def _wire_contract(self, con_id: int, symbol: str) -> enc.WireContract:
+        """The C11 block for an order/position/fill; a listing's identity never changes, so it is cached."""
+        key = (con_id, symbol)
+        cached = self._contracts.get(key)
+        if cached is not None:
+            return cached
         sc = self.exchange.contract(con_id=con_id) if con_id else None
         if sc is None:
             sc = self.exchange.contract(symbol=symbol)
-        return wire_contract_of(sc) if sc is not None else enc.WireContract(con_id=con_id, symbol=symbol)
+        wc = wire_contract_of(sc) if sc is not None else enc.WireContract(con_id=con_id, symbol=symbol)
+        self._contracts[key] = wc
+        return wc
 
     def dispatch(self, events: Iterable[m.SimEvent]) -> None:
         for ev in events:
@@ -594,7 +616,7 @@ class GatewayServer:
     async def _req_cancel_order(self, s: ClientSession, fields: list[str]) -> None:
         assert s.client_id is not None
         order_id = dec.decode_cancel_order(fields)
-        log.info("sim.order.cancel_received", client_id=s.client_id, order_id=order_id)
+        log.debug("sim.order.cancel_received", client_id=s.client_id, order_id=order_id)
         delay = self.faults.latency_seconds()
         if delay > 0:
             log.info("sim.fault.latency_fired", client_id=s.client_id, order_id=order_id, ms=delay * 1000)

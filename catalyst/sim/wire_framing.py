@@ -33,7 +33,7 @@ class HandshakeError(FramingError):
 
 def encode_frame(fields: Sequence[str]) -> bytes:
     """Frame a message: each field NUL-terminated, the whole payload length-prefixed."""
-    payload = "".join(f"{f}\0" for f in fields).encode("utf-8")
+    payload = ("\0".join(fields) + "\0").encode("utf-8")
     return struct.pack(">I", len(payload)) + payload
 
 

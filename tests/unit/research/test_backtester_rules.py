@@ -18,12 +18,14 @@ def day_bars(*rows: tuple) -> list[tuple]:
 
 
 def winning_trade() -> tuple:
-    frame = bars(day_bars(
-        ("10:00", 601, 602, 599.5, 601),   # trades through the 600 limit: filled at 600
-        ("10:01", 601, 605, 600, 604),
-        ("10:02", 604, 621, 603, 619),     # trades through the 620 target
-        ("10:03", 619, 619, 618, 618),
-    ))
+    frame = bars(
+        day_bars(
+            ("10:00", 601, 602, 599.5, 601),  # trades through the 600 limit: filled at 600
+            ("10:01", 601, 605, 600, 604),
+            ("10:02", 604, 621, 603, 619),  # trades through the 620 target
+            ("10:03", 619, 619, 618, 618),
+        )
+    )
     strat = FixedSignal([signal("700", f"{DAY} 10:00", "BUY", 600, 590, 620)])
     return frame, strat
 
@@ -54,11 +56,13 @@ def test_equity_ends_at_initial_capital_plus_net_pnl() -> None:
 
 
 def test_entry_not_traded_through_by_the_close_expires_and_never_fills_next_day() -> None:
-    frame = bars([
-        ("700", f"{DAY} 10:00", 601, 602, 600, 601),
-        ("700", f"{DAY} 15:59", 601, 602, 600, 601),
-        ("700", "2025-03-04 09:30", 590, 592, 585, 591),
-    ])
+    frame = bars(
+        [
+            ("700", f"{DAY} 10:00", 601, 602, 600, 601),
+            ("700", f"{DAY} 15:59", 601, 602, 600, 601),
+            ("700", "2025-03-04 09:30", 590, 592, 585, 591),
+        ]
+    )
     strat = FixedSignal([signal("700", f"{DAY} 10:00", "BUY", 600, 590, 620)])
     trade = run_backtest(frame, strat).trades.iloc[0]
     assert trade["entry_reason"] == "expired"
@@ -66,11 +70,14 @@ def test_entry_not_traded_through_by_the_close_expires_and_never_fills_next_day(
 
 
 def test_entry_working_over_lunch_fills_on_the_first_afternoon_bar() -> None:
-    frame = bars(day_bars(
-        ("11:30", 601, 602, 600.5, 601),
-        ("11:59", 601, 602, 600.5, 601),
-        ("13:00", 599, 600, 598, 599),
-    ))
+    frame = bars(
+        day_bars(
+            ("11:30", 601, 602, 600.5, 601),
+            ("11:31", 601, 602, 600.5, 601),
+            ("11:59", 601, 602, 600.5, 601),
+            ("13:00", 599, 600, 598, 599),
+        )
+    )
     strat = FixedSignal([signal("700", f"{DAY} 11:30", "BUY", 600, 590, 620)])
     trade = run_backtest(frame, strat).trades.iloc[0]
     assert trade["entry_reason"] == "entry_at_open"
@@ -88,10 +95,12 @@ def test_no_entry_is_sent_during_lunch() -> None:
 
 def test_position_limit_refuses_the_second_symbol() -> None:
     frame = bars([*day_bars(("10:00", 601, 602, 599.5, 601)), ("5", f"{DAY} 10:00", 80, 80.5, 79.5, 80)])
-    strat = FixedSignal([
-        signal("700", f"{DAY} 10:00", "BUY", 600, 590, 620),
-        signal("5", f"{DAY} 10:00", "BUY", 80, 78, 84),
-    ])
+    strat = FixedSignal(
+        [
+            signal("700", f"{DAY} 10:00", "BUY", 600, 590, 620),
+            signal("5", f"{DAY} 10:00", "BUY", 80, 78, 84),
+        ]
+    )
     result = run_backtest(frame, strat, BacktestConfig(limits=RiskLimits(max_positions=1)))
     assert list(result.trades["symbol"]) == ["700"]
     assert list(result.rejections["code"]) == ["max_positions"]
@@ -105,10 +114,12 @@ def test_shorts_are_refused_when_the_limits_disable_them() -> None:
 
 
 def test_max_hold_sessions_exits_at_the_last_continuous_bar_of_the_session() -> None:
-    frame = bars(day_bars(
-        ("10:00", 601, 602, 599.5, 601),
-        ("15:59", 603, 604, 602, 603.5),
-    ) + [("700", "2025-03-04 09:30", 640, 641, 639, 640)])
+    frame = bars(
+        [
+            *day_bars(("10:00", 601, 602, 599.5, 601), ("15:59", 603, 604, 602, 603.5)),
+            ("700", "2025-03-04 09:30", 640, 641, 639, 640),
+        ]
+    )
     strat = FixedSignal([signal("700", f"{DAY} 10:00", "BUY", 600, 590, 620)])
     trade = run_backtest(frame, strat, BacktestConfig(max_hold_sessions=1)).trades.iloc[0]
     assert (trade["exit_reason"], trade["exit_price"]) == ("session_close", Decimal("603.5"))
@@ -119,6 +130,9 @@ def test_position_still_open_at_the_end_is_marked_at_the_last_close() -> None:
     strat = FixedSignal([signal("700", f"{DAY} 10:00", "BUY", 600, 590, 620)])
     result = run_backtest(frame, strat)
     trade = result.trades.iloc[0]
-    assert (trade["exit_reason"], trade["exit_price"], trade["exit_fees"]) == ("open_at_end", Decimal("602"),
-                                                                                Decimal(0))
+    assert (trade["exit_reason"], trade["exit_price"], trade["exit_fees"]) == (
+        "open_at_end",
+        Decimal("602"),
+        Decimal(0),
+    )
     assert result.equity["equity"].iloc[-1] == pytest.approx(1_000_000 - 877.68 + 2 * 800)

@@ -220,5 +220,10 @@ def test_open_entries_are_parent_legs_only() -> None:
 
 
 def test_positions_by_symbol_drops_flat_symbols() -> None:
-    frame = pd.DataFrame({"symbol": ["700", "5", "5"], "quantity": [100, 400, -400]})
+    frame = pd.DataFrame({"account": "DU1", "symbol": ["700", "5"], "quantity": [100, 0]})
     assert positions_by_symbol(frame) == {"700": 100}
+
+
+def test_a_position_reported_twice_counts_once() -> None:
+    frame = pd.DataFrame({"account": "DU1", "symbol": ["5", "5"], "quantity": [1200, 1200]})
+    assert positions_by_symbol(frame) == {"5": 1200}

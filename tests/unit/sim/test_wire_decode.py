@@ -116,7 +116,9 @@ def test_market_data_request_is_parsed(sent: tuple[IB, list[list[str]]]) -> None
 
 def test_historical_request_reads_bar_size_before_duration(sent: tuple[IB, list[list[str]]]) -> None:
     ib, frames = sent
-    ib.client.reqHistoricalData(9, _tencent(), "20261124 08:00:00 UTC", "2 D", "5 mins", "TRADES", 1, 1, False, [])
+    ib.client.reqHistoricalData(
+        9, _tencent(), "20261124 08:00:00 UTC", "2 D", "5 mins", "TRADES", 1, 1, False, []
+    )
     req = dec.decode_historical_data(frames[0])
     assert (req.req_id, req.duration, req.bar_size, req.what_to_show) == (9, "2 D", "5 mins", "TRADES")
     assert req.end == "20261124 08:00:00 UTC" and req.use_rth is True and req.keep_up_to_date is False

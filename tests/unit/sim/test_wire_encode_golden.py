@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from catalyst.sim import wire_encode as enc
 from sim_wire_samples import BAR, DETAILS, FILL, STOP_LEG, TENCENT
+
+from catalyst.sim import wire_encode as enc
 
 C11 = ["900000700", "700", "STK", "", "0", "", "", "SEHK", "HKD", "700", "700"]
 
@@ -175,7 +176,8 @@ def test_historical_data_has_no_version_and_eight_fields_per_bar() -> None:
 
 def test_historical_data_update_orders_open_close_high_low() -> None:
     assert enc.historical_data_update(9, BAR) == [
-        "90", "9", "310", "20261124 10:00:00 Asia/Hong_Kong", "388.2", "388.8", "389", "387.6", "388.35", "120000",
+        "90", "9", "310", "20261124 10:00:00 Asia/Hong_Kong",
+        "388.2", "388.8", "389", "387.6", "388.35", "120000",
     ]  # fmt: skip
 
 

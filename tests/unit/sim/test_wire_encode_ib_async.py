@@ -89,7 +89,8 @@ def test_portfolio_and_account_values_are_decoded(ib: IB, decoder: Decoder) -> N
     decoder.interpret(enc.update_account_value("NetLiquidation", "1000000", "HKD", "DU1"))
     decoder.interpret(enc.update_portfolio(
         TENCENT, position=100, market_price=Decimal("390"), market_value=Decimal("39000"),
-        average_cost=Decimal("388.6"), unrealized_pnl=Decimal("140"), realized_pnl=Decimal("0"), account="DU1",
+        average_cost=Decimal("388.6"), unrealized_pnl=Decimal("140"), realized_pnl=Decimal("0"),
+        account="DU1",
     ))  # fmt: skip
     decoder.interpret(enc.update_account_time("10:15"))
     decoder.interpret(enc.account_download_end("DU1"))

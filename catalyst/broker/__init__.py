@@ -1,0 +1,51 @@
+"""The one broker module (rule 4): the only package that imports ib_async.
+
+Everything it returns is a plain value, a dataclass of its own or a DataFrame.
+"""
+
+from catalyst.broker.bracket_submit import VerifiedBracket, VerifiedLeg
+from catalyst.broker.broker_errors import (
+    AccountNotManagedError,
+    BracketVerificationError,
+    BrokerError,
+    BrokerNotConnectedError,
+    BrokerTimeoutError,
+    ClientIdInUseError,
+    ContractNotFoundError,
+    GatewayUnreachableError,
+    NotWholeLotsError,
+    OrderNotFoundError,
+    PriceNotOnLadderError,
+    ReadOnlySessionError,
+    SymbolLockedError,
+    UnknownBrokerValueError,
+)
+from catalyst.broker.broker_queries import AccountSnapshot, Quote
+from catalyst.broker.broker_session import BrokerSession, SyncBrokerSession
+from catalyst.broker.exit_orders import ExitOrder
+from catalyst.broker.order_latency import LatencyReport
+
+__all__ = [
+    "AccountNotManagedError",
+    "AccountSnapshot",
+    "BracketVerificationError",
+    "BrokerError",
+    "BrokerNotConnectedError",
+    "BrokerSession",
+    "BrokerTimeoutError",
+    "ClientIdInUseError",
+    "ContractNotFoundError",
+    "ExitOrder",
+    "GatewayUnreachableError",
+    "LatencyReport",
+    "NotWholeLotsError",
+    "OrderNotFoundError",
+    "PriceNotOnLadderError",
+    "Quote",
+    "ReadOnlySessionError",
+    "SymbolLockedError",
+    "SyncBrokerSession",
+    "UnknownBrokerValueError",
+    "VerifiedBracket",
+    "VerifiedLeg",
+]

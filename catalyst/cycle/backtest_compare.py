@@ -1,0 +1,117 @@
+"""Live beside backtest: replay each cycle's decision through the backtester and compare orders.
+
+Each cycle logs ``cycle.decision_inputs`` (time on the broker's clock, equity, buying power,
+positions, open entries, strategy, universe, limits), mirrored into the ledger's ``log_events``. The
+review replays that exact decision with ``catalyst.research.backtester.backtest_day_verdict`` on bars
+from the broker and lines up the intents the cycle approved with the backtester's, explaining each
+difference. Fills, fees and P&L of the day are compared in the review's own tables, not here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import structlog
+
+from catalyst.broker import BrokerSession
+from catalyst.cycle.cycle_request import CycleRequest, limits_with_overrides
+from catalyst.cycle.trading_cycle import load_bars
+from catalyst.research.backtester import backtest_day_verdict, intents_frame
+from catalyst.research.strategy_registry import get_strategy
+from catalyst.risk.risk_limits import RiskLimits
+
+log = structlog.get_logger(__name__)
+
+KEY = ["symbol", "side"]
+COMPARED = ["quantity", "entry", "stop", "target"]
+COMPARISON_COLUMNS = ["run_id", "at", "symbol", "side", *[f"{c}_{s}" for c in COMPARED for s in ("live", "backtest")],
+                      "live_status", "match", "explanation"]
+
+
+def decision_inputs(ledger: Any, start: datetime, end: datetime) -> pd.DataFrame:
+    """Every cycle decision logged in [start, end): one row per cycle run, payload decoded."""
+    raw = ledger.query("SELECT ts, run_id, payload FROM log_events WHERE event = 'cycle.decision_inputs' "
+                       "AND ts >= ? AND ts < ? ORDER BY ts", [start, end])
+    rows = []
+    for r in raw.itertuples(index=False):
+        payload = r.payload if isinstance(r.payload, dict) else json.loads(r.payload or "{}")
+        rows.append({"run_id": r.run_id or payload.get("run_id", ""), **payload})
+    return pd.DataFrame(rows)
+
+
+def live_intents(ledger: Any, run_id: str) -> pd.DataFrame:
+    """The intents a cycle approved (everything but pre-trade rejections), with their status."""
+    return ledger.query(
+        "SELECT symbol, side, quantity, entry_price AS entry, stop_price AS stop, target_price AS target, status "
+        "FROM intents WHERE run_id = ? AND status <> 'rejected' ORDER BY symbol", [run_id])
+
+
+def compare_intents(run_id: str, at: str, live: pd.DataFrame, backtest: pd.DataFrame) -> pd.DataFrame:
+    """Outer join on (symbol, side) with an explanation per row (pure)."""
+    lv = live.rename(columns={c: f"{c}_live" for c in COMPARED}).rename(columns={"status": "live_status"})
+    bt = backtest.rename(columns={c: f"{c}_backtest" for c in COMPARED})
+    lv["symbol"] = lv["symbol"].astype(str)
+    bt["symbol"] = bt["symbol"].astype(str)
+    merged = lv.merge(bt, on=KEY, how="outer", indicator=True)
+    notes, match = [], []
+    for where, d in zip(merged["_merge"].astype(str), merged.to_dict("records"), strict=True):
+        if where == "left_only":
+            match.append(False)
+            notes.append("live only: the backtester would not send it (different bars, positions or equity)")
+        elif where == "right_only":
+            match.append(False)
+            notes.append("backtest only: the cycle did not send it (refused, or not sized the same)")
+        else:
+            diffs = [c for c in COMPARED if str(d[f"{c}_live"]) != str(d[f"{c}_backtest"])
+                     and not _same_number(d[f"{c}_live"], d[f"{c}_backtest"])]
+            match.append(not diffs)
+            notes.append("same order" if not diffs else "differs in " + ", ".join(diffs))
+    merged = merged.drop(columns="_merge").assign(run_id=run_id, at=at, match=match, explanation=notes)
+    return merged.reindex(columns=COMPARISON_COLUMNS)
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return False
+
+
+async def compare_with_backtest(
+    settings: Any, ledger: Any, start: datetime, end: datetime,
+    *, session_factory: Callable[..., Any] = BrokerSession,
+) -> pd.DataFrame:
+    """For every cycle decided in [start, end): live intents beside the backtester's."""
+    from decimal import Decimal
+
+    decisions = decision_inputs(ledger, start, end)
+    if decisions.empty:
+        return pd.DataFrame(columns=COMPARISON_COLUMNS)
+    broker = session_factory(settings, ledger=None, readonly=True, client_id=settings.broker.client_id + 50)
+    await broker.connect()
+    out = []
+    try:
+        for d in decisions.to_dict("records"):
+            at = datetime.fromisoformat(str(d["at"]))
+            request = CycleRequest(run_id=str(d["run_id"]), strategy=str(d["strategy"]),
+                                   strategy_params=d.get("strategy_params") or {},
+                                   universe=tuple(d.get("universe") or ()),
+                                   lookback_days=int(d.get("lookback_days") or 20),
+                                   bar_size=str(d.get("bar_size") or "1 min"))
+            bars = await load_bars(broker, request.symbols(), request)
+            limits = limits_with_overrides(RiskLimits.from_settings(settings), d.get("limit_overrides") or {})
+            verdict = backtest_day_verdict(
+                bars, get_strategy(request.strategy, **dict(request.strategy_params)), at, settings,
+                equity=Decimal(str(d["equity"])), buying_power=Decimal(str(d["buying_power"])),
+                positions={str(k): int(v) for k, v in (d.get("positions") or {}).items()},
+                open_entry_symbols=frozenset(d.get("open_entry_symbols") or ()), limits=limits,
+                run_id=request.run_id)
+            out.append(compare_intents(request.run_id, at.isoformat(), live_intents(ledger, request.run_id),
+                                       intents_frame(verdict.approved)))
+    finally:
+        await broker.close()
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=COMPARISON_COLUMNS)

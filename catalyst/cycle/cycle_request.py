@@ -1,0 +1,76 @@
+"""What a trading cycle is asked to do (the notebook's parameters, validated) and the limits it uses."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from catalyst.cycle.cycle_errors import CycleParameterError
+from catalyst.market import UnknownSymbolError, security, universe
+from catalyst.risk.risk_limits import RiskLimits
+
+DEFAULT_STRATEGY = "catalyst-momentum"
+
+
+@dataclass(frozen=True)
+class CycleRequest:
+    """One cycle's parameters. ``universe`` empty means every symbol of ``catalyst.market``'s universe."""
+
+    run_id: str
+    strategy: str = DEFAULT_STRATEGY
+    strategy_params: Mapping[str, Any] = field(default_factory=dict)
+    universe: tuple[str, ...] = ()
+    limit_overrides: Mapping[str, Any] = field(default_factory=dict)
+    dry_run: bool = False
+    lookback_days: int = 20
+    bar_size: str = "1 min"
+
+    def __post_init__(self) -> None:
+        if not self.run_id:
+            raise CycleParameterError("a trading cycle needs a run id (the runner injects one)")
+        if not 1 <= self.lookback_days <= 365:
+            raise CycleParameterError(f"lookback_days must be 1..365, got {self.lookback_days}")
+
+    def symbols(self) -> list[str]:
+        """The universe to scan, each symbol checked against ``catalyst.market``."""
+        if not self.universe:
+            return sorted(universe(), key=lambda s: int(s) if s.isdigit() else s)
+        out = []
+        for raw in self.universe:
+            try:
+                out.append(security(str(raw)).symbol)
+            except UnknownSymbolError as exc:
+                raise CycleParameterError(f"universe: {exc}") from exc
+        return out
+
+
+def as_universe(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """A notebook's ``universe`` parameter: ``"700,5,1299"``, a list, or empty/None for all."""
+    if value is None:
+        return ()
+    items = value.split(",") if isinstance(value, str) else [str(v) for v in value]
+    return tuple(s.strip() for s in items if s.strip())
+
+
+_DECIMAL_FIELDS = {"max_risk_fraction", "max_notional_per_position", "daily_loss_limit", "daily_loss_fraction"}
+
+
+def limits_with_overrides(base: RiskLimits, overrides: Mapping[str, Any]) -> RiskLimits:
+    """``base`` with the notebook's limit overrides (names of :class:`RiskLimits` fields)."""
+    known = {f.name for f in dataclasses.fields(RiskLimits)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise CycleParameterError(f"unknown limit override(s) {unknown}; known: {sorted(known)}")
+    values: dict[str, Any] = {}
+    for name, value in overrides.items():
+        if name in _DECIMAL_FIELDS and value is not None:
+            try:
+                values[name] = Decimal(str(value))
+            except InvalidOperation as exc:
+                raise CycleParameterError(f"limit override {name}={value!r} is not a number") from exc
+        else:
+            values[name] = value
+    return dataclasses.replace(base, **values)

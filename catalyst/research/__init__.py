@@ -1,0 +1,46 @@
+"""Strategy research: the strategy interface, bar data, the backtester, sweeps and tear sheets.
+
+The same ``Strategy.scan`` drives research notebooks and the trading cycle; the backtester
+applies the live HKEX rules from ``catalyst.market`` and the live limits from ``catalyst.risk``.
+"""
+
+from catalyst.research.backtest_result import BacktestResult
+from catalyst.research.backtester import BacktestConfig, backtest_day, backtest_day_verdict, run_backtest
+from catalyst.research.bar_import import ImportReport, bars_from_records, import_bars, normalize_bars
+from catalyst.research.bar_store import BarStore, default_bar_root
+from catalyst.research.momentum import MomentumParams, MomentumStrategy
+from catalyst.research.position_sizing import size_candidate, size_candidates
+from catalyst.research.strategy_base import Candidate, Strategy, candidates_from_signals
+from catalyst.research.strategy_registry import get_strategy, list_strategies, register_strategy
+from catalyst.research.sweeps import sweep, walk_forward
+from catalyst.research.tearsheet import compare_equity, stats_table, tearsheet, write_tearsheet
+
+__all__ = [
+    "BacktestConfig",
+    "BacktestResult",
+    "BarStore",
+    "Candidate",
+    "ImportReport",
+    "MomentumParams",
+    "MomentumStrategy",
+    "Strategy",
+    "backtest_day",
+    "backtest_day_verdict",
+    "bars_from_records",
+    "candidates_from_signals",
+    "compare_equity",
+    "default_bar_root",
+    "get_strategy",
+    "import_bars",
+    "list_strategies",
+    "normalize_bars",
+    "register_strategy",
+    "run_backtest",
+    "size_candidate",
+    "size_candidates",
+    "stats_table",
+    "sweep",
+    "tearsheet",
+    "walk_forward",
+    "write_tearsheet",
+]

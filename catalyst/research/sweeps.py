@@ -1,0 +1,244 @@
+"""Parameter sweeps and walk-forward runs, in parallel on local cores or on a Dask cluster.
+
+``sweep(bars, "catalyst-momentum", {"stop_atr": [1, 1.5], "target_atr": [2, 3]})`` backtests every
+combination of the grid and returns one row per parameter set with its summary figures, best
+first by ``metric``. ``executor``:
+
+* ``"process"`` (default): a ``concurrent.futures.ProcessPoolExecutor`` over local cores; the bars
+  go to each worker once (pool initializer), not once per job;
+* ``"serial"``: in this process (debugging, tiny grids);
+* ``"dask"``: on a ``dask.distributed`` cluster, for grids larger than one machine. Pass
+  ``client=Client("tcp://scheduler:8786")`` (or a ``LocalCluster``'s client). The bars are
+  scattered to every worker once (``broadcast=True``) and each parameter set is one task; the
+  workers need the ``catalyst`` package installed (same version) and no broker or gateway.
+  Example::
+
+      from dask.distributed import Client, LocalCluster
+      with LocalCluster(n_workers=8, processes=True) as cluster, Client(cluster) as client:
+          table = sweep(bars, "catalyst-momentum", grid, executor="dask", client=client)
+
+A tqdm progress bar counts finished parameter sets in every mode (``progress=False`` hides it).
+``walk_forward`` splits the sessions into rolling train/test windows, picks the best parameter
+set on each train window by sweeping it, and backtests that set on the following test window.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from catalyst.research.backtester import BacktestConfig, run_backtest
+from catalyst.research.bar_frame import NS_PER_DAY, local_ns, require_bars
+from catalyst.research.research_errors import BacktestConfigError
+from catalyst.research.strategy_registry import get_strategy
+
+Executor = Literal["process", "serial", "dask"]
+
+#: Summary figures kept per parameter set.
+SWEEP_STATS: tuple[str, ...] = (
+    "total_return",
+    "max_drawdown",
+    "sharpe",
+    "trades",
+    "win_rate",
+    "net_pnl",
+    "fees",
+    "turnover",
+    "exposure",
+)
+
+_WORKER_BARS: pd.DataFrame | None = None
+
+
+def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the grid's values, in a stable order."""
+    if not grid:
+        return [{}]
+    names = list(grid)
+    for name in names:
+        if isinstance(grid[name], (str, bytes)) or not isinstance(grid[name], Sequence) or not grid[name]:
+            raise BacktestConfigError(
+                f"grid[{name!r}] must be a non-empty list of values, got {grid[name]!r}"
+            )
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(grid[n] for n in names))]
+
+
+def backtest_params(
+    bars: pd.DataFrame, strategy: str, params: Mapping[str, Any], config: BacktestConfig | None = None
+) -> dict[str, Any]:
+    """One sweep job: backtest ``strategy`` with ``params``; its parameters and summary figures."""
+    result = run_backtest(bars, get_strategy(strategy, **params), config)
+    return {**params, **{k: result.stats[k] for k in SWEEP_STATS}}
+
+
+def _init_worker(bars: pd.DataFrame) -> None:
+    global _WORKER_BARS
+    _WORKER_BARS = bars
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))  # warnings only
+
+
+def _worker_job(strategy: str, params: dict[str, Any], config: BacktestConfig | None) -> dict[str, Any]:
+    assert _WORKER_BARS is not None, "pool initializer did not run"
+    return backtest_params(_WORKER_BARS, strategy, params, config)
+
+
+def _dask_job(
+    bars: pd.DataFrame, strategy: str, params: dict[str, Any], config: BacktestConfig | None
+) -> dict[str, Any]:
+    return backtest_params(bars, strategy, params, config)
+
+
+def sweep(
+    bars: pd.DataFrame,
+    strategy: str,
+    grid: Mapping[str, Sequence[Any]],
+    config: BacktestConfig | None = None,
+    *,
+    executor: Executor = "process",
+    workers: int | None = None,
+    client: Any | None = None,
+    metric: str = "sharpe",
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Backtest every point of ``grid``; one row per parameter set, best ``metric`` first."""
+    require_bars(bars)
+    get_strategy(strategy)  # unknown names fail here, not in a worker
+    points = grid_points(grid)
+    for p in points:
+        get_strategy(strategy, **p)  # bad parameters fail before any work starts
+    rows = list(
+        tqdm(
+            _run(bars, strategy, points, config, executor, workers, client),
+            total=len(points),
+            desc=f"sweep {strategy}",
+            disable=not progress,
+        )
+    )
+    table = pd.DataFrame(rows)
+    if metric not in table.columns:
+        raise BacktestConfigError(f"metric {metric!r} is not a sweep figure; use one of {SWEEP_STATS}")
+    order = list(grid) if grid else []
+    return table.sort_values(
+        [metric, *order], ascending=[False] + [True] * len(order), kind="mergesort"
+    ).reset_index(drop=True)
+
+
+def _run(
+    bars: pd.DataFrame,
+    strategy: str,
+    points: list[dict[str, Any]],
+    config: BacktestConfig | None,
+    executor: Executor,
+    workers: int | None,
+    client: Any | None,
+) -> Iterator[dict[str, Any]]:
+    if executor == "serial":
+        for p in points:
+            yield backtest_params(bars, strategy, p, config)
+    elif executor == "process":
+        n = max(1, min(workers or os.cpu_count() or 1, len(points)))
+        with ProcessPoolExecutor(max_workers=n, initializer=_init_worker, initargs=(bars,)) as pool:
+            futures = [pool.submit(_worker_job, strategy, p, config) for p in points]
+            for fut in as_completed(futures):
+                yield fut.result()
+    elif executor == "dask":
+        if client is None:
+            raise BacktestConfigError(
+                "executor='dask' needs client=dask.distributed.Client(...) (e.g. of a LocalCluster)"
+            )
+        from dask.distributed import as_completed as dask_completed
+
+        shared = client.scatter(bars, broadcast=True)
+        futures = [client.submit(_dask_job, shared, strategy, p, config, pure=False) for p in points]
+        for fut in dask_completed(futures):
+            yield fut.result()
+    else:
+        raise BacktestConfigError(f"executor must be 'process', 'serial' or 'dask', got {executor!r}")
+
+
+def session_days(bars: pd.DataFrame) -> np.ndarray:
+    """Distinct session days of ``bars`` (days since the epoch, HK), ascending."""
+    return np.unique(local_ns(bars["time"]) // NS_PER_DAY)
+
+
+def walk_forward(
+    bars: pd.DataFrame,
+    strategy: str,
+    grid: Mapping[str, Sequence[Any]],
+    config: BacktestConfig | None = None,
+    *,
+    train_sessions: int = 60,
+    test_sessions: int = 20,
+    metric: str = "sharpe",
+    executor: Executor = "process",
+    workers: int | None = None,
+    client: Any | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Rolling windows: best ``grid`` point on ``train_sessions``, then tested on the next ``test_sessions``.
+
+    One row per window: its dates, the chosen parameters, the in-sample figure and the
+    out-of-sample summary figures (prefixed ``test_``).
+    """
+    if train_sessions < 1 or test_sessions < 1:
+        raise BacktestConfigError("train_sessions and test_sessions must be at least 1")
+    days = session_days(bars)
+    day_of_bar = local_ns(bars["time"]) // NS_PER_DAY
+    rows = []
+    starts = range(0, max(len(days) - train_sessions - test_sessions + 1, 0), test_sessions)
+    for s in tqdm(starts, desc=f"walk-forward {strategy}", disable=not progress):
+        train_days = days[s : s + train_sessions]
+        test_days = days[s + train_sessions : s + train_sessions + test_sessions]
+        train = bars.loc[np.isin(day_of_bar, train_days)].reset_index(drop=True)
+        # The test run sees the train window too (indicators need history) but trades only its days.
+        test = bars.loc[(day_of_bar >= train_days[0]) & (day_of_bar <= test_days[-1])].reset_index(drop=True)
+        table = sweep(
+            train,
+            strategy,
+            grid,
+            config,
+            executor=executor,
+            workers=workers,
+            client=client,
+            metric=metric,
+            progress=False,
+        )
+        best = {k: table.iloc[0][k] for k in grid}
+        best = {k: (v.item() if hasattr(v, "item") else v) for k, v in best.items()}
+        full = run_backtest(test, get_strategy(strategy, **best), config)
+        first_test = pd.Timestamp(np.datetime64(int(test_days[0]), "D")).tz_localize("Asia/Hong_Kong")
+        oos = full.trades.loc[full.trades["placed_at"] >= first_test]
+        filled = oos.loc[oos["entry_reason"] != "expired"]
+        eq = full.equity["equity"]
+        eq_test = eq.loc[eq.index >= first_test]
+        start_eq = (
+            float(eq.loc[eq.index < first_test].iloc[-1])
+            if (eq.index < first_test).any()
+            else float(eq.iloc[0])
+        )
+        rows.append(
+            {
+                "train_start": train_days[0],
+                "test_start": test_days[0],
+                "test_end": test_days[-1],
+                **best,
+                f"train_{metric}": float(table.iloc[0][metric]),
+                "test_trades": len(filled),
+                "test_net_pnl": sum(filled["net_pnl"], start=0),
+                "test_return": (float(eq_test.iloc[-1]) / start_eq - 1.0) if len(eq_test) else 0.0,
+            }
+        )
+    out = pd.DataFrame(rows)
+    for col in ("train_start", "test_start", "test_end"):
+        if col in out:
+            out[col] = pd.to_datetime(out[col].astype("int64"), unit="D").dt.date
+    return out

@@ -1,0 +1,564 @@
+"""`catalyst monitor`: layers 2 and 3, the order-status sync and the hourly reconciliation.
+
+Each duty is a step a test can call on its own (``check_quotes``, ``check_protection``,
+``check_breaker``, ``sync_orders``, ``reconcile``); ``poll`` is the 30-second safety net
+(protection, breaker, quotes); ``run_once`` runs whatever is due at a given time; ``run`` is the
+daemon loop around it, which also rides out gateway disconnects: the broker session reconnects
+on its own, the monitor alerts when the gateway stays down too long and resynchronises (order
+sync and reconciliation) when it is back.
+
+Reconciliation lives in ``catalyst.reconcile``, a sibling package this one may not import, so it
+is handed in as a callable by whoever assembles the monitor (the CLI).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import structlog
+
+from catalyst.market import HK_TZ, session_for
+from catalyst.risk.alerts import Alerter, Severity
+from catalyst.risk.circuit_breaker import BreakerDecision, DayPnl, day_pnl, evaluate_breaker
+from catalyst.risk.position_monitor import (
+    BreachTracker,
+    GuardedPosition,
+    LevelBreach,
+    PriceView,
+    ProtectionGap,
+    guarded_positions,
+    level_breaches,
+    protection_gaps,
+)
+from catalyst.risk.pretrade import positions_by_symbol
+from catalyst.risk.risk_limits import RiskLimits
+from catalyst.risk.risk_state import RiskState, load_risk_state, record_risk_event, trip_breaker
+
+if TYPE_CHECKING:
+    from catalyst.ledger import Ledger
+
+log = structlog.get_logger(__name__)
+
+#: Reads the ledger's open positions with their stop/target (``catalyst.reconcile.ledger_book``).
+BookFn = Callable[["Ledger", str], pd.DataFrame]
+ReconcileFn = Callable[[], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    account: str
+    run_id: str = ""
+    quote_interval: float = 1.0  # fast path: quotes of open positions
+    poll_interval: float = 30.0  # safety net: protection, breaker
+    sync_interval: float = 60.0  # broker.sync_order_status (rule 7: at least every 60 s)
+    reconcile_interval: float = 3600.0
+    down_alert_after: float = 120.0  # alert when the gateway stays down longer than this
+    breach_grace: float = 2.0  # let the broker's own stop/target act first
+    action_cooldown: float = 15.0  # don't send a second exit for a symbol within this
+
+
+@dataclass
+class StepReport:
+    """What one step found and did (tests read it; the loop logs it)."""
+
+    breaches: list[LevelBreach] = field(default_factory=list)
+    gaps: list[ProtectionGap] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    breaker: BreakerDecision | None = None
+    pnl: DayPnl | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Monitor:
+    """The monitor's duties over one broker session, one ledger and one alerter."""
+
+    def __init__(
+        self,
+        broker: Any,
+        ledger: Ledger,
+        alerter: Alerter,
+        limits: RiskLimits,
+        config: MonitorConfig,
+        *,
+        book: BookFn | None = None,
+        reconcile: ReconcileFn | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.broker = broker
+        self.ledger = ledger
+        self.alerter = alerter
+        self.limits = limits
+        self.config = config
+        self.book = book or _positions_table
+        self.reconcile_fn = reconcile
+        self.clock = clock
+        self.tracker = BreachTracker(timedelta(seconds=config.breach_grace))
+        self._last_action: dict[str, datetime] = {}
+        self._due: dict[str, datetime] = {}
+        self._down_since: datetime | None = None
+        self._down_alerted = False
+        self._epoch: int | None = None
+
+    # -- state -------------------------------------------------------------------------------------
+
+    def risk_state(self) -> RiskState:
+        return load_risk_state(self.ledger, self.config.account, self.clock())
+
+    @property
+    def account(self) -> str:
+        return self.config.account
+
+    async def _alert(self, severity: Severity, title: str, body: str, key: str) -> None:
+        """Deliver in a worker thread: channels can be slow (apprise pauses between sends)."""
+        await asyncio.to_thread(self.alerter.alert, severity, title, body, dedup_key=key)
+
+    def _event(
+        self,
+        kind: str,
+        severity: str,
+        message: str,
+        symbol: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        record_risk_event(
+            self.ledger,
+            kind=kind,
+            severity=severity,
+            message=message,
+            account=self.account,
+            symbol=symbol,
+            run_id=self.config.run_id,
+            detail=detail,
+            ts=self.clock(),
+        )
+
+    def _cooling(self, symbol: str, now: datetime) -> bool:
+        last = self._last_action.get(symbol)
+        return last is not None and now - last < timedelta(seconds=self.config.action_cooldown)
+
+    async def _positions(self) -> dict[str, int]:
+        return positions_by_symbol(await self.broker.positions())
+
+    async def _guarded(self) -> list[GuardedPosition]:
+        held = await self._positions()
+        ledger_book = self.book(self.ledger, self.account)
+        return guarded_positions(held, ledger_book)
+
+    async def _prices(self, symbols: list[str]) -> dict[str, Any]:
+        quotes = {}
+        for symbol in symbols:
+            try:
+                quotes[symbol] = await self.broker.quote(symbol)
+            except Exception as exc:  # one bad quote must not blind the others
+                log.warning("monitor.quote.failed", symbol=symbol, error=str(exc))
+        return quotes
+
+    # -- layer 2: levels ---------------------------------------------------------------------------
+
+    async def check_quotes(self) -> StepReport:
+        """Close positions whose price is through their recorded stop/target and still open."""
+        report = StepReport()
+        positions = await self._guarded()
+        if not positions:
+            return report
+        quotes = await self._prices([p.symbol for p in positions])
+        views = {s: PriceView(q.bid, q.ask, q.last) for s, q in quotes.items()}
+        now = self.clock()
+        report.breaches = level_breaches(positions, views)
+        for breach in self.tracker.due(report.breaches, now):
+            if self._cooling(breach.symbol, now):
+                continue
+            await self._close(
+                breach.symbol,
+                report,
+                f"{breach.level_kind} {breach.level} breached at {breach.price} and the position "
+                f"({breach.quantity}) is still open: the broker's own order did not handle it",
+                kind="level_breach_closed",
+            )
+            self.tracker.forget(breach.symbol)
+        return report
+
+    async def _close(self, symbol: str, report: StepReport, why: str, *, kind: str) -> None:
+        self._last_action[symbol] = self.clock()
+        try:
+            exit_order = await self.broker.flatten(symbol)
+        except Exception as exc:
+            text = f"could not close {symbol}: {type(exc).__name__}: {exc}"
+            report.errors.append(text)
+            self._event("flatten_failed", "critical", f"{why}; {text}", symbol)
+            await self._alert(
+                Severity.CRITICAL,
+                f"FLATTEN FAILED {symbol} ({self.account})",
+                f"{why}. {text}. Close the position by hand.",
+                f"flatten-failed:{symbol}",
+            )
+            return
+        ref = getattr(exit_order, "order_ref", None)
+        report.actions.append(f"flatten {symbol}")
+        self._event(
+            kind,
+            "critical",
+            f"{why}; closing with a marketable limit ({ref})",
+            symbol,
+            {"order_ref": ref, "limit": str(getattr(exit_order, "limit_price", ""))},
+        )
+        await self._alert(
+            Severity.CRITICAL,
+            f"Closed {symbol} ({self.account})",
+            f"{why}. Exit order {ref}.",
+            f"{kind}:{symbol}",
+        )
+
+    # -- layer 2: protection -----------------------------------------------------------------------
+
+    async def check_protection(self) -> StepReport:
+        """Every open position must have working stop and target orders at the broker."""
+        report = StepReport()
+        positions = await self._guarded()
+        if not positions:
+            return report
+        held = {p.symbol: p.quantity for p in positions}
+        orders = await self.broker.open_orders()
+        report.gaps = protection_gaps(held, orders)
+        now = self.clock()
+        by_symbol = {p.symbol: p for p in positions}
+        for gap in report.gaps:
+            if self._cooling(gap.symbol, now):
+                continue
+            pos = by_symbol[gap.symbol]
+            missing = " and ".join(gap.missing)
+            self._event(
+                "unprotected_position",
+                "critical",
+                f"{gap.symbol} position {gap.quantity} has no working {missing} at the broker",
+                gap.symbol,
+                {
+                    "missing": list(gap.missing),
+                    "stop_covered": gap.stop_covered,
+                    "target_covered": gap.target_covered,
+                },
+            )
+            protect = getattr(self.broker, "protect", None)
+            can_recreate = pos.stop is not None and pos.target is not None and protect is not None
+            if self.limits.missing_protection == "recreate" and can_recreate:
+                await self._reprotect(pos, gap, report)
+                continue
+            why = f"{gap.symbol} position {gap.quantity} has no working {missing}"
+            if self.limits.missing_protection == "recreate":
+                why += (
+                    " and cannot be re-protected ("
+                    + (
+                        "no stop/target recorded for it"
+                        if protect is not None
+                        else "this broker session cannot place protective orders"
+                    )
+                    + ")"
+                )
+            await self._close(gap.symbol, report, why, kind="unprotected_flattened")
+        return report
+
+    async def _reprotect(self, pos: GuardedPosition, gap: ProtectionGap, report: StepReport) -> None:
+        self._last_action[pos.symbol] = self.clock()
+        try:
+            await self.broker.protect(pos.symbol, pos.quantity, stop=pos.stop, target=pos.target)
+        except Exception as exc:
+            report.errors.append(f"re-protect {pos.symbol}: {exc}")
+            await self._close(
+                pos.symbol, report, f"re-protecting {pos.symbol} failed ({exc})", kind="unprotected_flattened"
+            )
+            return
+        report.actions.append(f"protect {pos.symbol}")
+        self._event(
+            "protection_recreated",
+            "warning",
+            f"re-created stop {pos.stop} / target {pos.target} for {pos.symbol} {pos.quantity}",
+            pos.symbol,
+        )
+        await self._alert(
+            Severity.WARNING,
+            f"Re-protected {pos.symbol} ({self.account})",
+            f"missing {', '.join(gap.missing)}; re-created stop {pos.stop} and target {pos.target}",
+            f"reprotect:{pos.symbol}",
+        )
+
+    # -- layer 3: daily circuit breaker ------------------------------------------------------------
+
+    async def day_pnl(self) -> tuple[DayPnl, Decimal]:
+        """(day P&L, start-of-day equity) from the broker's positions, quotes, executions, account."""
+        held = await self._positions()
+        execs = await self.broker.executions()
+        fills = _todays_fills(execs, await self._broker_now())
+        symbols = sorted(set(held) | set(fills["symbol"].astype(str)))
+        quotes = await self._prices(symbols)
+        prices = {
+            s: q.last or _mid(q) or q.close for s, q in quotes.items() if (q.last or _mid(q) or q.close)
+        }
+        previous_close = {s: q.close for s, q in quotes.items() if q.close}
+        pnl = day_pnl(held, prices, fills, previous_close)
+        snapshot = await self.broker.account_snapshot()
+        start_equity = Decimal(snapshot.net_liquidation) - pnl.total
+        return pnl, start_equity
+
+    async def _broker_now(self) -> datetime:
+        """The broker's clock decides which trading day it is (the simulator's may differ from ours)."""
+        try:
+            now: datetime = await self.broker.server_time()
+            return now
+        except Exception as exc:
+            log.warning("monitor.server_time.failed", error=str(exc))
+            return self.clock()
+
+    async def check_breaker(self) -> StepReport:
+        report = StepReport()
+        state = self.risk_state()
+        if state.halted:
+            report.breaker = BreakerDecision(True, f"already halted: {state.halt_reason}", None)
+            return report
+        pnl, start_equity = await self.day_pnl()
+        decision = evaluate_breaker(pnl, start_equity, self.limits)
+        report.pnl, report.breaker = pnl, decision
+        log.info(
+            "monitor.breaker.check",
+            pnl=str(pnl.total),
+            start_equity=str(start_equity),
+            tripped=decision.tripped,
+        )
+        if decision.tripped:
+            await self.trip(
+                decision.reason,
+                report,
+                {"pnl": str(pnl.total), "fees": str(pnl.fees), "start_equity": str(start_equity)},
+            )
+        return report
+
+    async def trip(self, reason: str, report: StepReport, detail: Mapping[str, Any] | None = None) -> None:
+        """Halt new entries (in the ledger), cancel open entries, flatten everything, alert."""
+        trip_breaker(
+            self.ledger,
+            account=self.account,
+            message=reason,
+            ts=self.clock(),
+            run_id=self.config.run_id,
+            detail=detail,
+        )
+        orders = await self.broker.open_orders()
+        refs = (
+            [] if orders.empty else [str(r) for r in orders["order_ref"].fillna("") if str(r).endswith(":P")]
+        )
+        for ref in refs:
+            try:
+                await self.broker.cancel(ref)
+                report.actions.append(f"cancel {ref}")
+            except Exception as exc:
+                report.errors.append(f"cancel {ref}: {exc}")
+                self._event("cancel_failed", "critical", f"breaker could not cancel entry {ref}: {exc}")
+        for symbol in sorted(await self._positions()):
+            await self._close(symbol, report, f"circuit breaker: {reason}", kind="breaker_flatten")
+        await self._alert(
+            Severity.CRITICAL,
+            f"CIRCUIT BREAKER TRIPPED ({self.account})",
+            f"{reason}. Entries cancelled: {len(refs)}; positions closed: "
+            f"{sum(a.startswith('flatten') for a in report.actions)}. New entries halted until the "
+            "next session or `catalyst risk reset --reason TEXT`.",
+            f"breaker:{self.account}",
+        )
+
+    # -- sync and reconciliation -------------------------------------------------------------------
+
+    async def sync_orders(self) -> pd.DataFrame:
+        changes: pd.DataFrame = await self.broker.sync_order_status()
+        log.info("monitor.sync.done", changes=len(changes))
+        return changes
+
+    async def reconcile(self) -> Any:
+        if self.reconcile_fn is None:
+            return None
+        return await self.reconcile_fn()
+
+    # -- scheduling --------------------------------------------------------------------------------
+
+    async def poll(self) -> StepReport:
+        """The safety net: protection, breaker, then the level check, in one pass."""
+        merged = StepReport()
+        for step in (self.check_protection, self.check_breaker, self.check_quotes):
+            part = await step()
+            merged.breaches += part.breaches
+            merged.gaps += part.gaps
+            merged.actions += part.actions
+            merged.errors += part.errors
+            merged.breaker = merged.breaker or part.breaker
+            merged.pnl = merged.pnl or part.pnl
+        return merged
+
+    def _is_due(self, name: str, interval: float, now: datetime) -> bool:
+        due = self._due.get(name)
+        if due is None or now >= due:
+            self._due[name] = now + timedelta(seconds=interval)
+            return True
+        return False
+
+    async def run_once(self) -> StepReport:
+        """Run every duty that is due now (each at most once); the first call runs them all."""
+        now = self.clock()
+        report = StepReport()
+        self._note_reconnect()
+        cfg = self.config
+        steps: list[tuple[str, Callable[[], Awaitable[Any]]]] = []
+        if self._is_due("reconcile", cfg.reconcile_interval, now):
+            steps.append(("reconcile", self.reconcile))
+        if self._is_due("sync", cfg.sync_interval, now):
+            steps.append(("sync", self.sync_orders))
+        if self._is_due("poll", cfg.poll_interval, now):
+            steps.append(("poll", self.poll))
+        elif self._is_due("quotes", cfg.quote_interval, now):
+            steps.append(("quotes", self.check_quotes))
+        for name, step in steps:
+            try:
+                result = await step()
+            except Exception as exc:
+                self._due.pop(name, None)  # retry on the next pass
+                report.errors.append(f"{name}: {type(exc).__name__}: {exc}")
+                log.error("monitor.step.failed", step=name, error=str(exc), error_type=type(exc).__name__)
+                continue
+            if isinstance(result, StepReport):
+                report.breaches += result.breaches
+                report.gaps += result.gaps
+                report.actions += result.actions
+                report.errors += result.errors
+                report.breaker = report.breaker or result.breaker
+        return report
+
+    def _note_reconnect(self) -> None:
+        """After a reconnect, sync and reconcile at once (fills may have happened while away)."""
+        conn = getattr(self.broker, "connection", None)
+        epoch = getattr(conn, "epoch", None)
+        if epoch is None:
+            return
+        if self._epoch is not None and epoch != self._epoch:
+            log.warning("monitor.reconnected", epoch=epoch)
+            self._due.pop("sync", None)
+            self._due.pop("reconcile", None)
+            self._due.pop("poll", None)
+        self._epoch = epoch
+
+    async def note_connection(self, up: bool) -> None:
+        """Track gateway outages; alert once when one lasts longer than ``down_alert_after``."""
+        now = self.clock()
+        if up:
+            if self._down_since is not None:
+                down_for = (now - self._down_since).total_seconds()
+                log.warning("monitor.gateway.back", down_seconds=down_for)
+                if self._down_alerted:
+                    await self._alert(
+                        Severity.WARNING,
+                        f"Gateway back ({self.account})",
+                        f"connected again after {down_for:.0f} s; resynchronising",
+                        f"gw-up:{self.account}",
+                    )
+            self._down_since, self._down_alerted = None, False
+            return
+        if self._down_since is None:
+            self._down_since = now
+            log.critical("monitor.gateway.down")
+        elif (
+            not self._down_alerted
+            and (now - self._down_since).total_seconds() >= self.config.down_alert_after
+        ):
+            self._down_alerted = True
+            self._event(
+                "gateway_down",
+                "critical",
+                f"gateway unreachable for more than "
+                f"{self.config.down_alert_after:.0f} s; positions are only protected by orders at the broker",
+            )
+            await self._alert(
+                Severity.CRITICAL,
+                f"GATEWAY DOWN ({self.account})",
+                f"no connection for {(now - self._down_since).total_seconds():.0f} s; the monitor keeps "
+                "retrying. Positions rely on the broker-held stops meanwhile.",
+                f"gw-down:{self.account}",
+            )
+
+    async def run(
+        self,
+        stop: asyncio.Event,
+        *,
+        connect: Callable[[], Awaitable[Any]] | None = None,
+        tick: float | None = None,
+    ) -> None:
+        """The daemon loop until ``stop`` is set. ``connect`` (re)establishes the session when the
+        first connection fails; afterwards the broker session reconnects by itself. A watcher task
+        tracks the connection on its own, so an outage is noticed even while a step waits on it."""
+        tick = tick if tick is not None else min(self.config.quote_interval, 1.0)
+        log.info("monitor.start", account=self.account, config=str(self.config))
+        connected = asyncio.Event()
+        if connect is None:
+            connected.set()
+        watcher = asyncio.create_task(self._watch_connection(stop, connected, tick))
+        try:
+            while not stop.is_set():
+                if not connected.is_set() and connect is not None:
+                    try:
+                        await connect()
+                        connected.set()
+                    except Exception as exc:
+                        log.warning("monitor.connect.failed", error=str(exc))
+                if connected.is_set() and bool(getattr(self.broker, "is_ready", True)):
+                    await self.run_once()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), tick)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        log.info("monitor.stop", account=self.account)
+
+    async def _watch_connection(self, stop: asyncio.Event, connected: asyncio.Event, tick: float) -> None:
+        while not stop.is_set():
+            up = connected.is_set() and bool(getattr(self.broker, "is_ready", True))
+            await self.note_connection(up)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), tick)
+
+
+def _mid(q: Any) -> Decimal | None:
+    if q.bid and q.ask:
+        return Decimal((q.bid + q.ask) / 2)
+    return None
+
+
+def _todays_fills(executions: pd.DataFrame, now: datetime) -> pd.DataFrame:
+    """Executions since the start of today's HKEX session (pre-open), as fills for the breaker."""
+    columns = ["symbol", "side", "quantity", "price", "fees"]
+    if executions is None or executions.empty:
+        return pd.DataFrame(columns=columns)
+    local = now.astimezone(HK_TZ)
+    day = session_for(local.date())
+    start = day.pre_open if day is not None else local.replace(hour=0, minute=0, second=0, microsecond=0)
+    times = pd.to_datetime(executions["time"] if "time" in executions else executions["ts"], utc=True)
+    today = executions[(times >= pd.Timestamp(start)).to_numpy()]
+    fees = today["commission"] if "commission" in today else pd.Series([None] * len(today), index=today.index)
+    return pd.DataFrame(
+        {
+            "symbol": today["symbol"].astype(str),
+            "side": today["side"].astype(str),
+            "quantity": today["quantity"].astype("int64"),
+            "price": today["price"],
+            "fees": fees,
+        }
+    )
+
+
+def _positions_table(ledger: Ledger, account: str) -> pd.DataFrame:
+    return ledger.query("SELECT * FROM positions WHERE account = ? AND quantity <> 0", [account])

@@ -1,0 +1,233 @@
+"""The review of a day or a range: P&L, fills and fees, open positions and their protection, risk
+events, alerts, reconciliations and the archive's runs, read from the ledger and the archive.
+
+Values in, frames out; :mod:`catalyst.runs.review_charts` draws them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from catalyst.market import HK_TZ
+from catalyst.runs.archive import list_runs, verify_archive
+from catalyst.runs.run_folder import day_of
+from catalyst.runs.runs_errors import BadRunParameterError
+
+TERMINAL = ("Filled", "Cancelled", "Inactive", "rejected", "unknown", "ApiCancelled", "expired")
+
+
+@dataclass(frozen=True)
+class ReviewPeriod:
+    start: date
+    end: date
+
+    @property
+    def label(self) -> str:
+        return str(self.start) if self.start == self.end else f"{self.start} to {self.end}"
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """[start 00:00 HK, day after end 00:00 HK)."""
+        return (datetime.combine(self.start, time(0), tzinfo=HK_TZ),
+                datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=HK_TZ))
+
+
+def review_period(day: str = "", days: int = 1, *, today: date | None = None) -> ReviewPeriod:
+    """``day`` (YYYY-MM-DD, empty = today in Hong Kong) and the ``days`` calendar days ending on it."""
+    if days < 1:
+        raise BadRunParameterError(f"days must be at least 1, got {days}")
+    try:
+        end = date.fromisoformat(day) if day else (today or datetime.now(HK_TZ).date())
+    except ValueError:
+        raise BadRunParameterError(f"day must be YYYY-MM-DD, got {day!r}") from None
+    return ReviewPeriod(start=end - timedelta(days=days - 1), end=end)
+
+
+def realized_pnl(fills: pd.DataFrame) -> pd.DataFrame:
+    """Realized P&L of each fill by the average-cost method, per (account, symbol), in time order.
+
+    Columns added: ``signed_qty``, ``realized`` (before fees), ``net`` (realized minus the fill's fees).
+    """
+    if fills.empty:
+        return fills.assign(signed_qty=pd.Series(dtype="int64"), realized=pd.Series(dtype="float64"),
+                            net=pd.Series(dtype="float64"))
+    out = fills.sort_values("ts").copy()
+    signed, realized = [], []
+    book: dict[tuple[str, str], tuple[int, float]] = {}
+    for row in out.itertuples(index=False):
+        key = (str(row.account), str(row.symbol))
+        qty = int(row.quantity) * (1 if str(row.side) == "BUY" else -1)
+        price = float(row.price)
+        pos, avg = book.get(key, (0, 0.0))
+        pnl = 0.0
+        if pos == 0 or (pos > 0) == (qty > 0):
+            new = pos + qty
+            avg = (avg * abs(pos) + price * abs(qty)) / abs(new)
+            pos = new
+        else:
+            closing = min(abs(qty), abs(pos))
+            pnl = closing * (price - avg) * (1 if pos > 0 else -1)
+            rest = abs(qty) - closing
+            pos = pos + qty
+            if rest and pos != 0:
+                avg = price  # flipped through zero: the remainder opens at this price
+            elif pos == 0:
+                avg = 0.0
+        book[key] = (pos, avg)
+        signed.append(qty)
+        realized.append(pnl)
+    out["signed_qty"] = signed
+    out["realized"] = realized
+    out["net"] = out["realized"] - pd.to_numeric(out["fees"], errors="coerce").fillna(0.0).astype(float)
+    return out
+
+
+@dataclass(frozen=True)
+class ReviewData:
+    period: ReviewPeriod
+    fills: pd.DataFrame
+    orders: pd.DataFrame
+    positions: pd.DataFrame
+    risk_events: pd.DataFrame
+    alerts: pd.DataFrame
+    reconciliations: pd.DataFrame
+    runs: pd.DataFrame
+
+    def _in_period(self, frame: pd.DataFrame, col: str = "ts") -> pd.DataFrame:
+        if frame.empty:
+            return frame
+        lo, hi = self.period.bounds()
+        ts = pd.to_datetime(frame[col], utc=True)
+        return frame.loc[(ts >= pd.Timestamp(lo)) & (ts < pd.Timestamp(hi))]
+
+    def period_fills(self) -> pd.DataFrame:
+        """Fills of the period with realized P&L (cost basis from every earlier fill too)."""
+        return self._in_period(realized_pnl(self.fills))
+
+    def pnl_by_day(self) -> pd.DataFrame:
+        f = self.period_fills()
+        cols = ["day", "fills", "realized", "fees", "net"]
+        if f.empty:
+            return pd.DataFrame(columns=cols)
+        f = f.assign(day=pd.to_datetime(f["ts"], utc=True).dt.tz_convert(HK_TZ).dt.date,
+                     fees=pd.to_numeric(f["fees"], errors="coerce").fillna(0.0).astype(float))
+        g = f.groupby("day").agg(fills=("exec_id", "count"), realized=("realized", "sum"), fees=("fees", "sum"),
+                                 net=("net", "sum")).reset_index()
+        return g[cols]
+
+    def equity_curve(self) -> pd.DataFrame:
+        """Cumulative net realized P&L (after fees) by day: the change in equity from closed trades."""
+        d = self.pnl_by_day()
+        return d.assign(cumulative_net=d["net"].cumsum()) if not d.empty else d.assign(cumulative_net=[])
+
+    def pnl_by_symbol(self) -> pd.DataFrame:
+        f = self.period_fills()
+        cols = ["symbol", "fills", "bought", "sold", "realized", "fees", "net"]
+        if f.empty:
+            return pd.DataFrame(columns=cols)
+        f = f.assign(fees=pd.to_numeric(f["fees"], errors="coerce").fillna(0.0).astype(float),
+                     bought=f["signed_qty"].clip(lower=0), sold=(-f["signed_qty"]).clip(lower=0))
+        g = f.groupby("symbol").agg(fills=("exec_id", "count"), bought=("bought", "sum"), sold=("sold", "sum"),
+                                    realized=("realized", "sum"), fees=("fees", "sum"), net=("net", "sum"))
+        return g.reset_index()[cols]
+
+    def fills_table(self) -> pd.DataFrame:
+        cols = ["ts", "symbol", "side", "quantity", "price", "fees", "realized", "order_ref", "exec_id"]
+        f = self.period_fills()
+        return f[cols] if not f.empty else pd.DataFrame(columns=cols)
+
+    def open_positions(self) -> pd.DataFrame:
+        """Open positions with their protective orders at the broker (as the ledger last saw them)."""
+        cols = ["account", "symbol", "quantity", "avg_cost", "stop_price", "target_price", "stop_order",
+                "target_order", "protected"]
+        pos = self.positions
+        if pos.empty:
+            return pd.DataFrame(columns=cols)
+        pos = pos.loc[pos["quantity"] != 0].copy()
+        working = self.orders.loc[~self.orders["status"].isin(TERMINAL)] if not self.orders.empty else self.orders
+
+        def leg(row: Any, role: str) -> str:
+            if working.empty:
+                return ""
+            m = working.loc[(working["symbol"].astype(str) == str(row.symbol)) & (working["role"] == role)]
+            return ", ".join(f"{r.order_ref} ({r.status})" for r in m.itertuples()) if len(m) else ""
+
+        pos["stop_order"] = [leg(r, "stop_loss") for r in pos.itertuples()]
+        pos["target_order"] = [leg(r, "take_profit") for r in pos.itertuples()]
+        pos["protected"] = pos["stop_order"] != ""
+        return pos.reindex(columns=cols)
+
+    def period_risk_events(self) -> pd.DataFrame:
+        return self._in_period(self.risk_events)
+
+    def period_alerts(self) -> pd.DataFrame:
+        return self._in_period(self.alerts)
+
+    def period_reconciliations(self) -> pd.DataFrame:
+        return self._in_period(self.reconciliations)
+
+    def summary(self) -> pd.DataFrame:
+        d = self.pnl_by_day()
+        rows = [
+            ("period", self.period.label),
+            ("runs archived", len(self.runs)),
+            ("runs failed", int((self.runs["status"] == "failed").sum()) if len(self.runs) else 0),
+            ("fills", int(d["fills"].sum()) if len(d) else 0),
+            ("realized P&L before fees (HKD)", round(float(d["realized"].sum()), 2) if len(d) else 0.0),
+            ("fees (HKD)", round(float(d["fees"].sum()), 2) if len(d) else 0.0),
+            ("net realized P&L (HKD)", round(float(d["net"].sum()), 2) if len(d) else 0.0),
+            ("open positions", len(self.open_positions())),
+            ("unprotected open positions", int((~self.open_positions()["protected"].astype(bool)).sum())),
+            ("risk events", len(self.period_risk_events())),
+            ("alerts", len(self.period_alerts())),
+            ("reconciliations (not clean)", f"{len(self.period_reconciliations())} "
+             f"({int((self.period_reconciliations()['status'] != 'clean').sum()) if len(self.period_reconciliations()) else 0})"),
+        ]
+        return pd.DataFrame([(k, str(v)) for k, v in rows], columns=["item", "value"])
+
+
+def archive_runs(runs_dir: Path, period: ReviewPeriod, *, current_run_id: str = "") -> pd.DataFrame:
+    """The archive's runs in the period with their status and whether they still verify (the run
+    doing the review is left out: it is sealed only after it finishes)."""
+    report = verify_archive(runs_dir)
+    broken = {p.run for p in report.problems if not p.run.endswith(current_run_id[-6:] or "?")}
+    rows = []
+    for r in list_runs(runs_dir):
+        if r.run_id == current_run_id:
+            continue
+        day = day_of(r.path)
+        if not period.start <= day <= period.end:
+            continue
+        m = r.manifest
+        rows.append({"run": r.relative, "kind": m.kind if m else "?", "mode": m.mode if m else "?",
+                     "status": m.status if m else "unsealed", "verifies": r.relative not in broken,
+                     "failure": (f"In [{m.failure.cell}] {m.failure.ename}: {m.failure.evalue[:120]}"
+                                 if m and m.failure else "")})
+    return pd.DataFrame(rows, columns=["run", "kind", "mode", "status", "verifies", "failure"])
+
+
+def load_review(
+    ledger: Any, runs_dir: Path, period: ReviewPeriod, *, account: str = "", current_run_id: str = ""
+) -> ReviewData:
+    """Read everything the review shows. Fills are read up to the period's end (for cost basis)."""
+    lo, hi = period.bounds()
+    acct = "AND (? = '' OR coalesce(account, '') = ?)"
+    a = [account, account]
+    return ReviewData(
+        period=period,
+        fills=ledger.query(f"SELECT * FROM fills WHERE ts < ? {acct} ORDER BY ts", [hi, *a]),
+        orders=ledger.query(f"SELECT * FROM orders WHERE 1=1 {acct}", a),
+        positions=ledger.query(f"SELECT * FROM positions WHERE 1=1 {acct} ORDER BY symbol", a),
+        risk_events=ledger.query(f"SELECT ts, kind, severity, symbol, message FROM risk_events WHERE ts >= ? "
+                                 f"AND ts < ? {acct} ORDER BY ts", [lo, hi, *a]),
+        alerts=ledger.query("SELECT ts, severity, title, body, delivered, failure FROM alerts WHERE ts >= ? "
+                            "AND ts < ? ORDER BY ts", [lo, hi]),
+        reconciliations=ledger.query(f"SELECT ts, run_id, status, broker_positions, ledger_positions, "
+                                     f"discrepancies FROM reconciliations WHERE ts >= ? AND ts < ? {acct} "
+                                     "ORDER BY ts", [lo, hi, *a]),
+        runs=archive_runs(runs_dir, period, current_run_id=current_run_id),
+    )

@@ -1,0 +1,125 @@
+"""Helpers for the broker integration suite: a real gateway process, a real ib_async session.
+
+``gateway`` yields the simulated gateway (``catalyst gateway`` as a separate process on a free
+port, one per test module), or, when CATALYST_IB_HOST, CATALYST_IB_PORT and CATALYST_IB_ACCOUNT
+are set and the test is marked ``ibkr_paper``, a real IB paper gateway. A paper account id must
+start with "DU": anything else is refused, so this suite can never trade a live account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from catalyst.broker import BrokerSession
+from catalyst.config import BrokerSettings, Settings
+from catalyst.ledger import Ledger
+from catalyst.sim.sim_control import GatewayControl
+from catalyst.sim.sim_launcher import start_gateway
+
+SIM_ACCOUNT = "DU0000001"
+#: A Tuesday morning in continuous trading (HK time): fills happen, DAY orders stay alive.
+SIM_CLOCK = "2026-11-24T10:00:00+08:00"
+
+_client_ids = itertools.count(11)
+
+
+@dataclass
+class GatewayTarget:
+    kind: str  # "sim" | "paper"
+    host: str
+    port: int
+    account: str
+    control: GatewayControl | None
+
+    def require_control(self) -> GatewayControl:
+        if self.control is None:
+            pytest.skip("needs the simulator's control channel (fault injection, clock, gateway records)")
+        return self.control
+
+
+def paper_target() -> GatewayTarget | None:
+    host, port, account = (os.environ.get(f"CATALYST_IB_{k}") for k in ("HOST", "PORT", "ACCOUNT"))
+    if not (host and port and account):
+        return None
+    if not account.startswith("DU"):
+        pytest.fail(
+            f"CATALYST_IB_ACCOUNT={account!r} is not a paper account (paper ids start with DU); refusing"
+        )
+    return GatewayTarget("paper", host, int(port), account, None)
+
+
+def start_sim(state_dir: Path, **kwargs: Any) -> Any:
+    return start_gateway(state_dir, clock=kwargs.pop("clock", SIM_CLOCK), accounts=(SIM_ACCOUNT,), **kwargs)
+
+
+def make_settings(target: GatewayTarget, *, client_id: int | None = None, **broker: Any) -> Settings:
+    return Settings(
+        mode="sim" if target.kind == "sim" else "paper",
+        broker=BrokerSettings(
+            **{
+                "host": target.host,
+                "port": target.port,
+                "client_id": client_id if client_id is not None else next(_client_ids),
+                "account": target.account,
+                "connect_timeout": 5,
+                "request_timeout": 5,
+                **broker,
+            }
+        ),
+    )
+
+
+Scenario = Callable[[BrokerSession], Awaitable[Any]]
+
+
+def run_session(
+    target: GatewayTarget,
+    ledger: Ledger | None,
+    scenario: Scenario,
+    *,
+    risk_events: list[dict[str, Any]] | None = None,
+    **session_kwargs: Any,
+) -> Any:
+    """Connect a real BrokerSession to ``target``, run ``scenario(session)``, always close."""
+
+    async def main() -> Any:
+        settings = make_settings(target, **session_kwargs.pop("broker", {}))
+        s = BrokerSession(
+            settings,
+            ledger=ledger,
+            run_id="it",
+            on_risk_event=risk_events.append if risk_events is not None else None,
+            proof_timeout=session_kwargs.pop("proof_timeout", 3.0),
+            reconnect_delays=session_kwargs.pop("reconnect_delays", (0.1, 0.2, 0.5)),
+            **session_kwargs,
+        )
+        await s.connect()
+        try:
+            return await scenario(s)
+        finally:
+            await s.close()
+
+    return asyncio.run(main())
+
+
+def tick_up(price: Decimal, n: int, symbol: str) -> Decimal:
+    from catalyst.broker.bracket_plan import ticks_beyond
+    from catalyst.market import security
+
+    return ticks_beyond(price, n, "up", table=security(symbol).spread_table, on=None)
+
+
+def tick_down(price: Decimal, n: int, symbol: str) -> Decimal:
+    from catalyst.broker.bracket_plan import ticks_beyond
+    from catalyst.market import security
+
+    return ticks_beyond(price, n, "down", table=security(symbol).spread_table, on=None)

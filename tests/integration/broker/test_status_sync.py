@@ -1,0 +1,100 @@
+"""Order-status sync against the gateway: DAY expiry at the close, orders the broker forgot,
+rejections recorded as rejections. This module moves the simulated clock, so it has its own gateway."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from catalyst.broker import BracketVerificationError, BrokerSession
+from catalyst.domain import BracketIntent, Side
+from catalyst.ledger import Ledger
+from tests.integration.broker.broker_harness import GatewayTarget, run_session
+
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("broker_status_sync")]
+
+
+def test_a_day_entry_that_expires_at_the_close_is_synced_as_expired(
+    gateway: GatewayTarget, ledger: Ledger
+) -> None:
+    control = gateway.require_control()
+
+    async def scenario(s: BrokerSession) -> Any:
+        q = await s.quote("3988")
+        assert q.bid is not None
+        entry = q.bid * Decimal("0.8")  # far below the market: never fills today
+        intent = BracketIntent.snapped(
+            "it-exp-1", "3988", Side.BUY, 1000, entry, entry * Decimal("0.9"), entry * Decimal("1.2")
+        )
+        await s.submit_bracket(intent)
+        control.set_clock("2026-11-24T16:11:00+08:00")  # past the closing auction
+        assert await s.wait_for_order("it-exp-1:P", {"Cancelled"}, timeout=10) == "Cancelled"
+        return await s.sync_order_status()
+
+    run_session(gateway, ledger, scenario)
+    rows = ledger.query("SELECT order_ref, status FROM orders WHERE intent_id = 'it-exp-1' ORDER BY 1")
+    assert dict(zip(rows.order_ref, rows.status, strict=True))["it-exp-1:P"] == "expired"
+
+
+def test_an_order_the_broker_no_longer_knows_becomes_unknown_with_a_risk_event(
+    gateway: GatewayTarget, ledger: Ledger, risk_events: list[dict[str, Any]]
+) -> None:
+    ledger.upsert(
+        "orders",
+        {
+            "order_ref": "it-ghost-1:P",
+            "intent_id": "it-ghost-1",
+            "role": "entry",
+            "account": gateway.account,
+            "symbol": "700",
+            "side": "BUY",
+            "order_type": "LMT",
+            "quantity": 100,
+            "limit_price": Decimal("500"),
+            "tif": "DAY",
+            "status": "Submitted",
+            "perm_id": 987654321,
+            "placed_at": datetime.now(UTC) - timedelta(minutes=5),
+        },
+    )
+
+    async def scenario(s: BrokerSession) -> Any:
+        return await s.sync_order_status()
+
+    changes = run_session(gateway, ledger, scenario, risk_events=risk_events)
+    assert list(changes.new_status) == ["unknown"]
+    assert [e["kind"] for e in risk_events] == ["order_unknown"]
+    stored = ledger.query("SELECT status FROM orders WHERE order_ref = 'it-ghost-1:P'")
+    assert list(stored.status) == ["unknown"]
+
+
+def test_rejected_children_are_recorded_as_rejections_with_their_error(
+    gateway: GatewayTarget, ledger: Ledger
+) -> None:
+    control = gateway.require_control()
+    control.set_clock("2026-11-25T10:00:00+08:00")
+    control.fault("reject-children", True)
+    try:
+
+        async def scenario(s: BrokerSession) -> None:
+            q = await s.quote("941")
+            assert q.bid is not None
+            entry = q.bid * Decimal("0.9")
+            intent = BracketIntent.snapped(
+                "it-rj-1", "941", Side.BUY, 500, entry, entry * Decimal("0.9"), entry * Decimal("1.2")
+            )
+            with pytest.raises(BracketVerificationError):
+                await s.submit_bracket(intent)
+            await s.sync_order_status()
+
+        run_session(gateway, ledger, scenario)
+    finally:
+        control.fault("reject-children", False)
+    rows = ledger.query(
+        "SELECT order_ref, status, error_code FROM orders WHERE intent_id = 'it-rj-1' ORDER BY 1"
+    )
+    by_ref = {r.order_ref: (r.status, r.error_code) for r in rows.itertuples()}
+    assert by_ref["it-rj-1:TP"] == ("rejected", 201)

@@ -1,0 +1,41 @@
+"""Session fixture: a simulated gateway and a project folder, with secrets in the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from notebook_project import CYCLE_PARAMS, SECRET_ENV, SIM_CLOCK, Archived, SimProject
+
+from catalyst.sim.sim_launcher import start_gateway
+
+
+@pytest.fixture(scope="session")
+def sim_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimProject]:
+    root = tmp_path_factory.mktemp("project")
+    handle = start_gateway(root / "state" / "sim", clock=SIM_CLOCK)
+    env = {
+        "CATALYST_PATHS__ROOT": str(root),
+        "CATALYST_SIM__PORT": str(handle.port),
+        "CATALYST_MODE": "sim",
+        **SECRET_ENV,
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # nbmake's kernels inherit this process's environment
+    try:
+        yield SimProject(root=root, gateway=handle, env=env)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        handle.stop()
+
+
+@pytest.fixture(scope="session")
+def archived(sim_project: SimProject) -> Archived:
+    cycle = sim_project.catalyst("cycle", "--no-progress", *CYCLE_PARAMS)
+    review = sim_project.catalyst("review", "--no-progress")
+    return Archived(sim_project, cycle, review)

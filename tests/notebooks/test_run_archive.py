@@ -1,0 +1,111 @@
+"""`catalyst cycle | review` archive sealed run folders: no secrets inside, verify catches any change,
+a failing notebook is archived with its cell named and the command exits non-zero."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from notebook_project import SECRET_VALUES, Archived, SimProject
+from typer.testing import CliRunner
+
+from catalyst.cli.app import app
+from catalyst.runs.archive import verify_archive
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.xdist_group("notebooks")]
+
+
+def test_cycle_and_review_commands_succeed_and_print_their_run_folder(archived: Archived) -> None:
+    for done in (archived.cycle, archived.review):
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "Run folder:" in done.stdout
+
+
+def test_a_run_folder_holds_notebook_trade_log_events_html_and_manifest(archived: Archived) -> None:
+    folder = archived.folder("cycle")
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "cycle.html", "cycle.ipynb", "events.jsonl", "manifest.json", "trade_log.duckdb"]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert set(manifest["artifacts"]) == {"cycle.html", "cycle.ipynb", "events.jsonl", "trade_log.duckdb"}
+    assert manifest["parameters"]["universe"] == "700,5,3988,2388,1211,1299"
+    assert manifest["code_version"]["describe"] and manifest["package_versions"]["papermill"]
+
+
+def test_the_kernel_logs_into_the_runs_events_file(archived: Archived) -> None:
+    events = [json.loads(line) for line in (archived.folder("cycle") / "events.jsonl").read_text().splitlines()]
+    names = {e.get("event") for e in events}
+    assert {"run.started", "cycle.phase", "cycle.finished"} <= names
+    run_id = json.loads((archived.folder("cycle") / "manifest.json").read_text())["run_id"]
+    assert all(e.get("run_id") == run_id for e in events if str(e.get("event", "")).startswith("cycle."))
+
+
+def test_no_artifact_of_a_run_contains_a_secret(archived: Archived) -> None:
+    leaks = []
+    for folder in (archived.folder("cycle"), archived.folder("review")):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                data = path.read_bytes()
+                leaks += [f"{path.name}: {s}" for s in SECRET_VALUES if s.encode() in data]
+    assert leaks == []
+
+
+def test_an_untouched_archive_verifies(archived: Archived) -> None:
+    done = archived.project.catalyst("runs", "verify")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "chain intact" in done.stdout
+
+
+@pytest.mark.parametrize("artifact", ["cycle.ipynb", "trade_log.duckdb", "events.jsonl", "cycle.html", "manifest.json"])
+def test_changing_one_byte_of_an_artifact_makes_verify_fail_and_name_it(
+    archived: Archived, artifact: str, tmp_path: Path
+) -> None:
+    shutil.copytree(archived.project.runs_dir, tmp_path / "runs")
+    folder = tmp_path / "runs" / archived.folder("cycle").relative_to(archived.project.runs_dir)
+    data = bytearray((folder / artifact).read_bytes())
+    data[len(data) // 3] ^= 0x20
+    (folder / artifact).write_bytes(bytes(data))
+    report = verify_archive(tmp_path / "runs")
+    assert not report.ok
+    assert f"{folder.parent.name}/{folder.name}/{artifact}" in {f"{p.run}/{p.artifact}" for p in report.problems}
+
+
+def test_runs_list_and_show_describe_the_archive(archived: Archived) -> None:
+    listed = archived.project.catalyst("runs", "list")
+    assert "cycle" in listed.stdout and "review" in listed.stdout
+    run_id = json.loads((archived.folder("cycle") / "manifest.json").read_text())["run_id"]
+    shown = archived.project.catalyst("runs", "show", run_id[-6:])
+    assert shown.returncode == 0 and '"sha256"' not in shown.stdout and run_id in shown.stdout
+
+
+def test_a_failing_notebook_is_archived_with_its_cell_named_and_exits_non_zero(
+    archived: Archived, tmp_path: Path
+) -> None:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell('mode = "sim"\nrun_id = ""')
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell("1 / 0")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    broken = tmp_path / "broken.ipynb"
+    nbformat.write(nb, str(broken))
+    done = archived.project.catalyst("review", "--no-progress", "--notebook", str(broken))
+    assert done.returncode == 1
+    assert "In [3] (`1 / 0`) raised ZeroDivisionError" in done.stderr
+    folder = archived.latest("review")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and manifest["failure"]["ename"] == "ZeroDivisionError"
+    assert (folder / "review.html").exists() and (folder / "review.ipynb").exists()
+
+
+def test_live_mode_is_refused_with_what_is_missing(sim_project: SimProject) -> None:
+    done = CliRunner().invoke(app, ["cycle", "--mode", "live"])
+    assert done.exit_code == 2
+    assert "go-live gate" in done.output and "clean paper-trading day" in done.output
+
+
+def test_an_unknown_parameter_is_refused_with_the_notebooks_parameters(sim_project: SimProject) -> None:
+    done = CliRunner().invoke(app, ["cycle", "-p", "no_such_thing", "1"])
+    assert done.exit_code == 2
+    assert "has no parameter 'no_such_thing'" in done.output and "strategy_params" in done.output
