@@ -367,7 +367,8 @@ catalyst-momentum ({", ".join(f"{k}={v}" for k, v in PARAMS.items())}, leave at 
 deterministic price model (seed {SEED}). Each engine goes from the raw bars to trades; best of 3 runs
 (backtrader: one run), measured side by side in one run on {platform.machine()} / Python
 {platform.python_version()} / pandas {pd.__version__} / numpy {np.__version__}, after a warm-up (calendar,
-numba compilation).
+numba compilation). Load average at the end of the run: {_load()} (2 cores shared with other work:
+absolute figures vary, the ratios are what the run measures).
 
 | engine | time | bars/s | entries | same (session, symbol) entries as Catalyst's signals |
 |---|---|---|---|---|
@@ -386,6 +387,15 @@ continuous bar, so trade counts and P&L are not comparable; the entry decisions 
     if "--no-write" not in args:
         write_section(text, ROOT / "BENCHMARKS.md")
     return {"catalyst_s": cat_s, "vectorbt_s": vbt_s, "backtrader_s": bt_s, "bars": n}
+
+
+def _load() -> str:
+    import os
+
+    try:
+        return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:  # pragma: no cover - not on every platform
+        return "n/a"
 
 
 def _version(module: str) -> str:

@@ -569,7 +569,7 @@ class BracketSubmitter:
                     error_message=reason[:500],
                     raw=_json_safe(evidence),
                 )
-        await self.recorder.write_intent(self._intent_row(intent, self.conn.account, "failed", evidence))
+        self.recorder.queue_intent(self._intent_row(intent, self.conn.account, "failed", evidence))
         await self.recorder.flush()
         raise BracketVerificationError(
             f"bracket {intent.intent_id} ({intent.symbol} {intent.side} {intent.quantity}) was not proven "

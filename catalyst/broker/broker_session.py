@@ -17,18 +17,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Awaitable, Coroutine, Iterable
 from datetime import date, datetime
-from typing import Any, TypeVar
+from decimal import Decimal
+from typing import Any, Literal, TypeVar
 
 import pandas as pd
 import structlog
 from ib_async import Contract, Order
+from ib_async.util import UNSET_DOUBLE
 
-from catalyst.broker.bracket_plan import DEFAULT_STOP_LIMIT_TICKS, LegPlan
+from catalyst.broker.bracket_plan import DEFAULT_STOP_LIMIT_TICKS, OCA_REDUCE_NO_BLOCK, LegPlan, ticks_beyond
+from catalyst.broker.bracket_proof import check_leg, is_acknowledged
 from catalyst.broker.bracket_submit import BracketSubmitter, VerifiedBracket, wire_leg
 from catalyst.broker.broker_connection import DEFAULT_RECONNECT_DELAYS, BrokerConnection
-from catalyst.broker.broker_errors import OrderNotFoundError, ReadOnlySessionError, SymbolLockedError
+from catalyst.broker.broker_errors import (
+    BracketVerificationError,
+    NotWholeLotsError,
+    OrderNotFoundError,
+    ReadOnlySessionError,
+    SymbolLockedError,
+)
 from catalyst.broker.broker_queries import AccountSnapshot, BrokerQueries, Quote
 from catalyst.broker.broker_records import LedgerRecorder, RiskHook
 from catalyst.broker.broker_reports import DONE_STATUSES, BrokerReports
@@ -39,6 +49,7 @@ from catalyst.broker.status_sync import StatusSync
 from catalyst.config import Settings
 from catalyst.domain import BracketIntent, OrderType, Side
 from catalyst.ledger import Ledger
+from catalyst.market import security
 
 log = structlog.get_logger(__name__)
 
@@ -121,6 +132,7 @@ class BrokerSession:
             client_id=self.connection.client_id,
         )
         self._flatten_seq = 0
+        self._protect_seq = 0
 
     # -- life cycle --------------------------------------------------------------------------------
 
@@ -354,6 +366,158 @@ class BrokerSession:
         self._flatten_seq += 1
         ref = f"{self.run_id or 'manual'}:{described.symbol}:FLAT:{self._flatten_seq}"
         return await self._place_exit(contract, described, side, abs(quantity), ref, fallback=None)
+
+    async def protect(self, symbol: str, quantity: int, *, stop: Decimal, target: Decimal) -> list[str]:
+        """Re-create protection for a held position: take-profit LMT + stop STP LMT in one OCA group.
+
+        ``quantity`` is the signed position (long > 0). Both orders are proven like bracket legs
+        (broker-reported side, type, quantity, prices, account, shared OCA group); on failure both
+        are cancelled, a ``protection_unproven`` risk event is recorded and
+        BracketVerificationError is raised. Returns the two orderRefs.
+        """
+        self._require_trading(f"protect {symbol}")
+        await self._ready()
+        contract, described = await self.contracts.resolve(symbol)
+        if quantity == 0:
+            raise NotWholeLotsError(f"there is no position in {described.symbol} to protect")
+        side = Side.SELL if quantity > 0 else Side.BUY
+        qty = abs(int(quantity))
+        self._protect_seq += 1
+        base = f"{self.run_id or 'manual'}:{described.symbol}:PROT{self._protect_seq}"
+        through: Literal["up", "down"] = "down" if side is Side.SELL else "up"
+        stop_limit = ticks_beyond(
+            stop,
+            self.submitter.stop_limit_ticks,
+            through,
+            table=security(described.symbol).spread_table,
+            on=None,
+        )
+        take_profit = LegPlan(
+            role="take_profit",
+            order_ref=f"{base}:TP",
+            symbol=described.symbol,
+            side=side,
+            order_type=OrderType.LIMIT,
+            quantity=qty,
+            limit_price=target,
+            stop_price=None,
+            tif="GTC",
+            transmit=True,
+            is_child=False,
+            oca_group=base,
+            oca_type=OCA_REDUCE_NO_BLOCK,
+        )
+        stop_loss = dataclasses.replace(
+            take_profit,
+            role="stop_loss",
+            order_ref=f"{base}:SL",
+            order_type=OrderType.STOP_LIMIT,
+            limit_price=stop_limit,
+            stop_price=stop,
+        )
+        plans = [take_profit, stop_loss]
+        wires = [wire_leg(p, board_lot=described.board_lot) for p in plans]
+        ids: list[int] = []
+        placed_at = datetime.now().astimezone()
+        for plan, wire in zip(plans, wires, strict=True):
+            order_id = self.connection.ib.client.getReqId()
+            ids.append(order_id)
+            self.recorder.track_order(
+                {
+                    "order_ref": plan.order_ref,
+                    "run_id": self.run_id,
+                    "role": "protect",
+                    "account": self.account,
+                    "symbol": plan.symbol,
+                    "side": side.value,
+                    "order_type": plan.order_type.value,
+                    "quantity": qty,
+                    "limit_price": plan.limit_price,
+                    "stop_price": plan.stop_price,
+                    "tif": "GTC",
+                    "oca_group": base,
+                    "client_id": self.client_id,
+                    "order_id": order_id,
+                    "status": "sent",
+                    "placed_at": placed_at,
+                }
+            )
+            order = Order(
+                orderId=order_id,
+                action=wire.action,
+                totalQuantity=wire.quantity,  # type: ignore[arg-type]
+                orderType=wire.order_type,
+                lmtPrice=wire.limit_price,
+                auxPrice=wire.stop_price if wire.stop_price is not None else UNSET_DOUBLE,
+                tif="GTC",
+                account=self.account,
+                orderRef=plan.order_ref,
+                transmit=True,
+                ocaGroup=base,
+                ocaType=OCA_REDUCE_NO_BLOCK,
+            )
+            log.warning(
+                "broker.protect.place",
+                symbol=described.symbol,
+                order_ref=plan.order_ref,
+                action=wire.action,
+                quantity=qty,
+                order_type=wire.order_type,
+                limit=wire.limit_price,
+                stop=wire.stop_price,
+                oca_group=base,
+            )
+            self.connection.ib.placeOrder(contract, order)
+
+        def probe() -> str | None:
+            acked = 0
+            for order_id in ids:
+                if any(e.is_order_failure for e in self.reports.errors_for_order(order_id)):
+                    return "refused"
+                rep = self.reports.latest_order(client_id=self.client_id, order_id=order_id)
+                st = self.reports.latest_status(client_id=self.client_id, order_id=order_id)
+                if rep is not None and is_acknowledged(rep, st):
+                    acked += 1
+            return "acked" if acked == len(ids) else None
+
+        outcome = await self.reports.wait_for(probe, self.proof_timeout)
+        legs = []
+        for plan, order_id in zip(plans, ids, strict=True):
+            rep = self.reports.latest_order(client_id=self.client_id, order_id=order_id)
+            st = self.reports.latest_status(client_id=self.client_id, order_id=order_id)
+            legs.append(check_leg(plan, rep, st, account=self.account, con_id=described.con_id, parent=None))
+        problems = [f"{leg.role}: {p}" for leg in legs for p in leg.problems]
+        groups = {leg.reported["oca_group"] for leg in legs if leg.reported}
+        if len(groups) != 1 or "" in groups:
+            problems.append(f"protective orders not in one OCA group: {sorted(groups)}")
+        if outcome != "acked" or problems:
+            for order_id in ids:
+                with contextlib.suppress(ConnectionError):
+                    self.connection.ib.cancelOrder(Order(orderId=order_id, clientId=self.client_id))
+            evidence = {
+                "outcome": outcome or "timeout",
+                "problems": problems,
+                "legs": [
+                    {"order_ref": leg.order_ref, "intended": leg.intended, "reported": leg.reported}
+                    for leg in legs
+                ],
+            }
+            self.recorder.risk_event(
+                "protection_unproven",
+                severity="critical",
+                symbol=described.symbol,
+                message=f"protective orders for {described.symbol} not proven: "
+                f"{'; '.join(problems) or outcome}",
+                detail=evidence,
+            )
+            await self.recorder.flush()
+            raise BracketVerificationError(
+                f"protection for {described.symbol} was not proven at the broker "
+                f"({outcome or 'timeout'}; {'; '.join(problems)}); both orders were cancelled",
+                evidence,
+            )
+        await self.recorder.flush()
+        return [plan.order_ref for plan in plans]
 
     def _require_trading(self, what: str) -> None:
         if self.readonly:

@@ -107,11 +107,22 @@ class StatusSync:
     async def run(self, *, server_now: datetime | None = None) -> pd.DataFrame:
         if self.ledger is None:
             return pd.DataFrame(columns=SYNC_COLUMNS)
+        await self.recorder.flush()  # the ledger must hold everything this session already knows
         account = self._account()
         placeholders = ", ".join("?" for _ in TERMINAL_LEDGER_STATUSES)
+        # plus DAY orders the stream saw cancelled lately: the sync decides whether that was an expiry
         pending = self.ledger.query(
-            f"SELECT * FROM orders WHERE status NOT IN ({placeholders}) AND (account = ? OR account IS NULL)",
-            [*TERMINAL_LEDGER_STATUSES, account],
+            "SELECT * FROM orders WHERE (account = ? OR account IS NULL) "
+            f"AND (status NOT IN ({placeholders}) "
+            "OR (status = 'Cancelled' AND tif = 'DAY' AND error_code IS NULL "
+            "AND updated_at >= now() - INTERVAL 1 DAY))",
+            [account, *TERMINAL_LEDGER_STATUSES],
+        )
+        requested = set(
+            self.ledger.query(
+                "SELECT DISTINCT order_ref FROM order_events WHERE source = 'cancel' "
+                "AND ts >= now() - INTERVAL 2 DAY"
+            ).get("order_ref", pd.Series(dtype=object))
         )
         open_perms = await self.queries.refresh_open_orders()
         await self.queries.refresh_completed_orders()
@@ -124,7 +135,7 @@ class StatusSync:
         for _, row in pending.iterrows():
             ref = str(row["order_ref"])
             old = str(row["status"])
-            result = self._sync_one(row, open_perms, now)
+            result = self._sync_one(row, open_perms, now, cancel_requested=ref in requested)
             if result is None:
                 continue
             if ref not in self.recorder.orders:
@@ -186,7 +197,9 @@ class StatusSync:
         log.info("broker.sync.done", pending=len(pending), changed=len(changes), account=account)
         return pd.DataFrame(changes, columns=SYNC_COLUMNS)
 
-    def _sync_one(self, row: pd.Series, open_perms: set[int], now: datetime) -> SyncedOrder | None:
+    def _sync_one(
+        self, row: pd.Series, open_perms: set[int], now: datetime, *, cancel_requested: bool = False
+    ) -> SyncedOrder | None:
         ref = str(row["order_ref"])
         perm_id = int(_value(row, "perm_id") or 0)
         candidates = self.reports.orders_with_ref(ref)
@@ -249,7 +262,8 @@ class StatusSync:
             elif (
                 status == "Cancelled"
                 and str(_value(row, "tif") or "DAY") == "DAY"
-                and phase(now) == Phase.CLOSED
+                and not cancel_requested
+                and phase(now) in (Phase.CLOSED, Phase.PRE_OPEN)
             ):
                 status = "expired"
                 note = "DAY order expired at the close"

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import typer
 
-from catalyst.market import HK_TZ, MarketError
+from catalyst.config import ConfigError, load_settings
+from catalyst.market import HK_TZ, MarketError, set_phase2_date
 from catalyst.market.market_phase import Phase, TradingDay
 from catalyst.market.market_snapshot import MarketSnapshot, market_snapshot
 
@@ -111,6 +112,11 @@ def snapshot(
 ) -> None:
     """Phase now in Hong Kong, the next session's open, and lot and tick for each security."""
     codes = [c for s in symbols for c in s.split(",") if c.strip()] if symbols else None
+    try:
+        set_phase2_date(load_settings().market.phase2_date)
+    except ConfigError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(code=2) from e
     try:
         snap = market_snapshot(_parse_at(at), codes)
     except MarketError as e:

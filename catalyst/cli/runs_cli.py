@@ -1,4 +1,4 @@
-"""`catalyst cycle | reconcile | review | research`, `catalyst runs ...`, `catalyst schedule`, `catalyst demo`.
+"""`catalyst cycle|reconcile|review|research`, `catalyst runs ...`, `catalyst schedule`, `catalyst demo`.
 
 Thin: every command parses its options and calls :mod:`catalyst.runs`.
 """
@@ -29,7 +29,9 @@ def parse_param_args(args: Sequence[str]) -> list[tuple[str, str]]:
     i = 0
     while i < len(args):
         if args[i] not in ("-p", "--param"):
-            raise typer.BadParameter(f"unexpected argument {args[i]!r}; parameters are given as -p NAME VALUE")
+            raise typer.BadParameter(
+                f"unexpected argument {args[i]!r}; parameters are given as -p NAME VALUE"
+            )
         if i + 2 >= len(args):
             raise typer.BadParameter(f"{args[i]} needs a NAME and a VALUE")
         pairs.append((args[i + 1], args[i + 2]))
@@ -42,8 +44,14 @@ def _run_kind(kind: str, ctx: typer.Context, mode: str | None, progress: bool, n
     from catalyst.runs.run_launcher import launch_run
 
     try:
-        result = launch_run(kind, mode=mode, pairs=parse_param_args(ctx.args), notebook=notebook,
-                            progress=progress, say=typer.echo)
+        result = launch_run(
+            kind,
+            mode=mode,
+            pairs=parse_param_args(ctx.args),
+            notebook=notebook,
+            progress=progress,
+            say=typer.echo,
+        )
     except CatalystError as exc:
         raise _fail(str(exc)) from exc
     typer.echo(f"Run folder: {result.folder.path}")
@@ -89,7 +97,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{r.relative:40} {(m.kind if m else '?'):10} {(m.mode if m else '?'):6} {status}")
 
     @runs.command("show")
-    def runs_show(run: str = typer.Argument(..., help="run id, YYYY-MM-DD/folder, folder path or id suffix")) -> None:
+    def runs_show(
+        run: str = typer.Argument(..., help="run id, YYYY-MM-DD/folder, folder path or id suffix"),
+    ) -> None:
         """A run's manifest: parameters, status, artifacts and their hashes, code version, chain link."""
         from catalyst.runs.archive import resolve_run
 
@@ -115,15 +125,20 @@ def register(app: typer.Typer) -> None:
             typer.secho(str(problem), fg=typer.colors.RED)
         if not report.ok:
             raise _fail(f"archive verification FAILED: {len(report.problems)} problem(s)", 1)
-        typer.secho(f"archive verified: {report.runs_checked} run(s), {report.artifacts_checked} artifact(s), "
-                    "chain intact", fg=typer.colors.GREEN)
+        typer.secho(
+            f"archive verified: {report.runs_checked} run(s), {report.artifacts_checked} artifact(s), "
+            "chain intact",
+            fg=typer.colors.GREEN,
+        )
 
     @app.command("schedule")
     def schedule(
         mode: str | None = typer.Option(None, "--mode", help=_MODE_HELP),
         cycle_times: str | None = typer.Option(None, "--cycle-times", help="HH:MM,... (HK time)"),
         print_crontab: bool = typer.Option(False, "--print-crontab", help="print cron entries and exit"),
-        run_due: str | None = typer.Option(None, "--run-due", help="(for cron) run JOB if the calendar says so"),
+        run_due: str | None = typer.Option(
+            None, "--run-due", help="(for cron) run JOB if the calendar says so"
+        ),
         no_monitor: bool = typer.Option(False, "--no-monitor", help="do not start `catalyst monitor`"),
     ) -> None:
         """Run reconciliations, trading cycles, the monitor and the review on the HKEX calendar."""
@@ -142,18 +157,23 @@ def register(app: typer.Typer) -> None:
 
 
 def _register_run_command(app: typer.Typer, kind: str, help_text: str) -> None:
-    @app.command(kind, context_settings=_RUN_CONTEXT, help=help_text + " Parameters: -p NAME VALUE (JSON or text).")
+    @app.command(
+        kind, context_settings=_RUN_CONTEXT, help=help_text + " Parameters: -p NAME VALUE (JSON or text)."
+    )
     def command(
         ctx: typer.Context,
         mode: str | None = typer.Option(None, "--mode", help=_MODE_HELP),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="papermill's progress bar"),
-        notebook: Path | None = typer.Option(None, "--notebook", help="run this notebook instead", hidden=True),
+        notebook: Path | None = typer.Option(  # noqa: B008 - typer's way of declaring an option
+            None, "--notebook", help="run this notebook instead", hidden=True
+        ),
     ) -> None:
         _run_kind(kind, ctx, mode, progress, notebook)
 
 
-def _schedule(mode: str | None, cycle_times: str | None, print_crontab: bool, run_due: str | None,
-              no_monitor: bool) -> None:
+def _schedule(
+    mode: str | None, cycle_times: str | None, print_crontab: bool, run_due: str | None, no_monitor: bool
+) -> None:
     from catalyst.market import HK_TZ
     from catalyst.market.market_phase import session_for
     from catalyst.runs.notebook_runner import project_root
@@ -162,8 +182,11 @@ def _schedule(mode: str | None, cycle_times: str | None, print_crontab: bool, ru
     from catalyst.runs.scheduler import Scheduler, catalyst_command, scheduler_lock
 
     try:
-        plan = SchedulePlan(monitor=not no_monitor) if cycle_times is None else SchedulePlan(
-            cycle_times=parse_times(cycle_times), monitor=not no_monitor)
+        plan = (
+            SchedulePlan(monitor=not no_monitor)
+            if cycle_times is None
+            else SchedulePlan(cycle_times=parse_times(cycle_times), monitor=not no_monitor)
+        )
         if print_crontab:
             today = datetime.now(HK_TZ).date()
             days = [today + timedelta(days=i) for i in range(400)]
@@ -182,7 +205,7 @@ def _schedule(mode: str | None, cycle_times: str | None, print_crontab: bool, ru
         if run_due is not None:
             if run_due not in JOBS:
                 raise _fail(f"--run-due takes one of {', '.join(JOBS)}, got {run_due!r}")
-            slot = due_job(datetime.now(HK_TZ), run_due, plan, timedelta(minutes=5))  # type: ignore[arg-type]
+            slot = due_job(datetime.now(HK_TZ), run_due, plan, timedelta(minutes=5))
             if slot is None:
                 typer.echo(f"{run_due} is not due now on the HKEX calendar; nothing to do")
                 return
@@ -195,4 +218,3 @@ def _schedule(mode: str | None, cycle_times: str | None, print_crontab: bool, ru
             sched.run()
     except CatalystError as exc:
         raise _fail(str(exc)) from exc
-

@@ -24,6 +24,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from catalyst.config.secret_parts import secret_parts
+from catalyst.market import set_phase2_date
+
 Mode = Literal["sim", "paper", "live"]
 
 LIVE_ACCOUNT = re.compile(r"^U\d{4,}$")
@@ -196,13 +199,15 @@ class Settings(BaseSettings):
     def source_of(self, key: str) -> str:
         return self._sources.get(key, "default")
 
+    def apply_market_rules(self) -> None:
+        """Make ``catalyst.market`` use these settings (the Phase 2 spread-table launch date)."""
+        set_phase2_date(self.market.phase2_date)
+
     def alert_urls(self) -> list[str]:
         return [u.get_secret_value() for u in self.alerts.urls]
 
     def secret_values(self) -> list[str]:
         """Every secret value present, and the credential parts of secret URLs, for the log redactor."""
-        from catalyst.config.secret_parts import secret_parts
-
         found: list[str] = []
         for value in [*self.alert_urls(), *(s.get_secret_value() for s in self.secrets.values())]:
             found.extend(secret_parts(value))

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import structlog
 
-from catalyst.broker import BrokerSession
+from catalyst.broker import BrokerError, BrokerSession
 from catalyst.cycle.cycle_request import CycleRequest, limits_with_overrides
 from catalyst.cycle.trading_cycle import load_bars
 from catalyst.research.backtester import backtest_day_verdict, intents_frame
@@ -28,14 +28,25 @@ log = structlog.get_logger(__name__)
 
 KEY = ["symbol", "side"]
 COMPARED = ["quantity", "entry", "stop", "target"]
-COMPARISON_COLUMNS = ["run_id", "at", "symbol", "side", *[f"{c}_{s}" for c in COMPARED for s in ("live", "backtest")],
-                      "live_status", "match", "explanation"]
+COMPARISON_COLUMNS = [
+    "run_id",
+    "at",
+    "symbol",
+    "side",
+    *[f"{c}_{s}" for c in COMPARED for s in ("live", "backtest")],
+    "live_status",
+    "match",
+    "explanation",
+]
 
 
 def decision_inputs(ledger: Any, start: datetime, end: datetime) -> pd.DataFrame:
     """Every cycle decision logged in [start, end): one row per cycle run, payload decoded."""
-    raw = ledger.query("SELECT ts, run_id, payload FROM log_events WHERE event = 'cycle.decision_inputs' "
-                       "AND ts >= ? AND ts < ? ORDER BY ts", [start, end])
+    raw = ledger.query(
+        "SELECT ts, run_id, payload FROM log_events WHERE event = 'cycle.decision_inputs' "
+        "AND ts >= ? AND ts < ? ORDER BY ts",
+        [start, end],
+    )
     rows = []
     for r in raw.itertuples(index=False):
         payload = r.payload if isinstance(r.payload, dict) else json.loads(r.payload or "{}")
@@ -46,8 +57,10 @@ def decision_inputs(ledger: Any, start: datetime, end: datetime) -> pd.DataFrame
 def live_intents(ledger: Any, run_id: str) -> pd.DataFrame:
     """The intents a cycle approved (everything but pre-trade rejections), with their status."""
     return ledger.query(
-        "SELECT symbol, side, quantity, entry_price AS entry, stop_price AS stop, target_price AS target, status "
-        "FROM intents WHERE run_id = ? AND status <> 'rejected' ORDER BY symbol", [run_id])
+        "SELECT symbol, side, quantity, entry_price AS entry, stop_price AS stop, target_price AS target, "
+        "status FROM intents WHERE run_id = ? AND status <> 'rejected' ORDER BY symbol",
+        [run_id],
+    )
 
 
 def compare_intents(run_id: str, at: str, live: pd.DataFrame, backtest: pd.DataFrame) -> pd.DataFrame:
@@ -66,8 +79,12 @@ def compare_intents(run_id: str, at: str, live: pd.DataFrame, backtest: pd.DataF
             match.append(False)
             notes.append("backtest only: the cycle did not send it (refused, or not sized the same)")
         else:
-            diffs = [c for c in COMPARED if str(d[f"{c}_live"]) != str(d[f"{c}_backtest"])
-                     and not _same_number(d[f"{c}_live"], d[f"{c}_backtest"])]
+            diffs = [
+                c
+                for c in COMPARED
+                if str(d[f"{c}_live"]) != str(d[f"{c}_backtest"])
+                and not _same_number(d[f"{c}_live"], d[f"{c}_backtest"])
+            ]
             match.append(not diffs)
             notes.append("same order" if not diffs else "differs in " + ", ".join(diffs))
     merged = merged.drop(columns="_merge").assign(run_id=run_id, at=at, match=match, explanation=notes)
@@ -82,8 +99,12 @@ def _same_number(a: Any, b: Any) -> bool:
 
 
 async def compare_with_backtest(
-    settings: Any, ledger: Any, start: datetime, end: datetime,
-    *, session_factory: Callable[..., Any] = BrokerSession,
+    settings: Any,
+    ledger: Any,
+    start: datetime,
+    end: datetime,
+    *,
+    session_factory: Callable[..., Any] = BrokerSession,
 ) -> pd.DataFrame:
     """For every cycle decided in [start, end): live intents beside the backtester's."""
     from decimal import Decimal
@@ -92,26 +113,56 @@ async def compare_with_backtest(
     if decisions.empty:
         return pd.DataFrame(columns=COMPARISON_COLUMNS)
     broker = session_factory(settings, ledger=None, readonly=True, client_id=settings.broker.client_id + 50)
-    await broker.connect()
+    try:
+        await broker.connect()
+    except (BrokerError, OSError, TimeoutError) as exc:
+        log.warning("cycle.compare.no_bars", error=str(exc))
+        return pd.DataFrame(
+            [
+                {
+                    "run_id": r,
+                    "match": None,
+                    "explanation": f"not compared: no bars, the gateway "
+                    f"is not reachable ({type(exc).__name__}: {exc})",
+                }
+                for r in decisions["run_id"]
+            ],
+            columns=COMPARISON_COLUMNS,
+        )
     out = []
     try:
         for d in decisions.to_dict("records"):
             at = datetime.fromisoformat(str(d["at"]))
-            request = CycleRequest(run_id=str(d["run_id"]), strategy=str(d["strategy"]),
-                                   strategy_params=d.get("strategy_params") or {},
-                                   universe=tuple(d.get("universe") or ()),
-                                   lookback_days=int(d.get("lookback_days") or 20),
-                                   bar_size=str(d.get("bar_size") or "1 min"))
+            request = CycleRequest(
+                run_id=str(d["run_id"]),
+                strategy=str(d["strategy"]),
+                strategy_params=d.get("strategy_params") or {},
+                universe=tuple(d.get("universe") or ()),
+                lookback_days=int(d.get("lookback_days") or 20),
+                bar_size=str(d.get("bar_size") or "1 min"),
+            )
             bars = await load_bars(broker, request.symbols(), request)
             limits = limits_with_overrides(RiskLimits.from_settings(settings), d.get("limit_overrides") or {})
             verdict = backtest_day_verdict(
-                bars, get_strategy(request.strategy, **dict(request.strategy_params)), at, settings,
-                equity=Decimal(str(d["equity"])), buying_power=Decimal(str(d["buying_power"])),
+                bars,
+                get_strategy(request.strategy, **dict(request.strategy_params)),
+                at,
+                settings,
+                equity=Decimal(str(d["equity"])),
+                buying_power=Decimal(str(d["buying_power"])),
                 positions={str(k): int(v) for k, v in (d.get("positions") or {}).items()},
-                open_entry_symbols=frozenset(d.get("open_entry_symbols") or ()), limits=limits,
-                run_id=request.run_id)
-            out.append(compare_intents(request.run_id, at.isoformat(), live_intents(ledger, request.run_id),
-                                       intents_frame(verdict.approved)))
+                open_entry_symbols=frozenset(d.get("open_entry_symbols") or ()),
+                limits=limits,
+                run_id=request.run_id,
+            )
+            out.append(
+                compare_intents(
+                    request.run_id,
+                    at.isoformat(),
+                    live_intents(ledger, request.run_id),
+                    intents_frame(verdict.approved),
+                )
+            )
     finally:
         await broker.close()
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=COMPARISON_COLUMNS)

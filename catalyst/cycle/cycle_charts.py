@@ -12,8 +12,13 @@ from catalyst.cycle.cycle_report import CycleReport
 
 def _empty(title: str, note: str) -> go.Figure:
     fig = go.Figure()
-    fig.update_layout(title=title, xaxis={"visible": False}, yaxis={"visible": False}, height=260,
-                      annotations=[{"text": note, "showarrow": False, "font": {"size": 15}}])
+    fig.update_layout(
+        title=title,
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        height=260,
+        annotations=[{"text": note, "showarrow": False, "font": {"size": 15}}],
+    )
     return fig
 
 
@@ -25,11 +30,26 @@ def brackets_chart(report: CycleReport) -> go.Figure:
     fig = go.Figure()
     labels = [f"{s} {side}" for s, side in zip(frame["symbol"], frame["side"], strict=True)]
     for col, color in (("stop", "#d62728"), ("entry", "#1f77b4"), ("target", "#2ca02c")):
-        fig.add_trace(go.Scatter(x=labels, y=[float(v) for v in frame[col]], mode="markers", name=col,
-                                 marker={"size": 12, "color": color, "symbol": "line-ew-open",
-                                         "line": {"width": 3, "color": color}}))
-    fig.update_layout(title="Brackets: stop / entry / target (HKD) per intent", height=380,
-                      xaxis_title="intent", yaxis_title="price (HKD)")
+        fig.add_trace(
+            go.Scatter(
+                x=labels,
+                y=[float(v) for v in frame[col]],
+                mode="markers",
+                name=col,
+                marker={
+                    "size": 12,
+                    "color": color,
+                    "symbol": "line-ew-open",
+                    "line": {"width": 3, "color": color},
+                },
+            )
+        )
+    fig.update_layout(
+        title="Brackets: stop / entry / target (HKD) per intent",
+        height=380,
+        xaxis_title="intent",
+        yaxis_title="price (HKD)",
+    )
     return fig
 
 
@@ -45,8 +65,13 @@ def outcome_chart(report: CycleReport) -> go.Figure:
                 counts["refused: pre-trade"] = int(n)
     if not counts:
         return _empty("Outcomes", f"nothing sent or refused ({report.status})")
-    fig = go.Figure(go.Bar(x=list(counts), y=list(counts.values()),
-                           marker_color=["#2ca02c" if k == "proven" else "#ff7f0e" for k in counts]))
+    fig = go.Figure(
+        go.Bar(
+            x=list(counts),
+            y=list(counts.values()),
+            marker_color=["#2ca02c" if k == "proven" else "#ff7f0e" for k in counts],
+        )
+    )
     fig.update_layout(title="Outcome of each intent", height=320, yaxis_title="intents")
     return fig
 
@@ -62,6 +87,7 @@ def positions_chart(positions: pd.DataFrame, title: str = "Positions after the c
 
 def broker_vs_ledger_chart(broker_positions: pd.DataFrame, ledger_positions: pd.DataFrame) -> go.Figure:
     """Quantities per symbol as the broker and the ledger hold them (after corrections)."""
+
     def by_symbol(frame: pd.DataFrame) -> Any:
         if frame is None or frame.empty:
             return pd.Series(dtype="int64")
@@ -71,10 +97,12 @@ def broker_vs_ledger_chart(broker_positions: pd.DataFrame, ledger_positions: pd.
     symbols = sorted(set(b.index) | set(led.index))
     if not symbols:
         return _empty("Broker vs ledger", "no positions on either side")
-    fig = go.Figure([
-        go.Bar(name="broker", x=symbols, y=[int(b.get(s, 0)) for s in symbols]),
-        go.Bar(name="ledger", x=symbols, y=[int(led.get(s, 0)) for s in symbols]),
-    ])
+    fig = go.Figure(
+        [
+            go.Bar(name="broker", x=symbols, y=[int(b.get(s, 0)) for s in symbols]),
+            go.Bar(name="ledger", x=symbols, y=[int(led.get(s, 0)) for s in symbols]),
+        ]
+    )
     fig.update_layout(barmode="group", title="Positions: broker vs ledger", height=340, yaxis_title="shares")
     return fig
 
@@ -83,7 +111,14 @@ def reconciliation_history_chart(history: pd.DataFrame) -> go.Figure:
     if history is None or history.empty:
         return _empty("Reconciliation history", "no reconciliations on record")
     h = history.sort_values("ts")
-    fig = go.Figure(go.Scatter(x=h["ts"], y=h["discrepancies"].fillna(0), mode="lines+markers",
-                               text=h["status"], name="discrepancies"))
+    fig = go.Figure(
+        go.Scatter(
+            x=h["ts"],
+            y=h["discrepancies"].fillna(0),
+            mode="lines+markers",
+            text=h["status"],
+            name="discrepancies",
+        )
+    )
     fig.update_layout(title="Discrepancies found per reconciliation", height=320, yaxis_title="discrepancies")
     return fig

@@ -9,8 +9,19 @@ from typing import Any
 import pandas as pd
 
 SENT_COLUMNS = ["intent_id", "symbol", "side", "quantity", "entry", "stop", "target", "outcome", "detail"]
-LEG_COLUMNS = ["intent_id", "role", "order_ref", "perm_id", "side", "order_type", "quantity",
-               "limit_price", "stop_price", "status", "acknowledged_at"]
+LEG_COLUMNS = [
+    "intent_id",
+    "role",
+    "order_ref",
+    "perm_id",
+    "side",
+    "order_type",
+    "quantity",
+    "limit_price",
+    "stop_price",
+    "status",
+    "acknowledged_at",
+]
 REFUSED_COLUMNS = ["stage", "intent_id", "symbol", "side", "code", "reason"]
 CANDIDATE_COLUMNS = ["symbol", "side", "entry", "stop", "target", "score", "reason"]
 

@@ -55,7 +55,12 @@ def as_universe(value: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(s.strip() for s in items if s.strip())
 
 
-_DECIMAL_FIELDS = {"max_risk_fraction", "max_notional_per_position", "daily_loss_limit", "daily_loss_fraction"}
+_DECIMAL_FIELDS = {
+    "max_risk_fraction",
+    "max_notional_per_position",
+    "daily_loss_limit",
+    "daily_loss_fraction",
+}
 
 
 def limits_with_overrides(base: RiskLimits, overrides: Mapping[str, Any]) -> RiskLimits:

@@ -37,30 +37,42 @@ class ReconcileRunReport:
     def headline(self) -> str:
         r = self.reconciliation
         n = len(r.findings)
-        return (f"Reconciliation {r.recon_id} of account {self.account} at {self.server_time:%Y-%m-%d %H:%M:%S %Z}"
-                f" (broker time): {r.status.upper()}, {n} discrepanc{'y' if n == 1 else 'ies'}, "
-                f"{r.backfilled} fill(s) backfilled, {len(self.sync_changes)} order status change(s)")
+        return (
+            f"Reconciliation {r.recon_id} of account {self.account} at "
+            f"{self.server_time:%Y-%m-%d %H:%M:%S %Z}"
+            f" (broker time): {r.status.upper()}, {n} discrepanc{'y' if n == 1 else 'ies'}, "
+            f"{r.backfilled} fill(s) backfilled, {len(self.sync_changes)} order status change(s)"
+        )
 
     def summary(self) -> pd.DataFrame:
         r = self.reconciliation
-        rows = [("status", r.status), ("broker positions", r.broker_positions),
-                ("ledger positions", r.ledger_positions), ("discrepancies", len(r.findings)),
-                ("fills backfilled", r.backfilled), ("symbols locked", ", ".join(r.locked) or "-"),
-                ("symbols unlocked", ", ".join(r.unlocked) or "-"),
-                ("order status changes", len(self.sync_changes))]
+        rows = [
+            ("status", r.status),
+            ("broker positions", r.broker_positions),
+            ("ledger positions", r.ledger_positions),
+            ("discrepancies", len(r.findings)),
+            ("fills backfilled", r.backfilled),
+            ("symbols locked", ", ".join(r.locked) or "-"),
+            ("symbols unlocked", ", ".join(r.unlocked) or "-"),
+            ("order status changes", len(self.sync_changes)),
+        ]
         return pd.DataFrame(rows, columns=["item", "value"])
 
 
 def ledger_positions(ledger: Any, account: str) -> pd.DataFrame:
     return ledger.query(
         "SELECT symbol, quantity, avg_cost, stop_price, target_price, source, updated_at FROM positions "
-        "WHERE coalesce(account, '') = ? AND quantity <> 0 ORDER BY symbol", [account or ""])
+        "WHERE coalesce(account, '') = ? AND quantity <> 0 ORDER BY symbol",
+        [account or ""],
+    )
 
 
 def reconciliation_history(ledger: Any, account: str, limit: int = 50) -> pd.DataFrame:
     return ledger.query(
         "SELECT ts, run_id, status, broker_positions, ledger_positions, discrepancies FROM reconciliations "
-        "WHERE coalesce(account, '') = ? ORDER BY ts DESC LIMIT ?", [account or "", limit])
+        "WHERE coalesce(account, '') = ? ORDER BY ts DESC LIMIT ?",
+        [account or "", limit],
+    )
 
 
 async def reconcile_with(broker: Any, ledger: Any, *, run_id: str) -> ReconcileRunReport:
@@ -70,9 +82,15 @@ async def reconcile_with(broker: Any, ledger: Any, *, run_id: str) -> ReconcileR
     log.info("cycle.reconcile.synced", run_id=run_id, changes=len(changes))
     report = await reconcile(broker, ledger, account=account, run_id=run_id, now=now)
     return ReconcileRunReport(
-        run_id=run_id, account=account, server_time=now, reconciliation=report, sync_changes=changes,
-        broker_positions=await broker.positions(), ledger_positions=ledger_positions(ledger, account),
-        open_orders=await broker.open_orders(), history=reconciliation_history(ledger, account),
+        run_id=run_id,
+        account=account,
+        server_time=now,
+        reconciliation=report,
+        sync_changes=changes,
+        broker_positions=await broker.positions(),
+        ledger_positions=ledger_positions(ledger, account),
+        open_orders=await broker.open_orders(),
+        history=reconciliation_history(ledger, account),
     )
 
 

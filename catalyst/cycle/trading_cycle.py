@@ -50,35 +50,86 @@ log = structlog.get_logger(__name__)
 
 
 def candidates_frame(cands: list[Candidate]) -> pd.DataFrame:
-    rows = [{"symbol": c.symbol, "side": c.side.value, "entry": c.entry, "stop": c.stop, "target": c.target,
-             "score": c.score, "reason": c.reason} for c in cands]
+    rows = [
+        {
+            "symbol": c.symbol,
+            "side": c.side.value,
+            "entry": c.entry,
+            "stop": c.stop,
+            "target": c.target,
+            "score": c.score,
+            "reason": c.reason,
+        }
+        for c in cands
+    ]
     return pd.DataFrame(rows, columns=CANDIDATE_COLUMNS)
 
 
 def _intent_row(i: BracketIntent, outcome: str, detail: str) -> dict[str, Any]:
-    return {"intent_id": i.intent_id, "symbol": i.symbol, "side": i.side.value, "quantity": i.quantity,
-            "entry": i.entry, "stop": i.stop, "target": i.target, "outcome": outcome, "detail": detail}
+    return {
+        "intent_id": i.intent_id,
+        "symbol": i.symbol,
+        "side": i.side.value,
+        "quantity": i.quantity,
+        "entry": i.entry,
+        "stop": i.stop,
+        "target": i.target,
+        "outcome": outcome,
+        "detail": detail,
+    }
 
 
 def leg_rows(vb: VerifiedBracket) -> list[dict[str, Any]]:
-    return [{"intent_id": vb.intent_id, "role": leg.role, "order_ref": leg.order_ref, "perm_id": leg.perm_id,
-             "side": leg.side.value, "order_type": str(leg.order_type.value if hasattr(leg.order_type, "value")
-                                                       else leg.order_type),
-             "quantity": leg.quantity, "limit_price": leg.limit_price, "stop_price": leg.stop_price,
-             "status": leg.status, "acknowledged_at": leg.acknowledged_at} for leg in vb.legs]
+    return [
+        {
+            "intent_id": vb.intent_id,
+            "role": leg.role,
+            "order_ref": leg.order_ref,
+            "perm_id": leg.perm_id,
+            "side": leg.side.value,
+            "order_type": str(leg.order_type.value if hasattr(leg.order_type, "value") else leg.order_type),
+            "quantity": leg.quantity,
+            "limit_price": leg.limit_price,
+            "stop_price": leg.stop_price,
+            "status": leg.status,
+            "acknowledged_at": leg.acknowledged_at,
+        }
+        for leg in vb.legs
+    ]
 
 
 def refusals_from_pretrade(result: PreTradeResult) -> list[dict[str, Any]]:
-    return [{"stage": "pre-trade", "intent_id": r.intent.intent_id, "symbol": r.intent.symbol,
-             "side": r.intent.side.value, "code": r.code.value, "reason": r.text} for r in result.rejections]
+    return [
+        {
+            "stage": "pre-trade",
+            "intent_id": r.intent.intent_id,
+            "symbol": r.intent.symbol,
+            "side": r.intent.side.value,
+            "code": r.code.value,
+            "reason": r.text,
+        }
+        for r in result.rejections
+    ]
 
 
 def _dry_run_row(i: BracketIntent, run_id: str, account: str) -> dict[str, Any]:
-    return {"intent_id": i.intent_id, "run_id": run_id, "created_at": i.created_at or datetime.now(HK_TZ),
-            "account": account or None, "symbol": i.symbol, "side": i.side.value, "quantity": i.quantity,
-            "entry_price": i.entry, "stop_price": i.stop, "target_price": i.target, "strategy": i.strategy,
-            "score": i.score, "reason": i.reason, "status": "dry_run",
-            "detail": json.dumps({"dry_run": True})}
+    return {
+        "intent_id": i.intent_id,
+        "run_id": run_id,
+        "created_at": i.created_at or datetime.now(HK_TZ),
+        "account": account or None,
+        "symbol": i.symbol,
+        "side": i.side.value,
+        "quantity": i.quantity,
+        "entry_price": i.entry,
+        "stop_price": i.stop,
+        "target_price": i.target,
+        "strategy": i.strategy,
+        "score": i.score,
+        "reason": i.reason,
+        "status": "dry_run",
+        "detail": json.dumps({"dry_run": True}),
+    }
 
 
 async def load_bars(broker: Any, symbols: list[str], request: CycleRequest) -> pd.DataFrame:
@@ -114,29 +165,55 @@ async def run_cycle(
     now = (await broker.server_time()).astimezone(HK_TZ)
     current = phase(now)
     open_for_entries = accepts_new_orders(now)
-    log.info("cycle.phase", run_id=request.run_id, server_time=now.isoformat(), phase=current.value,
-             accepts_orders=open_for_entries)
-    base: dict[str, Any] = {"run_id": request.run_id, "mode": mode, "account": account, "server_time": now,
-                            "phase": current.value, "accepts_orders": open_for_entries,
-                            "strategy": strategy.describe(), "limits": limits_shown}
+    log.info(
+        "cycle.phase",
+        run_id=request.run_id,
+        server_time=now.isoformat(),
+        phase=current.value,
+        accepts_orders=open_for_entries,
+    )
+    base: dict[str, Any] = {
+        "run_id": request.run_id,
+        "mode": mode,
+        "account": account,
+        "server_time": now,
+        "phase": current.value,
+        "accepts_orders": open_for_entries,
+        "strategy": strategy.describe(),
+        "limits": limits_shown,
+    }
 
     async def finish(status: str, message: str, **extra: Any) -> CycleReport:
         positions = await broker.positions()
         orders = await broker.open_orders()
         after = _account_dict(await broker.account_snapshot())
         log.info("cycle.finished", run_id=request.run_id, status=status, message=message)
-        return CycleReport(**base, status=status, message=message, positions_after=positions,
-                           open_orders_after=orders, account_after=after, **extra)
+        return CycleReport(
+            **base,
+            status=status,
+            message=message,
+            positions_after=positions,
+            open_orders_after=orders,
+            account_after=after,
+            **extra,
+        )
 
     if not open_for_entries:
-        return await finish("market_closed", f"HKEX is in {current.value} at {now:%H:%M} HKT on the broker's "
-                            "clock; new entries are sent only in continuous trading, so nothing was scanned")
+        return await finish(
+            "market_closed",
+            f"HKEX is in {current.value} at {now:%H:%M} HKT on the broker's "
+            "clock; new entries are sent only in continuous trading, so nothing was scanned",
+        )
     try:
         recon = await require_clean_start(broker, ledger, account=account, run_id=request.run_id)
     except TradingBlockedError as exc:
         return await finish("blocked", str(exc), reconciliation={"status": "failed", "error": str(exc)})
-    recon_shown = {"recon_id": recon.recon_id, "status": recon.status, "locked": list(recon.locked),
-                   "backfilled": recon.backfilled}
+    recon_shown = {
+        "recon_id": recon.recon_id,
+        "status": recon.status,
+        "locked": list(recon.locked),
+        "backfilled": recon.backfilled,
+    }
     snapshot = await broker.account_snapshot()
     before = _account_dict(snapshot)
     positions = await broker.positions()
@@ -147,15 +224,36 @@ async def run_cycle(
     held = positions_by_symbol(positions)
     entries = open_entry_symbols(orders)
     # what the review's backtest comparison needs to replay this decision exactly (rule 9: in the log)
-    log.info("cycle.decision_inputs", run_id=request.run_id, at=now.isoformat(), equity=str(view.equity),
-             buying_power=str(view.buying_power), positions=held, open_entry_symbols=sorted(entries),
-             strategy=request.strategy, strategy_params=dict(request.strategy_params),
-             universe=request.symbols(), lookback_days=request.lookback_days, bar_size=request.bar_size,
-             limit_overrides=dict(request.limit_overrides))
-    intents = size_candidates(cands, equity=view.equity, budget=view.buying_power, limits=limits,
-                              run_id=request.run_id, account=account)
-    context = PreTradeContext(account=view, now=now, positions=held, open_entry_symbols=entries,
-                              risk_state=load_risk_state(ledger, account, now))
+    log.info(
+        "cycle.decision_inputs",
+        run_id=request.run_id,
+        at=now.isoformat(),
+        equity=str(view.equity),
+        buying_power=str(view.buying_power),
+        positions=held,
+        open_entry_symbols=sorted(entries),
+        strategy=request.strategy,
+        strategy_params=dict(request.strategy_params),
+        universe=request.symbols(),
+        lookback_days=request.lookback_days,
+        bar_size=request.bar_size,
+        limit_overrides=dict(request.limit_overrides),
+    )
+    intents = size_candidates(
+        cands,
+        equity=view.equity,
+        budget=view.buying_power,
+        limits=limits,
+        run_id=request.run_id,
+        account=account,
+    )
+    context = PreTradeContext(
+        account=view,
+        now=now,
+        positions=held,
+        open_entry_symbols=entries,
+        risk_state=load_risk_state(ledger, account, now),
+    )
     verdict = pre_trade(intents, context, limits)
     record_rejections(ledger, verdict, run_id=request.run_id, account=account)
     refused = refusals_from_pretrade(verdict)
@@ -172,13 +270,29 @@ async def run_cycle(
             vb = await broker.submit_bracket(intent)
         except BracketVerificationError as exc:
             sent_rows.append(_intent_row(intent, "not_proven", str(exc)))
-            refused.append({"stage": "broker proof", "intent_id": intent.intent_id, "symbol": intent.symbol,
-                            "side": intent.side.value, "code": "bracket_unproven", "reason": str(exc)})
+            refused.append(
+                {
+                    "stage": "broker proof",
+                    "intent_id": intent.intent_id,
+                    "symbol": intent.symbol,
+                    "side": intent.side.value,
+                    "code": "bracket_unproven",
+                    "reason": str(exc),
+                }
+            )
             continue
         except BrokerError as exc:
             sent_rows.append(_intent_row(intent, "refused", str(exc)))
-            refused.append({"stage": "broker", "intent_id": intent.intent_id, "symbol": intent.symbol,
-                            "side": intent.side.value, "code": type(exc).__name__, "reason": str(exc)})
+            refused.append(
+                {
+                    "stage": "broker",
+                    "intent_id": intent.intent_id,
+                    "symbol": intent.symbol,
+                    "side": intent.side.value,
+                    "code": type(exc).__name__,
+                    "reason": str(exc),
+                }
+            )
             continue
         detail = "adopted existing legs" if vb.adopted else "all three legs reported by the broker"
         sent_rows.append(_intent_row(intent, "proven", detail))
@@ -195,9 +309,15 @@ async def run_cycle(
             message += f", {skipped} too small for one board lot"
         message += "; nothing sent"
     return await finish(
-        status, message, reconciliation=recon_shown, bars_loaded=len(bars), candidates=candidates_frame(cands),
-        verdicts=verdict.to_frame(), sent=pd.DataFrame(sent_rows, columns=SENT_COLUMNS),
-        legs=pd.DataFrame(legs, columns=LEG_COLUMNS), refused=pd.DataFrame(refused, columns=REFUSED_COLUMNS),
+        status,
+        message,
+        reconciliation=recon_shown,
+        bars_loaded=len(bars),
+        candidates=candidates_frame(cands),
+        verdicts=verdict.to_frame(),
+        sent=pd.DataFrame(sent_rows, columns=SENT_COLUMNS),
+        legs=pd.DataFrame(legs, columns=LEG_COLUMNS),
+        refused=pd.DataFrame(refused, columns=REFUSED_COLUMNS),
         account_before=before,
     )
 

@@ -30,6 +30,7 @@ from catalyst.ledger.ledger_errors import LedgerBusyError, LedgerError
 from catalyst.ledger.ledger_lock import LedgerFileLock
 from catalyst.ledger.ledger_migrations import migrate
 from catalyst.ledger.ledger_values import ColumnInfo, coerce
+from catalyst.ledger.run_export import export_run_rows
 
 #: Append-only tables: rows are inserted once, keyed by a caller-made id, never updated.
 EVENT_TABLES: frozenset[str] = frozenset(
@@ -380,8 +381,8 @@ class Ledger:
 
         ``dest`` is a folder (the file is ``dest/trade_log.duckdb``) or a path ending in ``.duckdb``.
         """
-        from catalyst.ledger.run_export import export_run_rows
-
+        if _thread_state(self.path)["in_tx"]:
+            raise LedgerError("export_run cannot run inside ledger.transaction(); call it after the block")
         target = Path(dest)
         if target.suffix != ".duckdb":
             target = target / "trade_log.duckdb"

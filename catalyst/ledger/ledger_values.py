@@ -20,6 +20,8 @@ from typing import Any
 
 from catalyst.ledger.ledger_errors import LedgerError
 
+_INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UBIGINT", "UINTEGER"})
+
 
 @dataclass(frozen=True)
 class ColumnInfo:
@@ -31,6 +33,10 @@ class ColumnInfo:
     @property
     def is_decimal(self) -> bool:
         return self.data_type.startswith("DECIMAL")
+
+    @property
+    def is_integer(self) -> bool:
+        return self.data_type in _INTEGER_TYPES
 
     @property
     def is_json(self) -> bool:
@@ -111,6 +117,11 @@ def coerce(table: str, col: ColumnInfo, value: Any) -> Any:
                 return to_json_text(value)
             return value
         return to_json_text(value)
+    if col.is_integer and isinstance(value, float | Decimal):
+        whole = value.is_integer() if isinstance(value, float) else value == value.to_integral_value()
+        if not whole:
+            raise LedgerError(f"{table}.{col.name} holds whole numbers; got {value!r}")
+        return int(value)
     if col.is_timestamp:
         if isinstance(value, dt.datetime):
             if value.tzinfo is None or value.utcoffset() is None:

@@ -1,10 +1,12 @@
 """Mirror log records into the ledger's ``log_events`` table, in batches, never breaking logging.
 
 Records are rendered by the same chain as the log file (so they are already redacted), buffered,
-and appended when the buffer reaches ``batch_size``, every ``interval`` seconds (a daemon thread),
-on :meth:`flush`, on :meth:`close` and at interpreter exit. A failing ledger never raises into the
-code that logged: the rows stay buffered (up to ``max_buffer``, oldest dropped and counted) and
-the first failure is reported once on stderr.
+and appended by a writer thread when the buffer reaches ``batch_size`` and every ``interval``
+seconds, on :meth:`flush`, on :meth:`close` and at interpreter exit (``interval=0``: no thread, a full
+buffer is written by the logging call itself). The writer thread keeps the logging caller from
+waiting for the ledger and from joining a ledger transaction the caller has open. A failing
+ledger never raises into the code that logged: the rows stay buffered (up to ``max_buffer``,
+oldest dropped and counted) and the first failure is reported once on stderr.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class LedgerMirrorHandler(logging.Handler):
         self._flushing = threading.local()
         self._reported = False
         self._stop = threading.Event()
+        self._wake = threading.Event()
         _live.add(self)
         self._thread: threading.Thread | None = None
         if interval > 0:
@@ -93,8 +96,11 @@ class LedgerMirrorHandler(logging.Handler):
             self._thread.start()
 
     def _run(self, interval: float) -> None:
-        while not self._stop.wait(interval):
-            self.flush()
+        while not self._stop.is_set():
+            self._wake.wait(interval)
+            self._wake.clear()
+            if not self._stop.is_set():
+                self.flush()
 
     def handle(self, record: logging.LogRecord) -> bool:
         if getattr(self._flushing, "active", False):
@@ -115,7 +121,10 @@ class LedgerMirrorHandler(logging.Handler):
                 self.dropped += overflow
             full = len(self._rows) >= self.batch_size
         if full:
-            self.flush()
+            if self._thread is not None:
+                self._wake.set()  # the writer thread flushes: the caller never waits for the ledger
+            else:
+                self.flush()
 
     def flush(self) -> None:
         """Write every buffered record to the ledger now (a failure keeps them for the next try)."""
@@ -153,6 +162,7 @@ class LedgerMirrorHandler(logging.Handler):
     def close(self) -> None:
         if not self._stop.is_set():
             self._stop.set()
+            self._wake.set()
             if self._thread is not None and self._thread is not threading.current_thread():
                 self._thread.join(timeout=5)
         self.flush()

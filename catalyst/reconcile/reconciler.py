@@ -162,16 +162,19 @@ def _ledger_exec_ids(ledger: Ledger, exec_ids: list[str]) -> pd.Series:
     return known["exec_id"].astype(str)
 
 
-def _locked_symbols(ledger: Ledger, account: str) -> set[str]:
+def _locked_symbols(ledger: Ledger, account: str) -> dict[str, bool]:
+    """Symbols locked now -> whether a reconciliation made the lock (only those does a clean
+    reconciliation release; the broker's contract-details locks wait for a person)."""
     ev = ledger.query(
-        "SELECT symbol, kind FROM risk_events WHERE kind IN ('symbol_locked', 'symbol_unlocked') "
+        "SELECT symbol, kind, detail FROM risk_events WHERE kind IN ('symbol_locked', 'symbol_unlocked') "
         "AND coalesce(account, '') = ? ORDER BY ts",
         [account or ""],
     )
     if ev.empty:
-        return set()
+        return {}
     last = ev.groupby("symbol").tail(1)
-    return set(last.loc[last["kind"] == "symbol_locked", "symbol"].astype(str))
+    locked = last[last["kind"] == "symbol_locked"]
+    return {str(r.symbol): "recon_id" in str(r.detail or "") for r in locked.itertuples(index=False)}
 
 
 def reconcile_view(
@@ -207,7 +210,7 @@ def reconcile_view(
     corrections = _correct_positions(ledger, findings, broker_pos, ledger_pos, now)
     previously_locked = _locked_symbols(ledger, account)
     unexplained = findings.loc[~findings["explained"], "symbol"].astype(str)
-    to_lock = sorted(set(unexplained) - previously_locked)
+    to_lock = sorted(set(unexplained) - set(previously_locked))
     for symbol in to_lock:
         kinds = ", ".join(findings.loc[findings["symbol"] == symbol, "kind"])
         _risk_event(
@@ -224,7 +227,7 @@ def reconcile_view(
         )
     unlocked: list[str] = []
     if findings.empty:
-        for symbol in sorted(previously_locked):
+        for symbol in sorted(s for s, ours in previously_locked.items() if ours):
             _risk_event(
                 ledger,
                 "symbol_unlocked",
@@ -324,6 +327,13 @@ def _dec(value: Any) -> Decimal | None:
     return Decimal(str(value))
 
 
+def _avg_cost(value: Any) -> Decimal | None:
+    """An average cost as the broker reports it (e.g. 3.89212054), to the ledger column's 6 places:
+    it is a statistic of fills, never a price that is sent, so rounding it loses nothing."""
+    dec = _dec(value)
+    return None if dec is None else dec.quantize(Decimal("0.000001"))
+
+
 def _backfill(ledger: Ledger, missing: pd.DataFrame, run_id: str) -> int:
     if missing.empty:
         return 0
@@ -410,7 +420,7 @@ def _correct_positions(
             }
         )
         if avg is not None and not pd.isna(avg):
-            row["avg_cost"] = Decimal(str(avg))
+            row["avg_cost"] = _avg_cost(avg)
         if f["kind"] == ORPHAN:
             row.setdefault("opened_at", now)
         ledger.upsert("positions", row)
@@ -486,7 +496,7 @@ def _snapshots(
                     "account": account or None,
                     "symbol": r["symbol"],
                     "quantity": int(r["quantity"]),
-                    "avg_cost": _dec(r["avg_cost"]),
+                    "avg_cost": _avg_cost(r["avg_cost"]),
                     "market_price": None,
                     "source": source,
                 }

@@ -6,6 +6,7 @@ applies the live HKEX rules from ``catalyst.market`` and the live limits from ``
 
 from catalyst.research.backtest_result import BacktestResult
 from catalyst.research.backtester import BacktestConfig, backtest_day, backtest_day_verdict, run_backtest
+from catalyst.research.bar_download import download_bars
 from catalyst.research.bar_import import ImportReport, bars_from_records, import_bars, normalize_bars
 from catalyst.research.bar_store import BarStore, default_bar_root
 from catalyst.research.momentum import MomentumParams, MomentumStrategy
@@ -30,6 +31,7 @@ __all__ = [
     "candidates_from_signals",
     "compare_equity",
     "default_bar_root",
+    "download_bars",
     "get_strategy",
     "import_bars",
     "list_strategies",

@@ -28,7 +28,7 @@ import heapq
 import time as _time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -76,6 +76,9 @@ class BacktestConfig:
     """Ticks of slippage on stop fills (IB-simulated stops become marketable orders)."""
     run_id: str = "backtest"
     """Seed of the deterministic intent ids (``make_intent_id``)."""
+    trade_from: date | None = None
+    """First session on which orders may be placed; earlier bars only feed the indicators
+    (walk-forward test windows)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.initial_capital, Decimal) or self.initial_capital <= 0:
@@ -103,6 +106,7 @@ class BacktestConfig:
         out = asdict(self)
         out["limits"] = asdict(self.limits)
         out["commission"] = self.commission.kind
+        out["trade_from"] = None if self.trade_from is None else self.trade_from.isoformat()
         return out
 
 
@@ -262,6 +266,9 @@ def run_backtest(
     book = _Book(bars)
     signals = strategy.signals(bars)
     signals = signals.sort_values("at", kind="mergesort")
+    if cfg.trade_from is not None:
+        first = pd.Timestamp(datetime.combine(cfg.trade_from, datetime.min.time(), tzinfo=HK_TZ))
+        signals = signals.loc[signals["at"] >= first]
     account = _Account(cfg.initial_capital)
     trades: list[_Trade] = []
     rejections: list[dict[str, Any]] = []

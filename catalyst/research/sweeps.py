@@ -28,6 +28,8 @@ import itertools
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
+from datetime import date
 from typing import Any, Literal
 
 import numpy as np
@@ -55,6 +57,7 @@ SWEEP_STATS: tuple[str, ...] = (
 )
 
 _WORKER_BARS: pd.DataFrame | None = None
+_EPOCH = date(1970, 1, 1).toordinal()
 
 
 def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -71,10 +74,14 @@ def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
 
 
 def backtest_params(
-    bars: pd.DataFrame, strategy: str, params: Mapping[str, Any], config: BacktestConfig | None = None
+    bars: pd.DataFrame,
+    strategy: str,
+    params: Mapping[str, Any],
+    config: BacktestConfig | None = None,
+    base: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One sweep job: backtest ``strategy`` with ``params``; its parameters and summary figures."""
-    result = run_backtest(bars, get_strategy(strategy, **params), config)
+    """One sweep job: backtest ``strategy`` with ``base`` updated by ``params``; the point and its figures."""
+    result = run_backtest(bars, get_strategy(strategy, **{**(base or {}), **params}), config)
     return {**params, **{k: result.stats[k] for k in SWEEP_STATS}}
 
 
@@ -86,15 +93,21 @@ def _init_worker(bars: pd.DataFrame) -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))  # warnings only
 
 
-def _worker_job(strategy: str, params: dict[str, Any], config: BacktestConfig | None) -> dict[str, Any]:
+def _worker_job(
+    strategy: str, params: dict[str, Any], config: BacktestConfig | None, base: dict[str, Any]
+) -> dict[str, Any]:
     assert _WORKER_BARS is not None, "pool initializer did not run"
-    return backtest_params(_WORKER_BARS, strategy, params, config)
+    return backtest_params(_WORKER_BARS, strategy, params, config, base)
 
 
 def _dask_job(
-    bars: pd.DataFrame, strategy: str, params: dict[str, Any], config: BacktestConfig | None
+    bars: pd.DataFrame,
+    strategy: str,
+    params: dict[str, Any],
+    config: BacktestConfig | None,
+    base: dict[str, Any],
 ) -> dict[str, Any]:
-    return backtest_params(bars, strategy, params, config)
+    return backtest_params(bars, strategy, params, config, base)
 
 
 def sweep(
@@ -107,17 +120,19 @@ def sweep(
     workers: int | None = None,
     client: Any | None = None,
     metric: str = "sharpe",
+    params: Mapping[str, Any] | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Backtest every point of ``grid``; one row per parameter set, best ``metric`` first."""
+    """Backtest every point of ``grid`` (on top of ``params``); one row per point, best ``metric`` first."""
     require_bars(bars)
-    get_strategy(strategy)  # unknown names fail here, not in a worker
+    base = dict(params or {})
+    get_strategy(strategy, **base)  # unknown names and parameters fail here, not in a worker
     points = grid_points(grid)
     for p in points:
-        get_strategy(strategy, **p)  # bad parameters fail before any work starts
+        get_strategy(strategy, **{**base, **p})  # bad grid values fail before any work starts
     rows = list(
         tqdm(
-            _run(bars, strategy, points, config, executor, workers, client),
+            _run(bars, strategy, points, config, executor, workers, client, base),
             total=len(points),
             desc=f"sweep {strategy}",
             disable=not progress,
@@ -140,14 +155,15 @@ def _run(
     executor: Executor,
     workers: int | None,
     client: Any | None,
+    base: dict[str, Any],
 ) -> Iterator[dict[str, Any]]:
     if executor == "serial":
         for p in points:
-            yield backtest_params(bars, strategy, p, config)
+            yield backtest_params(bars, strategy, p, config, base)
     elif executor == "process":
         n = max(1, min(workers or os.cpu_count() or 1, len(points)))
         with ProcessPoolExecutor(max_workers=n, initializer=_init_worker, initargs=(bars,)) as pool:
-            futures = [pool.submit(_worker_job, strategy, p, config) for p in points]
+            futures = [pool.submit(_worker_job, strategy, p, config, base) for p in points]
             for fut in as_completed(futures):
                 yield fut.result()
     elif executor == "dask":
@@ -158,7 +174,7 @@ def _run(
         from dask.distributed import as_completed as dask_completed
 
         shared = client.scatter(bars, broadcast=True)
-        futures = [client.submit(_dask_job, shared, strategy, p, config, pure=False) for p in points]
+        futures = [client.submit(_dask_job, shared, strategy, p, config, base, pure=False) for p in points]
         for fut in dask_completed(futures):
             yield fut.result()
     else:
@@ -179,6 +195,7 @@ def walk_forward(
     train_sessions: int = 60,
     test_sessions: int = 20,
     metric: str = "sharpe",
+    params: Mapping[str, Any] | None = None,
     executor: Executor = "process",
     workers: int | None = None,
     client: Any | None = None,
@@ -187,7 +204,9 @@ def walk_forward(
     """Rolling windows: best ``grid`` point on ``train_sessions``, then tested on the next ``test_sessions``.
 
     One row per window: its dates, the chosen parameters, the in-sample figure and the
-    out-of-sample summary figures (prefixed ``test_``).
+    out-of-sample summary figures (prefixed ``test_``). The test run reads the train window's bars
+    for its indicators but places orders only from the test window's first session on
+    (``BacktestConfig.trade_from``), with the initial capital.
     """
     if train_sessions < 1 or test_sessions < 1:
         raise BacktestConfigError("train_sessions and test_sessions must be at least 1")
@@ -199,7 +218,6 @@ def walk_forward(
         train_days = days[s : s + train_sessions]
         test_days = days[s + train_sessions : s + train_sessions + test_sessions]
         train = bars.loc[np.isin(day_of_bar, train_days)].reset_index(drop=True)
-        # The test run sees the train window too (indicators need history) but trades only its days.
         test = bars.loc[(day_of_bar >= train_days[0]) & (day_of_bar <= test_days[-1])].reset_index(drop=True)
         table = sweep(
             train,
@@ -210,35 +228,28 @@ def walk_forward(
             workers=workers,
             client=client,
             metric=metric,
+            params=params,
             progress=False,
         )
         best = {k: table.iloc[0][k] for k in grid}
         best = {k: (v.item() if hasattr(v, "item") else v) for k, v in best.items()}
-        full = run_backtest(test, get_strategy(strategy, **best), config)
-        first_test = pd.Timestamp(np.datetime64(int(test_days[0]), "D")).tz_localize("Asia/Hong_Kong")
-        oos = full.trades.loc[full.trades["placed_at"] >= first_test]
-        filled = oos.loc[oos["entry_reason"] != "expired"]
-        eq = full.equity["equity"]
-        eq_test = eq.loc[eq.index >= first_test]
-        start_eq = (
-            float(eq.loc[eq.index < first_test].iloc[-1])
-            if (eq.index < first_test).any()
-            else float(eq.iloc[0])
-        )
+        test_config = replace(config or BacktestConfig(), trade_from=_day(test_days[0]))
+        full = run_backtest(test, get_strategy(strategy, **{**dict(params or {}), **best}), test_config)
         rows.append(
             {
-                "train_start": train_days[0],
-                "test_start": test_days[0],
-                "test_end": test_days[-1],
+                "train_start": _day(train_days[0]),
+                "test_start": _day(test_days[0]),
+                "test_end": _day(test_days[-1]),
                 **best,
                 f"train_{metric}": float(table.iloc[0][metric]),
-                "test_trades": len(filled),
-                "test_net_pnl": sum(filled["net_pnl"], start=0),
-                "test_return": (float(eq_test.iloc[-1]) / start_eq - 1.0) if len(eq_test) else 0.0,
+                "test_trades": full.stats["trades"],
+                "test_net_pnl": full.stats["net_pnl"],
+                "test_return": full.stats["total_return"],
+                "test_max_drawdown": full.stats["max_drawdown"],
             }
         )
-    out = pd.DataFrame(rows)
-    for col in ("train_start", "test_start", "test_end"):
-        if col in out:
-            out[col] = pd.to_datetime(out[col].astype("int64"), unit="D").dt.date
-    return out
+    return pd.DataFrame(rows)
+
+
+def _day(days_since_epoch: Any) -> date:
+    return date.fromordinal(_EPOCH + int(days_since_epoch))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -49,6 +50,12 @@ log = structlog.get_logger(__name__)
 #: Reads the ledger's open positions with their stop/target (``catalyst.reconcile.ledger_book``).
 BookFn = Callable[["Ledger", str], pd.DataFrame]
 ReconcileFn = Callable[[], Awaitable[Any]]
+#: How long the quote path may reuse the ledger's book of positions and levels.
+BOOK_TTL_SECONDS = 5.0
+#: A duty that fails this many times in a row raises an alert.
+FAILURES_BEFORE_ALERT = 3
+#: Longest pause between attempts to make the first connection.
+CONNECT_RETRY_MAX = 10.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,8 @@ class Monitor:
         self._down_since: datetime | None = None
         self._down_alerted = False
         self._epoch: int | None = None
+        self._book_cache: tuple[datetime, pd.DataFrame] | None = None
+        self._failures: dict[str, int] = {}
 
     # -- state -------------------------------------------------------------------------------------
 
@@ -150,10 +159,20 @@ class Monitor:
     async def _positions(self) -> dict[str, int]:
         return positions_by_symbol(await self.broker.positions())
 
-    async def _guarded(self) -> list[GuardedPosition]:
+    async def _guarded(self, *, fresh: bool = True) -> list[GuardedPosition]:
+        """Broker positions with the ledger's levels. The fast quote path reuses the ledger's book
+        for a few seconds (one ledger read a second would contend with cycles writing the file)
+        unless the broker shows a symbol the cached book lacks."""
         held = await self._positions()
-        ledger_book = self.book(self.ledger, self.account)
-        return guarded_positions(held, ledger_book)
+        now = self.clock()
+        cached = self._book_cache
+        stale = cached is None or fresh or now - cached[0] > timedelta(seconds=BOOK_TTL_SECONDS)
+        if not stale and cached is not None and not set(held) <= set(cached[1]["symbol"].astype(str)):
+            stale = True
+        if stale or cached is None:
+            cached = (now, self.book(self.ledger, self.account))
+            self._book_cache = cached
+        return guarded_positions(held, cached[1])
 
     async def _prices(self, symbols: list[str]) -> dict[str, Any]:
         quotes = {}
@@ -169,7 +188,7 @@ class Monitor:
     async def check_quotes(self) -> StepReport:
         """Close positions whose price is through their recorded stop/target and still open."""
         report = StepReport()
-        positions = await self._guarded()
+        positions = await self._guarded(fresh=False)
         if not positions:
             return report
         quotes = await self._prices([p.symbol for p in positions])
@@ -206,6 +225,7 @@ class Monitor:
             return
         ref = getattr(exit_order, "order_ref", None)
         report.actions.append(f"flatten {symbol}")
+        await self._warn_foreign_orders(symbol, ref)
         self._event(
             kind,
             "critical",
@@ -218,6 +238,37 @@ class Monitor:
             f"Closed {symbol} ({self.account})",
             f"{why}. Exit order {ref}.",
             f"{kind}:{symbol}",
+        )
+
+    async def _warn_foreign_orders(self, symbol: str, exit_ref: str | None) -> None:
+        """The broker cancels only this client's orders before a flatten. Working orders of other
+        clients (the cycle's stop and target) could reopen a position once flat: say so loudly."""
+        try:
+            orders = await self.broker.open_orders()
+        except Exception as exc:
+            log.warning("monitor.open_orders.failed", error=str(exc))
+            return
+        if orders.empty:
+            return
+        own = getattr(self.broker, "client_id", None)
+        mine = orders["symbol"].astype(str) == symbol
+        foreign = orders[
+            mine & (orders["client_id"] != own) & (orders["order_ref"].astype(str) != str(exit_ref))
+        ]
+        if foreign.empty:
+            return
+        refs = ", ".join(f"{r.order_ref} (client {r.client_id})" for r in foreign.itertuples(index=False))
+        self._event(
+            "foreign_orders_after_flatten",
+            "critical",
+            f"{symbol} flattened but orders of other clients still work: {refs}",
+            symbol,
+        )
+        await self._alert(
+            Severity.CRITICAL,
+            f"Orders still working in {symbol} after flatten ({self.account})",
+            f"{refs}. Cancel them in TWS/Gateway: filled on a flat book they open a reverse position.",
+            f"foreign-orders:{symbol}",
         )
 
     # -- layer 2: protection -----------------------------------------------------------------------
@@ -368,7 +419,8 @@ class Monitor:
         await self._alert(
             Severity.CRITICAL,
             f"CIRCUIT BREAKER TRIPPED ({self.account})",
-            f"{reason}. Entries cancelled: {len(refs)}; positions closed: "
+            f"{reason}. Entries cancelled: {sum(a.startswith('cancel') for a in report.actions)} of "
+            f"{len(refs)}{_failed_note(report)}; positions closed: "
             f"{sum(a.startswith('flatten') for a in report.actions)}. New entries halted until the "
             "next session or `catalyst risk reset --reason TEXT`.",
             f"breaker:{self.account}",
@@ -428,9 +480,20 @@ class Monitor:
                 result = await step()
             except Exception as exc:
                 self._due.pop(name, None)  # retry on the next pass
-                report.errors.append(f"{name}: {type(exc).__name__}: {exc}")
+                text = f"{type(exc).__name__}: {exc}"
+                report.errors.append(f"{name}: {text}")
                 log.error("monitor.step.failed", step=name, error=str(exc), error_type=type(exc).__name__)
+                self._failures[name] = self._failures.get(name, 0) + 1
+                if self._failures[name] == FAILURES_BEFORE_ALERT:
+                    await self._alert(
+                        Severity.CRITICAL,
+                        f"Monitor cannot {name} ({self.account})",
+                        f"{FAILURES_BEFORE_ALERT} failures in a row, the last: {text}. "
+                        "The monitor keeps trying.",
+                        f"step-failed:{self.account}:{name}",
+                    )
                 continue
+            self._failures[name] = 0
             if isinstance(result, StepReport):
                 report.breaches += result.breaches
                 report.gaps += result.gaps
@@ -506,14 +569,17 @@ class Monitor:
         if connect is None:
             connected.set()
         watcher = asyncio.create_task(self._watch_connection(stop, connected, tick))
+        retry_at, delay = 0.0, tick / 2
         try:
             while not stop.is_set():
-                if not connected.is_set() and connect is not None:
+                if not connected.is_set() and connect is not None and time.monotonic() >= retry_at:
                     try:
                         await connect()
                         connected.set()
                     except Exception as exc:
-                        log.warning("monitor.connect.failed", error=str(exc))
+                        delay = min(CONNECT_RETRY_MAX, max(tick, 2 * delay))
+                        retry_at = time.monotonic() + delay
+                        log.warning("monitor.connect.failed", error=str(exc), retry_in=delay)
                 if connected.is_set() and bool(getattr(self.broker, "is_ready", True)):
                     await self.run_once()
                 with contextlib.suppress(TimeoutError):
@@ -530,6 +596,11 @@ class Monitor:
             await self.note_connection(up)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), tick)
+
+
+def _failed_note(report: StepReport) -> str:
+    failed = [e for e in report.errors if e.startswith(("cancel", "could not close"))]
+    return f" (FAILED: {'; '.join(failed)}: act by hand)" if failed else ""
 
 
 def _mid(q: Any) -> Decimal | None:

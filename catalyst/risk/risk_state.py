@@ -83,9 +83,20 @@ def _as_datetime(value: Any) -> datetime:
     return ts.to_pydatetime()
 
 
+def halt_expiry(tripped_at: datetime) -> datetime:
+    """When a trip stops halting: the first session open after the trip's own trading day ends
+    (a trip in the pre-open halts that whole day, not just until 09:30)."""
+    from catalyst.market import next_session_open, session_for, to_hk
+
+    local = to_hk(tripped_at)
+    day = session_for(local.date())
+    if day is not None and local < day.auction_end:
+        return next_session_open(day.auction_end)
+    return next_session_open(local)
+
+
 def load_risk_state(ledger: Ledger, account: str, now: datetime) -> RiskState:
     """Read the account's state-changing risk events from the ledger and fold them."""
-    from catalyst.market import next_session_open
 
     kinds = ", ".join(f"'{k}'" for k in STATE_KINDS)
     events = ledger.query(
@@ -93,7 +104,7 @@ def load_risk_state(ledger: Ledger, account: str, now: datetime) -> RiskState:
         "AND coalesce(account, '') = ? ORDER BY ts",
         [account or ""],
     )
-    return derive_risk_state(events, now, next_session_open)
+    return derive_risk_state(events, now, halt_expiry)
 
 
 def record_risk_event(

@@ -62,8 +62,9 @@ def _load(runs_dir: Path, path: Path) -> ArchivedRun:
             manifest = read_manifest(path)
         except RunsError:
             manifest = None
-    return ArchivedRun(path=path, relative=relative, run_id=run_id_of(path), manifest=manifest,
-                       manifest_sha256=sha)
+    return ArchivedRun(
+        path=path, relative=relative, run_id=run_id_of(path), manifest=manifest, manifest_sha256=sha
+    )
 
 
 def list_runs(runs_dir: Path) -> list[ArchivedRun]:
@@ -76,7 +77,7 @@ def resolve_run(runs_dir: Path, name: str) -> ArchivedRun:
     or by a unique suffix of its id (the 6-hex token is enough)."""
     candidates: list[Path] = []
     as_path = Path(name)
-    if as_path.is_dir() and (as_path / MANIFEST_NAME).exists() or (runs_dir / name).is_dir():
+    if (as_path.is_dir() and (as_path / MANIFEST_NAME).exists()) or (runs_dir / name).is_dir():
         candidates = [as_path if as_path.is_dir() else runs_dir / name]
     else:
         try:
@@ -93,8 +94,14 @@ def resolve_run(runs_dir: Path, name: str) -> ArchivedRun:
 def _check_artifacts(run: ArchivedRun) -> tuple[int, list[Problem]]:
     problems: list[Problem] = []
     if not (run.path / MANIFEST_NAME).exists():
-        return 0, [Problem(run.relative, MANIFEST_NAME, "unsealed",
-                           "no manifest: the run is still going, crashed before sealing, or was inserted")]
+        return 0, [
+            Problem(
+                run.relative,
+                MANIFEST_NAME,
+                "unsealed",
+                "no manifest: the run is still going, crashed before sealing, or was inserted",
+            )
+        ]
     if run.manifest is None:
         return 0, [Problem(run.relative, MANIFEST_NAME, "changed", "the manifest is not valid JSON any more")]
     recorded = run.manifest.artifacts
@@ -107,8 +114,14 @@ def _check_artifacts(run: ArchivedRun) -> tuple[int, list[Problem]]:
     for name in sorted(present - set(recorded)):
         problems.append(Problem(run.relative, name, "inserted", "not listed in the manifest"))
     if run.manifest.run_id != run.run_id:
-        problems.append(Problem(run.relative, MANIFEST_NAME, "changed",
-                                f"manifest is for run {run.manifest.run_id}, folder is {run.run_id}"))
+        problems.append(
+            Problem(
+                run.relative,
+                MANIFEST_NAME,
+                "changed",
+                f"manifest is for run {run.manifest.run_id}, folder is {run.run_id}",
+            )
+        )
     return len(recorded), problems
 
 
@@ -124,52 +137,105 @@ def _check_chain(runs_dir: Path, runs: list[ArchivedRun]) -> list[Problem]:
         if len(group) > 1:
             names = ", ".join(r.relative for r in group)
             for r in group:
-                problems.append(Problem(r.relative, MANIFEST_NAME, "inserted",
-                                        f"chain position {seq} is claimed by several runs: {names}"))
+                problems.append(
+                    Problem(
+                        r.relative,
+                        MANIFEST_NAME,
+                        "inserted",
+                        f"chain position {seq} is claimed by several runs: {names}",
+                    )
+                )
     for r in sealed:
         m = r.manifest
         assert m is not None
         if m.previous is None:
             if m.sequence != 1:
-                problems.append(Problem(r.relative, MANIFEST_NAME, "chain",
-                                        f"run {m.sequence} of the chain does not link to a previous run"))
+                problems.append(
+                    Problem(
+                        r.relative,
+                        MANIFEST_NAME,
+                        "chain",
+                        f"run {m.sequence} of the chain does not link to a previous run",
+                    )
+                )
             continue
         prev = by_relative.get(m.previous.run)
         if prev is None:
-            problems.append(Problem(m.previous.run, MANIFEST_NAME, "removed",
-                                    f"the run before {r.relative} in the chain is gone from the archive"))
+            problems.append(
+                Problem(
+                    m.previous.run,
+                    MANIFEST_NAME,
+                    "removed",
+                    f"the run before {r.relative} in the chain is gone from the archive",
+                )
+            )
         elif prev.manifest_sha256 is None:
-            problems.append(Problem(prev.relative, MANIFEST_NAME, "removed",
-                                    f"its manifest is gone (run {r.relative} links to it)"))
+            problems.append(
+                Problem(
+                    prev.relative,
+                    MANIFEST_NAME,
+                    "removed",
+                    f"its manifest is gone (run {r.relative} links to it)",
+                )
+            )
         elif prev.manifest_sha256 != m.previous.sha256:
-            problems.append(Problem(prev.relative, MANIFEST_NAME, "changed",
-                                    f"its SHA-256 differs from the one recorded by {r.relative}"))
+            problems.append(
+                Problem(
+                    prev.relative,
+                    MANIFEST_NAME,
+                    "changed",
+                    f"its SHA-256 differs from the one recorded by {r.relative}",
+                )
+            )
         elif prev.manifest is not None and prev.manifest.sequence != m.sequence - 1:
-            problems.append(Problem(r.relative, MANIFEST_NAME, "chain",
-                                    f"links to {prev.relative} at position {prev.manifest.sequence}, "
-                                    f"expected position {m.sequence - 1}"))
+            problems.append(
+                Problem(
+                    r.relative,
+                    MANIFEST_NAME,
+                    "chain",
+                    f"links to {prev.relative} at position {prev.manifest.sequence}, "
+                    f"expected position {m.sequence - 1}",
+                )
+            )
     try:
         head = read_head(runs_dir)
     except RunsError as exc:
         return [*problems, Problem(".", CHAIN_HEAD_NAME, "changed", str(exc))]
     if head is None:
         if sealed:
-            problems.append(Problem(".", CHAIN_HEAD_NAME, "removed", "the archive has runs but no chain head"))
+            problems.append(
+                Problem(".", CHAIN_HEAD_NAME, "removed", "the archive has runs but no chain head")
+            )
         return problems
     last = by_relative.get(head.run)
     top = max((r.manifest.sequence for r in sealed if r.manifest), default=0)
     if last is None or last.manifest_sha256 is None:
-        problems.append(Problem(head.run, MANIFEST_NAME, "removed",
-                                "the newest run of the chain is gone from the archive"))
+        problems.append(
+            Problem(
+                head.run, MANIFEST_NAME, "removed", "the newest run of the chain is gone from the archive"
+            )
+        )
     elif last.manifest_sha256 != head.sha256:
-        problems.append(Problem(head.run, MANIFEST_NAME, "changed",
-                                f"its SHA-256 differs from the one recorded in {CHAIN_HEAD_NAME}"))
+        problems.append(
+            Problem(
+                head.run,
+                MANIFEST_NAME,
+                "changed",
+                f"its SHA-256 differs from the one recorded in {CHAIN_HEAD_NAME}",
+            )
+        )
     if top > head.sequence:
         for r in sealed:
             if r.manifest and r.manifest.sequence > head.sequence:
-                problems.append(Problem(r.relative, MANIFEST_NAME, "inserted",
-                                        f"chain position {r.manifest.sequence} is past the head "
-                                        f"({head.sequence}) recorded in {CHAIN_HEAD_NAME}"))
+                problems.append(
+                    Problem(
+                        r.relative,
+                        MANIFEST_NAME,
+                        "inserted",
+                        f"chain position {r.manifest.sequence} is past the head "
+                        f"({head.sequence}) recorded in {CHAIN_HEAD_NAME}",
+                    )
+                )
     return problems
 
 

@@ -104,12 +104,20 @@ def seal_run(
     with chain_lock(runs_dir):
         head = read_head(runs_dir)
         manifest = Manifest(
-            run_id=folder.run_id, kind=folder.kind, mode=mode, status=status,
-            started_at=started_at, finished_at=finished_at, parameters=parameters,
-            artifacts=hash_artifacts(folder.path), package_versions=package_versions(),
-            code_version=code_version(), sequence=(head.sequence + 1) if head else 1,
+            run_id=folder.run_id,
+            kind=folder.kind,
+            mode=mode,
+            status=status,
+            started_at=started_at,
+            finished_at=finished_at,
+            parameters=parameters,
+            artifacts=hash_artifacts(folder.path),
+            package_versions=package_versions(),
+            code_version=code_version(),
+            sequence=(head.sequence + 1) if head else 1,
             previous=ChainLink(run=head.run, sha256=head.sha256) if head else None,
-            failure=failure, summary=summary or {},
+            failure=failure,
+            summary=summary or {},
         )
         sha = write_manifest(folder.path, manifest)
         _write_head(runs_dir, ChainHead(sequence=manifest.sequence, run=folder.relative, sha256=sha))

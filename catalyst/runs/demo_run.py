@@ -15,7 +15,8 @@ from typing import Any
 
 from catalyst.market import HK_TZ, accepts_new_orders, minutes_to_close, next_session_open
 from catalyst.runs.gateway_autostart import SIM_STATE_SUBDIR, ensure_gateway
-from catalyst.runs.notebook_runner import ENV_MODE, RunResult, describe_failure
+from catalyst.runs.notebook_runner import RunResult, describe_failure
+from catalyst.runs.run_env import ENV_MODE
 from catalyst.runs.run_launcher import launch_run
 
 #: Looser than the strategy's defaults so a newcomer sees orders on an ordinary simulated day.
@@ -58,17 +59,30 @@ def run_demo(say: Callable[[str], None] = print) -> int:
 
     os.environ[ENV_MODE] = "sim"
     settings = load_settings()
-    ensure_gateway(mode="sim", host=settings.broker.host, port=settings.broker_port, state_dir=settings.state_dir,
-                   account=settings.broker.account, seed=settings.sim.seed, speed=settings.sim.speed, say=say)
+    ensure_gateway(
+        mode="sim",
+        host=settings.broker.host,
+        port=settings.broker_port,
+        state_dir=settings.state_dir,
+        account=settings.broker.account,
+        seed=settings.sim.seed,
+        speed=settings.sim.speed,
+        say=say,
+    )
     control = _control(settings)
     if control is not None:
         clock = datetime.fromisoformat(str(control.status()["clock"]))
         better = trading_time(clock)
         if better is not None:
             control.set_clock(better.isoformat())
-            say(f"The simulated clock was at {clock:%Y-%m-%d %H:%M} HKT, outside continuous trading; moved it to "
-                f"{better:%Y-%m-%d %H:%M} HKT through the gateway's control channel.")
-    params = [("strategy_params", json.dumps(DEMO_STRATEGY_PARAMS)), ("limit_overrides", json.dumps(DEMO_LIMITS))]
+            say(
+                f"The simulated clock was at {clock:%Y-%m-%d %H:%M} HKT, outside continuous trading; "
+                f"moved it to {better:%Y-%m-%d %H:%M} HKT through the gateway's control channel."
+            )
+    params = [
+        ("strategy_params", json.dumps(DEMO_STRATEGY_PARAMS)),
+        ("limit_overrides", json.dumps(DEMO_LIMITS)),
+    ]
     say("1/3 Trading cycle (demo strategy settings: " + json.dumps(DEMO_STRATEGY_PARAMS) + ")")
     cycle = launch_run("cycle", mode="sim", pairs=params, say=say)
     if control is not None:
@@ -80,8 +94,10 @@ def run_demo(say: Callable[[str], None] = print) -> int:
             if len(control.executions()) > before:
                 break
         fills = len(control.executions()) - before
-        say(f"Advanced the simulated clock by {advanced // 60} min through the control channel so the market "
-            f"could trade: {fills} new execution(s) at the simulated exchange.")
+        say(
+            f"Advanced the simulated clock by {advanced // 60} min through the control channel so the market "
+            f"could trade: {fills} new execution(s) at the simulated exchange."
+        )
     say("2/3 Reconciliation and order-status sync")
     recon = launch_run("reconcile", mode="sim", say=say)
     say("3/3 Review of the day")

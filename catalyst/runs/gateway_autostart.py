@@ -62,7 +62,13 @@ def ensure_gateway(
 
     sim_state = state_dir / SIM_STATE_SUBDIR
     handle = start_gateway(
-        sim_state, host=host, port=port, seed=seed, speed=speed, fresh=False, detach=True,
+        sim_state,
+        host=host,
+        port=port,
+        seed=seed,
+        speed=speed,
+        fresh=False,
+        detach=True,
         accounts=(account or DEFAULT_SIM_ACCOUNT,),
     )
     say(

@@ -1,8 +1,10 @@
 """The go-live gate: ``--mode live`` needs a live account and enough clean paper trading on record.
 
 A paper-trading day counts when the archive holds, for that Hong Kong date, sealed and intact
-(verifying) paper runs with at least one trading cycle and at least one reconciliation, every cycle
-finished with all its brackets proven, and every reconciliation finished clean.
+(verifying) paper runs with at least one trading cycle and at least one reconciliation run, every
+cycle finished with all its brackets proven, and every reconciliation of the day (the reconcile runs'
+and the cycles' startup ones) clean. The facts come from each run's manifest summary, computed from
+its trade log when it was sealed, so they are covered by the hash chain.
 """
 
 from __future__ import annotations
@@ -61,9 +63,12 @@ def _day_problems(runs: list[RunFacts]) -> list[str]:
     for r in cycles:
         if r.intact and brackets_unproven(r.summary):
             problems.append(f"{r.relative} has {brackets_unproven(r.summary)} unproven bracket(s)")
-    for r in recs:
-        if r.intact and (reconciliations_unclean(r.summary) or not reconciliations_clean(r.summary)):
+    for r in runs:  # every reconciliation of the day counts, the cycles' startup ones too
+        if r.intact and reconciliations_unclean(r.summary):
             problems.append(f"{r.relative} reconciliation not clean")
+    for r in recs:
+        if r.intact and r.status == "ok" and not reconciliations_clean(r.summary):
+            problems.append(f"{r.relative} recorded no clean reconciliation")
     return problems
 
 
@@ -107,9 +112,17 @@ def archive_facts(runs_dir: Path) -> list[RunFacts]:
     for r in list_runs(runs_dir):
         if r.manifest is None:
             continue
-        out.append(RunFacts(day=day_of(r.path), relative=r.relative, kind=r.manifest.kind,
-                            mode=r.manifest.mode, status=r.manifest.status, intact=r.relative not in broken,
-                            summary=dict(r.manifest.summary)))
+        out.append(
+            RunFacts(
+                day=day_of(r.path),
+                relative=r.relative,
+                kind=r.manifest.kind,
+                mode=r.manifest.mode,
+                status=r.manifest.status,
+                intact=r.relative not in broken,
+                summary=dict(r.manifest.summary),
+            )
+        )
     return out
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nbformat
+if TYPE_CHECKING:
+    import nbformat
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
@@ -31,7 +32,10 @@ def _figure_html(spec: dict[str, Any], *, include_js: bool, div_id: str) -> str:
 
     fig = pio.from_json(json.dumps(spec), skip_invalid=True)
     html: str = pio.to_html(
-        fig, include_plotlyjs=include_js, full_html=False, div_id=div_id,
+        fig,
+        include_plotlyjs=include_js,
+        full_html=False,
+        div_id=div_id,
         config={"responsive": True, "displaylogo": False},
     )
     return html
@@ -59,6 +63,7 @@ def embed_plotly(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, int]
 
 def export_html(notebook_path: Path, html_path: Path) -> int:
     """Write ``html_path`` from the executed notebook; returns how many plotly figures it holds."""
+    import nbformat
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 

@@ -22,8 +22,19 @@ MANIFEST_FORMAT = 1
 
 #: Distributions whose versions every manifest records.
 RECORDED_PACKAGES: tuple[str, ...] = (
-    "catalyst", "ib_async", "papermill", "nbconvert", "nbclient", "ipykernel", "pandas", "numpy",
-    "duckdb", "plotly", "structlog", "pydantic", "exchange_calendars",
+    "catalyst",
+    "ib_async",
+    "papermill",
+    "nbconvert",
+    "nbclient",
+    "ipykernel",
+    "pandas",
+    "numpy",
+    "duckdb",
+    "plotly",
+    "structlog",
+    "pydantic",
+    "exchange_calendars",
 )
 
 _CHUNK = 1 << 20
@@ -82,13 +93,21 @@ class Manifest:
             prev = raw.get("previous")
             fail = raw.get("failure")
             return cls(
-                run_id=raw["run_id"], kind=raw["kind"], mode=raw["mode"], status=raw["status"],
-                started_at=raw["started_at"], finished_at=raw["finished_at"],
-                parameters=dict(raw["parameters"]), artifacts=dict(raw["artifacts"]),
+                run_id=raw["run_id"],
+                kind=raw["kind"],
+                mode=raw["mode"],
+                status=raw["status"],
+                started_at=raw["started_at"],
+                finished_at=raw["finished_at"],
+                parameters=dict(raw["parameters"]),
+                artifacts=dict(raw["artifacts"]),
                 package_versions=dict(raw["package_versions"]),
-                code_version=CodeVersion(**raw["code_version"]), sequence=int(raw["sequence"]),
-                previous=ChainLink(**prev) if prev else None, failure=Failure(**fail) if fail else None,
-                summary=dict(raw.get("summary") or {}), format=int(raw.get("format", MANIFEST_FORMAT)),
+                code_version=CodeVersion(**raw["code_version"]),
+                sequence=int(raw["sequence"]),
+                previous=ChainLink(**prev) if prev else None,
+                failure=Failure(**fail) if fail else None,
+                summary=dict(raw.get("summary") or {}),
+                format=int(raw.get("format", MANIFEST_FORMAT)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise RunsError(f"unreadable manifest ({type(exc).__name__}: {exc})") from exc
@@ -154,8 +173,9 @@ def code_version() -> CodeVersion:
     """
     root = _repo_root()
     if root is None:
-        return CodeVersion(describe=f"catalyst {package_versions(('catalyst',))['catalyst']}",
-                           commit=None, dirty=None)
+        return CodeVersion(
+            describe=f"catalyst {package_versions(('catalyst',))['catalyst']}", commit=None, dirty=None
+        )
     commit = _git(root, "rev-parse", "HEAD")
     describe = _git(root, "describe", "--always", "--dirty", "--tags") or "unknown"
     status = _git(root, "status", "--porcelain", "--untracked-files=no")

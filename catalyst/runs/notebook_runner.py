@@ -22,6 +22,7 @@ import structlog
 from catalyst.runs.archive_chain import seal_run
 from catalyst.runs.html_export import export_html
 from catalyst.runs.manifest import Failure, Manifest, code_version
+from catalyst.runs.run_env import ENV_MODE, ENV_RUN_DIR, ENV_RUN_ID
 from catalyst.runs.run_folder import RunFolder, check_kind, create_run_folder
 from catalyst.runs.run_summary import summarize_trade_log
 
@@ -39,10 +40,6 @@ NOTEBOOKS: dict[str, str] = {
 #: interpreter running papermill, so the kernel is always this very environment (a "catalyst"
 #: kernelspec left in ~/.local by another checkout could point anywhere).
 KERNEL_NAME = "python3"
-
-ENV_RUN_ID = "CATALYST_RUN_ID"
-ENV_RUN_DIR = "CATALYST_RUN_DIR"
-ENV_MODE = "CATALYST_MODE"
 
 
 def project_root() -> Path:
@@ -107,7 +104,9 @@ def _failure_of(exc: BaseException) -> Failure:
 
     if isinstance(exc, PapermillExecutionError):
         first = next((ln for ln in str(exc.source).splitlines() if ln.strip()), "")
-        return Failure(cell=exc.exec_count, ename=str(exc.ename), evalue=str(exc.evalue)[:2000], source=first[:200])
+        return Failure(
+            cell=exc.exec_count, ename=str(exc.ename), evalue=str(exc.evalue)[:2000], source=first[:200]
+        )
     return Failure(cell=None, ename=type(exc).__name__, evalue=str(exc)[:2000])
 
 
@@ -143,27 +142,50 @@ def execute_run(
     notes: list[str] = []
     failure: Failure | None = None
     row: dict[str, Any] = {
-        "run_id": folder.run_id, "kind": kind, "mode": mode, "account": account, "started_at": started,
-        "status": "running", "parameters": injected, "run_dir": str(folder.path),
+        "run_id": folder.run_id,
+        "kind": kind,
+        "mode": mode,
+        "account": account,
+        "started_at": started,
+        "status": "running",
+        "parameters": injected,
+        "run_dir": str(folder.path),
         "code_version": code_version().describe,
     }
     hooks.configure_log(folder.path)
     try:
-        log.info("run.started", run_id=folder.run_id, kind=kind, mode=mode, notebook=str(source),
-                 run_dir=str(folder.path), parameters=injected)
+        log.info(
+            "run.started",
+            run_id=folder.run_id,
+            kind=kind,
+            mode=mode,
+            notebook=str(source),
+            run_dir=str(folder.path),
+            parameters=injected,
+        )
         hooks.record_run(row)
         env = {ENV_RUN_ID: folder.run_id, ENV_RUN_DIR: str(folder.path), ENV_MODE: mode}
         with _environment(env):
             try:
                 papermill.execute_notebook(
-                    str(source), str(folder.notebook), parameters=injected, kernel_name=kernel_name,
-                    progress_bar=progress, log_output=False, cwd=str(source.parent),
+                    str(source),
+                    str(folder.notebook),
+                    parameters=injected,
+                    kernel_name=kernel_name,
+                    progress_bar=progress,
+                    log_output=False,
+                    cwd=str(source.parent),
                     execution_timeout=execution_timeout,
                 )
             except Exception as exc:  # the notebook's failure is a result, archived like any other
                 failure = _failure_of(exc)
-                log.error("run.notebook_failed", run_id=folder.run_id, cell=failure.cell,
-                          ename=failure.ename, evalue=failure.evalue)
+                log.error(
+                    "run.notebook_failed",
+                    run_id=folder.run_id,
+                    cell=failure.cell,
+                    ename=failure.ename,
+                    evalue=failure.evalue,
+                )
         figures = 0
         if folder.notebook.exists():
             try:
@@ -179,8 +201,14 @@ def execute_run(
     finally:
         hooks.configure_log(None)  # nothing may write into the folder once it is hashed
     manifest, sha = seal_run(
-        runs_dir, folder, mode=mode, status=status, started_at=started.isoformat(),
-        finished_at=finished.isoformat(), parameters=injected, failure=failure,
+        runs_dir,
+        folder,
+        mode=mode,
+        status=status,
+        started_at=started.isoformat(),
+        finished_at=finished.isoformat(),
+        parameters=injected,
+        failure=failure,
         summary=summarize_trade_log(folder.trade_log),
     )
     return RunResult(folder=folder, manifest=manifest, manifest_sha256=sha, figures=figures, notes=notes)

@@ -8,15 +8,17 @@ by nbmake, the notebook makes its own run id and logs to ``state/notebook-events
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from catalyst.runs.notebook_runner import ENV_MODE, ENV_RUN_DIR, ENV_RUN_ID
+from catalyst.runs.run_env import ENV_MODE, ENV_RUN_DIR, ENV_RUN_ID
 from catalyst.runs.run_folder import make_run_id
 
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
 INTERACTIVE_LOG = "notebook-events.jsonl"
 
 
@@ -35,18 +37,30 @@ class NotebookSession:
 
         flush_logging()
 
+    def show(self, *figures: Any) -> None:
+        """Display plotly figures as ``application/vnd.plotly.v1+json`` (JupyterLab draws them; the
+        HTML export embeds them). Not ``fig.show()``: plotly's renderer machinery imports nbformat and
+        jsonschema, seconds of start-up in every kernel for nothing."""
+        from IPython.display import display
+
+        for fig in figures:
+            spec = json.loads(fig.to_json())
+            title = (spec.get("layout") or {}).get("title") or {}
+            text = title.get("text", "") if isinstance(title, dict) else str(title)
+            display({PLOTLY_MIME: spec, "text/plain": f"<plotly figure: {text}>"}, raw=True)
+
     def describe(self) -> str:
         where = f"run folder {self.run_dir}" if self.run_dir else "interactive (not archived)"
         account = self.settings.broker.account or "(gateway's first account)"
-        return (f"{self.kind} run {self.run_id}, mode {self.mode}, account {account}, gateway "
-                f"{self.settings.broker.host}:{self.settings.broker_port}; {where}")
+        return (
+            f"{self.kind} run {self.run_id}, mode {self.mode}, account {account}, gateway "
+            f"{self.settings.broker.host}:{self.settings.broker_port}; {where}"
+        )
 
 
 def start_notebook(kind: str, *, mode: str = "", run_id: str = "") -> NotebookSession:
     """Set up the kernel for a run. ``mode``/``run_id`` are the notebook's parameters (the runner
     injects both); empty values fall back to the environment, then to settings and a fresh id."""
-    import plotly.io as pio
-
     from catalyst.config import load_settings
     from catalyst.ledger import Ledger
     from catalyst.log import bind_run, configure_logging
@@ -63,14 +77,19 @@ def start_notebook(kind: str, *, mode: str = "", run_id: str = "") -> NotebookSe
     # The log goes to the file and the ledger only: a console handler's stderr would land in the
     # notebook's outputs (and so in the archive twice).
     quiet = open(os.devnull, "w")  # noqa: SIM115 - held by the handler for the kernel's life
-    configure_logging(run_dir=run_dir, json_file=json_file, secrets=settings.secret_values(), ledger=ledger,
-                      console=False, stream=quiet)
+    configure_logging(
+        run_dir=run_dir,
+        json_file=json_file,
+        secrets=settings.secret_values(),
+        ledger=ledger,
+        console=False,
+        stream=quiet,
+    )
     bind_run(run_id, mode, kind=kind)
-    # plotly figures as JSON: JupyterLab renders them, the HTML export embeds plotly.js once.
-    pio.renderers.default = "plotly_mimetype"
     import pandas as pd
 
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.width", 200)
-    return NotebookSession(kind=kind, mode=mode, run_id=run_id, run_dir=run_dir, settings=settings,
-                           ledger=ledger)
+    return NotebookSession(
+        kind=kind, mode=mode, run_id=run_id, run_dir=run_dir, settings=settings, ledger=ledger
+    )

@@ -10,8 +10,13 @@ from catalyst.runs.review_report import ReviewData
 
 def _empty(title: str, note: str) -> go.Figure:
     fig = go.Figure()
-    fig.update_layout(title=title, xaxis={"visible": False}, yaxis={"visible": False}, height=260,
-                      annotations=[{"text": note, "showarrow": False, "font": {"size": 15}}])
+    fig.update_layout(
+        title=title,
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        height=260,
+        annotations=[{"text": note, "showarrow": False, "font": {"size": 15}}],
+    )
     return fig
 
 
@@ -19,11 +24,17 @@ def equity_chart(data: ReviewData) -> go.Figure:
     curve = data.equity_curve()
     if curve.empty:
         return _empty("Equity change from closed trades", f"no fills in {data.period.label}")
-    fig = go.Figure([
-        go.Bar(x=[str(d) for d in curve["day"]], y=curve["net"], name="net realized P&L of the day"),
-        go.Scatter(x=[str(d) for d in curve["day"]], y=curve["cumulative_net"], name="cumulative",
-                   mode="lines+markers"),
-    ])
+    fig = go.Figure(
+        [
+            go.Bar(x=[str(d) for d in curve["day"]], y=curve["net"], name="net realized P&L of the day"),
+            go.Scatter(
+                x=[str(d) for d in curve["day"]],
+                y=curve["cumulative_net"],
+                name="cumulative",
+                mode="lines+markers",
+            ),
+        ]
+    )
     fig.update_layout(title="Equity change from closed trades (HKD, after fees)", height=360)
     return fig
 
@@ -32,8 +43,12 @@ def pnl_by_symbol_chart(data: ReviewData) -> go.Figure:
     by = data.pnl_by_symbol()
     if by.empty:
         return _empty("P&L by symbol", f"no fills in {data.period.label}")
-    fig = go.Figure([go.Bar(x=by["symbol"].astype(str), y=by["realized"], name="realized"),
-                     go.Bar(x=by["symbol"].astype(str), y=-by["fees"], name="fees")])
+    fig = go.Figure(
+        [
+            go.Bar(x=by["symbol"].astype(str), y=by["realized"], name="realized"),
+            go.Bar(x=by["symbol"].astype(str), y=-by["fees"], name="fees"),
+        ]
+    )
     fig.update_layout(barmode="relative", title="Realized P&L and fees by symbol (HKD)", height=360)
     return fig
 
@@ -43,8 +58,15 @@ def fees_chart(data: ReviewData) -> go.Figure:
     if f.empty:
         return _empty("Fees", f"no fills in {data.period.label}")
     fees = pd.to_numeric(f["fees"], errors="coerce").fillna(0.0)
-    fig = go.Figure(go.Scatter(x=pd.to_datetime(f["ts"], utc=True), y=fees.cumsum(), mode="lines+markers",
-                               text=f["symbol"].astype(str), name="cumulative fees"))
+    fig = go.Figure(
+        go.Scatter(
+            x=pd.to_datetime(f["ts"], utc=True),
+            y=fees.cumsum(),
+            mode="lines+markers",
+            text=f["symbol"].astype(str),
+            name="cumulative fees",
+        )
+    )
     fig.update_layout(title="Cumulative fees (commission, stamp duty, levies; HKD)", height=320)
     return fig
 

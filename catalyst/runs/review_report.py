@@ -32,8 +32,10 @@ class ReviewPeriod:
 
     def bounds(self) -> tuple[datetime, datetime]:
         """[start 00:00 HK, day after end 00:00 HK)."""
-        return (datetime.combine(self.start, time(0), tzinfo=HK_TZ),
-                datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=HK_TZ))
+        return (
+            datetime.combine(self.start, time(0), tzinfo=HK_TZ),
+            datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=HK_TZ),
+        )
 
 
 def review_period(day: str = "", days: int = 1, *, today: date | None = None) -> ReviewPeriod:
@@ -53,15 +55,18 @@ def realized_pnl(fills: pd.DataFrame) -> pd.DataFrame:
     Columns added: ``signed_qty``, ``realized`` (before fees), ``net`` (realized minus the fill's fees).
     """
     if fills.empty:
-        return fills.assign(signed_qty=pd.Series(dtype="int64"), realized=pd.Series(dtype="float64"),
-                            net=pd.Series(dtype="float64"))
+        return fills.assign(
+            signed_qty=pd.Series(dtype="int64"),
+            realized=pd.Series(dtype="float64"),
+            net=pd.Series(dtype="float64"),
+        )
     out = fills.sort_values("ts").copy()
     signed, realized = [], []
     book: dict[tuple[str, str], tuple[int, float]] = {}
-    for row in out.itertuples(index=False):
-        key = (str(row.account), str(row.symbol))
-        qty = int(row.quantity) * (1 if str(row.side) == "BUY" else -1)
-        price = float(row.price)
+    for row in out.to_dict("records"):
+        key = (str(row["account"]), str(row["symbol"]))
+        qty = int(row["quantity"]) * (1 if str(row["side"]) == "BUY" else -1)
+        price = float(row["price"])
         pos, avg = book.get(key, (0, 0.0))
         pnl = 0.0
         if pos == 0 or (pos > 0) == (qty > 0):
@@ -113,10 +118,20 @@ class ReviewData:
         cols = ["day", "fills", "realized", "fees", "net"]
         if f.empty:
             return pd.DataFrame(columns=cols)
-        f = f.assign(day=pd.to_datetime(f["ts"], utc=True).dt.tz_convert(HK_TZ).dt.date,
-                     fees=pd.to_numeric(f["fees"], errors="coerce").fillna(0.0).astype(float))
-        g = f.groupby("day").agg(fills=("exec_id", "count"), realized=("realized", "sum"), fees=("fees", "sum"),
-                                 net=("net", "sum")).reset_index()
+        f = f.assign(
+            day=pd.to_datetime(f["ts"], utc=True).dt.tz_convert(HK_TZ).dt.date,
+            fees=pd.to_numeric(f["fees"], errors="coerce").fillna(0.0).astype(float),
+        )
+        g = (
+            f.groupby("day")
+            .agg(
+                fills=("exec_id", "count"),
+                realized=("realized", "sum"),
+                fees=("fees", "sum"),
+                net=("net", "sum"),
+            )
+            .reset_index()
+        )
         return g[cols]
 
     def equity_curve(self) -> pd.DataFrame:
@@ -129,10 +144,19 @@ class ReviewData:
         cols = ["symbol", "fills", "bought", "sold", "realized", "fees", "net"]
         if f.empty:
             return pd.DataFrame(columns=cols)
-        f = f.assign(fees=pd.to_numeric(f["fees"], errors="coerce").fillna(0.0).astype(float),
-                     bought=f["signed_qty"].clip(lower=0), sold=(-f["signed_qty"]).clip(lower=0))
-        g = f.groupby("symbol").agg(fills=("exec_id", "count"), bought=("bought", "sum"), sold=("sold", "sum"),
-                                    realized=("realized", "sum"), fees=("fees", "sum"), net=("net", "sum"))
+        f = f.assign(
+            fees=pd.to_numeric(f["fees"], errors="coerce").fillna(0.0).astype(float),
+            bought=f["signed_qty"].clip(lower=0),
+            sold=(-f["signed_qty"]).clip(lower=0),
+        )
+        g = f.groupby("symbol").agg(
+            fills=("exec_id", "count"),
+            bought=("bought", "sum"),
+            sold=("sold", "sum"),
+            realized=("realized", "sum"),
+            fees=("fees", "sum"),
+            net=("net", "sum"),
+        )
         return g.reset_index()[cols]
 
     def fills_table(self) -> pd.DataFrame:
@@ -142,13 +166,24 @@ class ReviewData:
 
     def open_positions(self) -> pd.DataFrame:
         """Open positions with their protective orders at the broker (as the ledger last saw them)."""
-        cols = ["account", "symbol", "quantity", "avg_cost", "stop_price", "target_price", "stop_order",
-                "target_order", "protected"]
+        cols = [
+            "account",
+            "symbol",
+            "quantity",
+            "avg_cost",
+            "stop_price",
+            "target_price",
+            "stop_order",
+            "target_order",
+            "protected",
+        ]
         pos = self.positions
         if pos.empty:
             return pd.DataFrame(columns=cols)
         pos = pos.loc[pos["quantity"] != 0].copy()
-        working = self.orders.loc[~self.orders["status"].isin(TERMINAL)] if not self.orders.empty else self.orders
+        working = (
+            self.orders.loc[~self.orders["status"].isin(TERMINAL)] if not self.orders.empty else self.orders
+        )
 
         def leg(row: Any, role: str) -> str:
             if working.empty:
@@ -172,6 +207,8 @@ class ReviewData:
 
     def summary(self) -> pd.DataFrame:
         d = self.pnl_by_day()
+        recs = self.period_reconciliations()
+        unclean = int((recs["status"] != "clean").sum()) if len(recs) else 0
         rows = [
             ("period", self.period.label),
             ("runs archived", len(self.runs)),
@@ -184,8 +221,7 @@ class ReviewData:
             ("unprotected open positions", int((~self.open_positions()["protected"].astype(bool)).sum())),
             ("risk events", len(self.period_risk_events())),
             ("alerts", len(self.period_alerts())),
-            ("reconciliations (not clean)", f"{len(self.period_reconciliations())} "
-             f"({int((self.period_reconciliations()['status'] != 'clean').sum()) if len(self.period_reconciliations()) else 0})"),
+            ("reconciliations (not clean)", f"{len(recs)} ({unclean})"),
         ]
         return pd.DataFrame([(k, str(v)) for k, v in rows], columns=["item", "value"])
 
@@ -203,10 +239,20 @@ def archive_runs(runs_dir: Path, period: ReviewPeriod, *, current_run_id: str = 
         if not period.start <= day <= period.end:
             continue
         m = r.manifest
-        rows.append({"run": r.relative, "kind": m.kind if m else "?", "mode": m.mode if m else "?",
-                     "status": m.status if m else "unsealed", "verifies": r.relative not in broken,
-                     "failure": (f"In [{m.failure.cell}] {m.failure.ename}: {m.failure.evalue[:120]}"
-                                 if m and m.failure else "")})
+        rows.append(
+            {
+                "run": r.relative,
+                "kind": m.kind if m else "?",
+                "mode": m.mode if m else "?",
+                "status": m.status if m else "unsealed",
+                "verifies": r.relative not in broken,
+                "failure": (
+                    f"In [{m.failure.cell}] {m.failure.ename}: {m.failure.evalue[:120]}"
+                    if m and m.failure
+                    else ""
+                ),
+            }
+        )
     return pd.DataFrame(rows, columns=["run", "kind", "mode", "status", "verifies", "failure"])
 
 
@@ -222,12 +268,21 @@ def load_review(
         fills=ledger.query(f"SELECT * FROM fills WHERE ts < ? {acct} ORDER BY ts", [hi, *a]),
         orders=ledger.query(f"SELECT * FROM orders WHERE 1=1 {acct}", a),
         positions=ledger.query(f"SELECT * FROM positions WHERE 1=1 {acct} ORDER BY symbol", a),
-        risk_events=ledger.query(f"SELECT ts, kind, severity, symbol, message FROM risk_events WHERE ts >= ? "
-                                 f"AND ts < ? {acct} ORDER BY ts", [lo, hi, *a]),
-        alerts=ledger.query("SELECT ts, severity, title, body, delivered, failure FROM alerts WHERE ts >= ? "
-                            "AND ts < ? ORDER BY ts", [lo, hi]),
-        reconciliations=ledger.query(f"SELECT ts, run_id, status, broker_positions, ledger_positions, "
-                                     f"discrepancies FROM reconciliations WHERE ts >= ? AND ts < ? {acct} "
-                                     "ORDER BY ts", [lo, hi, *a]),
+        risk_events=ledger.query(
+            f"SELECT ts, kind, severity, symbol, message FROM risk_events WHERE ts >= ? "
+            f"AND ts < ? {acct} ORDER BY ts",
+            [lo, hi, *a],
+        ),
+        alerts=ledger.query(
+            "SELECT ts, severity, title, body, delivered, failure FROM alerts WHERE ts >= ? "
+            "AND ts < ? ORDER BY ts",
+            [lo, hi],
+        ),
+        reconciliations=ledger.query(
+            f"SELECT ts, run_id, status, broker_positions, ledger_positions, "
+            f"discrepancies FROM reconciliations WHERE ts >= ? AND ts < ? {acct} "
+            "ORDER BY ts",
+            [lo, hi, *a],
+        ),
         runs=archive_runs(runs_dir, period, current_run_id=current_run_id),
     )

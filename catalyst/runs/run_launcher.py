@@ -16,13 +16,13 @@ from catalyst.config import load_settings
 from catalyst.runs.gateway_autostart import ensure_gateway
 from catalyst.runs.golive_gate import require_golive
 from catalyst.runs.notebook_runner import (
-    ENV_MODE,
     NOTEBOOKS,
     RunResult,
     default_notebooks_dir,
     execute_run,
     ledger_hooks,
 )
+from catalyst.runs.run_env import ENV_MODE
 from catalyst.runs.run_folder import check_kind
 from catalyst.runs.run_parameters import check_parameters, notebook_parameters, parse_pairs
 from catalyst.runs.runs_errors import BadRunParameterError
@@ -50,8 +50,12 @@ def configure_run_logging(settings: Any, ledger: Any) -> Callable[[Path | None],
     quiet = open(os.devnull, "w")  # noqa: SIM115 - held by the log handler for the process's life
 
     def configure(run_dir: Path | None) -> None:
-        configure_logging(run_dir=run_dir, secrets=secrets, ledger=ledger if run_dir else None,
-                          stream=quiet if run_dir else None)
+        configure_logging(
+            run_dir=run_dir,
+            secrets=secrets,
+            ledger=ledger if run_dir else None,
+            stream=quiet if run_dir else None,
+        )
 
     return configure
 
@@ -82,15 +86,26 @@ def launch_run(
     parameters = check_parameters(
         parse_pairs(pairs), notebook_parameters(source), settings.secret_values(), notebook=source.name
     )
-    if kind in NEEDS_GATEWAY:
+    if kind in NEEDS_GATEWAY or (kind == "review" and wanted == "sim"):  # the review replays on sim bars
         ensure_gateway(
-            mode=wanted, host=settings.broker.host, port=settings.broker_port, state_dir=settings.state_dir,
-            account=settings.broker.account, seed=settings.sim.seed, speed=settings.sim.speed, say=say,
+            mode=wanted,
+            host=settings.broker.host,
+            port=settings.broker_port,
+            state_dir=settings.state_dir,
+            account=settings.broker.account,
+            seed=settings.sim.seed,
+            speed=settings.sim.speed,
+            say=say,
         )
     ledger = Ledger(settings.ledger_path)
     say(f"Running {source.name} ({wanted} mode) with papermill...")
     return execute_run(
-        kind, mode=wanted, parameters=parameters, runs_dir=settings.runs_dir,
-        hooks=ledger_hooks(ledger, configure_run_logging(settings, ledger)), notebook=source,
-        account=settings.broker.account or None, progress=progress,
+        kind,
+        mode=wanted,
+        parameters=parameters,
+        runs_dir=settings.runs_dir,
+        hooks=ledger_hooks(ledger, configure_run_logging(settings, ledger)),
+        notebook=source,
+        account=settings.broker.account or None,
+        progress=progress,
     )

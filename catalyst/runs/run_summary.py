@@ -23,7 +23,9 @@ def summarize_trade_log(path: Path) -> dict[str, Any]:
         return out
     con = duckdb.connect(str(path), read_only=True)
     try:
-        tables = {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        tables = {
+            row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
         for key, sql in _QUERIES.items():
             if key in tables:
                 out[key] = {str(status): int(n) for status, n in con.execute(sql).fetchall()}

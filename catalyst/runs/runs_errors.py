@@ -36,9 +36,7 @@ class GoLiveRefusedError(RunsError, PermissionError):
     """``--mode live`` was asked for but the go-live gate is not passed; ``missing`` says why."""
 
     def __init__(self, missing: list[str]) -> None:
-        super().__init__(
-            "live trading refused by the go-live gate:\n  - " + "\n  - ".join(missing)
-        )
+        super().__init__("live trading refused by the go-live gate:\n  - " + "\n  - ".join(missing))
         self.missing = missing
 
 

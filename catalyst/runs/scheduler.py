@@ -116,7 +116,9 @@ class Scheduler:
     def run_slot(self, slot: Slot) -> None:
         late = self.clock() - slot.at
         if late > LATE_TOLERANCE:
-            log.warning("schedule.slot.skipped", job=slot.job, at=slot.at.isoformat(), late_s=late.total_seconds())
+            log.warning(
+                "schedule.slot.skipped", job=slot.job, at=slot.at.isoformat(), late_s=late.total_seconds()
+            )
             return
         if slot.job == "monitor":
             self.ensure_monitor()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import json
 import os
 import signal
@@ -213,10 +214,36 @@ def configure_gateway_logging(state_dir: Path) -> None:
     configure_logging(json_file=state_dir / "gateway.log.jsonl", console=None)
 
 
+class GatewayAlreadyRunningError(RuntimeError):
+    """Another gateway process already serves this state directory."""
+
+
+def refuse_second_gateway(state_dir: Path) -> None:
+    """One gateway per state directory: the state file belongs to the running one."""
+    from catalyst.sim.sim_launcher import process_alive
+
+    path = state_dir / GATEWAY_FILE
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return
+    pid = int(info.get("pid", 0))
+    if pid and pid != os.getpid() and process_alive(pid):
+        raise GatewayAlreadyRunningError(
+            f"a gateway (pid {pid}) already runs on {info.get('host')}:{info.get('port')} for {state_dir}; "
+            f"stop it with `catalyst gateway stop --state {state_dir}` or use another --state"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     config = config_from_args(argv)
-    for spec in config.faults:
-        parse_fault_spec(spec)  # fail before binding if a fault name is wrong
+    try:
+        for spec in config.faults:
+            parse_fault_spec(spec)  # fail before binding if a fault name is wrong
+        refuse_second_gateway(config.state_dir)
+    except (ValueError, GatewayAlreadyRunningError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     configure_gateway_logging(config.state_dir)
 
     def announce(info: dict[str, Any]) -> None:
@@ -227,7 +254,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             flush=True,
         )
 
-    asyncio.run(run_gateway(config, on_ready=announce))
+    try:
+        asyncio.run(run_gateway(config, on_ready=announce))
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
+        print(
+            f"error: cannot listen on {config.host}:{config.port} ({exc.strerror or exc}); is another "
+            "gateway or IB Gateway using that port? Pick another with --port",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 

@@ -136,13 +136,13 @@ def _snap_milli(x: FloatArray, day: date, table: str) -> IntArray:
 #: every PriceModel of the process, so a test suite builds each day once.
 _SHARED_CHAINS: dict[tuple[int, str], DayChain] = {}
 _SHARED_PATHS: OrderedDict[tuple[int, str, date], DayPath] = OrderedDict()
-_SHARED_PATH_LIMIT = 512
+_SHARED_PATH_LIMIT = 100  # about 1 MB each
 
 
 class PriceModel:
     """Prices, quotes, book depth and bars of every listed stock for one seed."""
 
-    def __init__(self, seed: int, *, path_cache: int = 256) -> None:
+    def __init__(self, seed: int, *, path_cache: int = 32) -> None:
         self.seed = int(seed)
         self._chains: dict[str, DayChain] = {}
         self._paths: OrderedDict[tuple[str, date], DayPath] = OrderedDict()
@@ -428,6 +428,13 @@ class PriceModel:
             return []
         out: list[Bar] = []
         for day in sessions_between(first, last):
+            if size_s is None:
+                td = session_for(day)
+                if td is not None and start <= td.open.timestamp() and end >= td.close.timestamp() - 1:
+                    whole = self.day_bar(symbol, day)  # cached: a year of daily bars is built once
+                    if whole is not None:
+                        out.append(whole)
+                    continue
             path = self.path(symbol, day)
             if path is None:
                 continue

@@ -70,8 +70,22 @@ class ServerSettings:
     send_farm_notices: bool = True
     #: How often the engine's clock is ticked (seconds of wall time).
     tick_interval: float = 0.05
+    #: How often keepUpToDate bar subscriptions are refreshed (seconds of wall time).
+    bar_update_interval: float = 1.0
     #: A client whose unsent output exceeds this many bytes is dropped (it stopped reading).
     max_write_buffer: int = 64 * 1024 * 1024
+
+
+@dataclass
+class BarSubscription:
+    """A reqHistoricalData with keepUpToDate: the newest bar is resent while it changes."""
+
+    symbol: str
+    bar_size: str
+    use_rth: bool
+    format_date: int
+    daily: bool
+    last: enc.WireBar | None
 
 
 @dataclass(eq=False)
@@ -88,11 +102,13 @@ class ClientSession:
     summary_subs: dict[int, tuple[str, ...]] = field(default_factory=dict)
     market_data: dict[int, str] = field(default_factory=dict)  # reqId -> symbol (streaming)
     market_data_type: int = 1
+    bar_subs: dict[int, BarSubscription] = field(default_factory=dict)
     auto_open_orders: bool = False
     pacing: PacingWindow = field(default_factory=PacingWindow)
     messages_in: int = 0
     messages_out: int = 0
     closed: bool = False
+    max_write_buffer: int = 64 * 1024 * 1024
     _out: bytearray = field(default_factory=bytearray)
 
     def send(self, fields: Sequence[str]) -> None:
@@ -107,6 +123,11 @@ class ClientSession:
     def flush(self) -> None:
         if self._out and not self.closed:
             self.writer.write(bytes(self._out))
+            transport = self.writer.transport
+            if transport is not None and transport.get_write_buffer_size() > self.max_write_buffer:
+                log.warning("sim.client.dropped_slow_reader", client_id=self.client_id, peer=self.peer)
+                self._out.clear()
+                self.close()
         self._out.clear()
 
     def close(self) -> None:
@@ -183,10 +204,15 @@ class GatewayServer:
         self.drop_all_clients("gateway stopping")
 
     async def _tick_loop(self) -> None:
+        last_bar_update = 0.0
         while True:
             await asyncio.sleep(self.settings.tick_interval)
             try:
                 self.dispatch(self.exchange.tick())
+                now = _time.monotonic()
+                if now - last_bar_update >= self.settings.bar_update_interval:
+                    last_bar_update = now
+                    self._update_bar_subscriptions()
             except Exception:
                 log.exception("sim.gateway.tick_failed")
 
@@ -194,7 +220,7 @@ class GatewayServer:
 
     async def _handle_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = str(writer.get_extra_info("peername"))
-        session = ClientSession(writer=writer, peer=peer)
+        session = ClientSession(writer=writer, peer=peer, max_write_buffer=self.settings.max_write_buffer)
         if not self.accepting:
             session.close()
             return
@@ -293,17 +319,10 @@ class GatewayServer:
                 await result
         except dec.MalformedRequestError as exc:
             self._malformed(session, msg_id, str(exc))
-        self._check_backlog(session)
 
     def _malformed(self, session: ClientSession, msg_id: int, reason: str) -> None:
         log.warning("sim.client.malformed_request", client_id=session.client_id, msg_id=msg_id, reason=reason)
         session.send(enc.error(-1, 320, f"Error reading request. Message id {msg_id}. {reason}"))
-
-    def _check_backlog(self, session: ClientSession) -> None:
-        transport = session.writer.transport
-        if transport is not None and transport.get_write_buffer_size() > self.settings.max_write_buffer:
-            log.warning("sim.client.dropped_slow_reader", client_id=session.client_id)
-            session.close()
 
     def _paced_out(self, session: ClientSession) -> bool:
         limit = self.faults.pacing_limit()
@@ -425,7 +444,7 @@ class GatewayServer:
 
     def _next_order_id(self, client_id: int) -> int:
         highest = 0
-        for o in [*self.exchange.open_orders(client_id), *self.exchange.completed_orders()]:
+        for o in self.exchange.all_orders():  # every day's orders: an id is never handed out twice
             if o.client_id == client_id:
                 highest = max(highest, o.order_id)
         nxt = max(highest + 1, self._next_ids.get(client_id, 1))
@@ -555,10 +574,16 @@ class GatewayServer:
         for s in list(self.sessions.values()):
             wants_updates = s.account_updates == account
             multi = [r for r, a in s.multi_subs.items() if a in (account, "")]
-            if not wants_updates and not multi:
+            if not wants_updates and not multi and not s.summary_subs:
                 continue
             if values is None:
                 values = self.exchange.account_values(account)
+            for (
+                req_id,
+                tags,
+            ) in s.summary_subs.items():  # IB pushes these every few minutes; we push on change
+                self._send_summary(s, req_id, tags, account, values)
+                s.send(enc.account_summary_end(req_id))
             for key, value, currency in values:
                 if wants_updates:
                     s.send(enc.update_account_value(key, value, currency, account))
@@ -720,15 +745,21 @@ class GatewayServer:
     def _req_account_summary(self, s: ClientSession, fields: list[str]) -> None:
         req = dec.decode_account_summary(fields)
         s.summary_subs[req.req_id] = req.tags
-        ledger = any(t.startswith("$LEDGER") for t in req.tags)
-        wanted = set(req.tags)
         for account in self.exchange.accounts:
-            if "AccountType" in wanted:
-                s.send(enc.account_summary(req.req_id, account, "AccountType", "INDIVIDUAL", ""))
-            for key, value, currency in self.exchange.account_values(account):
-                if key in wanted or (ledger and currency == "HKD"):
-                    s.send(enc.account_summary(req.req_id, account, key, value, currency))
+            self._send_summary(s, req.req_id, req.tags, account, self.exchange.account_values(account))
         s.send(enc.account_summary_end(req.req_id))
+
+    @staticmethod
+    def _send_summary(
+        s: ClientSession, req_id: int, tags: tuple[str, ...], account: str, values: list[tuple[str, str, str]]
+    ) -> None:
+        ledger = any(t.startswith("$LEDGER") for t in tags)
+        wanted = set(tags)
+        if "AccountType" in wanted:
+            s.send(enc.account_summary(req_id, account, "AccountType", "INDIVIDUAL", ""))
+        for key, value, currency in values:
+            if key in wanted or (ledger and currency == "HKD"):
+                s.send(enc.account_summary(req_id, account, key, value, currency))
 
     def _cancel_account_summary(self, s: ClientSession, fields: list[str]) -> None:
         s.summary_subs.pop(dec.decode_versioned_req_id(fields), None)
@@ -831,9 +862,34 @@ class GatewayServer:
         start_text = hk_time_text(bars[0].time if bars else end, "%Y%m%d %H:%M:%S")
         end_text = hk_time_text(end, "%Y%m%d %H:%M:%S")
         s.send(enc.historical_data(req.req_id, start_text, end_text, wire))
+        if req.keep_up_to_date:
+            last = wire[-1] if wire else None
+            s.bar_subs[req.req_id] = BarSubscription(
+                sc.symbol, req.bar_size, req.use_rth, req.format_date, daily, last
+            )
 
     def _cancel_historical_data(self, s: ClientSession, fields: list[str]) -> None:
-        dec.decode_versioned_req_id(fields)
+        s.bar_subs.pop(dec.decode_versioned_req_id(fields), None)
+
+    def _update_bar_subscriptions(self) -> None:
+        """keepUpToDate: resend the newest bar (historicalDataUpdate, 90) whenever it changed."""
+        latest: dict[tuple[str, str, bool], list[m.Bar]] = {}
+        for s in list(self.sessions.values()):
+            for req_id, sub in list(s.bar_subs.items()):
+                key = (sub.symbol, sub.bar_size, sub.use_rth)
+                if key not in latest:
+                    try:
+                        latest[key] = self.exchange.bars(
+                            sub.symbol, end=None, duration="1 D", bar_size=sub.bar_size, use_rth=sub.use_rth
+                        )
+                    except (ValueError, TypeError):
+                        latest[key] = []
+                if not latest[key]:
+                    continue
+                bar = wire_bar_of(latest[key][-1], daily=sub.daily, format_date=sub.format_date)
+                if bar != sub.last:
+                    sub.last = bar
+                    s.send(enc.historical_data_update(req_id, bar))
 
     _handlers: ClassVar[dict[int, Callable[[GatewayServer, ClientSession, list[str]], Any]]] = {
         1: _req_mkt_data,

@@ -24,8 +24,14 @@ SECRET_ENV = {
 }
 SECRET_VALUES = ("s3cr3tvalue", "smtp-pa55word-7Q", "tg-t0ken-98765")
 #: Small, quick cycles for the CLI tests (the nbmake run uses the notebooks' own defaults).
-CYCLE_PARAMS = ["-p", "universe", "700,5,3988,2388,1211,1299",
-                "-p", "strategy_params", '{"min_gap_pct": 0.0, "min_rvol": 0.5, "max_candidates": 3}']
+CYCLE_PARAMS = [
+    "-p",
+    "universe",
+    "700,5,3988,2388,1211,1299",
+    "-p",
+    "strategy_params",
+    '{"min_gap_pct": 0.0, "min_rvol": 0.5, "max_candidates": 3}',
+]
 
 
 @dataclass
@@ -41,8 +47,15 @@ class SimProject:
     def catalyst(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         """Run the `catalyst` command line in the project, as a trader would."""
         script = Path(sys.executable).with_name("catalyst")
-        return subprocess.run([str(script), *args], cwd=self.root, env={**os.environ, **self.env},
-                              capture_output=True, text=True, timeout=timeout, check=False)
+        return subprocess.run(
+            [str(script), *args],
+            cwd=self.root,
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
 
 @dataclass

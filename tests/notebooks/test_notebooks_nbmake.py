@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from nbmake.nb_run import NotebookRun
-
 from notebook_project import SimProject
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
@@ -20,4 +19,6 @@ def test_notebook_runs_top_to_bottom_against_the_simulator(notebook: Path, sim_p
     # `catalyst` kernel that `make setup` installs for JupyterLab; both are the same .venv).
     result = NotebookRun(notebook, default_timeout=600, kernel="python3").execute()
     error = result.error
-    assert error is None, f"{notebook.name} failed:\n{error.summary if error else ''}\n{error.trace if error else ''}"
+    assert error is None, (
+        f"{notebook.name} failed:\n{error.summary if error else ''}\n{error.trace if error else ''}"
+    )

@@ -13,9 +13,18 @@ from notebook_project import Archived
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("notebooks")]
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--hide-scrollbars", "--virtual-time-budget=15000"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--virtual-time-budget=15000",
+]
 
 
 def _chromium() -> str:
@@ -29,8 +38,18 @@ def _chromium() -> str:
 
 
 def _run(args: list[str], profile: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _plot_divs(html: str) -> list[str]:
+    """The opening tags of the report's figure divs (html_export names them catalyst-plot-N)."""
+    return [tag for tag in re.findall(r"<div [^>]*>", html) if re.search(r'id="catalyst-plot-\d+"', tag)]
 
 
 @pytest.fixture(scope="module")
@@ -42,11 +61,14 @@ def review_html(archived: Archived) -> Path:
 def test_every_plotly_chart_of_the_review_renders_without_javascript_errors(
     review_html: Path, tmp_path: Path
 ) -> None:
-    done = _run(["--enable-logging=stderr", "--v=0", "--dump-dom", review_html.as_uri()], tmp_path / "profile")
-    plots = len(re.findall(r'id="catalyst-plot-\d+"', review_html.read_text()))
-    rendered = re.findall(r'<div id="catalyst-plot-\d+"[^>]*class="[^"]*js-plotly-plot', done.stdout)
-    console_errors = [ln for ln in done.stderr.splitlines() if "CONSOLE" in ln and
-                      re.search(r"Uncaught|Error", ln)]
+    done = _run(
+        ["--enable-logging=stderr", "--v=0", "--dump-dom", review_html.as_uri()], tmp_path / "profile"
+    )
+    plots = len(_plot_divs(review_html.read_text()))
+    rendered = [tag for tag in _plot_divs(done.stdout) if "js-plotly-plot" in tag]
+    console_errors = [
+        ln for ln in done.stderr.splitlines() if "CONSOLE" in ln and re.search(r"Uncaught|Error", ln)
+    ]
     assert plots >= 5
     assert console_errors == []
     assert len(rendered) == plots, f"{len(rendered)} of {plots} plots rendered"
@@ -57,7 +79,9 @@ def test_a_screenshot_of_the_review_is_not_blank(review_html: Path, tmp_path: Pa
     from PIL import Image
 
     shot = tmp_path / "review.png"
-    done = _run([f"--screenshot={shot}", "--window-size=1280,2400", review_html.as_uri()], tmp_path / "profile")
+    done = _run(
+        [f"--screenshot={shot}", "--window-size=1280,2400", review_html.as_uri()], tmp_path / "profile"
+    )
     assert shot.exists(), done.stderr[-2000:]
     image = Image.open(shot).convert("RGB").resize((320, 600))
     colours = image.getcolors(maxcolors=1 << 16) or []

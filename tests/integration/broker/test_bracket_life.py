@@ -162,3 +162,27 @@ def test_partial_fills_are_recorded_fill_by_fill(gateway: GatewayTarget, ledger:
     assert len(fills) >= 2 and int(fills.quantity.sum()) == 3000
     row = ledger.query("SELECT status, filled FROM orders WHERE order_ref = 'it-part-1:P'").iloc[0]
     assert (row.status, int(row.filled)) == ("Filled", 3000)
+
+
+def test_a_held_position_can_be_protected_again_and_then_flattened(
+    gateway: GatewayTarget, ledger: Ledger
+) -> None:
+    control = gateway.require_control()
+
+    async def scenario(s: BrokerSession) -> None:
+        intent = await marketable_long(s, "2800", "it-prot-1")
+        verified = await s.submit_bracket(intent)
+        assert await s.wait_for_order("it-prot-1:P", {"Filled"}, timeout=15) == "Filled"
+        for leg in (verified.take_profit, verified.stop_loss):  # the protection goes away
+            await s.cancel(leg.order_ref)
+        refs = await s.protect("2800", intent.quantity, stop=intent.stop, target=intent.target)
+        protective = [gateway_order(control, ref) for ref in refs]
+        assert [o["action"] for o in protective] == ["SELL", "SELL"]
+        assert [o["order_type"] for o in protective] == ["LMT", "STP LMT"]
+        assert protective[0]["oca_group"] == protective[1]["oca_group"] != ""
+        exit_order = await s.flatten("2800")
+        assert exit_order is not None and exit_order.quantity == intent.quantity
+        assert await s.wait_for_order(exit_order.order_ref, {"Filled"}, timeout=15) == "Filled"
+        assert {s.order_status(ref) for ref in refs} == {"Cancelled"}
+
+    run_session(gateway, ledger, scenario)

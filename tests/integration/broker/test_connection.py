@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -152,3 +153,20 @@ def test_after_a_disconnect_the_session_reconnects_and_records_fills_made_meanwh
     run_session(gateway, ledger, scenario, reconnect_delays=(0.5, 0.5, 1.0))
     fills = ledger.query("SELECT quantity, source FROM fills WHERE order_ref = 'it-dis-1:P'")
     assert int(fills.quantity.sum()) == 500
+
+
+def test_the_cli_check_prints_the_account_positions_and_open_orders(
+    gateway: GatewayTarget, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from catalyst.cli.app import app
+
+    monkeypatch.setenv("CATALYST_BROKER__HOST", gateway.host)
+    monkeypatch.setenv("CATALYST_BROKER__PORT", str(gateway.port))
+    monkeypatch.setenv("CATALYST_BROKER__ACCOUNT", gateway.account)
+    monkeypatch.setenv("CATALYST_PATHS__LEDGER", str(tmp_path / "ledger.duckdb"))
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["broker", "check", "--client-id", "77"])
+    assert result.exit_code == 0, result.output
+    assert f"account {gateway.account}" in result.output and "open orders (all clients)" in result.output

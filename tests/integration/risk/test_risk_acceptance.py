@@ -25,7 +25,16 @@ from catalyst.sim.sim_launcher import GatewayHandle, start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("risk_sim")]
 
-ACCOUNTS = ("DU0000021", "DU0000022", "DU0000023", "DU0000024", "DU0000025", "DU0000026")
+ACCOUNTS = (
+    "DU0000021",
+    "DU0000022",
+    "DU0000023",
+    "DU0000024",
+    "DU0000025",
+    "DU0000026",
+    "DU0000027",
+    "DU0000028",
+)
 
 
 @pytest.fixture(scope="module")
@@ -234,3 +243,58 @@ def test_pretrade_refuses_the_eleventh_position_a_duplicate_lunch_and_oversized_
     assert found["duplicate"][0].startswith("duplicate_symbol: already a position in 5")
     assert found["lunch"][0].startswith("market_phase: no new entries during LUNCH")
     assert found["oversized"][0].startswith("risk_per_trade: risk ")
+
+
+def test_a_price_through_the_recorded_stop_with_the_position_still_open_is_closed(
+    gw: GatewayHandle, tmp_path: Path
+) -> None:
+    """The broker's own stop did not act (here: it was never there): the quote check closes it."""
+    account = ACCOUNTS[6]
+    gw.control.drift(account, "9988", 100)
+    rig = make_rig(gw.host, gw.port, account, tmp_path, RiskLimits())
+
+    async def scenario(r: Rig) -> None:
+        q = await r.session.quote("9988")
+        assert q.bid is not None
+        record_position(r.ledger, account, "9988", 100, q.bid + Decimal("1"), q.bid + Decimal("20"))
+        report = await r.monitor.check_quotes()
+        assert [(b.symbol, b.level_kind) for b in report.breaches] == [("9988", "stop")]
+        assert report.actions == ["flatten 9988"]
+        await until(lambda: flat(r.session, "9988"), what="9988 flat at the broker")
+
+    run(rig, scenario)
+    assert "level_breach_closed" in kinds(rig.ledger)
+
+
+def test_drop_children_an_unprotected_position_is_re_protected_by_default(
+    gw: GatewayHandle, tmp_path: Path
+) -> None:
+    """Same state as above, default setting (recreate): stop and target are placed again at the
+    broker from the levels the ledger recorded, and the next poll finds the position protected."""
+    from catalyst.market import security, snap_to_tick
+
+    account = ACCOUNTS[7]
+    gw.control.drift(account, "1299", 200)
+    rig = make_rig(gw.host, gw.port, account, tmp_path, RiskLimits())
+
+    async def scenario(r: Rig) -> None:
+        q = await r.session.quote("1299")
+        assert q.bid is not None and q.ask is not None
+        table = security("1299").spread_table
+        stop = snap_to_tick(q.bid * Decimal("0.9"), "down", table=table)
+        target = snap_to_tick(q.ask * Decimal("1.1"), "up", table=table)
+        record_position(r.ledger, account, "1299", 200, stop, target)
+        report = await r.monitor.check_protection()
+        assert [g.symbol for g in report.gaps] == ["1299"] and report.actions == ["protect 1299"]
+        again = await r.monitor.check_protection()
+        assert again.gaps == []
+        assert not await flat(r.session, "1299")
+
+    run(rig, scenario)
+    assert "protection_recreated" in kinds(rig.ledger)
+    working = {
+        (o["order_type"], o["status"])
+        for o in gw.control.orders()
+        if o["symbol"] == "1299" and o["account"] == account
+    }
+    assert {t for t, _ in working} == {"LMT", "STP LMT"}

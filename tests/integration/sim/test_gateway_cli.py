@@ -6,11 +6,13 @@ import json
 import os
 import re
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import TRADING_CLOCK, connect, start_fresh_gateway, wait_until
 from ib_async import LimitOrder, Stock
+from sim_gateway_helpers import TRADING_CLOCK, connect, start_fresh_gateway, wait_until
 from typer.testing import CliRunner
 
 from catalyst.cli.gateway_cli import gateway_app
@@ -45,6 +47,24 @@ def test_start_detached_status_fault_and_stop(tmp_path: Path) -> None:
     assert stopped.exit_code == 0, stopped.output
     assert not (tmp_path / "sim" / "gateway.json").exists()
     assert (tmp_path / "sim" / "sim_state.duckdb").exists()
+
+
+def test_foreground_start_prints_where_it_listens_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    command = "from catalyst.cli.gateway_cli import gateway_app; gateway_app()"
+    args = ["start", "--port", "0", "--state", str(tmp_path), "--clock", TRADING_CLOCK, "--fresh"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", command, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    while not any("listening on" in line for line in lines):
+        line = proc.stdout.readline()
+        assert line, f"gateway exited early: {lines}"
+        lines.append(line)
+    assert re.search(r"listening on 127\.0\.0\.1:\d+", "".join(lines))
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(15) == 0
+    assert (tmp_path / "sim_state.duckdb").exists() and not (tmp_path / "gateway.pid").exists()
 
 
 def test_status_of_a_stopped_gateway_says_not_running(tmp_path: Path) -> None:

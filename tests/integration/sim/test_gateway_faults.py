@@ -6,8 +6,8 @@ import socket
 import time
 
 import pytest
-from conftest import connect, wait_until
 from ib_async import IB, LimitOrder, Stock
+from sim_gateway_helpers import connect, wait_until
 
 from catalyst.sim.sim_launcher import GatewayHandle
 

@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from conftest import TRADING_CLOCK
 from ib_async import IB, LimitOrder, Stock
+from sim_gateway_helpers import TRADING_CLOCK
 
 from catalyst.sim.sim_launcher import GatewayHandle, start_gateway
 

@@ -8,10 +8,10 @@ import struct
 from collections.abc import Iterator
 
 import pytest
-from conftest import TRADING_CLOCK, connect, wait_until
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ib_async import LimitOrder, Stock
+from sim_gateway_helpers import TRADING_CLOCK, connect, wait_until
 
 from catalyst.sim.sim_launcher import GatewayHandle, start_gateway
 from catalyst.sim.wire_framing import FrameReader, encode_frame, encode_raw_frame, split_fields
@@ -156,7 +156,7 @@ frames_strategy = st.lists(
 )  # fmt: skip
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(frames=frames_strategy, junk=st.binary(max_size=64))
 def test_fuzzed_frames_never_take_the_gateway_down(gateway: GatewayHandle, frames: list, junk: bytes) -> None:
     try:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from catalyst.config import ConfigError, Settings, load_settings
+from catalyst.market import phase2_date, set_phase2_date
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -127,3 +129,12 @@ def test_without_a_file_relative_paths_resolve_against_the_working_directory(
 def test_run_bookkeeping_variables_are_not_mistaken_for_settings() -> None:
     settings = load_settings(environ={"CATALYST_RUN_ID": "r1", "CATALYST_RUN_DIR": "/tmp/x"})
     assert settings.mode == "sim"
+
+
+def test_applying_the_settings_moves_the_phase2_date_of_the_market_rules() -> None:
+    settings = load_settings(environ={"CATALYST_MARKET__PHASE2_DATE": "2027-01-04"})
+    try:
+        settings.apply_market_rules()
+        assert phase2_date() == dt.date(2027, 1, 4)
+    finally:
+        set_phase2_date(None)

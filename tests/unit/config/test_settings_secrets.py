@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -64,14 +62,9 @@ def test_config_show_json_never_prints_a_secret_and_names_sources() -> None:
 def test_config_check_exits_non_zero_naming_the_key(tmp_path: Path) -> None:
     path = tmp_path / "catalyst.toml"
     path.write_text("[risk]\nmax_positions = 1000\n", encoding="utf-8")
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("catalyst")), "config", "check", "--config", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 2
-    assert "risk.max_positions" in result.stderr
+    result = CliRunner().invoke(app, ["config", "check", "--config", str(path)], env={})
+    assert result.exit_code == 2
+    assert "risk.max_positions" in result.output
 
 
 def test_config_check_accepts_valid_settings(tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from catalyst.ledger import Ledger
 from catalyst.ledger.ledger_migrations import latest_version
 
@@ -60,6 +62,7 @@ ID_COLUMNS = {
 }
 
 
+@pytest.mark.slow
 def test_three_processes_appending_500_events_each_store_every_event_exactly_once(tmp_path: Path) -> None:
     path = tmp_path / "ledger.duckdb"  # fresh: the workers' first opens also race to migrate it
     go = tmp_path / "go"

@@ -178,3 +178,13 @@ def test_new_ids_are_unique_and_sort_by_creation() -> None:
 def test_the_ledger_refuses_an_in_memory_database() -> None:
     with pytest.raises(LedgerError, match="file path"):
         Ledger(":memory:")
+
+
+def test_a_fractional_quantity_is_refused_not_rounded(ledger: Ledger) -> None:
+    with pytest.raises(LedgerError, match=r"fills\.quantity holds whole numbers"):
+        ledger.append("fills", fill(quantity=100.5))
+
+
+def test_an_integral_float_quantity_is_stored_as_an_integer(ledger: Ledger) -> None:
+    ledger.append("fills", fill(quantity=300.0))
+    assert ledger.scalar("SELECT quantity FROM fills") == 300

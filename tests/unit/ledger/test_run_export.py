@@ -15,6 +15,11 @@ NOW = dt.datetime(2026, 3, 2, 2, 30, tzinfo=dt.UTC)
 
 
 def record_run(ledger: Ledger, run: str) -> None:
+    with ledger.transaction():
+        _record_run(ledger, run)
+
+
+def _record_run(ledger: Ledger, run: str) -> None:
     ledger.upsert("runs", {"run_id": run, "kind": "cycle", "mode": "sim", "started_at": NOW, "status": "ok"})
     ledger.upsert(
         "intents",
@@ -137,3 +142,8 @@ def test_exporting_an_unknown_run_is_an_error_naming_it(two_runs: Ledger, tmp_pa
     with pytest.raises(LedgerError, match="no rows for run 'r9'"):
         two_runs.export_run("r9", tmp_path / "run")
     assert not (tmp_path / "run" / "trade_log.duckdb").exists()
+
+
+def test_exporting_inside_a_transaction_is_refused(two_runs: Ledger, tmp_path: Path) -> None:
+    with two_runs.transaction(), pytest.raises(LedgerError, match=r"inside ledger\.transaction"):
+        two_runs.export_run("r1", tmp_path / "run")

@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -85,3 +86,14 @@ def test_buffered_records_are_written_when_the_process_exits(tmp_path: Path) -> 
     path = tmp_path / "ledger.duckdb"
     subprocess.run([sys.executable, "-c", EXIT_WITHOUT_FLUSH, str(path)], check=True, timeout=120)
     assert Ledger(path).scalar("SELECT count(*) FROM log_events WHERE event = 'before.exit'") == 5
+
+
+def test_a_full_batch_is_written_by_the_writer_thread_without_an_explicit_flush(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.duckdb")
+    configure_logging(ledger=ledger, stream=io.StringIO(), mirror_interval=60)
+    for i in range(200):
+        structlog.get_logger("t").info("tick", i=i)
+    deadline = time.monotonic() + 30
+    while ledger.scalar("SELECT count(*) FROM log_events") < 200 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ledger.scalar("SELECT count(*) FROM log_events") == 200

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal as D
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
 from catalyst.cli.market_cli import register
-from catalyst.market import HK_TZ, Phase
+from catalyst.market import HK_TZ, Phase, set_phase2_date
 from catalyst.market.market_snapshot import market_snapshot
 
 runner = CliRunner()
@@ -25,6 +27,12 @@ def _root() -> None:
 
 
 register(root)
+
+
+@pytest.fixture(autouse=True)
+def _default_phase2() -> Iterator[None]:
+    yield
+    set_phase2_date(None)
 
 
 def test_snapshot_values_at_a_known_moment() -> None:
@@ -54,6 +62,17 @@ def test_the_cli_reads_an_offset_and_a_symbol_list() -> None:
     assert result.exit_code == 0, result.output
     assert "CLOSING_AUCTION" in result.output and "half day" in result.output
     assert [ln.split()[0] for ln in result.output.splitlines() if ln[:1].isdigit()] == ["700", "3988", "5"]
+
+
+def test_the_cli_takes_the_phase2_date_from_settings() -> None:
+    result = runner.invoke(
+        root,
+        ["market", "snapshot", "--at", "2026-11-24T10:00", "-s", "3988"],
+        env={"CATALYST_CONFIG": "", "CATALYST_MARKET__PHASE2_DATE": "2026-12-07"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "Phase 1 (from 2025-08-04; Phase 2 expected 2026-12-07)" in result.output
+    assert " 0.01 " in result.output.splitlines()[-3]  # 4.50 keeps the Phase 1 tick
 
 
 def test_the_cli_rejects_an_unknown_symbol_with_a_clear_message() -> None:

@@ -36,7 +36,7 @@ def priced(draw: st.DrawFn) -> tuple[D, date, str]:
     return price, day, table
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(priced(), DIRECTIONS)
 def test_every_snapped_price_is_on_the_ladder(case: tuple[D, date, str], direction: str) -> None:
     price, day, table = case
@@ -44,7 +44,7 @@ def test_every_snapped_price_is_on_the_ladder(case: tuple[D, date, str], directi
     assert is_on_tick(snapped, on=day, table=table)
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(priced(), DIRECTIONS, DIRECTIONS)
 def test_snapping_is_idempotent(case: tuple[D, date, str], first: str, second: str) -> None:
     price, day, table = case
@@ -52,7 +52,7 @@ def test_snapping_is_idempotent(case: tuple[D, date, str], first: str, second: s
     assert snap_to_tick(once, second, on=day, table=table) == once  # type: ignore[arg-type]
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(priced())
 def test_direction_is_respected_and_down_and_up_are_the_neighbouring_ticks(case: tuple[D, date, str]) -> None:
     price, day, table = case
@@ -66,7 +66,7 @@ def test_direction_is_respected_and_down_and_up_are_the_neighbouring_ticks(case:
         assert snap_to_tick(up - EPS, "down", on=day, table=table) <= price
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(priced())
 def test_nearest_is_within_half_a_tick(case: tuple[D, date, str]) -> None:
     price, day, table = case

@@ -169,3 +169,22 @@ def test_every_run_snapshots_both_books(ledger: Ledger) -> None:
         {"source": "broker", "symbol": "700", "quantity": 100},
         {"source": "ledger", "symbol": "700", "quantity": 100},
     ]
+
+
+def test_a_clean_reconciliation_leaves_locks_it_did_not_make(ledger: Ledger) -> None:
+    ledger.append(
+        "risk_events",
+        {
+            "event_id": "broker-lock-1",
+            "ts": T0,
+            "account": ACC,
+            "kind": "symbol_locked",
+            "severity": "critical",
+            "symbol": "1211",
+            "message": "board lot 500 vs 100",
+            "detail": "{}",
+        },
+    )
+    report = reconcile_view(ledger, view([]), account=ACC, now=T0 + timedelta(minutes=1))
+    assert report.clean and report.unlocked == ()
+    assert locks(ledger) == [("1211", "symbol_locked")]

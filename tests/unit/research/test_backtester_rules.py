@@ -136,3 +136,11 @@ def test_position_still_open_at_the_end_is_marked_at_the_last_close() -> None:
         Decimal(0),
     )
     assert result.equity["equity"].iloc[-1] == pytest.approx(1_000_000 - 877.68 + 2 * 800)
+
+
+def test_no_order_is_placed_before_trade_from() -> None:
+    from datetime import date
+
+    frame, strat = winning_trade()
+    result = run_backtest(frame, strat, BacktestConfig(trade_from=date(2025, 3, 4)))
+    assert result.trades.empty

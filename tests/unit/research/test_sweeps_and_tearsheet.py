@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import plotly.graph_objects as go
 import pytest
@@ -39,6 +40,7 @@ def test_process_pool_sweep_matches_the_serial_sweep() -> None:
     assert serial[["stop_atr", "target_atr", "net_pnl"]].equals(pooled[["stop_atr", "target_atr", "net_pnl"]])
 
 
+@pytest.mark.slow
 def test_dask_sweep_on_a_local_cluster_matches_the_serial_sweep() -> None:
     from dask.distributed import Client, LocalCluster
 
@@ -101,3 +103,12 @@ def test_backtest_day_sends_what_the_backtest_placed_that_day() -> None:
         trade["stop"],
         trade["target"],
     )
+
+
+def test_a_backtest_without_trades_still_gets_a_tearsheet_file(tmp_path: Path) -> None:
+    from catalyst.research.tearsheet import write_tearsheet
+
+    result = run_backtest(momentum_history(), get_strategy("catalyst-momentum", min_gap_pct=0.11))
+    assert result.stats["trades"] == 0
+    path = write_tearsheet(result, tmp_path / "sheet.html")
+    assert "plotly" in path.read_text()

@@ -53,3 +53,19 @@ def test_a_lock_holds_until_an_unlock_of_that_symbol() -> None:
         (TRIP + timedelta(minutes=1), "symbol_unlocked", "5", "checked"),
     )
     assert dict(derive_risk_state(ev, TRIP + timedelta(minutes=2), next_open).locks) == {"700": "drift"}
+
+
+def test_a_trip_in_the_pre_open_halts_the_whole_trading_day() -> None:
+    from catalyst.market import HK_TZ
+    from catalyst.risk.risk_state import halt_expiry
+
+    tripped = datetime(2026, 11, 24, 9, 10, tzinfo=HK_TZ)
+    assert halt_expiry(tripped) == datetime(2026, 11, 25, 9, 30, tzinfo=HK_TZ)
+
+
+def test_a_trip_on_a_friday_afternoon_halts_until_monday_open() -> None:
+    from catalyst.market import HK_TZ
+    from catalyst.risk.risk_state import halt_expiry
+
+    tripped = datetime(2026, 11, 27, 14, 0, tzinfo=HK_TZ)
+    assert halt_expiry(tripped) == datetime(2026, 11, 30, 9, 30, tzinfo=HK_TZ)

@@ -24,8 +24,15 @@ def _make_run(runs: Path, kind: str, minutes: int) -> RunFolder:
     folder.events.write_text('{"event": "run.started"}\n')
     folder.trade_log.write_bytes(bytes(range(256)) * 4)
     folder.html.write_text("<html><body>report</body></html>")
-    seal_run(runs, folder, mode="sim", status="ok", started_at="s", finished_at="f",
-             parameters={"strategy": "catalyst_momentum"})
+    seal_run(
+        runs,
+        folder,
+        mode="sim",
+        status="ok",
+        started_at="s",
+        finished_at="f",
+        parameters={"strategy": "catalyst_momentum"},
+    )
     return folder
 
 
@@ -62,7 +69,9 @@ def test_changing_one_byte_of_an_artifact_fails_verify_and_names_it(
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
     report = verify_archive(runs)
-    assert [(p.run, p.artifact, p.kind) for p in report.problems] == [(folders[1].relative, artifact, "changed")]
+    assert [(p.run, p.artifact, p.kind) for p in report.problems] == [
+        (folders[1].relative, artifact, "changed")
+    ]
 
 
 def test_changing_a_manifest_breaks_the_link_from_the_next_run(archive: tuple[Path, list[RunFolder]]) -> None:
@@ -70,10 +79,14 @@ def test_changing_a_manifest_breaks_the_link_from_the_next_run(archive: tuple[Pa
     m = folders[0].manifest
     m.write_text(m.read_text().replace('"sim"', '"paper"'))
     report = verify_archive(runs)
-    assert ("changed", folders[0].relative, "manifest.json") in {(p.kind, p.run, p.artifact) for p in report.problems}
+    assert ("changed", folders[0].relative, "manifest.json") in {
+        (p.kind, p.run, p.artifact) for p in report.problems
+    }
 
 
-def test_changing_the_newest_manifest_is_caught_by_the_chain_head(archive: tuple[Path, list[RunFolder]]) -> None:
+def test_changing_the_newest_manifest_is_caught_by_the_chain_head(
+    archive: tuple[Path, list[RunFolder]],
+) -> None:
     runs, folders = archive
     m = folders[2].manifest
     m.write_text(m.read_text().replace('"ok"', '"failed"'))

@@ -13,8 +13,14 @@ CLEAN_CYCLE = {"intents": {"proven": 2, "rejected": 1}, "reconciliations": {}}
 CLEAN_REC = {"intents": {}, "reconciliations": {"clean": 1}}
 
 
-def _day(d: date, *, cycle: dict[str, object] | None = None, rec: dict[str, object] | None = None,
-         mode: str = "paper", intact: bool = True) -> list[RunFacts]:
+def _day(
+    d: date,
+    *,
+    cycle: dict[str, object] | None = None,
+    rec: dict[str, object] | None = None,
+    mode: str = "paper",
+    intact: bool = True,
+) -> list[RunFacts]:
     return [
         RunFacts(d, f"{d}/093000-reconcile-aaaaaa", "reconcile", mode, "ok", intact, rec or CLEAN_REC),
         RunFacts(d, f"{d}/100000-cycle-bbbbbb", "cycle", mode, "ok", intact, cycle or CLEAN_CYCLE),
@@ -72,7 +78,13 @@ def test_a_day_with_cycles_but_no_reconciliation_does_not_count() -> None:
 
 
 def test_is_live_account_tells_live_from_paper_ids() -> None:
-    assert [is_live_account(a) for a in ("U123", "DU123", "", None, "Uabc")] == [True, False, False, False, False]
+    assert [is_live_account(a) for a in ("U123", "DU123", "", None, "Uabc")] == [
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]
 
 
 def test_an_empty_archive_refuses_live_with_both_reasons(tmp_path: object) -> None:
@@ -82,3 +94,9 @@ def test_an_empty_archive_refuses_live_with_both_reasons(tmp_path: object) -> No
         require_golive("DU1", Path(str(tmp_path)) / "runs", 10)
     assert len(err.value.missing) == 2
     assert "holds 0 clean paper-trading day(s)" in str(err.value)
+
+
+def test_an_unclean_startup_reconciliation_of_a_cycle_spoils_the_day() -> None:
+    cycle = {"intents": {"proven": 1}, "reconciliations": {"corrected": 1}}
+    runs = _days(9) + _day(date(2026, 12, 1), cycle=cycle)
+    assert "100000-cycle-bbbbbb reconciliation not clean" in evaluate_gate("U1234567", runs, 10).missing[0]

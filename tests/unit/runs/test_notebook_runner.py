@@ -11,7 +11,7 @@ import pytest
 
 from catalyst.ledger import Ledger
 from catalyst.runs.archive import verify_archive
-from catalyst.runs.notebook_runner import RunHooks, ledger_hooks, RunResult, describe_failure, execute_run
+from catalyst.runs.notebook_runner import RunHooks, RunResult, describe_failure, execute_run, ledger_hooks
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +25,7 @@ def _notebook(path: Path, body: str) -> Path:
         nbformat.v4.new_code_cell(
             "import os, plotly.io as pio\npio.renderers.default = 'plotly_mimetype'\n"
             "open(os.path.join(os.environ['CATALYST_RUN_DIR'], 'events.jsonl'), 'a')"
-            ".write('{\"event\": \"kernel.hello\"}\\n')"
+            '.write(\'{"event": "kernel.hello"}\\n\')'
         ),
         nbformat.v4.new_code_cell(body),
     ]
@@ -50,8 +50,9 @@ class Hooks:
         self.ledger.export_run(run_id, dest)
 
     def as_hooks(self) -> RunHooks:
-        return RunHooks(configure_log=self.configure_log, record_run=self.record,
-                        export_trade_log=self.export)
+        return RunHooks(
+            configure_log=self.configure_log, record_run=self.record, export_trade_log=self.export
+        )
 
     def record(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
@@ -63,13 +64,29 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RunResult, Run
     base = tmp_path_factory.mktemp("nbrun")
     runs_dir = base / "runs"
     hooks = Hooks(Ledger(base / "ledger.duckdb"))
-    good = _notebook(base / "good.ipynb", "import plotly.express as px\nprint('answer', answer)\n"
-                                          "px.bar(x=['a', 'b'], y=[answer, 2]).show()")
+    good = _notebook(
+        base / "good.ipynb",
+        "import plotly.express as px\nprint('answer', answer)\npx.bar(x=['a', 'b'], y=[answer, 2]).show()",
+    )
     bad = _notebook(base / "bad.ipynb", "raise ValueError(f'broken {answer}')")
-    ok = execute_run("cycle", mode="sim", parameters={"answer": 41}, runs_dir=runs_dir,
-                     hooks=hooks.as_hooks(), notebook=good, progress=False)
-    failed = execute_run("reconcile", mode="sim", parameters={}, runs_dir=runs_dir,
-                         hooks=hooks.as_hooks(), notebook=bad, progress=False)
+    ok = execute_run(
+        "cycle",
+        mode="sim",
+        parameters={"answer": 41},
+        runs_dir=runs_dir,
+        hooks=hooks.as_hooks(),
+        notebook=good,
+        progress=False,
+    )
+    failed = execute_run(
+        "reconcile",
+        mode="sim",
+        parameters={},
+        runs_dir=runs_dir,
+        hooks=hooks.as_hooks(),
+        notebook=bad,
+        progress=False,
+    )
     return runs_dir, ok, failed, hooks
 
 
@@ -105,8 +122,9 @@ def test_a_failing_notebook_is_archived_with_the_failing_cell_named(runs: Any) -
     assert not failed.ok
     assert failed.manifest.failure is not None
     assert failed.manifest.failure.ename == "ValueError"
-    assert "cell In [4] (`raise ValueError(f'broken {answer}')`) raised ValueError: broken 1" == describe_failure(
-        failed.manifest.failure
+    assert (
+        describe_failure(failed.manifest.failure)
+        == "cell In [4] (`raise ValueError(f'broken {answer}')`) raised ValueError: broken 1"
     )
     assert failed.folder.html.exists() and failed.folder.notebook.exists()
     assert [r["status"] for r in hooks.rows if r["run_id"] == failed.folder.run_id] == ["running", "failed"]

@@ -28,7 +28,16 @@ def _times(day: date, job: str, plan: SchedulePlan = PLAN) -> list[str]:
 
 
 def test_reconcile_runs_at_the_pre_open_and_hourly_until_the_auction_ends() -> None:
-    assert _times(FULL_DAY, "reconcile") == ["09:00", "10:00", "11:00", "12:00", "13:00", "14:00", "15:00", "16:00"]
+    assert _times(FULL_DAY, "reconcile") == [
+        "09:00",
+        "10:00",
+        "11:00",
+        "12:00",
+        "13:00",
+        "14:00",
+        "15:00",
+        "16:00",
+    ]
 
 
 def test_cycles_run_only_inside_continuous_trading() -> None:

@@ -17,9 +17,12 @@ from catalyst.runs.scheduler import Scheduler, job_argv, scheduler_lock
 
 
 def test_a_second_scheduler_for_the_same_account_is_refused(tmp_path: Path) -> None:
-    with scheduler_lock(tmp_path, "DU111"), pytest.raises(SchedulerAlreadyRunningError, match="already running"):
-        with scheduler_lock(tmp_path, "DU111"):
-            pass
+    with (
+        scheduler_lock(tmp_path, "DU111"),
+        pytest.raises(SchedulerAlreadyRunningError, match="already running"),
+        scheduler_lock(tmp_path, "DU111"),
+    ):
+        pass
 
 
 def test_schedulers_for_different_accounts_coexist(tmp_path: Path) -> None:
@@ -51,8 +54,9 @@ def test_the_loop_runs_the_next_slot_when_its_time_comes(tmp_path: Path) -> None
 def test_a_slot_found_long_after_its_time_is_skipped(tmp_path: Path) -> None:
     late = datetime(2026, 11, 24, 10, 0, tzinfo=HK_TZ)
     plan = SchedulePlan(cycle_times=(dtime(9, 45),), monitor=False)
-    sched = Scheduler(plan, mode="sim", base_command=[sys.executable, "-c", "raise SystemExit(3)"],
-                      clock=lambda: late)
+    sched = Scheduler(
+        plan, mode="sim", base_command=[sys.executable, "-c", "raise SystemExit(3)"], clock=lambda: late
+    )
     from catalyst.runs.schedule_slots import Slot
 
     sched.run_slot(Slot(datetime(2026, 11, 24, 9, 45, tzinfo=HK_TZ), "cycle"))
