@@ -82,6 +82,7 @@ class LedgerRecorder:
         self._intent_queue: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._intent_task: asyncio.Task[None] | None = None
         self._intent_rows: dict[str, dict[str, Any]] = {}
+        self._last_echo: dict[tuple[str, str], tuple[str, Any]] = {}
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -176,6 +177,16 @@ class LedgerRecorder:
         self.track_order({"order_ref": ref, **changes})
 
     def order_event(self, ref: str | None, *, source: str, status: str, **fields: Any) -> None:
+        """Queue an order event. Broker echoes (openOrder/orderStatus) are kept only for orders this
+        session tracks and only when status or filled quantity changed: a sync every 60 s re-reads
+        every open order, and the structured log already holds each message in full."""
+        if source in ("openOrder", "completedOrder", "orderStatus"):
+            if ref is None or ref not in self.orders:
+                return
+            state = (status, fields.get("filled"))
+            if self._last_echo.get((ref, source)) == state:
+                return
+            self._last_echo[(ref, source)] = state
         self._events.append(
             {
                 "event_id": new_id(),

@@ -182,6 +182,7 @@ class BrokerReports:
         self.executions: dict[str, ReportedExecution] = {}
         self.commissions: dict[str, ReportedCommission] = {}
         self.errors: list[ReportedError] = []
+        self._errors_by_req: dict[int, list[ReportedError]] = {}
         self._sinks: list[ReportSink] = []
         self._changed = asyncio.Event()
         self.version = 0
@@ -377,6 +378,7 @@ class BrokerReports:
             log.info("broker.recv.commission", **_as_log_fields(report))
         else:
             self.errors.append(report)
+            self._errors_by_req.setdefault(report.req_id, []).append(report)
             level = "warning" if report.is_order_failure else "info"
             getattr(log, level)("broker.recv.error", **_as_log_fields(report))
         for sink in self._sinks:
@@ -444,7 +446,8 @@ class BrokerReports:
         )
 
     def errors_for_order(self, order_id: int, *, since: datetime | None = None) -> list[ReportedError]:
-        return [e for e in self.errors if e.req_id == order_id and (since is None or e.received_at >= since)]
+        found = self._errors_by_req.get(order_id, [])
+        return [e for e in found if since is None or e.received_at >= since]
 
     async def wait_for(self, probe: Callable[[], T | None], timeout: float) -> T | None:
         """Re-evaluate ``probe`` after every broker message until it returns a value or time runs out.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ log = structlog.get_logger(__name__)
 
 #: The monitor connects with its own client id, this far above ``broker.client_id`` by default.
 CLIENT_ID_OFFSET = 50
+RECONCILE_MODES = ("direct", "notebook", "off")
 
 
 def build_monitor(
@@ -41,8 +43,15 @@ def build_monitor(
     config: MonitorConfig,
     client_id: int | None = None,
     reconnect_delays: tuple[float, ...] | None = None,
+    reconcile_with: str = "direct",
 ) -> tuple[Monitor, BrokerSession]:
-    """A monitor wired to a new broker session, the ledger's book and the reconciler."""
+    """A monitor wired to a new broker session, the ledger's book and the reconciler.
+
+    ``reconcile_with``: ``direct`` reconciles in-process; ``notebook`` runs `catalyst reconcile`
+    (the archived reconcile notebook) as a child process; ``off`` leaves it to the scheduler.
+    """
+    if reconcile_with not in RECONCILE_MODES:
+        raise typer.BadParameter(f"--reconcile-with must be one of {', '.join(RECONCILE_MODES)}")
     kwargs: dict[str, Any] = {}
     if reconnect_delays is not None:
         kwargs["reconnect_delays"] = reconnect_delays
@@ -60,6 +69,25 @@ def build_monitor(
     async def reconcile_now() -> Any:
         return await reconcile(session, ledger, account=config.account, run_id=config.run_id, alert=alert)
 
+    async def reconcile_notebook() -> int:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            "from catalyst.cli.app import main; main()",
+            "reconcile",
+            "--mode",
+            settings.mode,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await proc.communicate()
+        if proc.returncode != 0:
+            tail = err.decode("utf-8", "replace").strip().splitlines()[-3:]
+            raise RuntimeError(f"`catalyst reconcile` exited with {proc.returncode}: {' | '.join(tail)}")
+        return 0
+
+    chosen = {"direct": reconcile_now, "notebook": reconcile_notebook, "off": None}[reconcile_with]
+
     monitor = Monitor(
         session,
         ledger,
@@ -67,7 +95,7 @@ def build_monitor(
         RiskLimits.from_settings(settings),
         config,
         book=ledger_positions,
-        reconcile=reconcile_now,
+        reconcile=chosen,
     )
     return monitor, session
 
@@ -100,6 +128,9 @@ def monitor(
     sync_interval: float = typer.Option(60.0, help="Seconds between order-status syncs (at most 60)."),
     reconcile_interval: float = typer.Option(3600.0, help="Seconds between reconciliations."),
     down_alert_after: float = typer.Option(120.0, help="Alert when the gateway is down this long."),
+    reconcile_with: str = typer.Option(
+        "direct", help="direct (in-process), notebook (archived `catalyst reconcile` run) or off (scheduler)."
+    ),
 ) -> None:
     """Watch one account until SIGTERM: stops and targets, the daily loss limit, order status, drift."""
     settings = _settings(config)

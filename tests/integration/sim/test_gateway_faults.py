@@ -9,6 +9,7 @@ import pytest
 from ib_async import IB, LimitOrder, Stock
 from sim_gateway_helpers import connect, wait_until
 
+from catalyst.sim.sim_control import GatewayControlError
 from catalyst.sim.sim_launcher import GatewayHandle
 
 pytestmark = pytest.mark.integration
@@ -149,3 +150,13 @@ def test_drift_changes_a_position_with_no_execution(gateway: GatewayHandle) -> N
         gateway.control.drift("DU0000001", "700", 0)
     finally:
         ib.disconnect()
+
+
+def test_control_channel_refuses_an_unknown_fault_with_the_list(gateway: GatewayHandle) -> None:
+    with pytest.raises(GatewayControlError, match="drop-children"):
+        gateway.control.fault("meteor", True)
+
+
+def test_control_channel_refuses_a_clock_without_a_zone(gateway: GatewayHandle) -> None:
+    with pytest.raises(GatewayControlError, match="time zone"):
+        gateway.control.set_clock("2026-11-24T11:00:00")

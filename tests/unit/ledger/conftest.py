@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from catalyst.ledger import Ledger
-
-NOW = dt.datetime(2026, 3, 2, 2, 30, tzinfo=dt.UTC)
 
 
 @pytest.fixture
