@@ -8,6 +8,7 @@ any machine. Writes its section of BENCHMARKS.md between its own markers.
 
 from __future__ import annotations
 
+import os
 import platform
 import statistics
 import sys
@@ -125,6 +126,7 @@ def write_section(text: str, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
+    load = os.getloadavg()[0]
     data = make_data()
     vec_s, vec_n = timed(vectorised, data)
     loop_s, loop_n = timed(python_loop, data)
@@ -134,7 +136,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 {N_POSITIONS:,} positions (broker vs ledger, 300 disagreeing), {N_ORDERS:,} executions (~1 % missing
 from the ledger) and {N_ORDERS:,} orders (broker open orders vs ledger orders), median of {REPEATS} runs,
 measured side by side in one run on {platform.machine()} / Python {platform.python_version()} /
-pandas {pd.__version__}.
+pandas {pd.__version__} (1-minute load average {load:.1f} on {os.cpu_count()} cores: shared machine).
 
 | implementation | time | findings |
 |---|---|---|

@@ -105,7 +105,9 @@ def run_demo(say: Callable[[str], None] = print) -> int:
     if control is not None:
         day = datetime.fromisoformat(str(control.status()["clock"])).astimezone(HK_TZ).date()
     review = launch_run("review", mode="sim", pairs=[("day", json.dumps(str(day)))], say=say)
-    say("\nRun folders (each sealed into the archive's hash chain; `catalyst runs verify` checks them):")
+    proven = int((cycle.manifest.summary.get("intents") or {}).get("proven", 0))
+    say(f"\nThe cycle sent {proven} bracket(s), each proven at the broker leg by leg (see its report).")
+    say("Run folders (each sealed into the archive's hash chain; `catalyst runs verify` checks them):")
     ok = all([_report("cycle", cycle, say), _report("reconcile", recon, say), _report("review", review, say)])
     say(f"\nThe review as HTML (opens offline): {review.folder.html}")
     say(f"The trading cycle as HTML: {cycle.folder.html}")

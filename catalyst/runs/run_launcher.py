@@ -50,12 +50,7 @@ def configure_run_logging(settings: Any, ledger: Any) -> Callable[[Path | None],
     quiet = open(os.devnull, "w")  # noqa: SIM115 - held by the log handler for the process's life
 
     def configure(run_dir: Path | None) -> None:
-        configure_logging(
-            run_dir=run_dir,
-            secrets=secrets,
-            ledger=ledger if run_dir else None,
-            stream=quiet if run_dir else None,
-        )
+        configure_logging(run_dir=run_dir, secrets=secrets, ledger=ledger if run_dir else None, stream=quiet)
 
     return configure
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from broker_harness import SIM_ACCOUNT, GatewayTarget, paper_target, start_sim
 
 from catalyst.ledger import Ledger
-from tests.integration.broker.broker_harness import SIM_ACCOUNT, GatewayTarget, paper_target, start_sim
 
 
 @pytest.fixture(scope="module", params=["sim", pytest.param("paper", marks=pytest.mark.ibkr_paper)])

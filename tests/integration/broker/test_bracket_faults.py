@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from broker_harness import GatewayTarget, run_session, tick_down, tick_up
 
 from catalyst.broker import BracketVerificationError, BrokerSession, NotWholeLotsError, PriceNotOnLadderError
 from catalyst.domain import BracketIntent, Side, UnknownSideError
 from catalyst.ledger import Ledger
-from tests.integration.broker.broker_harness import GatewayTarget, run_session, tick_down, tick_up
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("broker_bracket_faults")]
 
@@ -155,3 +155,34 @@ def test_off_tick_odd_lot_and_unknown_side_orders_never_reach_the_gateway(
         ("it-bad-3", "rejected"),
         ("it-bad-4", "rejected"),
     ]
+
+
+def test_a_symbol_locked_in_the_ledger_is_refused_before_anything_is_sent(
+    gateway: GatewayTarget, ledger: Ledger
+) -> None:
+    from datetime import UTC, datetime
+
+    from catalyst.broker import SymbolLockedError
+    from catalyst.ledger import new_id
+
+    control = gateway.require_control()
+    ledger.append(
+        "risk_events",
+        {
+            "event_id": new_id(),
+            "ts": datetime.now(UTC),
+            "kind": "symbol_locked",
+            "severity": "critical",
+            "symbol": "1211",
+            "message": "board lot changed: broker 500, universe 100",
+        },
+    )
+    before = len(control.orders())
+
+    async def scenario(s: BrokerSession) -> None:
+        intent = await resting_long(s, "1211", "it-lock-1", 100)
+        with pytest.raises(SymbolLockedError, match="board lot changed"):
+            await s.submit_bracket(intent)
+
+    run_session(gateway, ledger, scenario)
+    assert len(control.orders()) == before

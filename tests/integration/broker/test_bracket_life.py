@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from broker_harness import GatewayTarget, run_session, tick_down, tick_up
 
 from catalyst.broker import BrokerSession
 from catalyst.domain import BracketIntent, Side
 from catalyst.ledger import Ledger
-from tests.integration.broker.broker_harness import GatewayTarget, run_session, tick_down, tick_up
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("broker_bracket_life")]
 

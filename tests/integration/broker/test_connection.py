@@ -10,6 +10,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from broker_harness import (
+    GatewayTarget,
+    make_settings,
+    run_session,
+    tick_down,
+    tick_up,
+)
 
 from catalyst.broker import (
     AccountNotManagedError,
@@ -21,13 +28,6 @@ from catalyst.broker import (
 )
 from catalyst.domain import BracketIntent, Side
 from catalyst.ledger import Ledger
-from tests.integration.broker.broker_harness import (
-    GatewayTarget,
-    make_settings,
-    run_session,
-    tick_down,
-    tick_up,
-)
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("broker_connection")]
 
@@ -170,3 +170,24 @@ def test_the_cli_check_prints_the_account_positions_and_open_orders(
     result = CliRunner().invoke(app, ["broker", "check", "--client-id", "77"])
     assert result.exit_code == 0, result.output
     assert f"account {gateway.account}" in result.output and "open orders (all clients)" in result.output
+
+
+def test_a_submission_made_while_the_gateway_restarts_is_held_and_sent_after_the_reconnect(
+    gateway: GatewayTarget, ledger: Ledger
+) -> None:
+    control = gateway.require_control()
+
+    async def scenario(s: BrokerSession) -> None:
+        intent = await resting_long(s, "5", "it-hold-1", 400)
+        await s.prepare(["5"])
+        control.fault("restart", True, seconds=1)
+        assert await s.reports.wait_for(lambda: True if not s.is_ready else None, 5)
+        verified = await s.submit_bracket(intent)  # waits for reconnect + resync, then goes out
+        assert s.connection.reconnects >= 1 and not verified.adopted
+
+    run_session(gateway, ledger, scenario)
+    assert sorted(o["order_ref"] for o in control.orders() if o["order_ref"].startswith("it-hold-1:")) == [
+        "it-hold-1:P",
+        "it-hold-1:SL",
+        "it-hold-1:TP",
+    ]

@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from broker_harness import GatewayTarget, run_session
 
 from catalyst.broker import BracketVerificationError, BrokerSession
 from catalyst.domain import BracketIntent, Side
 from catalyst.ledger import Ledger
-from tests.integration.broker.broker_harness import GatewayTarget, run_session
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("broker_status_sync")]
 

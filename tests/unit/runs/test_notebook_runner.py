@@ -13,7 +13,7 @@ from catalyst.ledger import Ledger
 from catalyst.runs.archive import verify_archive
 from catalyst.runs.notebook_runner import RunHooks, RunResult, describe_failure, execute_run, ledger_hooks
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("notebook_runner")]
 
 
 def _notebook(path: Path, body: str) -> Path:
