@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 import structlog
 from ib_async import Contract, Order
@@ -78,18 +78,17 @@ class WireLeg:
 
 def wire_leg(plan: LegPlan, *, board_lot: int) -> WireLeg:
     """Map one planned leg to wire values; every refusal raises before anything is sent."""
-    on = None
     return WireLeg(
         action=ib_action(plan.side),
         order_type=ib_order_type(plan.order_type),
         quantity=quantity_to_wire(plan.quantity, symbol=plan.symbol, board_lot=board_lot),
         limit_price=(
-            price_to_wire(plan.limit_price, symbol=plan.symbol, role=f"{plan.role} limit", on=on)
+            price_to_wire(plan.limit_price, symbol=plan.symbol, role=f"{plan.role} limit")
             if plan.limit_price is not None
             else None
         ),
         stop_price=(
-            price_to_wire(plan.stop_price, symbol=plan.symbol, role=f"{plan.role} stop", on=on)
+            price_to_wire(plan.stop_price, symbol=plan.symbol, role=f"{plan.role} stop")
             if plan.stop_price is not None
             else None
         ),
@@ -237,7 +236,6 @@ class BracketSubmitter:
             f"being proven ({last_error})",
             {},
         )
-        raise AssertionError("unreachable")  # _fail always raises
 
     # -- one attempt -------------------------------------------------------------------------------
 
@@ -524,7 +522,7 @@ class BracketSubmitter:
         described: SehkContract,
         reason: str,
         evidence: dict[str, Any],
-    ) -> None:
+    ) -> NoReturn:
         log.critical("broker.submit.unproven", intent_id=intent.intent_id, reason=reason, evidence=evidence)
         cancelled = await self._cancel_all(legs)
         entry = legs[0]

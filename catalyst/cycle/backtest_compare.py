@@ -41,16 +41,17 @@ COMPARISON_COLUMNS = [
 
 
 def decision_inputs(ledger: Any, start: datetime, end: datetime) -> pd.DataFrame:
-    """Every cycle decision logged in [start, end): one row per cycle run, payload decoded."""
+    """Every cycle decision made in [start, end) on the broker's clock (the payload's ``at``, which on
+    the simulator need not be the wall-clock time the record was logged at): payload decoded."""
     raw = ledger.query(
-        "SELECT ts, run_id, payload FROM log_events WHERE event = 'cycle.decision_inputs' "
-        "AND ts >= ? AND ts < ? ORDER BY ts",
-        [start, end],
+        "SELECT ts, run_id, payload FROM log_events WHERE event = 'cycle.decision_inputs' ORDER BY ts"
     )
     rows = []
-    for r in raw.itertuples(index=False):
-        payload = r.payload if isinstance(r.payload, dict) else json.loads(r.payload or "{}")
-        rows.append({"run_id": r.run_id or payload.get("run_id", ""), **payload})
+    for r in raw.to_dict("records"):
+        payload = r["payload"] if isinstance(r["payload"], dict) else json.loads(r["payload"] or "{}")
+        at = datetime.fromisoformat(str(payload.get("at", "")))
+        if start <= at < end:
+            rows.append({**payload, "run_id": r["run_id"] or payload.get("run_id", "")})
     return pd.DataFrame(rows)
 
 

@@ -17,6 +17,7 @@ import structlog
 
 from catalyst.broker import BrokerSession
 from catalyst.market import HK_TZ
+from catalyst.reconcile.ledger_book import ledger_positions
 from catalyst.reconcile.reconciler import ReconciliationReport, reconcile
 
 log = structlog.get_logger(__name__)
@@ -57,14 +58,6 @@ class ReconcileRunReport:
             ("order status changes", len(self.sync_changes)),
         ]
         return pd.DataFrame(rows, columns=["item", "value"])
-
-
-def ledger_positions(ledger: Any, account: str) -> pd.DataFrame:
-    return ledger.query(
-        "SELECT symbol, quantity, avg_cost, stop_price, target_price, source, updated_at FROM positions "
-        "WHERE coalesce(account, '') = ? AND quantity <> 0 ORDER BY symbol",
-        [account or ""],
-    )
 
 
 def reconciliation_history(ledger: Any, account: str, limit: int = 50) -> pd.DataFrame:

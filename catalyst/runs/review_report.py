@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from catalyst.market import HK_TZ
+from catalyst.reconcile.ledger_book import BOOK_COLUMNS, ledger_positions
 from catalyst.runs.archive import list_runs, verify_archive
 from catalyst.runs.run_folder import day_of
 from catalyst.runs.runs_errors import BadRunParameterError
@@ -256,6 +257,24 @@ def archive_runs(runs_dir: Path, period: ReviewPeriod, *, current_run_id: str = 
     return pd.DataFrame(rows, columns=["run", "kind", "mode", "status", "verifies", "failure"])
 
 
+def book_positions(ledger: Any, account: str) -> pd.DataFrame:
+    """Open positions by the ledger (positions rolled forward by later fills), for ``account`` or,
+    when none is configured, for every account the ledger has seen."""
+    accounts = (
+        [account]
+        if account
+        else [
+            str(a)
+            for a in ledger.query(
+                "SELECT DISTINCT account FROM fills WHERE account IS NOT NULL "
+                "UNION SELECT DISTINCT account FROM positions WHERE account IS NOT NULL"
+            )["account"]
+        ]
+    )
+    frames = [ledger_positions(ledger, a) for a in accounts]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=BOOK_COLUMNS)
+
+
 def load_review(
     ledger: Any, runs_dir: Path, period: ReviewPeriod, *, account: str = "", current_run_id: str = ""
 ) -> ReviewData:
@@ -267,7 +286,7 @@ def load_review(
         period=period,
         fills=ledger.query(f"SELECT * FROM fills WHERE ts < ? {acct} ORDER BY ts", [hi, *a]),
         orders=ledger.query(f"SELECT * FROM orders WHERE 1=1 {acct}", a),
-        positions=ledger.query(f"SELECT * FROM positions WHERE 1=1 {acct} ORDER BY symbol", a),
+        positions=book_positions(ledger, account),
         risk_events=ledger.query(
             f"SELECT ts, kind, severity, symbol, message FROM risk_events WHERE ts >= ? "
             f"AND ts < ? {acct} ORDER BY ts",
