@@ -225,7 +225,7 @@ class BrokerReports:
             mkt_cap_price: float = 0.0,
         ) -> None:
             self._guard(
-                lambda: self._add(
+                lambda: self.add(
                     ReportedStatus(
                         received_at=_now(),
                         order_id=_int_or_zero(order_id),
@@ -261,7 +261,7 @@ class BrokerReports:
 
         def commission_report(report: Any) -> None:
             self._guard(
-                lambda: self._add(
+                lambda: self.add(
                     ReportedCommission(
                         received_at=_now(),
                         exec_id=report.execId,
@@ -275,7 +275,7 @@ class BrokerReports:
 
         def error(req_id: int, code: int, message: str, advanced: str = "") -> None:
             self._guard(
-                lambda: self._add(
+                lambda: self.add(
                     ReportedError(
                         received_at=_now(),
                         req_id=int(req_id),
@@ -304,7 +304,7 @@ class BrokerReports:
 
     def record_order(self, source: str, contract: Any, order: Any, state: Any) -> None:
         filled = getattr(order, "filledQuantity", None)
-        self._add(
+        self.add(
             ReportedOrder(
                 received_at=_now(),
                 source=source,
@@ -335,7 +335,7 @@ class BrokerReports:
         )
 
     def record_execution(self, req_id: int, contract: Any, execution: Any) -> None:
-        self._add(
+        self.add(
             ReportedExecution(
                 received_at=_now(),
                 req_id=int(req_id),
@@ -356,7 +356,7 @@ class BrokerReports:
             )
         )
 
-    def _add(self, report: Report) -> None:
+    def add(self, report: Report) -> None:
         if isinstance(report, ReportedOrder):
             if report.source == "openOrder":
                 self.orders[(report.client_id, report.order_id)] = report

@@ -29,6 +29,23 @@ COMMAND_MODULES: tuple[str, ...] = (
     "catalyst.cli.research_cli",
 )
 
+
+
+@app.callback()
+def _apply_settings_to_market_rules() -> None:
+    """Before any command: make the HKEX rules follow the settings (the Phase 2 spread-table date).
+
+    A bad configuration is not reported here: the command that needs the settings reports it with
+    the key named (and ``catalyst config check`` exists to ask for exactly that).
+    """
+    from catalyst.config import ConfigError, load_settings
+
+    try:
+        load_settings().apply_market_rules()
+    except ConfigError:
+        pass
+
+
 for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
 

@@ -1,6 +1,6 @@
 """``configure_logging``: the one place structured logging is set up.
 
-Every record, from structlog loggers and from plain ``logging`` (ib_async logs that way), goes
+Every record, from structlog loggers and from plain ``logging`` (the IB client library logs that way), goes
 through the same chain: context variables merged (run id, mode, symbol, orderRef), level, logger
 name, an ISO-8601 UTC ``timestamp``, exceptions rendered as text, then the redactor, then:
 

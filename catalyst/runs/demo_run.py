@@ -101,10 +101,14 @@ def run_demo(say: Callable[[str], None] = print) -> int:
     say("2/3 Reconciliation and order-status sync")
     recon = launch_run("reconcile", mode="sim", say=say)
     say("3/3 Review of the day")
-    day = datetime.now(HK_TZ).date()  # the simulated clock's day when it can be read
+    # the archive dates runs by the wall clock, the simulated market by its own clock: review both days
+    today = datetime.now(HK_TZ).date()
+    sim_day = today
     if control is not None:
-        day = datetime.fromisoformat(str(control.status()["clock"])).astimezone(HK_TZ).date()
-    review = launch_run("review", mode="sim", pairs=[("day", json.dumps(str(day)))], say=say)
+        sim_day = datetime.fromisoformat(str(control.status()["clock"])).astimezone(HK_TZ).date()
+    first, last = min(today, sim_day), max(today, sim_day)
+    review_params = [("day", json.dumps(str(last))), ("days", str((last - first).days + 1))]
+    review = launch_run("review", mode="sim", pairs=review_params, say=say)
     proven = int((cycle.manifest.summary.get("intents") or {}).get("proven", 0))
     say(f"\nThe cycle sent {proven} bracket(s), each proven at the broker leg by leg (see its report).")
     say("Run folders (each sealed into the archive's hash chain; `catalyst runs verify` checks them):")

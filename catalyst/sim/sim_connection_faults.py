@@ -1,7 +1,7 @@
 """Connection-level faults of the simulated gateway: what the socket layer does wrong on demand.
 
 The exchange engine owns the order faults (``drop-children``, ``reject-children``,
-``partial-fills``, ``drift``); this module holds the state of the four that act on connections:
+``partial-fills``, ``drift``); this module holds the state of the five that act on connections:
 
 - ``disconnect``: close client sockets now, or after ``after`` more client messages
   (``client_id`` limits it to one client).
@@ -10,6 +10,9 @@ The exchange engine owns the order faults (``drop-children``, ``reject-children`
 - ``latency``: delay the acknowledgement of every order request by ``ms`` (default 500).
 - ``pacing``: more than ``limit`` (default 50) messages a second from one client gets error 100 and
   the message is dropped; ``max_violations`` (default 3) such excesses close the socket.
+- ``connectivity``: an IB server reset with the socket up: error 1100 to every client, orders held
+  for ``seconds`` (default 5), then 1101 (``restore=1101``: subscriptions dropped) or 1102
+  (``restore=1102``, the default).
 """
 
 from __future__ import annotations
@@ -17,16 +20,53 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from catalyst.sim.sim_errors import UnknownFaultError
-from catalyst.sim.sim_faults import ENGINE_FAULT_NAMES, FAULT_NAMES, SERVER_FAULT_NAMES
+from catalyst.sim.sim_errors import FaultParameterError
+from catalyst.sim.sim_faults import ENGINE_FAULT_NAMES, FAULT_NAMES, SERVER_FAULT_NAMES, unknown_fault
+
+__all__ = [
+    "ALL_FAULTS",
+    "CONNECTION_FAULTS",
+    "ENGINE_FAULTS",
+    "ConnectionFaults",
+    "PacingWindow",
+    "connectivity_params",
+    "parse_fault_spec",
+    "parse_param_value",
+    "unknown_fault",
+]
 
 CONNECTION_FAULTS = SERVER_FAULT_NAMES
 ENGINE_FAULTS = ENGINE_FAULT_NAMES
 ALL_FAULTS = FAULT_NAMES
+RESTORE_CODES = (1101, 1102)
+DEFAULT_OUTAGE_SECONDS = 5.0
 
 
-def unknown_fault(name: str) -> UnknownFaultError:
-    return UnknownFaultError(f"unknown fault {name!r}; the simulator knows {', '.join(ALL_FAULTS)}")
+def connectivity_params(params: dict[str, object]) -> tuple[float, int]:
+    """``seconds`` and ``restore`` of the connectivity fault, checked: (outage seconds, 1101|1102)."""
+    unknown = sorted(set(params) - {"seconds", "restore"})
+    if unknown:
+        raise FaultParameterError(f"fault connectivity takes seconds= and restore=, not {', '.join(unknown)}")
+    raw_seconds = params.get("seconds", DEFAULT_OUTAGE_SECONDS)
+    try:
+        seconds = float(str(raw_seconds))
+    except ValueError:
+        raise FaultParameterError(
+            f"fault connectivity: seconds must be a number of seconds, got {raw_seconds!r}"
+        ) from None
+    if not 0 <= seconds < float("inf"):
+        raise FaultParameterError(f"fault connectivity: seconds must be >= 0, got {raw_seconds!r}")
+    raw_restore = params.get("restore", 1102)
+    try:
+        restore = int(str(raw_restore))
+    except ValueError:
+        restore = 0
+    if restore not in RESTORE_CODES:
+        raise FaultParameterError(
+            f"fault connectivity: restore must be 1101 (data lost) or 1102 (data maintained), "
+            f"got {raw_restore!r}"
+        )
+    return seconds, restore
 
 
 def parse_fault_spec(spec: str) -> tuple[str, dict[str, object]]:
@@ -42,6 +82,8 @@ def parse_fault_spec(spec: str) -> tuple[str, dict[str, object]]:
         if not sep or not key:
             raise ValueError(f"fault parameter {pair!r} of {name!r} is not key=value")
         params[key.strip()] = parse_param_value(raw.strip())
+    if name == "connectivity":
+        connectivity_params(params)
     return name, params
 
 

@@ -28,8 +28,16 @@ class SimClockError(SimError, ValueError):
     """The simulated clock was asked to do something impossible (go backwards, negative speed)."""
 
 
+class ClockBehindStateError(SimClockError):
+    """A start time (``--clock``) earlier than the clock of the saved state being restored."""
+
+
 class UnknownFaultError(SimError, ValueError):
     """A fault name the simulator does not implement."""
+
+
+class FaultParameterError(SimError, ValueError):
+    """A fault parameter out of range or of the wrong kind (e.g. ``restore=1103``)."""
 
 
 class SimStateError(SimError, RuntimeError):

@@ -1,8 +1,10 @@
 """Which faults are switched on, with their parameters.
 
 Engine faults act inside the exchange (``drop-children``, ``reject-children``, ``partial-fills``,
-``drift``); connection faults (``latency``, ``disconnect``, ``restart``, ``pacing``) are acted on
-by the protocol server and only stored here so :meth:`FaultBoard.active` reports them too.
+``drift``); connection faults (``latency``, ``disconnect``, ``restart``, ``pacing``,
+``connectivity``) are acted on by the protocol server and only stored here so
+:meth:`FaultBoard.active` reports them too. :func:`unknown_fault` is the one refusal of a name the
+simulator does not know, whichever layer meets it.
 """
 
 from __future__ import annotations
@@ -10,8 +12,13 @@ from __future__ import annotations
 from catalyst.sim.sim_errors import UnknownFaultError
 
 ENGINE_FAULT_NAMES = ("drop-children", "reject-children", "partial-fills", "drift")
-SERVER_FAULT_NAMES = ("latency", "disconnect", "restart", "pacing")
+SERVER_FAULT_NAMES = ("latency", "disconnect", "restart", "pacing", "connectivity")
 FAULT_NAMES = ENGINE_FAULT_NAMES + SERVER_FAULT_NAMES
+
+
+def unknown_fault(name: str) -> UnknownFaultError:
+    """The refusal of a fault name the simulator does not implement, listing the ones it does."""
+    return UnknownFaultError(f"unknown fault {name!r}; the simulator knows {', '.join(FAULT_NAMES)}")
 
 
 class FaultBoard:
@@ -24,7 +31,7 @@ class FaultBoard:
 
     def set(self, name: str, on: bool, params: dict[str, object] | None = None) -> None:
         if name not in FAULT_NAMES:
-            raise UnknownFaultError(f"unknown fault {name!r}; the simulator knows {', '.join(FAULT_NAMES)}")
+            raise unknown_fault(name)
         if on:
             self._active[name] = dict(params or {})
         else:

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import errno
 import json
+import logging
 import os
 import signal
 import sys
@@ -28,6 +29,7 @@ import structlog
 from catalyst.market import HK_TZ, accepts_new_orders, next_session_open
 from catalyst.sim.sim_connection_faults import parse_fault_spec
 from catalyst.sim.sim_control import GATEWAY_FILE, PID_FILE, ControlServer
+from catalyst.sim.sim_errors import ClockBehindStateError
 from catalyst.sim.sim_server import GatewayServer, ServerSettings
 from catalyst.sim.wire_framing import SERVER_VERSION
 
@@ -93,8 +95,19 @@ def make_exchange(config: GatewayConfig) -> Any:
         state_path=None if config.ephemeral else state_path,
         fresh=config.fresh,
     )
-    if config.clock != "auto" and start is not None and abs(exchange.now() - start) > timedelta(seconds=1):
-        exchange.set_clock(start)
+    if config.clock != "auto" and start is not None:
+        saved = exchange.now()
+        if start < saved - timedelta(seconds=1):
+            exchange.close()
+            at = saved.isoformat(timespec="seconds")
+            raise ClockBehindStateError(
+                f"the saved state in {config.state_dir} has its clock at {at}; --clock {config.clock} "
+                "is earlier and the simulated clock cannot go back. Start with a --clock at or after "
+                f"{at} (or --clock auto to resume), or "
+                "add --fresh to start over (discarding the saved orders, executions and positions)"
+            )
+        if abs(saved - start) > timedelta(seconds=1):
+            exchange.set_clock(start)
     return exchange
 
 
@@ -212,6 +225,14 @@ def configure_gateway_logging(state_dir: Path) -> None:
     except ImportError:
         return
     configure_logging(json_file=state_dir / "gateway.log.jsonl", console=None)
+    # Every event goes to gateway.log.jsonl. When stderr is not a terminal (the launcher's
+    # gateway.out) it repeats only warnings and errors, so each order event is formatted once, not
+    # twice into two files; a terminal keeps the readable INFO stream.
+    if sys.stderr.isatty():
+        return
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.setLevel(max(handler.level, logging.WARNING))
 
 
 class GatewayAlreadyRunningError(RuntimeError):
@@ -256,6 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         asyncio.run(run_gateway(config, on_ready=announce))
+    except ClockBehindStateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
             raise

@@ -28,8 +28,10 @@ from catalyst.sim.sim_connection_faults import (
     ENGINE_FAULTS,
     ConnectionFaults,
     PacingWindow,
+    connectivity_params,
     unknown_fault,
 )
+from catalyst.sim.sim_errors import FaultParameterError
 from catalyst.sim.sim_wire_views import (
     contract_details_of,
     hk_time_text,
@@ -59,6 +61,19 @@ FARM_NOTICES: tuple[tuple[int, str], ...] = (
     (2158, "Sec-def data farm connection is OK:secdefhk"),
 )
 
+#: An IB server reset as a real gateway reports it (reqId -1), and the farm notices around it.
+CONNECTIVITY_LOST = (1100, "Connectivity between IB and Trader Workstation has been lost.")
+CONNECTIVITY_RESTORED = {
+    1101: "Connectivity between IB and Trader Workstation has been restored - data lost.",
+    1102: "Connectivity between IB and Trader Workstation has been restored - data maintained.",
+}
+FARMS_BROKEN: tuple[tuple[int, str], ...] = (
+    (2103, "Market data farm connection is broken:hfarm"),
+    (2105, "HMDS data farm connection is broken:hkhmds"),
+)
+#: Order requests a connectivity outage holds until it ends: placeOrder, cancelOrder, reqGlobalCancel.
+HELD_IN_OUTAGE = frozenset({3, 4, 58})
+
 
 @dataclass
 class ServerSettings:
@@ -74,6 +89,11 @@ class ServerSettings:
     bar_update_interval: float = 1.0
     #: A client whose unsent output exceeds this many bytes is dropped (it stopped reading).
     max_write_buffer: int = 64 * 1024 * 1024
+    #: Position pushes to reqPositions subscribers wait this long (seconds of wall time), keeping
+    #: only the newest per (account, conId); a reqPositions answered meanwhile replaces them. An
+    #: update that crossed a reqPositions on the wire would be counted twice by the IB client,
+    #: which collects every position message until positionEnd.
+    position_push_delay: float = 0.1
 
 
 @dataclass
@@ -104,6 +124,9 @@ class ClientSession:
     market_data_type: int = 1
     bar_subs: dict[int, BarSubscription] = field(default_factory=dict)
     auto_open_orders: bool = False
+    #: position frames waiting to be pushed, newest per (account, conId) (see position_push_delay)
+    position_pushes: dict[tuple[str, int], list[str]] = field(default_factory=dict)
+    position_timer: asyncio.TimerHandle | None = None
     pacing: PacingWindow = field(default_factory=PacingWindow)
     messages_in: int = 0
     messages_out: int = 0
@@ -119,6 +142,12 @@ class ClientSession:
             asyncio.get_running_loop().call_soon(self.flush)
         self._out += encode_frame(fields)
         self.messages_out += 1
+
+    def drop_position_pushes(self) -> None:
+        self.position_pushes.clear()
+        if self.position_timer is not None:
+            self.position_timer.cancel()
+            self.position_timer = None
 
     def flush(self) -> None:
         if self._out and not self.closed:
@@ -136,6 +165,18 @@ class ClientSession:
             self.closed = True
             with contextlib.suppress(Exception):
                 self.writer.close()
+
+
+@dataclass(eq=False)
+class Outage:
+    """A ``connectivity`` fault in progress: what it held back, and how it ends."""
+
+    seconds: float
+    restore: int  # 1101 or 1102
+    held: list[tuple[ClientSession, int, list[str]]] = field(default_factory=list)
+    events: list[m.SimEvent] = field(default_factory=list)
+    timer: asyncio.Task[None] | None = None
+    restoring: bool = False  # 1101/1102 sent; held requests are being replayed
 
 
 class GatewayServer:
@@ -159,6 +200,7 @@ class GatewayServer:
         self._server: asyncio.base_events.Server | None = None
         self._tick_task: asyncio.Task[None] | None = None
         self._restart_task: asyncio.Task[None] | None = None
+        self._outage: Outage | None = None
         self._next_ids: dict[int, int] = {}
         self._contracts: dict[tuple[int, str], enc.WireContract] = {}
         self.accepting = False
@@ -200,6 +242,8 @@ class GatewayServer:
             self._tick_task = None
         if self._restart_task is not None:
             self._restart_task.cancel()
+        if self._outage is not None and self._outage.timer is not None:
+            self._outage.timer.cancel()
         await self._stop_listening()
         self.drop_all_clients("gateway stopping")
 
@@ -210,7 +254,7 @@ class GatewayServer:
             try:
                 self.dispatch(self.exchange.tick())
                 now = _time.monotonic()
-                if now - last_bar_update >= self.settings.bar_update_interval:
+                if self._outage is None and now - last_bar_update >= self.settings.bar_update_interval:
                     last_bar_update = now
                     self._update_bar_subscriptions()
             except Exception:
@@ -304,6 +348,9 @@ class GatewayServer:
         if self.faults.count_message_for_disconnect():
             self._fire_disconnect()
             return
+        if self._outage is not None and msg_id in HELD_IN_OUTAGE:
+            self._hold(self._outage, session, msg_id, fields)
+            return
         handler = self._handlers.get(msg_id)
         if handler is None:
             log.warning(
@@ -373,6 +420,8 @@ class GatewayServer:
         if self.settings.send_farm_notices:
             for code, text in FARM_NOTICES:
                 session.send(enc.error(-1, code, text))
+        if self._outage is not None and not self._outage.restoring:
+            session.send(enc.error(-1, *CONNECTIVITY_LOST))
 
     def drop_all_clients(self, reason: str, client_id: int | None = None) -> int:
         victims = [s for s in list(self._all) if client_id is None or s.client_id == client_id]
@@ -389,6 +438,13 @@ class GatewayServer:
         """Switch a fault; the engine records every fault, the server acts on the connection ones."""
         if name not in ENGINE_FAULTS and name not in CONNECTION_FAULTS:
             raise unknown_fault(name)
+        if name == "connectivity" and on:
+            seconds, restore = connectivity_params(params)  # refuse bad parameters before recording
+            if self._outage is not None:
+                raise FaultParameterError(
+                    "fault connectivity is already on (an outage is in progress); "
+                    "switch it off first or wait for it to end"
+                )
         self.exchange.set_fault(name, on, **params)
         layer = "engine" if name in ENGINE_FAULTS else "connection"
         log.info(
@@ -401,6 +457,11 @@ class GatewayServer:
             if on and name == "restart":
                 seconds = float(str(params.get("seconds", 5)))
                 self._restart_task = asyncio.get_running_loop().create_task(self._restart(seconds))
+            if name == "connectivity":
+                if on:
+                    self._lose_connectivity(seconds, restore)
+                elif self._outage is not None and not self._outage.restoring:
+                    asyncio.get_running_loop().create_task(self._restore_connectivity())
         return self.fault_states()
 
     def restore_faults(self) -> None:
@@ -408,7 +469,7 @@ class GatewayServer:
         for name, params in self.exchange.faults().items():
             if name in ("latency", "pacing"):
                 self.faults.set(name, True, dict(params))
-            elif name in ("disconnect", "restart"):
+            elif name in ("disconnect", "restart", "connectivity"):
                 self.exchange.set_fault(name, False)
 
     def fault_states(self) -> dict[str, dict[str, object]]:
@@ -440,13 +501,101 @@ class GatewayServer:
         self.exchange.set_fault("restart", False)
         log.warning("sim.fault.restart_done", dropped=count, port=self.port)
 
+    def _lose_connectivity(self, seconds: float, restore: int) -> None:
+        """1100 to every client; hold order requests and the engine's events for ``seconds``."""
+        outage = Outage(seconds=seconds, restore=restore)
+        self._outage = outage
+        clients = self._started_sessions()
+        for s in clients:
+            s.send(enc.error(-1, *CONNECTIVITY_LOST))
+            if self.settings.send_farm_notices:
+                for code, text in FARMS_BROKEN:
+                    s.send(enc.error(-1, code, text))
+        log.warning("sim.fault.connectivity_lost", clients=len(clients), seconds=seconds, restore=restore)
+        outage.timer = asyncio.get_running_loop().create_task(self._outage_timer(outage))
+
+    async def _outage_timer(self, outage: Outage) -> None:
+        await asyncio.sleep(outage.seconds)
+        if self._outage is outage:
+            await self._restore_connectivity()
+
+    def _started_sessions(self) -> list[ClientSession]:
+        return [s for s in self.sessions.values() if not s.closed]
+
+    def _hold(self, outage: Outage, s: ClientSession, msg_id: int, fields: list[str]) -> None:
+        """An order request during an outage waits, unanswered, for connectivity to come back."""
+        order_id: object = None
+        if msg_id == 3 and len(fields) > 1:
+            with contextlib.suppress(ValueError):
+                order_id = int(fields[1])
+                assert s.client_id is not None
+                self._note_order_id(s.client_id, order_id)
+        elif msg_id == 4 and len(fields) > 2:
+            order_id = fields[2]
+        outage.held.append((s, msg_id, fields))
+        log.warning(
+            "sim.fault.connectivity_held_request",
+            client_id=s.client_id,
+            msg_id=msg_id,
+            order_id=order_id,
+            held=len(outage.held),
+        )
+
+    async def _restore_connectivity(self) -> None:
+        """1101/1102 to every client, then the held events and requests, in the order they came."""
+        outage = self._outage
+        if outage is None or outage.restoring:
+            return
+        outage.restoring = True
+        if outage.timer is not None and outage.timer is not asyncio.current_task():
+            outage.timer.cancel()
+        self.faults.set("connectivity", False, {})
+        self.exchange.set_fault("connectivity", False)
+        clients = self._started_sessions()
+        for s in clients:
+            s.send(enc.error(-1, outage.restore, CONNECTIVITY_RESTORED[outage.restore]))
+            if outage.restore == 1101:  # data lost: market and account data must be requested again
+                dropped = len(s.market_data) + len(s.bar_subs) + len(s.multi_subs) + len(s.summary_subs)
+                s.market_data.clear()
+                s.bar_subs.clear()
+                s.multi_subs.clear()
+                s.summary_subs.clear()
+                s.account_updates = None
+                log.info("sim.fault.connectivity_subscriptions_dropped", client_id=s.client_id, count=dropped)
+            if self.settings.send_farm_notices:
+                for code, text in FARM_NOTICES[:2]:
+                    s.send(enc.error(-1, code, text))
+        log.warning(
+            "sim.fault.connectivity_restored",
+            code=outage.restore,
+            clients=len(clients),
+            held_requests=len(outage.held),
+            held_events=len(outage.events),
+        )
+        events, outage.events = outage.events, []
+        self.dispatch(events)
+        while outage.held:  # requests arriving meanwhile queue behind these (see _on_frame)
+            s, msg_id, fields = outage.held.pop(0)
+            if s.closed:
+                log.warning(
+                    "sim.fault.connectivity_held_request_dropped", client_id=s.client_id, msg_id=msg_id
+                )
+                continue
+            try:
+                result = self._handlers[msg_id](self, s, fields)
+                if asyncio.iscoroutine(result):
+                    await result
+            except dec.MalformedRequestError as exc:
+                self._malformed(s, msg_id, str(exc))
+            except Exception:
+                log.exception("sim.fault.connectivity_replay_failed", client_id=s.client_id, msg_id=msg_id)
+        if self._outage is outage:
+            self._outage = None
+
     # --- ids --------------------------------------------------------------------------------------
 
     def _next_order_id(self, client_id: int) -> int:
-        highest = 0
-        for o in self.exchange.all_orders():  # every day's orders: an id is never handed out twice
-            if o.client_id == client_id:
-                highest = max(highest, o.order_id)
+        highest = int(self.exchange.highest_order_id(client_id))  # every day's: never handed out twice
         nxt = max(highest + 1, self._next_ids.get(client_id, 1))
         self._next_ids[client_id] = nxt
         return nxt
@@ -480,6 +629,11 @@ class GatewayServer:
         return wc
 
     def dispatch(self, events: Iterable[m.SimEvent]) -> None:
+        outage = self._outage
+        if outage is not None and not outage.restoring:
+            # no news from IB's servers in an outage: order events wait, quotes are not sent
+            outage.events += [ev for ev in events if not isinstance(ev, m.QuoteChanged)]
+            return
         for ev in events:
             try:
                 self._route(ev)
@@ -543,12 +697,29 @@ class GatewayServer:
         msg = enc.position(p.account, contract, p.quantity, p.avg_cost)
         for s in list(self.sessions.values()):
             if s.positions_sub:
-                s.send(msg)
+                self._queue_position_push(s, (p.account, p.con_id), msg)
         subscribers = [s for s in self.sessions.values() if s.account_updates == p.account]
         if subscribers:
             item = next((i for i in self.exchange.portfolio(p.account) if i.con_id == p.con_id), None)
             frame = self._portfolio_frame(p.account, item, contract, p)
             for s in subscribers:
+                s.send(frame)
+
+    def _queue_position_push(self, s: ClientSession, key: tuple[str, int], frame: list[str]) -> None:
+        """Push ``frame`` after ``position_push_delay``, unless a newer one or a reqPositions comes."""
+        if s.position_timer is None:
+            s.position_timer = asyncio.get_running_loop().call_later(
+                self.settings.position_push_delay, self._send_position_pushes, s
+            )
+        s.position_pushes.pop(key, None)  # the newest goes last, as it would have on the wire
+        s.position_pushes[key] = frame
+
+    @staticmethod
+    def _send_position_pushes(s: ClientSession) -> None:
+        frames = list(s.position_pushes.values())
+        s.drop_position_pushes()
+        if s.positions_sub:
+            for frame in frames:
                 s.send(frame)
 
     def _portfolio_frame(
@@ -689,6 +860,11 @@ class GatewayServer:
 
     def _req_positions(self, s: ClientSession, fields: list[str]) -> None:
         s.positions_sub = True
+        if s.position_pushes:
+            log.info(
+                "sim.client.position_pushes_superseded", client_id=s.client_id, rows=len(s.position_pushes)
+            )
+            s.drop_position_pushes()  # the answer below carries every current position
         for p in self.exchange.positions():
             s.send(enc.position(p.account, self._wire_contract(p.con_id, p.symbol), p.quantity, p.avg_cost))
         s.send(enc.position_end())

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Iterator
 
 import pytest
-from notebook_project import CYCLE_PARAMS, SECRET_ENV, SIM_CLOCK, Archived, SimProject
+from notebook_project import CYCLE_PARAMS, SECRET_ENV, SIM_CLOCK, Archived, Done, SimProject
 
 from catalyst.sim.sim_launcher import start_gateway
 
@@ -35,7 +36,23 @@ def sim_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimProject
 
 
 @pytest.fixture(scope="session")
-def archived(sim_project: SimProject) -> Archived:
-    cycle = sim_project.catalyst("cycle", "--no-progress", *CYCLE_PARAMS)
-    review = sim_project.catalyst("review", "--no-progress")
-    return Archived(sim_project, cycle, review)
+def archived(sim_project: SimProject, tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Archived:
+    """`catalyst cycle` and `catalyst review` run once for the whole session: the first xdist worker
+    to get here runs them, the others read what it recorded (under a lock in the shared temp root)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if worker_id != "master" else base
+    record = shared / "archived-runs.json"
+    with (shared / "archived-runs.lock").open("a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        if record.exists():
+            return Archived.from_json(record.read_text())
+        cycle = sim_project.catalyst("cycle", "--no-progress", *CYCLE_PARAMS)
+        review = sim_project.catalyst("review", "--no-progress")
+        made = Archived(
+            root=sim_project.root,
+            env=sim_project.env,
+            cycle=Done(cycle.returncode, cycle.stdout, cycle.stderr),
+            review=Done(review.returncode, review.stdout, review.stderr),
+        )
+        record.write_text(made.to_json())
+        return made

@@ -7,10 +7,11 @@ values so the tests can prove that no artifact ever contains one.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from catalyst.sim.sim_launcher import GatewayHandle
@@ -58,11 +59,28 @@ class SimProject:
         )
 
 
-@dataclass
+@dataclass(frozen=True)
+class Done:
+    """What a command printed and returned (picklable, so workers can share it)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass(frozen=True)
 class Archived:
-    project: SimProject
-    cycle: subprocess.CompletedProcess[str]
-    review: subprocess.CompletedProcess[str]
+    """The runs `catalyst cycle` and `catalyst review` archived in one project (made once per test
+    session, shared by the xdist workers)."""
+
+    root: Path
+    env: dict[str, str]
+    cycle: Done
+    review: Done
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
 
     def folder(self, kind: str) -> Path:
         """The run folder the fixture's `catalyst cycle` / `catalyst review` printed."""
@@ -71,5 +89,17 @@ class Archived:
         assert lines, f"`catalyst {kind}` printed no run folder:\n{done.stdout}\n{done.stderr}"
         return Path(lines[-1].split(":", 1)[1].strip())
 
-    def latest(self, kind: str) -> Path:
-        return sorted(self.project.runs_dir.glob(f"*/*-{kind}-*"))[-1]
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "root": str(self.root),
+                "env": self.env,
+                "cycle": asdict(self.cycle),
+                "review": asdict(self.review),
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Archived:
+        raw = json.loads(text)
+        return cls(Path(raw["root"]), raw["env"], Done(**raw["cycle"]), Done(**raw["review"]))

@@ -60,7 +60,7 @@ def test_no_artifact_of_a_run_contains_a_secret(archived: Archived) -> None:
 
 
 def test_an_untouched_archive_verifies(archived: Archived) -> None:
-    done = CliRunner().invoke(app, ["runs", "verify"])
+    done = CliRunner().invoke(app, ["runs", "verify"], env=archived.env)
     assert done.exit_code == 0, done.output
     assert "chain intact" in done.output
 
@@ -71,8 +71,8 @@ def test_an_untouched_archive_verifies(archived: Archived) -> None:
 def test_changing_one_byte_of_an_artifact_makes_verify_fail_and_name_it(
     archived: Archived, artifact: str, tmp_path: Path
 ) -> None:
-    shutil.copytree(archived.project.runs_dir, tmp_path / "runs")
-    folder = tmp_path / "runs" / archived.folder("cycle").relative_to(archived.project.runs_dir)
+    shutil.copytree(archived.runs_dir, tmp_path / "runs")
+    folder = tmp_path / "runs" / archived.folder("cycle").relative_to(archived.runs_dir)
     data = bytearray((folder / artifact).read_bytes())
     data[len(data) // 3] ^= 0x20
     (folder / artifact).write_bytes(bytes(data))
@@ -84,15 +84,15 @@ def test_changing_one_byte_of_an_artifact_makes_verify_fail_and_name_it(
 
 
 def test_runs_list_and_show_describe_the_archive(archived: Archived) -> None:
-    listed = CliRunner().invoke(app, ["runs", "list"])
+    listed = CliRunner().invoke(app, ["runs", "list"], env=archived.env)
     assert "cycle" in listed.output and "review" in listed.output
     run_id = json.loads((archived.folder("cycle") / "manifest.json").read_text())["run_id"]
-    shown = CliRunner().invoke(app, ["runs", "show", run_id[-6:]])
+    shown = CliRunner().invoke(app, ["runs", "show", run_id[-6:]], env=archived.env)
     assert shown.exit_code == 0 and f'"run_id": "{run_id}"' in shown.output
 
 
 def test_a_failing_notebook_is_archived_with_its_cell_named_and_exits_non_zero(
-    archived: Archived, tmp_path: Path
+    sim_project: SimProject, tmp_path: Path
 ) -> None:
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell('mode = "sim"\nrun_id = ""')
@@ -101,10 +101,10 @@ def test_a_failing_notebook_is_archived_with_its_cell_named_and_exits_non_zero(
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     broken = tmp_path / "broken.ipynb"
     nbformat.write(nb, str(broken))
-    done = archived.project.catalyst("review", "--no-progress", "--notebook", str(broken))
+    done = sim_project.catalyst("review", "--no-progress", "--notebook", str(broken))
     assert done.returncode == 1
     assert "In [3] (`1 / 0`) raised ZeroDivisionError" in done.stderr
-    folder = archived.latest("review")
+    folder = Path(done.stdout.split("Run folder:", 1)[1].splitlines()[0].strip())
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["status"] == "failed" and manifest["failure"]["ename"] == "ZeroDivisionError"
     assert (folder / "review.html").exists() and (folder / "review.ipynb").exists()

@@ -99,3 +99,26 @@ def test_sigterm_stops_cleanly_and_a_restart_keeps_orders_and_clock(tmp_path: Pa
         ib.disconnect()
     finally:
         again.stop()
+
+
+def test_a_clock_earlier_than_the_saved_state_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from catalyst.sim.exchange import Exchange
+    from catalyst.sim.sim_gateway_main import STATE_FILE
+
+    saved_at = datetime.fromisoformat("2026-11-24T11:00:00+08:00")
+    Exchange(start=saved_at, speed=0, state_path=tmp_path / STATE_FILE).close()
+    args = ["--state", str(tmp_path), "--port", "0", "--clock", TRADING_CLOCK]  # 10:00, an hour earlier
+    done = subprocess.run(
+        [sys.executable, "-m", "catalyst.sim.sim_gateway_main", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "has its clock at 2026-11-24T11:00:00+08:00" in done.stderr
+    assert f"--clock {TRADING_CLOCK} is earlier" in done.stderr
+    assert "--fresh" in done.stderr
+    assert not (tmp_path / "gateway.json").exists()

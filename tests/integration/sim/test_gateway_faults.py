@@ -152,6 +152,23 @@ def test_drift_changes_a_position_with_no_execution(gateway: GatewayHandle) -> N
         ib.disconnect()
 
 
+def test_positions_requested_right_after_a_drift_list_each_position_once(gateway: GatewayHandle) -> None:
+    ib = connect(gateway)
+    try:
+        contract = _tencent(ib)
+        gateway.control.drift("DU0000001", "700", 300)
+        gateway.control.drift("DU0000001", "700", 500)
+        rows = ib.reqPositions()
+        keys = [(p.account, p.contract.conId) for p in rows]
+        assert len(keys) == len(set(keys)), rows
+        assert [p.position for p in rows if p.contract.conId == contract.conId] == [500]
+        ib.sleep(0.3)  # any push still due would arrive now
+        assert [p.position for p in ib.positions() if p.contract.conId == contract.conId] == [500]
+    finally:
+        gateway.control.drift("DU0000001", "700", 0)
+        ib.disconnect()
+
+
 def test_control_channel_refuses_an_unknown_fault_with_the_list(gateway: GatewayHandle) -> None:
     with pytest.raises(GatewayControlError, match="drop-children"):
         gateway.control.fault("meteor", True)

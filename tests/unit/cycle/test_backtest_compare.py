@@ -43,3 +43,33 @@ def test_orders_on_one_side_only_are_explained() -> None:
     out = compare_intents("r", "t", live, _frame([("5", "BUY", 400, "5")])).sort_values("symbol")
     assert [e.split(":")[0] for e in out["explanation"]] == ["backtest only", "live only"]
     assert not out["match"].any()
+
+
+def test_decisions_are_found_by_the_broker_clock_not_the_time_they_were_logged(tmp_path: object) -> None:
+    import json
+    from datetime import datetime
+    from pathlib import Path
+
+    from catalyst.cycle.backtest_compare import decision_inputs
+    from catalyst.ledger import Ledger, new_id
+    from catalyst.market import HK_TZ
+
+    ledger = Ledger(Path(str(tmp_path)) / "ledger.duckdb")
+    logged = datetime(2026, 11, 24, 8, 0, tzinfo=HK_TZ)  # wall clock; the simulator is a day ahead
+    for run, at in (("r1", "2026-11-25T10:00:00+08:00"), ("r2", "2026-11-24T10:00:00+08:00")):
+        ledger.append(
+            "log_events",
+            {
+                "event_id": new_id(),
+                "ts": logged,
+                "run_id": run,
+                "level": "info",
+                "event": "cycle.decision_inputs",
+                "logger": "t",
+                "payload": json.dumps({"at": at, "equity": "1"}),
+            },
+        )
+    found = decision_inputs(
+        ledger, datetime(2026, 11, 25, tzinfo=HK_TZ), datetime(2026, 11, 26, tzinfo=HK_TZ)
+    )
+    assert found["run_id"].tolist() == ["r1"]
