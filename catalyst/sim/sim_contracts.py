@@ -116,7 +116,7 @@ def session_hours(first_day: date, days: int = 7) -> tuple[str, str]:
     Trading hours run from the pre-open (09:00) to the end of the closing auction (16:10, or
     12:10 on a half day), liquid hours over continuous trading; lunch splits a day in two; a
     holiday is ``YYYYMMDD:CLOSED``. The content IB sends for SEHK is [U]; the format is the one
-    ib_async's ``tradingSessions()`` parses. Days past the calendar's end are left out.
+    the IB client library's ``tradingSessions()`` parses. Days past the calendar's end are left out.
     """
 
     def hm(ts: datetime) -> str:

@@ -144,6 +144,7 @@ class ControlServer:
                     "peer": s.peer,
                     "messages_in": s.messages_in,
                     "messages_out": s.messages_out,
+                    "market_data": len(s.market_data),
                 }
                 for s in g.sessions.values()
             ],

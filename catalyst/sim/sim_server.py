@@ -528,8 +528,8 @@ class GatewayServer:
         if msg_id == 3 and len(fields) > 1:
             with contextlib.suppress(ValueError):
                 order_id = int(fields[1])
-                assert s.client_id is not None
-                self._note_order_id(s.client_id, order_id)
+                if s.client_id is not None:  # a reqIds meanwhile must not hand this id out again
+                    self._note_order_id(s.client_id, int(fields[1]))
         elif msg_id == 4 and len(fields) > 2:
             order_id = fields[2]
         outage.held.append((s, msg_id, fields))

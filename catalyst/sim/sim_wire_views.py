@@ -31,7 +31,7 @@ def wire_contract_of(sc: m.SimContract) -> enc.WireContract:
 
 
 def contract_details_of(sc: m.SimContract, *, requested_exchange: str = "SEHK") -> enc.WireContractDetails:
-    """contractDetails content for a listed stock; ib_async keeps SMART if the request said SMART.
+    """contractDetails content for a listed stock; the client keeps SMART if the request said SMART.
 
     minSize, sizeIncrement and suggestedSizeIncrement carry the board lot (whether IB does so for
     SEHK is [U]; hkex-rules.md section 6).

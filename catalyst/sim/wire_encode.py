@@ -1,10 +1,10 @@
 """Outgoing TWS messages at server version 178: one function per message, returning its fields.
 
 Each function returns the list of text fields (message id first) exactly as a real IB Gateway lays
-them out for ib_async 2.1.0 at version 178 (``docs/simulator.md`` and ``tws-protocol.md`` §3).
+them out for the IB client library (2.1.0) at version 178 (``docs/simulator.md`` and ``tws-protocol.md`` §3).
 ``wire_framing.encode_frame`` turns the list into bytes. Rules that matter to the client's decoder:
 ints as plain decimal, booleans as ``0``/``1``, unset values as empty strings (never ``None`` or
-``?``), ASCII text (non-ASCII is sent as ``\\uXXXX`` escapes, which ib_async unescapes in long names).
+``?``), ASCII text (non-ASCII is sent as ``\\uXXXX`` escapes, which the IB client unescapes in long names).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def fmt_bool(value: bool) -> str:
 
 
 def ascii_text(text: str) -> str:
-    """Non-ASCII characters as ``\\uXXXX`` escapes (what ib_async's unicode-escape step expects)."""
+    """Non-ASCII characters as ``\\uXXXX`` escapes (what the IB client's unicode-escape step expects)."""
     return text.encode("ascii", errors="backslashreplace").decode("ascii")
 
 
@@ -79,7 +79,7 @@ class WireContract:
 
 
 def handshake_reply(server_version: int, connect_time: datetime) -> Fields:
-    """Exactly two fields: the version and ``YYYYMMDD HH:MM:SS <zone>`` (ib_async ignores the time)."""
+    """Exactly two fields: the version and ``YYYYMMDD HH:MM:SS <zone>`` (the client ignores the time)."""
     zone = connect_time.tzname() or "UTC"
     return [str(server_version), connect_time.strftime("%Y%m%d %H:%M:%S ") + zone]
 
@@ -258,7 +258,7 @@ def open_order(o: WireOrder, contract: WireContract) -> Fields:
 
 
 def order_status(o: WireOrder, *, mkt_cap_price: str = "") -> Fields:
-    """orderStatus (3): no version field at 178; ib_async keys the trade by (clientId, orderId)."""
+    """orderStatus (3): no version field at 178; the client keys the trade by (clientId, orderId)."""
     return [
         "3",
         str(o.order_id),
@@ -449,7 +449,7 @@ def commission_report(
 
 
 def position(account: str, contract: WireContract, quantity: Decimal | int, avg_cost: Decimal) -> Fields:
-    """position (61): exactly 16 fields (ib_async unpacks a fixed count)."""
+    """position (61): exactly 16 fields (the client unpacks a fixed count)."""
     return ["61", "3", account, *contract.c11(), fmt_num(quantity), fmt_num(avg_cost)]
 
 
@@ -535,7 +535,7 @@ class WireContractDetails:
     min_size: Decimal | int = 1
     size_increment: Decimal | int = 1
     suggested_size_increment: Decimal | int = 1
-    exchange: str = "SEHK"  # as the request named it (ib_async keeps SMART if asked)
+    exchange: str = "SEHK"  # as the request named it (the client keeps SMART if asked)
 
 
 def contract_details(req_id: int, d: WireContractDetails) -> Fields:

@@ -11,9 +11,9 @@ import re
 import struct
 from collections.abc import Sequence
 
-#: The version the simulator announces (ib_async 2.1.0's maximum; what it speaks with real gateways).
+#: The version the simulator announces (the IB client library 2.1.0's maximum, as with real gateways).
 SERVER_VERSION = 178
-#: The oldest client version we accept (ib_async 2.1.0's minimum).
+#: The oldest client version we accept (the IB client library 2.1.0's minimum).
 MIN_CLIENT_VERSION = 157
 #: A frame longer than this is treated as garbage and the connection dropped (IB's own cap is 16 MB).
 MAX_FRAME_BYTES = 16 * 1024 * 1024

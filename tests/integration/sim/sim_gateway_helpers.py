@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 from pathlib import Path
+from typing import Any
 
 from ib_async import IB
 
@@ -24,7 +25,7 @@ def start_fresh_gateway(state_dir: Path, **kwargs: object) -> GatewayHandle:
     return start_gateway(state_dir, clock=TRADING_CLOCK, **kwargs)  # type: ignore[arg-type]
 
 
-def connect(handle: GatewayHandle, client_id: int | None = None, **kwargs: object) -> IB:
+def connect(handle: GatewayHandle, client_id: int | None = None, **kwargs: Any) -> IB:
     ib = IB()
     ib.connect(handle.host, handle.port, clientId=next_client_id() if client_id is None else client_id,
                timeout=10, **kwargs)  # fmt: skip

@@ -6,7 +6,7 @@ import socket
 import time
 
 import pytest
-from ib_async import IB, LimitOrder, Stock
+from ib_async import IB, Contract, LimitOrder, Stock
 from sim_gateway_helpers import connect, wait_until
 
 from catalyst.sim.sim_control import GatewayControlError
@@ -15,7 +15,7 @@ from catalyst.sim.sim_launcher import GatewayHandle
 pytestmark = pytest.mark.integration
 
 
-def _tencent(ib: IB) -> Stock:
+def _tencent(ib: IB) -> Contract:
     [c] = ib.qualifyContracts(Stock("700", "SEHK", "HKD"))
     return c
 
