@@ -23,7 +23,7 @@ MANIFEST_FORMAT = 1
 #: Distributions whose versions every manifest records.
 RECORDED_PACKAGES: tuple[str, ...] = (
     "catalyst",
-    "ib_async",
+    "ib-async",  # the IB client library (PyPI distribution name)
     "papermill",
     "nbconvert",
     "nbclient",

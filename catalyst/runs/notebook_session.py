@@ -69,6 +69,7 @@ def start_notebook(kind: str, *, mode: str = "", run_id: str = "") -> NotebookSe
     if mode:
         os.environ[ENV_MODE] = mode
     settings = load_settings()
+    settings.apply_market_rules()  # the kernel prices on the same spread-table dates as the CLI
     mode = mode or settings.mode
     run_dir_text = os.environ.get(ENV_RUN_DIR, "")
     run_dir = Path(run_dir_text) if run_dir_text and os.environ.get(ENV_RUN_ID) == run_id else None
