@@ -6,6 +6,7 @@ assembles them, so groups can grow independently.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 
 import typer
@@ -40,10 +41,8 @@ def _apply_settings_to_market_rules() -> None:
     """
     from catalyst.config import ConfigError, load_settings
 
-    try:
+    with contextlib.suppress(ConfigError):
         load_settings().apply_market_rules()
-    except ConfigError:
-        pass
 
 
 for _name in COMMAND_MODULES:
