@@ -1234,6 +1234,7 @@ class Exchange:
         A clock that merely ran on is saved every CLOCK_SAVE_SECONDS. ``save()`` forces a save.
         """
         if self._store is None:
+            self._dirty.clear()  # nothing to save to: do not collect permIds for ever
             return
         changed = self._dirty or self._state_dirty or self._saved_execs != len(self._execs)
         since = time.monotonic() - self._saved_at
