@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from catalyst.sim.sim_behaviour import behaviour_from_specs
 from catalyst.sim.sim_connection_faults import ALL_FAULTS, parse_fault_spec, parse_param_value
 from catalyst.sim.sim_control import PID_FILE, GatewayControl, GatewayControlError
 from catalyst.sim.sim_gateway_main import DEFAULT_PORT, split_fault_list
@@ -53,12 +54,20 @@ def start(
         str, typer.Option(help=f"Comma list of faults (name or name:k=v): {', '.join(ALL_FAULTS)}.")
     ] = "",
     detach: Annotated[bool, typer.Option("--detach", help="Run in the background and return.")] = False,
+    behaviour: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--behaviour",
+            help="NAME=VALUE: an uncertain IB behaviour (README: simulator settings); repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Start the simulated gateway."""
     fault_list = split_fault_list(faults)
     try:
         for spec in fault_list:
             parse_fault_spec(spec)
+        behaviour_from_specs(behaviour or [])
     except ValueError as exc:
         _fail(str(exc))
     if detach:
@@ -75,6 +84,7 @@ def start(
                 faults=fault_list,
                 fresh=fresh,
                 detach=True,
+                behaviour=behaviour or [],
             )
         except GatewayStartError as exc:
             _fail(str(exc))
@@ -93,6 +103,8 @@ def start(
         args += ["--faults", ",".join(fault_list)]
     if fresh:
         args.append("--fresh")
+    for spec in behaviour or []:
+        args += ["--behaviour", spec]
     raise typer.Exit(code=gateway_main(args))
 
 

@@ -51,7 +51,8 @@ bracket stays ``PreSubmitted`` with whyHeld ``trigger`` until a trade touches it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from typing import Literal
 
 ChildSizing = Literal["filled", "full"]
@@ -90,3 +91,42 @@ class SimBehaviour:
             raise ValueError(f"margin_leverage must be >= 1, got {self.margin_leverage}")
         if self.auction_fills:
             raise ValueError("auction matching is not implemented; auction_fills must be False")
+
+
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+
+def behaviour_from_specs(specs: Sequence[str]) -> SimBehaviour:
+    """``["NAME=VALUE", ...]`` (``catalyst gateway start --behaviour``) over the defaults.
+
+    Each value is read as its field's type; an unknown name, a malformed spec or a value of the
+    wrong type raises ``ValueError`` naming the setting and the settings that exist.
+    """
+    known = {f.name: f for f in fields(SimBehaviour)}
+    values: dict[str, object] = {}
+    for spec in specs:
+        name, sep, raw = spec.partition("=")
+        name, raw = name.strip(), raw.strip()
+        if not sep or not name or not raw:
+            raise ValueError(f"--behaviour takes NAME=VALUE, got {spec!r}")
+        if name not in known:
+            raise ValueError(f"unknown simulator behaviour {name!r}; known: {', '.join(sorted(known))}")
+        default = getattr(SimBehaviour(), name)
+        if isinstance(default, bool):
+            if raw.lower() not in _TRUE | _FALSE:
+                raise ValueError(f"behaviour {name} takes true or false, got {raw!r}")
+            values[name] = raw.lower() in _TRUE
+        elif isinstance(default, int):
+            try:
+                values[name] = int(raw)
+            except ValueError:
+                raise ValueError(f"behaviour {name} takes a whole number, got {raw!r}") from None
+        elif isinstance(default, float):
+            try:
+                values[name] = float(raw)
+            except ValueError:
+                raise ValueError(f"behaviour {name} takes a number, got {raw!r}") from None
+        else:
+            values[name] = raw
+    return SimBehaviour(**values)  # type: ignore[arg-type]

@@ -27,6 +27,7 @@ from typing import Any
 import structlog
 
 from catalyst.market import HK_TZ, accepts_new_orders, next_session_open
+from catalyst.sim.sim_behaviour import behaviour_from_specs
 from catalyst.sim.sim_connection_faults import parse_fault_spec
 from catalyst.sim.sim_control import GATEWAY_FILE, PID_FILE, ControlServer
 from catalyst.sim.sim_errors import ClockBehindStateError
@@ -54,6 +55,8 @@ class GatewayConfig:
     master_client_id: int | None = None
     #: Keep no state file (benchmarks and load tests: the engine then never touches the disk).
     ephemeral: bool = False
+    #: ``NAME=VALUE`` overrides of the uncertain-IB-behaviour settings (``SimBehaviour``).
+    behaviour: list[str] = field(default_factory=list)
 
 
 def auto_start_clock(now: datetime) -> datetime:
@@ -94,6 +97,7 @@ def make_exchange(config: GatewayConfig) -> Any:
         speed=config.speed,
         state_path=None if config.ephemeral else state_path,
         fresh=config.fresh,
+        behaviour=behaviour_from_specs(config.behaviour),
     )
     if config.clock != "auto" and start is not None:
         saved = exchange.now()
@@ -192,6 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--accounts", default="DU0000001")
     p.add_argument("--master-client-id", type=int, default=None)
     p.add_argument("--ephemeral", action="store_true", help="keep no state file (benchmarks, load tests)")
+    p.add_argument(
+        "--behaviour",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override an uncertain-IB-behaviour setting (repeatable; see sim_behaviour)",
+    )
     return p
 
 
@@ -214,6 +225,7 @@ def config_from_args(argv: Sequence[str] | None = None) -> GatewayConfig:
         accounts=tuple(x.strip() for x in a.accounts.split(",") if x.strip()),
         master_client_id=a.master_client_id,
         ephemeral=a.ephemeral,
+        behaviour=list(a.behaviour),
     )
 
 
@@ -233,6 +245,19 @@ def configure_gateway_logging(state_dir: Path) -> None:
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
             handler.setLevel(max(handler.level, logging.WARNING))
+
+
+def apply_settings_market_rules() -> None:
+    """Serve the spread table on the settings' dates (the Phase 2 launch date), as the broker checks.
+
+    A configuration error is the client side's to report; the gateway then keeps the defaults.
+    """
+    from catalyst.config import ConfigError, load_settings
+
+    try:
+        load_settings().apply_market_rules()
+    except ConfigError as exc:
+        log.warning("sim.gateway.settings_unreadable", error=str(exc))
 
 
 class GatewayAlreadyRunningError(RuntimeError):
@@ -261,11 +286,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         for spec in config.faults:
             parse_fault_spec(spec)  # fail before binding if a fault name is wrong
+        behaviour_from_specs(config.behaviour)  # likewise a behaviour setting
         refuse_second_gateway(config.state_dir)
     except (ValueError, GatewayAlreadyRunningError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     configure_gateway_logging(config.state_dir)
+    apply_settings_market_rules()
 
     def announce(info: dict[str, Any]) -> None:
         print(

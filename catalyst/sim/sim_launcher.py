@@ -104,6 +104,7 @@ def start_gateway(
     timeout: float = 30.0,
     detach: bool = False,
     ephemeral: bool = False,
+    behaviour: Sequence[str] = (),
 ) -> GatewayHandle:
     """Spawn a gateway process and wait until it listens. ``detach`` starts it in its own session."""
     state = Path(state_dir)
@@ -135,6 +136,8 @@ def start_gateway(
         args.append("--ephemeral")
     if master_client_id is not None:
         args += ["--master-client-id", str(master_client_id)]
+    for spec in behaviour:
+        args += ["--behaviour", spec]
     out_path = state / "gateway.out"
     with open(out_path, "ab") as out:
         process = subprocess.Popen(
