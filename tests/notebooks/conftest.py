@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -22,17 +21,24 @@ def sim_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimProject
         "CATALYST_MODE": "sim",
         **SECRET_ENV,
     }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)  # nbmake's kernels inherit this process's environment
     try:
         yield SimProject(root=root, gateway=handle, env=env)
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
         handle.stop()
+
+
+@pytest.fixture(autouse=True)
+def _project_environment(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The project's environment, for each test that uses the project and only while it runs.
+
+    nbmake's kernels (and anything a test runs in-process) inherit this process's environment; set
+    for the whole session instead, the project's mode, ports and secrets would leak into every
+    other test that happens to run on the same worker afterwards.
+    """
+    if "sim_project" in request.fixturenames:
+        project: SimProject = request.getfixturevalue("sim_project")
+        for key, value in project.env.items():
+            monkeypatch.setenv(key, value)
 
 
 @pytest.fixture(scope="session")

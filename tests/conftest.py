@@ -1,0 +1,22 @@
+"""Suite-wide fixtures."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _restore_process_environment() -> Iterator[None]:
+    """Every test starts from the environment the suite started with.
+
+    A `catalyst` command is one process: it may set CATALYST_MODE for the notebook kernel it starts.
+    Tests run such commands in-process, so without this a mode set by one test leaks into the next
+    test on the same worker.
+    """
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
