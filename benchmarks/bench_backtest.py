@@ -35,11 +35,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks.benchmarks_md import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "state" / "bench"
 SEED = 7
 YEAR = 2025
-START, END = "<!-- bench_backtest:start -->", "<!-- bench_backtest:end -->"
 
 
 def load_bench_bars(seed: int = SEED, year: int = YEAR) -> pd.DataFrame:
@@ -288,18 +289,6 @@ def run_backtrader(bars: pd.DataFrame) -> tuple[float, set[tuple[date, str]], in
 # --- the run ---------------------------------------------------------------------------------------
 
 
-def write_section(text: str, path: Path) -> None:
-    body = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    section = f"{START}\n{text.rstrip()}\n{END}"
-    if START in body and END in body:
-        before, rest = body.split(START, 1)
-        _, after = rest.split(END, 1)
-        body = before + section + after
-    else:
-        body = body.rstrip() + "\n\n" + section + "\n"
-    path.write_text(body, encoding="utf-8")
-
-
 def _agreement(a: set[tuple[date, str]], b: set[tuple[date, str]]) -> str:
     both = len(a & b)
     return f"{both} of {len(a)} / {len(b)} ({'identical' if a == b else 'differ'})"
@@ -385,7 +374,7 @@ continuous bar, so trade counts and P&L are not comparable; the entry decisions 
 """
     print(text)
     if "--no-write" not in args:
-        write_section(text, ROOT / "BENCHMARKS.md")
+        write_section("bench_backtest", text)
     return {"catalyst_s": cat_s, "vectorbt_s": vbt_s, "backtrader_s": bt_s, "bars": n}
 
 

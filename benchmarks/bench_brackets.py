@@ -31,23 +31,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from benchmarks.benchmarks_md import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
-START, END = "<!-- bench_brackets:start -->", "<!-- bench_brackets:end -->"
 IB_MSGS_PER_SECOND = 50
 CLOCK = "2026-11-24T10:00:00+08:00"
 SYMBOL = "3988"
-
-
-def write_section(text: str, path: Path) -> None:
-    body = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    section = f"{START}\n{text.rstrip()}\n{END}"
-    if START in body and END in body:
-        before, rest = body.split(START, 1)
-        _, after = rest.split(END, 1)
-        body = before + section + after
-    else:
-        body = body.rstrip() + "\n\n" + section + "\n"
-    path.write_text(body, encoding="utf-8")
 
 
 def intents(prefix: str, n: int, entry: Decimal) -> list[Any]:
@@ -189,7 +178,7 @@ IB's pacing bound: 3N orders at {IB_MSGS_PER_SECOND} msg/s = **{bound:.2f} s**. 
 Reproduce: `.venv/bin/python -m benchmarks.bench_brackets 20`.
 """
     print(text)
-    write_section(text, ROOT / "BENCHMARKS.md")
+    write_section("bench_brackets", text)
     return results
 
 

@@ -26,11 +26,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.benchmarks_md import write_section
 from catalyst.sim.sim_launcher import GatewayHandle, start_gateway
 from catalyst.sim.wire_framing import FrameReader, encode_frame, encode_raw_frame, split_fields
 
-START = "<!-- bench_gateway:start -->"
-END = "<!-- bench_gateway:end -->"
 CLOCK = "2026-11-24T10:00:00+08:00"
 GOAL_MSGS_PER_S = 5000
 LATE_AFTER = 10_000  # orders placed and cancelled before the "late" place+cancel measurement
@@ -161,18 +160,6 @@ def measure(
             handle.stop()
 
 
-def write_section(text: str, path: Path) -> None:
-    body = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    section = f"{START}\n{text.rstrip()}\n{END}"
-    if START in body and END in body:
-        before, rest = body.split(START, 1)
-        _, after = rest.split(END, 1)
-        body = before + section + after
-    else:
-        body = body.rstrip() + "\n\n" + section + "\n"
-    path.write_text(body, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     args = sys.argv[1:] if argv is None else argv
     memory = measure(True, trips=300, time_requests=20000, order_pairs=2000, held_before_late=LATE_AFTER)
@@ -223,7 +210,7 @@ The machine is shared, so figures vary between runs by up to 2x. Reproduce:
 """
     print(text)
     if "--no-write" not in args:
-        write_section(text, Path(__file__).resolve().parents[1] / "BENCHMARKS.md")
+        write_section("bench_gateway", text)
     return {"memory": memory, "state": state}
 
 

@@ -26,10 +26,10 @@ from typing import Any
 
 import duckdb
 
+from benchmarks.benchmarks_md import write_section
 from catalyst.ledger import Ledger
 from catalyst.ledger.ledger_migrations import migrate
 
-START, END = "<!-- bench_ledger:start -->", "<!-- bench_ledger:end -->"
 NOW = dt.datetime(2026, 3, 2, 2, 30, tzinfo=dt.UTC)
 INSERT = "INSERT INTO log_events (event_id, ts, event) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 
@@ -100,18 +100,6 @@ def three_processes(path: Path, n: int) -> float:
     return elapsed
 
 
-def write_section(text: str, path: Path) -> None:
-    body = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    section = f"{START}\n{text.rstrip()}\n{END}"
-    if START in body and END in body:
-        before, rest = body.split(START, 1)
-        _, after = rest.split(END, 1)
-        body = before + section + after
-    else:
-        body = body.rstrip() + "\n\n" + section + "\n"
-    path.write_text(body, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = [a for a in (argv if argv is not None else sys.argv[1:]) if not a.startswith("--")]
     n = int(args[0]) if args else 300
@@ -143,7 +131,7 @@ one call is {ours / batch:.0f}x cheaper per row. Reproduce: `.venv/bin/python -m
 """
     print(text)
     if "--no-write" not in (argv if argv is not None else sys.argv[1:]):
-        write_section(text, Path(__file__).resolve().parents[1] / "BENCHMARKS.md")
+        write_section("bench_ledger", text)
     return {"ours_s": ours, "naive_s": naive, "held_s": held, "batch_s": batch, "multi_s": multi}
 
 

@@ -23,23 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.benchmarks_md import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
-START, END = "<!-- bench_papermill:start -->", "<!-- bench_papermill:end -->"
 UNIVERSE = "700,5,3988"
 LOOKBACK_DAYS = 15
 STRATEGY_PARAMS = {"min_gap_pct": 0.0, "min_rvol": 0.5, "max_candidates": 3}
 CLOCK = "2026-11-24T10:00:00+08:00"
 GOAL_S = 3.0
-
-
-def write_section(text: str, path: Path) -> None:
-    body = f"{START}\n{text.rstrip()}\n{END}"
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if START in old and END in old:
-        new = old[: old.index(START)] + body + old[old.index(END) + len(END) :]
-    else:
-        new = old.rstrip() + "\n\n" + body + "\n"
-    path.write_text(new, encoding="utf-8")
 
 
 def main() -> int:
@@ -160,7 +151,7 @@ generates each symbol's history on its first request):
 
 Reproduce: `.venv/bin/python -m benchmarks.bench_papermill`.
 """
-    write_section(text, ROOT / "BENCHMARKS.md")
+    write_section("bench_papermill", text)
     print(text)
     return 0
 

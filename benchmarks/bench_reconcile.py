@@ -14,19 +14,18 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from benchmarks.benchmarks_md import write_section
 from catalyst.reconcile.recon_diff import diff_orders, diff_positions, missing_executions
 
 N_POSITIONS = 10_000
 N_ORDERS = 100_000
 REPEATS = 5
 ACCOUNT = "DU000001"
-START, END = "<!-- bench_reconcile:start -->", "<!-- bench_reconcile:end -->"
 
 
 def make_data(seed: int = 7) -> dict[str, pd.DataFrame]:
@@ -113,18 +112,6 @@ def timed(fn: Callable[[dict[str, pd.DataFrame]], int], data: dict[str, pd.DataF
     return statistics.median(times), result
 
 
-def write_section(text: str, path: Path) -> None:
-    body = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    section = f"{START}\n{text.rstrip()}\n{END}"
-    if START in body and END in body:
-        before, rest = body.split(START, 1)
-        _, after = rest.split(END, 1)
-        body = before + section + after
-    else:
-        body = body.rstrip() + "\n\n" + section + "\n"
-    path.write_text(body, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     load = os.getloadavg()[0]
     data = make_data()
@@ -148,7 +135,7 @@ vectorised diff: **{verdict}** ({vec_s:.3f} s). Reproduce: `.venv/bin/python -m 
 """
     print(text)
     if "--no-write" not in (argv or sys.argv[1:]):
-        write_section(text, Path(__file__).resolve().parents[1] / "BENCHMARKS.md")
+        write_section("bench_reconcile", text)
     return {"vectorised_s": vec_s, "loop_s": loop_s, "findings": vec_n}
 
 

@@ -67,6 +67,9 @@ class BrokerConnection:
         self.readonly = readonly
         self.reports = reports
         self.resync: Resync | None = resync
+        #: Coroutines that re-request a stream after IB dropped it (1101: "data lost").
+        self.resubscribers: list[Callable[[], Awaitable[None]]] = []
+        self.resubscriptions = 0
         self.reconnect_delays = tuple(reconnect_delays) or DEFAULT_RECONNECT_DELAYS
         self.ib = IB()
         self.ib.client.MaxRequests = max(1, min(int(max_messages_per_second), 50))
@@ -291,4 +294,30 @@ class BrokerConnection:
         elif code in (1101, 1102):
             log.warning("broker.connectivity.restored", code=code, message=message, data_lost=code == 1101)
             if self._resync_task is None or self._resync_task.done():
-                self._resync_task = asyncio.ensure_future(self._after_connect(f"connectivity-{code}"))
+                self._resync_task = asyncio.ensure_future(self._restored(code))
+
+    async def _restored(self, code: int) -> None:
+        """After 1101 (subscriptions lost) subscribe again, then resync; after 1102 only resync."""
+        try:
+            if code == 1101:
+                await self.resubscribe()
+            await self._after_connect(f"connectivity-{code}")
+        except Exception as exc:  # submissions stay held; the next reconnect or notice tries again
+            log.exception("broker.connectivity.resync_failed", code=code, error=str(exc))
+            self.ready.clear()
+            self.state = "connectivity_lost"
+            self.reports.notify()
+
+    async def resubscribe(self) -> None:
+        """Request again what this connection streams: the account's updates (ib_async subscribes
+        them at connect; IB drops them with 1101) and whatever the owners registered in
+        :attr:`resubscribers` (market data streams, for instance)."""
+        account = self.account
+        log.warning("broker.connectivity.resubscribe", account=account, extra=len(self.resubscribers))
+        if account:
+            await asyncio.wait_for(self.ib.reqAccountUpdatesAsync(account), self.connect_timeout)
+            await asyncio.wait_for(self.ib.reqAccountUpdatesMultiAsync(account), self.connect_timeout)
+        for again in list(self.resubscribers):
+            await again()
+        self.resubscriptions += 1
+        log.info("broker.connectivity.resubscribed", account=account)

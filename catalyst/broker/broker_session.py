@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import time
 from collections.abc import Awaitable, Coroutine, Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -44,6 +45,7 @@ from catalyst.broker.broker_records import LedgerRecorder, RiskHook
 from catalyst.broker.broker_reports import DONE_STATUSES, BrokerReports
 from catalyst.broker.contracts_cache import ContractsCache, SehkContract
 from catalyst.broker.exit_orders import DEFAULT_FLATTEN_TICKS, ExitOrder, marketable_limit
+from catalyst.broker.global_cancel import GlobalCancelResult, working_orders
 from catalyst.broker.order_latency import LatencyReport, latency_report
 from catalyst.broker.status_sync import StatusSync
 from catalyst.config import Settings
@@ -337,11 +339,100 @@ class BrokerSession:
         await self.recorder.flush()
         return outcome or "PendingCancel"
 
+    async def cancel_all(self, timeout: float | None = None) -> GlobalCancelResult:
+        """Cancel every open order of the gateway login, whichever client placed it (reqGlobalCancel).
+
+        Then wait, woken by broker messages and re-reading reqAllOpenOrders after each, until the
+        broker lists no working order, or ``timeout`` (default: the proof timeout) passes. Returns
+        the orders working before and those that survived; every step is in the ledger and the log.
+        IB's global cancel covers every account of the login, not only this session's account.
+        """
+        self._require_trading("global cancel")
+        await self._ready()
+        limit = self.proof_timeout if timeout is None else float(timeout)
+        before = working_orders(await self.queries.open_orders())
+        log.critical(
+            "broker.global_cancel.request",
+            working=[str(o) for o in before],
+            client_id=self.client_id,
+            timeout=limit,
+        )
+        self.connection.ib.reqGlobalCancel()
+        for o in before:
+            self.recorder.order_event(
+                o.order_ref or None,
+                source="global_cancel",
+                status="cancel_requested",
+                perm_id=o.perm_id,
+            )
+        started = time.monotonic()
+        survivors = before
+        while True:
+            survivors = working_orders(await self.queries.open_orders())
+            remaining = limit - (time.monotonic() - started)
+            if not survivors or remaining <= 0:
+                break
+            # the owners of other clients' orders get their status; this client learns by re-reading
+            await self._next_message(min(remaining, 0.25))
+        result = GlobalCancelResult(before, survivors, round(time.monotonic() - started, 3))
+        for o in result.cancelled:
+            self.recorder.order_event(
+                o.order_ref or None, source="global_cancel", status="cancel_confirmed", perm_id=o.perm_id
+            )
+        if survivors:
+            self.recorder.risk_event(
+                "global_cancel_incomplete",
+                severity="critical",
+                message=f"global cancel left {len(survivors)} order(s) working after {limit:.0f}s: "
+                + "; ".join(str(o) for o in survivors),
+                detail={"survivors": [str(o) for o in survivors]},
+            )
+        log.critical(
+            "broker.global_cancel.done",
+            cancelled=[str(o) for o in result.cancelled],
+            survivors=[str(o) for o in survivors],
+            waited_seconds=result.waited_seconds,
+        )
+        await self.recorder.flush()
+        return result
+
+    async def _next_message(self, timeout: float) -> None:
+        """Return at the next message from the broker (any kind), or after ``timeout``."""
+        seen = self.reports.version
+
+        def changed() -> bool | None:
+            return True if self.reports.version != seen else None
+
+        await self.reports.wait_for(changed, timeout)
+
+    async def wait_flat(
+        self, symbols: Iterable[str] | None = None, timeout: float | None = None
+    ) -> dict[str, int]:
+        """Wait, woken by broker messages, until the broker reports no position (in ``symbols``, or
+        at all). Returns what is still held when the wait ends (empty: flat)."""
+        await self._ready()
+        limit = self.proof_timeout if timeout is None else float(timeout)
+        wanted = None if symbols is None else set(symbols)
+        started = time.monotonic()
+        while True:
+            frame = await self.queries.positions()
+            held: dict[str, int] = {}
+            row: Any
+            for row in frame.itertuples(index=False):
+                sym = str(row.symbol)
+                if (wanted is None or sym in wanted) and int(row.quantity):
+                    held[sym] = held.get(sym, 0) + int(row.quantity)
+            remaining = limit - (time.monotonic() - started)
+            if not held or remaining <= 0:
+                return held
+            await self._next_message(min(remaining, 0.25))
+
     async def flatten(self, symbol: str) -> ExitOrder | None:
         """Close the account's whole position in ``symbol`` with a marketable limit; None if flat.
 
         Working orders of this client in the symbol are cancelled first, so a stop cannot fire
-        into the flatten.
+        into the flatten. Orders of other clients cannot be cancelled one by one (IB allows that
+        only to their owner); :meth:`cancel_all` is the way to remove those.
         """
         self._require_trading("flatten " + symbol)
         await self._ready()
@@ -749,3 +840,6 @@ class SyncBrokerSession:
 
     def flatten(self, symbol: str) -> ExitOrder | None:
         return self._run(self.session.flatten(symbol))
+
+    def cancel_all(self, timeout: float | None = None) -> GlobalCancelResult:
+        return self._run(self.session.cancel_all(timeout))

@@ -10,7 +10,8 @@ import plotly.graph_objects as go
 from catalyst.cycle.cycle_report import CycleReport
 
 
-def _empty(title: str, note: str) -> go.Figure:
+def empty_chart(title: str, note: str) -> go.Figure:
+    """A titled, axis-less figure that says why there is nothing to plot (a chart never just vanishes)."""
     fig = go.Figure()
     fig.update_layout(
         title=title,
@@ -26,7 +27,7 @@ def brackets_chart(report: CycleReport) -> go.Figure:
     """Entry, stop and target of every sized intent (sent, dry-run or refused), per symbol."""
     frame = report.verdicts
     if frame is None or frame.empty:
-        return _empty("Brackets", f"no brackets this cycle ({report.status})")
+        return empty_chart("Brackets", f"no brackets this cycle ({report.status})")
     fig = go.Figure()
     labels = [f"{s} {side}" for s, side in zip(frame["symbol"], frame["side"], strict=True)]
     for col, color in (("stop", "#d62728"), ("entry", "#1f77b4"), ("target", "#2ca02c")):
@@ -64,7 +65,7 @@ def outcome_chart(report: CycleReport) -> go.Figure:
             if stage == "pre-trade":
                 counts["refused: pre-trade"] = int(n)
     if not counts:
-        return _empty("Outcomes", f"nothing sent or refused ({report.status})")
+        return empty_chart("Outcomes", f"nothing sent or refused ({report.status})")
     fig = go.Figure(
         go.Bar(
             x=list(counts),
@@ -78,7 +79,7 @@ def outcome_chart(report: CycleReport) -> go.Figure:
 
 def positions_chart(positions: pd.DataFrame, title: str = "Positions after the cycle") -> go.Figure:
     if positions is None or positions.empty:
-        return _empty(title, "no open positions")
+        return empty_chart(title, "no open positions")
     qty = positions.groupby(positions["symbol"].astype(str))["quantity"].sum()
     fig = go.Figure(go.Bar(x=list(qty.index), y=[int(v) for v in qty.values], marker_color="#1f77b4"))
     fig.update_layout(title=title, height=320, xaxis_title="symbol", yaxis_title="shares (signed)")
@@ -96,7 +97,7 @@ def broker_vs_ledger_chart(broker_positions: pd.DataFrame, ledger_positions: pd.
     b, led = by_symbol(broker_positions), by_symbol(ledger_positions)
     symbols = sorted(set(b.index) | set(led.index))
     if not symbols:
-        return _empty("Broker vs ledger", "no positions on either side")
+        return empty_chart("Broker vs ledger", "no positions on either side")
     fig = go.Figure(
         [
             go.Bar(name="broker", x=symbols, y=[int(b.get(s, 0)) for s in symbols]),
@@ -109,7 +110,7 @@ def broker_vs_ledger_chart(broker_positions: pd.DataFrame, ledger_positions: pd.
 
 def reconciliation_history_chart(history: pd.DataFrame) -> go.Figure:
     if history is None or history.empty:
-        return _empty("Reconciliation history", "no reconciliations on record")
+        return empty_chart("Reconciliation history", "no reconciliations on record")
     h = history.sort_values("ts")
     fig = go.Figure(
         go.Scatter(

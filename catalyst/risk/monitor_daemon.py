@@ -69,6 +69,8 @@ class MonitorConfig:
     down_alert_after: float = 120.0  # alert when the gateway stays down longer than this
     breach_grace: float = 2.0  # let the broker's own stop/target act first
     action_cooldown: float = 15.0  # don't send a second exit for a symbol within this
+    breaker_wait: float = 10.0  # breaker: longest wait for the cancel, and for flat after each flatten
+    flatten_attempts: int = 3  # breaker: flatten rounds before it alerts that the account is not flat
 
 
 @dataclass
@@ -225,7 +227,8 @@ class Monitor:
             return
         ref = getattr(exit_order, "order_ref", None)
         report.actions.append(f"flatten {symbol}")
-        await self._warn_foreign_orders(symbol, ref)
+        if kind != "breaker_flatten":  # the breaker's global cancel already removed every client's orders
+            await self._warn_foreign_orders(symbol, ref)
         self._event(
             kind,
             "critical",
@@ -241,8 +244,10 @@ class Monitor:
         )
 
     async def _warn_foreign_orders(self, symbol: str, exit_ref: str | None) -> None:
-        """The broker cancels only this client's orders before a flatten. Working orders of other
-        clients (the cycle's stop and target) could reopen a position once flat: say so loudly."""
+        """A single-symbol flatten cancels only this client's orders (IB lets only the owner cancel
+        one order; the breaker's global cancel takes every order of every symbol, too much for one
+        unprotected position). Working orders of other clients in the symbol (the cycle's surviving
+        stop or target) could reopen a position once flat: say so loudly."""
         try:
             orders = await self.broker.open_orders()
         except Exception as exc:
@@ -394,7 +399,14 @@ class Monitor:
         return report
 
     async def trip(self, reason: str, report: StepReport, detail: Mapping[str, Any] | None = None) -> None:
-        """Halt new entries (in the ledger), cancel open entries, flatten everything, alert."""
+        """Halt new entries (in the ledger), then take the account to flat at the broker:
+
+        (a) cancel every open order of every client (the broker's global cancel), (b) wait, on
+        broker events, until the broker lists no working order, (c) flatten every position with a
+        marketable limit, (d) check flat from the broker's positions, re-sending the flatten for
+        what is left, (e) record each step as a risk event and alert. A step that does not finish
+        raises a critical alert naming what survived.
+        """
         trip_breaker(
             self.ledger,
             account=self.account,
@@ -403,28 +415,87 @@ class Monitor:
             run_id=self.config.run_id,
             detail=detail,
         )
-        orders = await self.broker.open_orders()
-        refs = (
-            [] if orders.empty else [str(r) for r in orders["order_ref"].fillna("") if str(r).endswith(":P")]
-        )
-        for ref in refs:
-            try:
-                await self.broker.cancel(ref)
-                report.actions.append(f"cancel {ref}")
-            except Exception as exc:
-                report.errors.append(f"cancel {ref}: {exc}")
-                self._event("cancel_failed", "critical", f"breaker could not cancel entry {ref}: {exc}")
-        for symbol in sorted(await self._positions()):
-            await self._close(symbol, report, f"circuit breaker: {reason}", kind="breaker_flatten")
+        cancel = await self._cancel_everything(reason, report)
+        held = await self._positions()
+        for attempt in range(1, self.config.flatten_attempts + 1):
+            for symbol in sorted(held):
+                await self._close(symbol, report, f"circuit breaker: {reason}", kind="breaker_flatten")
+            held = await self.broker.wait_flat(sorted(held), self.config.breaker_wait) if held else {}
+            if not held:
+                break
+            log.warning("monitor.breaker.not_flat", attempt=attempt, held=held)
+            self._last_action.clear()  # the next attempt must not be suppressed by the cooldown
+        if held:
+            text = ", ".join(f"{s} {q}" for s, q in sorted(held.items()))
+            report.errors.append(f"could not close {text} after {self.config.flatten_attempts} attempts")
+            self._event("breaker_not_flat", "critical", f"circuit breaker: still holding {text}", None, held)
+            await self._alert(
+                Severity.CRITICAL,
+                f"BREAKER: ACCOUNT NOT FLAT ({self.account})",
+                f"{reason}. After {self.config.flatten_attempts} flatten attempts the broker still "
+                f"reports {text}. Close by hand.",
+                f"breaker-not-flat:{self.account}",
+            )
+        else:
+            self._event("breaker_flat", "critical", "circuit breaker: the broker reports no open position")
+        cancelled = len(cancel.cancelled) if cancel is not None else 0
         await self._alert(
             Severity.CRITICAL,
             f"CIRCUIT BREAKER TRIPPED ({self.account})",
-            f"{reason}. Entries cancelled: {sum(a.startswith('cancel') for a in report.actions)} of "
-            f"{len(refs)}{_failed_note(report)}; positions closed: "
-            f"{sum(a.startswith('flatten') for a in report.actions)}. New entries halted until the "
+            f"{reason}. Orders cancelled at the broker (every client): {cancelled}"
+            f"{_failed_note(report)}; positions closed: "
+            f"{sum(a.startswith('flatten') for a in report.actions)}"
+            f"{'' if not held else '; NOT FLAT'}. New entries halted until the "
             "next session or `catalyst risk reset --reason TEXT`.",
             f"breaker:{self.account}",
         )
+
+    async def _cancel_everything(self, reason: str, report: StepReport) -> Any:
+        """Steps (a) and (b) of the breaker: the global cancel and the wait for no working order."""
+        try:
+            result = await self.broker.cancel_all(self.config.breaker_wait)
+        except Exception as exc:
+            text = f"{type(exc).__name__}: {exc}"
+            report.errors.append(f"cancel all orders: {text}")
+            self._event("cancel_failed", "critical", f"circuit breaker: global cancel failed: {text}")
+            await self._alert(
+                Severity.CRITICAL,
+                f"BREAKER: CANCEL FAILED ({self.account})",
+                f"{reason}. The global cancel failed ({text}); cancel every working order in "
+                "TWS/Gateway by hand.",
+                f"breaker-cancel:{self.account}",
+            )
+            return None
+        report.actions += [f"cancel {o.order_ref or o.perm_id}" for o in result.cancelled]
+        self._event(
+            "breaker_cancel_all",
+            "critical",
+            f"circuit breaker: global cancel of {len(result.before)} working order(s) "
+            f"in {result.waited_seconds:.2f}s",
+            None,
+            {
+                "cancelled": [str(o) for o in result.cancelled],
+                "survivors": [str(o) for o in result.survivors],
+            },
+        )
+        if result.survivors:
+            names = "; ".join(str(o) for o in result.survivors)
+            report.errors.append(f"cancel: still working after the global cancel: {names}")
+            self._event(
+                "cancel_failed",
+                "critical",
+                f"circuit breaker: still working after the global cancel: {names}",
+                None,
+                {"survivors": [str(o) for o in result.survivors]},
+            )
+            await self._alert(
+                Severity.CRITICAL,
+                f"BREAKER: ORDERS SURVIVED THE CANCEL ({self.account})",
+                f"{reason}. Still working after {self.config.breaker_wait:.0f}s: {names}. Cancel them "
+                "in TWS/Gateway: filled on a flat book they open a reverse position.",
+                f"breaker-survivors:{self.account}",
+            )
+        return result
 
     # -- sync and reconciliation -------------------------------------------------------------------
 

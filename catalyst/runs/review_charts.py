@@ -5,25 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from catalyst.cycle.cycle_charts import empty_chart
 from catalyst.runs.review_report import ReviewData
-
-
-def _empty(title: str, note: str) -> go.Figure:
-    fig = go.Figure()
-    fig.update_layout(
-        title=title,
-        xaxis={"visible": False},
-        yaxis={"visible": False},
-        height=260,
-        annotations=[{"text": note, "showarrow": False, "font": {"size": 15}}],
-    )
-    return fig
 
 
 def equity_chart(data: ReviewData) -> go.Figure:
     curve = data.equity_curve()
     if curve.empty:
-        return _empty("Equity change from closed trades", f"no fills in {data.period.label}")
+        return empty_chart("Equity change from closed trades", f"no fills in {data.period.label}")
     fig = go.Figure(
         [
             go.Bar(x=[str(d) for d in curve["day"]], y=curve["net"], name="net realized P&L of the day"),
@@ -42,7 +31,7 @@ def equity_chart(data: ReviewData) -> go.Figure:
 def pnl_by_symbol_chart(data: ReviewData) -> go.Figure:
     by = data.pnl_by_symbol()
     if by.empty:
-        return _empty("P&L by symbol", f"no fills in {data.period.label}")
+        return empty_chart("P&L by symbol", f"no fills in {data.period.label}")
     fig = go.Figure(
         [
             go.Bar(x=by["symbol"].astype(str), y=by["realized"], name="realized"),
@@ -56,7 +45,7 @@ def pnl_by_symbol_chart(data: ReviewData) -> go.Figure:
 def fees_chart(data: ReviewData) -> go.Figure:
     f = data.fills_table()
     if f.empty:
-        return _empty("Fees", f"no fills in {data.period.label}")
+        return empty_chart("Fees", f"no fills in {data.period.label}")
     fees = pd.to_numeric(f["fees"], errors="coerce").fillna(0.0)
     fig = go.Figure(
         go.Scatter(
@@ -74,7 +63,7 @@ def fees_chart(data: ReviewData) -> go.Figure:
 def risk_events_chart(data: ReviewData) -> go.Figure:
     ev = data.period_risk_events()
     if ev.empty:
-        return _empty("Risk events", f"no risk events in {data.period.label}")
+        return empty_chart("Risk events", f"no risk events in {data.period.label}")
     counts = ev.groupby(["kind", "severity"]).size().reset_index(name="n")
     fig = go.Figure([go.Bar(x=g["kind"], y=g["n"], name=str(sev)) for sev, g in counts.groupby("severity")])
     fig.update_layout(barmode="stack", title="Risk events by kind", height=320)
@@ -84,7 +73,7 @@ def risk_events_chart(data: ReviewData) -> go.Figure:
 def runs_chart(data: ReviewData) -> go.Figure:
     runs = data.runs
     if runs.empty:
-        return _empty("Archived runs", f"no runs archived in {data.period.label}")
+        return empty_chart("Archived runs", f"no runs archived in {data.period.label}")
     counts = runs.groupby(["kind", "status"]).size().reset_index(name="n")
     fig = go.Figure([go.Bar(x=g["kind"], y=g["n"], name=str(st)) for st, g in counts.groupby("status")])
     fig.update_layout(barmode="stack", title="Archived runs by kind and status", height=300)
