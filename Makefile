@@ -36,8 +36,11 @@ pytest: setup
 
 test: lint typecheck layers pytest
 
+# Kernels start in notebooks/: pin the project root (and its catalyst.toml) so they use this
+# project's state/, ledger and settings, exactly as `catalyst cycle` does.
 lab: setup
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	CATALYST_PATHS__ROOT=$(CURDIR) $(if $(wildcard catalyst.toml),CATALYST_CONFIG=$(CURDIR)/catalyst.toml) \
+		$(BIN)/jupyter lab --notebook-dir=notebooks
 
 bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

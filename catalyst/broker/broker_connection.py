@@ -233,6 +233,9 @@ class BrokerConnection:
         self.state = "resyncing"
         if self.resync is not None:
             await self.resync(reason)
+        if self.state == "connectivity_lost":  # a 1100 arrived during the resync: keep holding
+            log.warning("broker.connection.lost_during_resync", reason=reason, epoch=self.epoch)
+            return
         self.state = "ready"
         self.ready.set()
         self.reports.notify()

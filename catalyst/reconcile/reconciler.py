@@ -113,8 +113,8 @@ def normalise_positions(frame: pd.DataFrame, account: str) -> pd.DataFrame:
         }
     )
     out = out[out["account"] == account] if account else out
-    # a position is a state per contract: the same one reported twice (ib_async's reqPositions can
-    # collect a streamed update and the answer) is one position, never the sum of both
+    # a position is a state per contract: the same one reported twice (the IB client library's
+    # reqPositions can collect a streamed update and the answer) is one position, never the sum of both
     return out.drop_duplicates(["account", "symbol"], keep="last")
 
 

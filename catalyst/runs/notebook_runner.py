@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,6 +129,7 @@ def execute_run(
     kernel_name: str = KERNEL_NAME,
     execution_timeout: float | None = 1800,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    kernel_env: Mapping[str, str] | None = None,
 ) -> RunResult:
     """Run ``kind``'s notebook into a new run folder and seal it. Never raises for a failing notebook:
     the result's manifest says ``failed`` and names the cell."""
@@ -164,7 +165,7 @@ def execute_run(
             parameters=injected,
         )
         hooks.record_run(row)
-        env = {ENV_RUN_ID: folder.run_id, ENV_RUN_DIR: str(folder.path), ENV_MODE: mode}
+        env = {**(kernel_env or {}), ENV_RUN_ID: folder.run_id, ENV_RUN_DIR: str(folder.path), ENV_MODE: mode}
         with _environment(env):
             try:
                 papermill.execute_notebook(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from catalyst.config import load_settings
+from catalyst.config.settings_loader import CONFIG_ENV
 from catalyst.runs.gateway_autostart import ensure_gateway
 from catalyst.runs.golive_gate import require_golive
 from catalyst.runs.notebook_runner import (
@@ -28,6 +29,8 @@ from catalyst.runs.run_parameters import check_parameters, notebook_parameters, 
 from catalyst.runs.runs_errors import BadRunParameterError
 
 MODES = ("sim", "paper", "live")
+#: The settings' project root, pinned for the kernel (relative paths resolve against it).
+ROOT_ENV = "CATALYST_PATHS__ROOT"
 #: Kinds that talk to the broker, so the gateway must be there before the notebook starts.
 NEEDS_GATEWAY = frozenset({"cycle", "reconcile", "research"})
 
@@ -103,4 +106,18 @@ def launch_run(
         notebook=source,
         account=settings.broker.account or None,
         progress=progress,
+        kernel_env=kernel_settings_env(settings),
     )
+
+
+def kernel_settings_env(settings: Any) -> dict[str, str]:
+    """What the notebook's kernel needs to load exactly these settings.
+
+    The kernel starts in ``notebooks/``: without this, a relative ``state/`` would resolve there (a
+    second ledger the run's trade log never sees) and ``./catalyst.toml`` would not be found (the
+    kernel would trade on defaults).
+    """
+    env = {ROOT_ENV: str(settings.root.resolve())}
+    if settings.config_file is not None:
+        env[CONFIG_ENV] = str(Path(settings.config_file).resolve())
+    return env

@@ -48,10 +48,13 @@ class SimProject:
     def catalyst(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         """Run the `catalyst` command line in the project, as a trader would."""
         script = Path(sys.executable).with_name("catalyst")
+        # as a trader runs it: from the project folder, which is the root because nothing says
+        # otherwise (the notebook kernel starts in notebooks/ and must still use this project)
+        env = {k: v for k, v in {**os.environ, **self.env}.items() if k != "CATALYST_PATHS__ROOT"}
         return subprocess.run(
             [str(script), *args],
             cwd=self.root,
-            env={**os.environ, **self.env},
+            env=env,
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -39,6 +39,19 @@ def test_a_run_folder_holds_notebook_trade_log_events_html_and_manifest(archived
     assert manifest["code_version"]["describe"] and manifest["package_versions"]["papermill"]
 
 
+def test_the_kernel_writes_the_projects_ledger_so_the_trade_log_holds_the_cycle(archived: Archived) -> None:
+    """The kernel runs in notebooks/; settings must still resolve to the project it was started for."""
+    import duckdb
+
+    with duckdb.connect(str(archived.folder("cycle") / "trade_log.duckdb"), read_only=True) as db:
+        intents = db.execute("SELECT count(*) FROM intents").fetchone()
+        reconciliations = db.execute("SELECT count(*) FROM reconciliations").fetchone()
+    assert intents is not None and intents[0] > 0, "the cycle's intents are in its trade log"
+    assert reconciliations is not None and reconciliations[0] == 1, "its start-up reconciliation too"
+    notebooks = Path(__file__).resolve().parents[2] / "notebooks"
+    assert not (notebooks / "state").exists(), "no second ledger beside the notebooks"
+
+
 def test_the_kernel_logs_into_the_runs_events_file(archived: Archived) -> None:
     events = [
         json.loads(line) for line in (archived.folder("cycle") / "events.jsonl").read_text().splitlines()

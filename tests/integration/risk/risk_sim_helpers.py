@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from catalyst.broker import BrokerSession
-from catalyst.config import Settings
+from catalyst.config import BrokerSettings, Settings
 from catalyst.ledger import Ledger
 from catalyst.risk.alert_channels import AppriseChannels
 from catalyst.risk.alerts import Alerter
@@ -27,14 +27,14 @@ _client_ids = itertools.count(71)
 def settings_for(host: str, port: int, account: str, *, client_id: int | None = None) -> Settings:
     return Settings(
         mode="sim",
-        broker={
-            "host": host,
-            "port": port,
-            "client_id": client_id or next(_client_ids),
-            "account": account,
-            "connect_timeout": 5,
-            "request_timeout": 5,
-        },
+        broker=BrokerSettings(
+            host=host,
+            port=port,
+            client_id=client_id or next(_client_ids),
+            account=account,
+            connect_timeout=5,
+            request_timeout=5,
+        ),
     )
 
 
