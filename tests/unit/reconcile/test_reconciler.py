@@ -81,7 +81,7 @@ def test_a_phantom_is_closed_out_in_the_ledger_keeping_its_levels(ledger: Ledger
 
 def test_an_orphan_is_adopted_with_a_risk_event_an_alert_and_a_lock(ledger: Ledger) -> None:
     alerts: list[tuple[str, str, str, str]] = []
-    reconcile_view(ledger, view([("5", 400)]), account=ACC, now=T0, alert=lambda *a: alerts.append(a))  # type: ignore[arg-type]
+    reconcile_view(ledger, view([("5", 400)]), account=ACC, now=T0, alert=lambda *a: alerts.append(a))
     assert ledger_qty(ledger, "5") == 400
     kinds = set(ledger.query("SELECT kind FROM risk_events")["kind"])
     assert {"orphan_adopted", "symbol_locked"} <= kinds
