@@ -664,23 +664,7 @@ class BracketSubmitter:
     def _intent_row(
         self, intent: BracketIntent, account: str, status: str, detail: dict[str, Any]
     ) -> dict[str, Any]:
-        return {
-            "intent_id": intent.intent_id,
-            "run_id": intent.run_id or self.recorder.run_id,
-            "created_at": intent.created_at or _now(),
-            "account": intent.account or account,
-            "symbol": intent.symbol,
-            "side": intent.side.value if isinstance(intent.side, Side) else str(intent.side),
-            "quantity": intent.quantity,
-            "entry_price": intent.entry,
-            "stop_price": intent.stop,
-            "target_price": intent.target,
-            "strategy": intent.strategy,
-            "score": intent.score,
-            "reason": intent.reason,
-            "status": status,
-            "detail": _json_safe(detail),
-        }
+        return intent.ledger_row(status, run_id=self.recorder.run_id, account=account, detail=detail)
 
 
 def _json_safe(value: Any) -> str:

@@ -8,10 +8,8 @@ this module records what it decided (dry-run intents, pre-trade refusals).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict, fields
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -110,26 +108,6 @@ def refusals_from_pretrade(result: PreTradeResult) -> list[dict[str, Any]]:
         }
         for r in result.rejections
     ]
-
-
-def _dry_run_row(i: BracketIntent, run_id: str, account: str) -> dict[str, Any]:
-    return {
-        "intent_id": i.intent_id,
-        "run_id": run_id,
-        "created_at": i.created_at or datetime.now(HK_TZ),
-        "account": account or None,
-        "symbol": i.symbol,
-        "side": i.side.value,
-        "quantity": i.quantity,
-        "entry_price": i.entry,
-        "stop_price": i.stop,
-        "target_price": i.target,
-        "strategy": i.strategy,
-        "score": i.score,
-        "reason": i.reason,
-        "status": "dry_run",
-        "detail": json.dumps({"dry_run": True}),
-    }
 
 
 async def load_bars(broker: Any, symbols: list[str], request: CycleRequest) -> pd.DataFrame:
@@ -263,7 +241,12 @@ async def run_cycle(
     legs: list[dict[str, Any]] = []
     for intent in verdict.approved:
         if request.dry_run:
-            ledger.upsert("intents", _dry_run_row(intent, request.run_id, account))
+            ledger.upsert(
+                "intents",
+                intent.ledger_row(
+                    "dry_run", run_id=request.run_id, account=account, detail={"dry_run": True}
+                ),
+            )
             sent_rows.append(_intent_row(intent, "dry_run", "not sent (dry_run = True)"))
             continue
         try:

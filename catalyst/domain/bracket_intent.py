@@ -14,9 +14,11 @@ the broker instead of sending duplicates. References stay within :data:`MAX_ORDE
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -202,6 +204,41 @@ class BracketIntent:
     def notional(self) -> Decimal:
         """Entry value, HKD."""
         return self.entry * self.quantity
+
+    def ledger_row(
+        self,
+        status: str,
+        *,
+        run_id: str = "",
+        account: str = "",
+        detail: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """This intent as a row of the ledger's ``intents`` table, with its ``status``.
+
+        The intent's own run and account come first (they are part of its identity); the caller's
+        fill in where the intent has none. ``at`` stands in for a missing ``created_at`` (default:
+        now). ``detail`` is stored as JSON text.
+        """
+        return {
+            "intent_id": self.intent_id,
+            "run_id": self.run_id or run_id or None,
+            "created_at": self.created_at or at or datetime.now(UTC),
+            "account": self.account or account or None,
+            "symbol": self.symbol,
+            # a tampered intent (its side replaced after validation) is still recorded as it came,
+            # so the rejection the broker writes shows what was refused
+            "side": self.side.value if isinstance(self.side, Side) else str(self.side),
+            "quantity": self.quantity,
+            "entry_price": self.entry,
+            "stop_price": self.stop,
+            "target_price": self.target,
+            "strategy": self.strategy,
+            "score": self.score,
+            "reason": self.reason,
+            "status": status,
+            "detail": json.dumps(dict(detail or {}), default=str, sort_keys=True),
+        }
 
     def order_ref(self, role: str) -> str:
         """The deterministic orderRef of one leg: ``<intent_id>:P``, ``:TP`` or ``:SL``."""

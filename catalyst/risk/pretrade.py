@@ -332,23 +332,13 @@ def rejections_for_ledger(
         i = r.intent
         ts = i.created_at or datetime.now(HK_TZ)
         intent_rows.append(
-            {
-                "intent_id": i.intent_id,
-                "run_id": run_id or i.run_id or None,
-                "created_at": ts,
-                "account": account or i.account or None,
-                "symbol": i.symbol,
-                "side": i.side.value,
-                "quantity": i.quantity,
-                "entry_price": i.entry,
-                "stop_price": i.stop,
-                "target_price": i.target,
-                "strategy": i.strategy,
-                "score": i.score,
-                "reason": i.reason,
-                "status": "rejected",
-                "detail": _json({"code": r.code.value, "text": r.text}),
-            }
+            i.ledger_row(
+                "rejected",
+                run_id=run_id,
+                account=account,
+                detail={"code": r.code.value, "text": r.text},
+                at=ts,
+            )
         )
         event_rows.append(
             {

@@ -196,3 +196,38 @@ def test_snapped_still_refuses_a_bracket_that_collapses() -> None:
 def test_snapped_refuses_floats() -> None:
     with pytest.raises(InvalidIntentError, match="float"):
         BracketIntent.snapped("abc", "700", "BUY", 100, 600.3, D("580"), D("650"))  # type: ignore[arg-type]
+
+
+def test_an_intent_is_a_ledger_row_of_the_intents_table_with_its_status() -> None:
+    row = long_700(run_id="run-1", account="DU1").ledger_row("submitted", detail={"why": "test"})
+    assert row == {
+        "intent_id": "abc-700-B-1",
+        "run_id": "run-1",
+        "created_at": PHASE1_DAY,
+        "account": "DU1",
+        "symbol": "700",
+        "side": "BUY",
+        "quantity": 200,
+        "entry_price": D("600"),
+        "stop_price": D("580"),
+        "target_price": D("650"),
+        "strategy": "",
+        "score": 0.0,
+        "reason": "",
+        "status": "submitted",
+        "detail": '{"why": "test"}',
+    }
+
+
+def test_the_intents_own_run_and_account_come_before_the_callers() -> None:
+    own = long_700(run_id="own-run", account="DU1").ledger_row("x", run_id="other", account="DU2")
+    assert (own["run_id"], own["account"]) == ("own-run", "DU1")
+    filled_in = long_700().ledger_row("x", run_id="caller-run", account="DU2")
+    assert (filled_in["run_id"], filled_in["account"]) == ("caller-run", "DU2")
+    assert long_700().ledger_row("x")["run_id"] is None
+
+
+def test_a_missing_creation_time_is_filled_with_the_given_time_or_now() -> None:
+    at = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+    assert long_700(created_at=None).ledger_row("x", at=at)["created_at"] == at
+    assert long_700(created_at=None).ledger_row("x")["created_at"].tzinfo is not None
