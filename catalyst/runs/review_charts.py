@@ -24,7 +24,10 @@ def equity_chart(data: ReviewData) -> go.Figure:
             ),
         ]
     )
-    fig.update_layout(title="Equity change from closed trades (HKD, after fees)", height=360)
+    # one bar per trading day: a category axis (a date axis zooms a single day into milliseconds)
+    fig.update_layout(
+        title="Equity change from closed trades (HKD, after fees)", height=360, xaxis={"type": "category"}
+    )
     return fig
 
 
