@@ -20,7 +20,10 @@ Full-day closures that XHKG misses are added from :data:`EXTRA_CLOSURES`. Since 
 trades through typhoons and black rain, so no weather closures are expected after that date.
 Partial weather days before it (e.g. 2023-10-09, reopened 14:00) are not modelled.
 
-exchange_calendars is imported and the calendar built on first use (about 0.7 s), then cached;
+exchange_calendars is imported and the calendar built on first use (about 0.7 s), then kept in
+memory, and on disk under ``$XDG_CACHE_HOME/catalyst`` (``~/.cache/catalyst``) so the next process
+(a CLI command, a notebook kernel, the gateway) reads it in milliseconds. The cache is keyed by the
+exchange_calendars version and this module's own source, so a change to either rebuilds it;
 it covers :data:`CALENDAR_FIRST_YEAR` to :data:`CALENDAR_LAST_YEAR`. Every datetime passed in must
 be tz-aware; results are in Hong Kong time.
 """
@@ -28,11 +31,17 @@ be tz-aware; results are in Hong Kong time.
 from __future__ import annotations
 
 import bisect
+import contextlib
+import hashlib
+import importlib.metadata
+import json
+import os
 import threading
 import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from catalyst.market.hk_timezone import HK_TZ, as_hk_date, to_hk
@@ -116,6 +125,73 @@ _calendar: _Calendar | None = None
 
 
 def _build() -> _Calendar:
+    """The calendar from the disk cache when it is there and whole, else built and cached."""
+    path = _cache_path()
+    if path is not None:
+        cached = _read_cache(path)
+        if cached is not None:
+            return cached
+    cal = _build_from_exchange_calendars()
+    if path is not None:
+        _write_cache(path, cal)
+    return cal
+
+
+def _cache_path() -> Path | None:
+    """Where the built calendar is cached: one file per exchange_calendars version and source of
+    this module (which holds the phase rules and the extra closures)."""
+    try:
+        version = importlib.metadata.version("exchange_calendars")
+        source = Path(__file__).read_bytes()
+    except (importlib.metadata.PackageNotFoundError, OSError):
+        return None
+    key = hashlib.sha256(version.encode() + b"|" + source).hexdigest()[:16]
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "catalyst"
+    return root / f"xhkg-calendar-{key}.json"
+
+
+_DAY_FIELDS = ("pre_open", "open", "break_start", "break_end", "close", "auction_end")
+
+
+def _read_cache(path: Path) -> _Calendar | None:
+    """The cached calendar, or None when the file is missing, unreadable or not whole."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        days: dict[date, TradingDay] = {}
+        for row in data["days"]:
+            day = date.fromisoformat(row[0])
+            times = [None if v is None else datetime.fromisoformat(v).astimezone(HK_TZ) for v in row[1:]]
+            fields = dict(zip(_DAY_FIELDS, times, strict=True))
+            days[day] = TradingDay(day=day, **fields)  # type: ignore[arg-type]
+        first, last = date.fromisoformat(data["first"]), date.fromisoformat(data["last"])
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+    if not days or (first, last) != (date(CALENDAR_FIRST_YEAR, 1, 1), date(CALENDAR_LAST_YEAR, 12, 31)):
+        return None
+    return _Calendar(days=days, ordered=sorted(days), first=first, last=last)
+
+
+def _write_cache(path: Path, cal: _Calendar) -> None:
+    """Best effort: a read-only home only costs the next process the build again."""
+    rows = [
+        [
+            d.isoformat(),
+            *(None if (v := getattr(cal.days[d], f)) is None else v.isoformat() for f in _DAY_FIELDS),
+        ]
+        for d in cal.ordered
+    ]
+    body = json.dumps({"first": cal.first.isoformat(), "last": cal.last.isoformat(), "days": rows})
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(body, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _build_from_exchange_calendars() -> _Calendar:
     import exchange_calendars  # lazy: importing it costs ~0.6 s and most users never need it
     import pandas as pd
 
