@@ -49,6 +49,10 @@ class NotWholeLotsError(BrokerError, ValueError):
     """A quantity that is not a positive whole number of board lots; refused before the socket."""
 
 
+class ProtectionRequestError(BrokerError, ValueError):
+    """A protect() request that names nothing to place (no stop and no target, or a blank OCA group)."""
+
+
 class UnknownBrokerValueError(BrokerError, ValueError):
     """The broker reported a side or order type that is not in the explicit mapping tables."""
 

@@ -37,6 +37,7 @@ from catalyst.broker.broker_errors import (
     BracketVerificationError,
     NotWholeLotsError,
     OrderNotFoundError,
+    ProtectionRequestError,
     ReadOnlySessionError,
     SymbolLockedError,
 )
@@ -458,32 +459,44 @@ class BrokerSession:
         ref = f"{self.run_id or 'manual'}:{described.symbol}:FLAT:{self._flatten_seq}"
         return await self._place_exit(contract, described, side, abs(quantity), ref, fallback=None)
 
-    async def protect(self, symbol: str, quantity: int, *, stop: Decimal, target: Decimal) -> list[str]:
-        """Re-create protection for a held position: take-profit LMT + stop STP LMT in one OCA group.
+    async def protect(
+        self,
+        symbol: str,
+        quantity: int,
+        *,
+        stop: Decimal | None,
+        target: Decimal | None,
+        oca_group: str | None = None,
+    ) -> list[str]:
+        """Place protection for a held position: take-profit LMT and/or stop STP LMT, OCA type 3.
 
-        ``quantity`` is the signed position (long > 0). Both orders are proven like bracket legs
-        (broker-reported side, type, quantity, prices, account, shared OCA group); on failure both
-        are cancelled, a ``protection_unproven`` risk event is recorded and
-        BracketVerificationError is raised. Returns the two orderRefs.
+        ``quantity`` is signed like the position (long > 0: SELL orders) and is the size of each
+        leg placed. ``stop`` / ``target`` None places no leg of that role (at least one is needed).
+        ``oca_group`` None puts the legs in a new group of their own (``<run>:<symbol>:PROT<n>``);
+        a group name joins an existing group, e.g. the surviving leg of a bracket
+        (``<intent_id>:OCA``), so a fill of either reduces the other (IB ocaType 3; assumed: IB
+        links orders of one account by ocaGroup name across API clients, as the simulator does).
+        Every leg is proven like a bracket leg (broker-reported side, type, quantity, prices,
+        account, OCA group); on failure the placed legs are cancelled, a ``protection_unproven``
+        risk event is recorded and BracketVerificationError is raised. Returns the orderRefs
+        placed (take profit first).
         """
         self._require_trading(f"protect {symbol}")
         await self._ready()
         contract, described = await self.contracts.resolve(symbol)
         if quantity == 0:
             raise NotWholeLotsError(f"there is no position in {described.symbol} to protect")
+        if stop is None and target is None:
+            raise ProtectionRequestError(f"protect {described.symbol}: neither a stop nor a target to place")
+        if oca_group is not None and not oca_group.strip():
+            raise ProtectionRequestError(f"protect {described.symbol}: the OCA group to join is blank")
         side = Side.SELL if quantity > 0 else Side.BUY
         qty = abs(int(quantity))
         self._protect_seq += 1
         base = f"{self.run_id or 'manual'}:{described.symbol}:PROT{self._protect_seq}"
+        group = oca_group or base
         through: Literal["up", "down"] = "down" if side is Side.SELL else "up"
-        stop_limit = ticks_beyond(
-            stop,
-            self.submitter.stop_limit_ticks,
-            through,
-            table=security(described.symbol).spread_table,
-            on=None,
-        )
-        take_profit = LegPlan(
+        template = LegPlan(
             role="take_profit",
             order_ref=f"{base}:TP",
             symbol=described.symbol,
@@ -495,18 +508,30 @@ class BrokerSession:
             tif="GTC",
             transmit=True,
             is_child=False,
-            oca_group=base,
+            oca_group=group,
             oca_type=OCA_REDUCE_NO_BLOCK,
         )
-        stop_loss = dataclasses.replace(
-            take_profit,
-            role="stop_loss",
-            order_ref=f"{base}:SL",
-            order_type=OrderType.STOP_LIMIT,
-            limit_price=stop_limit,
-            stop_price=stop,
-        )
-        plans = [take_profit, stop_loss]
+        plans: list[LegPlan] = []
+        if target is not None:
+            plans.append(template)
+        if stop is not None:
+            stop_limit = ticks_beyond(
+                stop,
+                self.submitter.stop_limit_ticks,
+                through,
+                table=security(described.symbol).spread_table,
+                on=None,
+            )
+            plans.append(
+                dataclasses.replace(
+                    template,
+                    role="stop_loss",
+                    order_ref=f"{base}:SL",
+                    order_type=OrderType.STOP_LIMIT,
+                    limit_price=stop_limit,
+                    stop_price=stop,
+                )
+            )
         wires = [wire_leg(p, board_lot=described.board_lot) for p in plans]
         ids: list[int] = []
         placed_at = datetime.now().astimezone()
@@ -526,7 +551,7 @@ class BrokerSession:
                     "limit_price": plan.limit_price,
                     "stop_price": plan.stop_price,
                     "tif": "GTC",
-                    "oca_group": base,
+                    "oca_group": group,
                     "client_id": self.client_id,
                     "order_id": order_id,
                     "status": "sent",
@@ -544,7 +569,7 @@ class BrokerSession:
                 account=self.account,
                 orderRef=plan.order_ref,
                 transmit=True,
-                ocaGroup=base,
+                ocaGroup=group,
                 ocaType=OCA_REDUCE_NO_BLOCK,
             )
             log.warning(
@@ -556,7 +581,7 @@ class BrokerSession:
                 order_type=wire.order_type,
                 limit=wire.limit_price,
                 stop=wire.stop_price,
-                oca_group=base,
+                oca_group=group,
             )
             self.connection.ib.placeOrder(contract, order)
 
@@ -579,8 +604,8 @@ class BrokerSession:
             legs.append(check_leg(plan, rep, st, account=self.account, con_id=described.con_id, parent=None))
         problems = [f"{leg.role}: {p}" for leg in legs for p in leg.problems]
         groups = {leg.reported["oca_group"] for leg in legs if leg.reported}
-        if len(groups) != 1 or "" in groups:
-            problems.append(f"protective orders not in one OCA group: {sorted(groups)}")
+        if groups != {group}:
+            problems.append(f"protective orders not in OCA group {group}: {sorted(groups)}")
         if outcome != "acked" or problems:
             for order_id in ids:
                 with contextlib.suppress(ConnectionError):
@@ -604,7 +629,7 @@ class BrokerSession:
             await self.recorder.flush()
             raise BracketVerificationError(
                 f"protection for {described.symbol} was not proven at the broker "
-                f"({outcome or 'timeout'}; {'; '.join(problems)}); both orders were cancelled",
+                f"({outcome or 'timeout'}; {'; '.join(problems)}); the orders placed were cancelled",
                 evidence,
             )
         await self.recorder.flush()

@@ -29,14 +29,18 @@ from catalyst.market import HK_TZ, session_for
 from catalyst.risk.alerts import Alerter, Severity
 from catalyst.risk.circuit_breaker import BreakerDecision, DayPnl, day_pnl, evaluate_breaker
 from catalyst.risk.position_monitor import (
+    REPAIR_OVER_COVERED,
     BreachTracker,
     GuardedPosition,
     LevelBreach,
     PriceView,
     ProtectionGap,
+    ProtectionRepair,
     guarded_positions,
     level_breaches,
+    plan_protection_repair,
     protection_gaps,
+    protective_legs,
 )
 from catalyst.risk.pretrade import positions_by_symbol
 from catalyst.risk.risk_limits import RiskLimits
@@ -161,6 +165,14 @@ class Monitor:
     async def _positions(self) -> dict[str, int]:
         return positions_by_symbol(await self.broker.positions())
 
+    async def _account_orders(self) -> pd.DataFrame:
+        """The broker's open orders of this monitor's account. reqAllOpenOrders lists every account
+        of the gateway login: another account's stop in the same symbol protects nothing here."""
+        orders = await self.broker.open_orders()
+        if self.account and "account" in orders.columns and not orders.empty:
+            orders = orders[orders["account"].astype(str) == self.account]
+        return orders
+
     async def _guarded(self, *, fresh: bool = True) -> list[GuardedPosition]:
         """Broker positions with the ledger's levels. The fast quote path reuses the ledger's book
         for a few seconds (one ledger read a second would contend with cycles writing the file)
@@ -249,7 +261,7 @@ class Monitor:
         unprotected position). Working orders of other clients in the symbol (the cycle's surviving
         stop or target) could reopen a position once flat: say so loudly."""
         try:
-            orders = await self.broker.open_orders()
+            orders = await self._account_orders()
         except Exception as exc:
             log.warning("monitor.open_orders.failed", error=str(exc))
             return
@@ -285,7 +297,7 @@ class Monitor:
         if not positions:
             return report
         held = {p.symbol: p.quantity for p in positions}
-        orders = await self.broker.open_orders()
+        orders = await self._account_orders()
         report.gaps = protection_gaps(held, orders)
         now = self.clock()
         by_symbol = {p.symbol: p for p in positions}
@@ -308,7 +320,10 @@ class Monitor:
             protect = getattr(self.broker, "protect", None)
             can_recreate = pos.stop is not None and pos.target is not None and protect is not None
             if self.limits.missing_protection == "recreate" and can_recreate:
-                await self._reprotect(pos, gap, report)
+                repair = plan_protection_repair(
+                    pos.symbol, pos.quantity, protective_legs(pos.symbol, pos.quantity, orders)
+                )
+                await self._reprotect(pos, gap, repair, report)
                 continue
             why = f"{gap.symbol} position {gap.quantity} has no working {missing}"
             if self.limits.missing_protection == "recreate":
@@ -324,10 +339,49 @@ class Monitor:
             await self._close(gap.symbol, report, why, kind="unprotected_flattened")
         return report
 
-    async def _reprotect(self, pos: GuardedPosition, gap: ProtectionGap, report: StepReport) -> None:
+    async def _reprotect(
+        self, pos: GuardedPosition, gap: ProtectionGap, repair: ProtectionRepair, report: StepReport
+    ) -> None:
+        """Bring protection back to exactly one stop and one target for the position's quantity.
+
+        Only the missing leg(s) are placed (``plan_protection_repair``): a surviving stop or target
+        of another client (the cycle's bracket leg) is completed by joining its OCA group, so the
+        position is never covered twice on one side. Survivors that already cover more than the
+        position, or that cannot be completed safely, are left alone with a critical alert: the
+        monitor cannot cancel another client's single order.
+        """
         self._last_action[pos.symbol] = self.clock()
+        survivors = "; ".join(leg.describe() for leg in repair.surviving) or "none"
+        detail = {
+            "repair": repair.kind,
+            "surviving": [leg.describe() for leg in repair.surviving],
+            "stop_quantity": repair.stop_quantity,
+            "target_quantity": repair.target_quantity,
+            "oca_group": repair.oca_group,
+        }
+        log.warning(
+            "monitor.protection.repair",
+            symbol=pos.symbol,
+            position=pos.quantity,
+            kind=repair.kind,
+            stop_quantity=repair.stop_quantity,
+            target_quantity=repair.target_quantity,
+            oca_group=repair.oca_group,
+            surviving=survivors,
+            reason=repair.reason,
+        )
+        if not repair.places_orders:
+            await self._protection_left_alone(pos, repair, report, survivors, detail)
+            return
+        sign = 1 if pos.quantity > 0 else -1
+        # one call per size: a pair shares one size; "complete" places a single leg
+        size = repair.stop_quantity or repair.target_quantity
+        stop = pos.stop if repair.stop_quantity else None
+        target = pos.target if repair.target_quantity else None
         try:
-            await self.broker.protect(pos.symbol, pos.quantity, stop=pos.stop, target=pos.target)
+            refs = await self.broker.protect(
+                pos.symbol, sign * size, stop=stop, target=target, oca_group=repair.oca_group or None
+            )
         except Exception as exc:
             report.errors.append(f"re-protect {pos.symbol}: {exc}")
             await self._close(
@@ -335,17 +389,52 @@ class Monitor:
             )
             return
         report.actions.append(f"protect {pos.symbol}")
+        placed = " and ".join(
+            f"{name} {level} x{qty}"
+            for name, level, qty in (
+                ("stop", stop, repair.stop_quantity),
+                ("target", target, repair.target_quantity),
+            )
+            if level is not None
+        )
+        where = f" in surviving OCA group {repair.oca_group}" if repair.oca_group else " as a new OCA pair"
         self._event(
             "protection_recreated",
             "warning",
-            f"re-created stop {pos.stop} / target {pos.target} for {pos.symbol} {pos.quantity}",
+            f"re-created {placed}{where} for {pos.symbol} {pos.quantity} (surviving: {survivors})",
             pos.symbol,
+            {**detail, "order_refs": list(refs or [])},
         )
         await self._alert(
             Severity.WARNING,
             f"Re-protected {pos.symbol} ({self.account})",
-            f"missing {', '.join(gap.missing)}; re-created stop {pos.stop} and target {pos.target}",
+            f"missing {', '.join(gap.missing)}; re-created {placed}{where}; surviving: {survivors}",
             f"reprotect:{pos.symbol}",
+        )
+
+    async def _protection_left_alone(
+        self,
+        pos: GuardedPosition,
+        repair: ProtectionRepair,
+        report: StepReport,
+        survivors: str,
+        detail: Mapping[str, Any],
+    ) -> None:
+        over = repair.kind == REPAIR_OVER_COVERED
+        kind = "protection_over_covered" if over else "protection_unrepairable"
+        text = (
+            f"{repair.reason}. Nothing was placed: the monitor cannot cancel another client's single "
+            f"order. Working orders: {survivors}. Cancel or resize them in TWS/Gateway so one stop and "
+            f"one target cover the {abs(pos.quantity)} shares held"
+            + (", or a fill may open a reverse position" if over else "")
+        )
+        report.errors.append(text)
+        self._event(kind, "critical", text, pos.symbol, detail)
+        await self._alert(
+            Severity.CRITICAL,
+            ("OVER-COVERED " if over else "CANNOT RE-PROTECT ") + f"{pos.symbol} ({self.account})",
+            text,
+            f"{kind}:{pos.symbol}",
         )
 
     # -- layer 3: daily circuit breaker ------------------------------------------------------------

@@ -181,3 +181,154 @@ def _dec(value: Any) -> Decimal | None:
     if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return None
     return Decimal(str(value))
+
+
+# -- re-protection: what to place so a position ends with exactly one stop and one target ---------
+
+REPAIR_PAIR = "pair"  # no usable survivor: a new stop + target pair in a new OCA group
+REPAIR_COMPLETE = "complete"  # one survivor: add the missing leg into the survivor's OCA group
+REPAIR_OVER_COVERED = "over_covered"  # survivors cover more than the position: place nothing, alert
+REPAIR_MANUAL = "manual"  # survivors in a shape the monitor cannot complete safely: place nothing, alert
+
+
+@dataclass(frozen=True)
+class ProtectiveLeg:
+    """A working exit order in a held symbol, as the broker lists it (any client)."""
+
+    order_ref: str
+    role: str  # "stop" | "target"
+    quantity: int  # remaining shares, unsigned
+    oca_group: str = ""
+    client_id: int | None = None
+
+    def describe(self) -> str:
+        who = f", client {self.client_id}" if self.client_id is not None else ""
+        group = f", OCA {self.oca_group}" if self.oca_group else ", no OCA group"
+        return f"{self.role} {self.order_ref or '(no orderRef)'} x{self.quantity}{group}{who}"
+
+
+@dataclass(frozen=True)
+class ProtectionRepair:
+    """The decision for one unprotected position: which legs to place, of what size, in which group.
+
+    ``stop_quantity`` / ``target_quantity`` are unsigned share counts (0 = place none of that role);
+    ``oca_group`` is the surviving leg's group to join, or "" for a new group of the monitor's own.
+    """
+
+    symbol: str
+    position: int  # signed
+    kind: str  # REPAIR_PAIR | REPAIR_COMPLETE | REPAIR_OVER_COVERED | REPAIR_MANUAL
+    stop_quantity: int
+    target_quantity: int
+    oca_group: str
+    surviving: tuple[ProtectiveLeg, ...]
+    reason: str
+
+    @property
+    def places_orders(self) -> bool:
+        return self.stop_quantity > 0 or self.target_quantity > 0
+
+
+def protective_legs(symbol: str, position: int, open_orders: pd.DataFrame) -> list[ProtectiveLeg]:
+    """The working stop and target orders (exit side, any client) in ``symbol``."""
+    orders = _working(open_orders)
+    if orders.empty or position == 0:
+        return []
+    exit_side = "SELL" if position > 0 else "BUY"
+    mine = orders[
+        (orders["symbol"].astype(str) == symbol) & (orders["side"].astype(str).str.upper() == exit_side)
+    ]
+    remaining = _remaining(mine)
+    legs: list[ProtectiveLeg] = []
+    for (_, row), qty in zip(mine.iterrows(), remaining, strict=True):
+        order_type = str(row["order_type"]).upper()
+        role = "stop" if order_type in STOP_TYPES else "target" if order_type in LIMIT_TYPES else ""
+        if not role or int(qty) <= 0:
+            continue
+        client = row.get("client_id")
+        legs.append(
+            ProtectiveLeg(
+                order_ref=str(row.get("order_ref") or ""),
+                role=role,
+                quantity=int(qty),
+                oca_group=str(row.get("oca_group") or ""),
+                client_id=None if client is None or pd.isna(client) else int(client),
+            )
+        )
+    return legs
+
+
+def plan_protection_repair(symbol: str, position: int, legs: Sequence[ProtectiveLeg]) -> ProtectionRepair:
+    """What to place so ``position`` ends with exactly one working stop and one working target.
+
+    * surviving legs cover more than the position on either side: nothing (``over_covered``);
+    * stop and target short by the same amount (typically: nothing survives): a new pair of that
+      size in a new OCA group (``pair``);
+    * one role fully covered by exactly one leg with an OCA group, the other role absent: the missing
+      leg for the whole position, joining that leg's OCA group (``complete``);
+    * anything else (partial, several or unlinked survivors): nothing (``manual``), a person decides.
+
+    Assumption (IB): an order placed with the ocaGroup name of a working order of the same account
+    joins that group even when another API client placed it, and with ocaType 3 (reduce, no block)
+    a fill of any member reduces the others by the filled quantity, cancelling them at zero. Two
+    legs of the same role in one such group would reduce each other, which is why a survivor is
+    only completed when it is the one order of its role and the other role is absent.
+    """
+    if position == 0:
+        raise RiskInputError(f"no position in {symbol} to protect")
+    need = abs(int(position))
+    stops = tuple(leg for leg in legs if leg.role == "stop")
+    targets = tuple(leg for leg in legs if leg.role == "target")
+    stop_cov = sum(leg.quantity for leg in stops)
+    target_cov = sum(leg.quantity for leg in targets)
+    surviving = tuple(legs)
+
+    def decide(kind: str, stop_qty: int, target_qty: int, group: str, reason: str) -> ProtectionRepair:
+        return ProtectionRepair(symbol, int(position), kind, stop_qty, target_qty, group, surviving, reason)
+
+    if stop_cov > need or target_cov > need:
+        over = [
+            f"{name} orders cover {cov}"
+            for name, cov in (("stop", stop_cov), ("target", target_cov))
+            if cov > need
+        ]
+        return decide(
+            REPAIR_OVER_COVERED,
+            0,
+            0,
+            "",
+            f"{symbol} position {position}: {' and '.join(over)} shares, more than the {need} held",
+        )
+    stop_short, target_short = need - stop_cov, need - target_cov
+    if stop_short == target_short:
+        return decide(
+            REPAIR_PAIR,
+            stop_short,
+            target_short,
+            "",
+            f"{symbol} position {position}: stop and target both short by {stop_short}; a new OCA pair",
+        )
+    for have, missing_role, present, absent in (
+        (stops, "target", stop_cov, target_cov),
+        (targets, "stop", target_cov, stop_cov),
+    ):
+        if present == need and absent == 0 and len(have) == 1 and have[0].oca_group:
+            survivor = have[0]
+            stop_qty = need if missing_role == "stop" else 0
+            target_qty = need if missing_role == "target" else 0
+            return decide(
+                REPAIR_COMPLETE,
+                stop_qty,
+                target_qty,
+                survivor.oca_group,
+                f"{symbol} position {position}: {survivor.describe()} survives; adding the {missing_role} "
+                f"for {need} in its OCA group",
+            )
+    return decide(
+        REPAIR_MANUAL,
+        0,
+        0,
+        "",
+        f"{symbol} position {position}: stop covers {stop_cov}, target {target_cov}; the surviving orders "
+        "cannot be completed to exactly one stop and one target by adding orders",
+    )
