@@ -95,6 +95,26 @@ def wire_leg(plan: LegPlan, *, board_lot: int) -> WireLeg:
     )
 
 
+def ib_order(plan: LegPlan, wire: WireLeg, *, order_id: int, account: str, parent_id: int = 0) -> Order:
+    """The IB order for one planned leg, from its wire values: the one place an ``Order`` is built."""
+    return Order(
+        orderId=order_id,
+        action=wire.action,
+        totalQuantity=wire.quantity,  # type: ignore[arg-type]
+        orderType=wire.order_type,
+        lmtPrice=wire.limit_price if wire.limit_price is not None else UNSET_DOUBLE,
+        auxPrice=wire.stop_price if wire.stop_price is not None else UNSET_DOUBLE,
+        tif=plan.tif,
+        account=account,
+        orderRef=plan.order_ref,
+        transmit=plan.transmit,
+        parentId=parent_id if plan.is_child else 0,
+        ocaGroup=plan.oca_group,
+        ocaType=plan.oca_type,
+        outsideRth=False,
+    )
+
+
 @dataclass(frozen=True)
 class VerifiedLeg:
     role: str
@@ -335,22 +355,7 @@ class BracketSubmitter:
                 {**self._order_row(leg, account), "status": "sent", "placed_at": placed_at}
             )
         for leg in legs:
-            order = Order(
-                orderId=leg.order_id,
-                action=leg.wire.action,
-                totalQuantity=leg.wire.quantity,  # type: ignore[arg-type]
-                orderType=leg.wire.order_type,
-                lmtPrice=leg.wire.limit_price if leg.wire.limit_price is not None else UNSET_DOUBLE,
-                auxPrice=leg.wire.stop_price if leg.wire.stop_price is not None else UNSET_DOUBLE,
-                tif=leg.plan.tif,
-                account=account,
-                orderRef=leg.plan.order_ref,
-                transmit=leg.plan.transmit,
-                parentId=parent_id if leg.plan.is_child else 0,
-                ocaGroup=leg.plan.oca_group,
-                ocaType=leg.plan.oca_type,
-                outsideRth=False,
-            )
+            order = ib_order(leg.plan, leg.wire, order_id=leg.order_id, account=account, parent_id=parent_id)
             log.info(
                 "broker.submit.place",
                 intent_id=intent.intent_id,

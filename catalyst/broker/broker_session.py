@@ -27,11 +27,10 @@ from typing import Any, Literal, TypeVar
 import pandas as pd
 import structlog
 from ib_async import Contract, Order
-from ib_async.util import UNSET_DOUBLE
 
 from catalyst.broker.bracket_plan import DEFAULT_STOP_LIMIT_TICKS, OCA_REDUCE_NO_BLOCK, LegPlan, ticks_beyond
 from catalyst.broker.bracket_proof import check_leg, is_acknowledged
-from catalyst.broker.bracket_submit import BracketSubmitter, VerifiedBracket, wire_leg
+from catalyst.broker.bracket_submit import BracketSubmitter, VerifiedBracket, ib_order, wire_leg
 from catalyst.broker.broker_connection import DEFAULT_RECONNECT_DELAYS, BrokerConnection
 from catalyst.broker.broker_errors import (
     BracketVerificationError,
@@ -558,20 +557,7 @@ class BrokerSession:
                     "placed_at": placed_at,
                 }
             )
-            order = Order(
-                orderId=order_id,
-                action=wire.action,
-                totalQuantity=wire.quantity,  # type: ignore[arg-type]
-                orderType=wire.order_type,
-                lmtPrice=wire.limit_price,
-                auxPrice=wire.stop_price if wire.stop_price is not None else UNSET_DOUBLE,
-                tif="GTC",
-                account=self.account,
-                orderRef=plan.order_ref,
-                transmit=True,
-                ocaGroup=group,
-                ocaType=OCA_REDUCE_NO_BLOCK,
-            )
+            order = ib_order(plan, wire, order_id=order_id, account=self.account)
             log.warning(
                 "broker.protect.place",
                 symbol=described.symbol,
@@ -720,17 +706,7 @@ class BrokerSession:
                 "placed_at": now,
             }
         )
-        order = Order(
-            orderId=order_id,
-            action=wire.action,
-            totalQuantity=wire.quantity,  # type: ignore[arg-type]
-            orderType=wire.order_type,
-            lmtPrice=wire.limit_price,
-            tif="DAY",
-            account=self.account,
-            orderRef=order_ref,
-            transmit=True,
-        )
+        order = ib_order(plan, wire, order_id=order_id, account=self.account)
         log.critical(
             "broker.flatten.place",
             symbol=described.symbol,
