@@ -15,3 +15,15 @@ class LedgerBusyError(CatalystError, RuntimeError):
 
 class LedgerMigrationError(CatalystError, RuntimeError):
     """A schema migration failed or the migration files are inconsistent."""
+
+
+class LeaseNameError(CatalystError, ValueError):
+    """A lease was asked for without an account or symbol (never act under an empty account)."""
+
+
+class LeaseHeldError(CatalystError, RuntimeError):
+    """Another process holds the lease; the message names it. Nothing was sent."""
+
+    def __init__(self, message: str, *, holder: object = None) -> None:
+        super().__init__(message)
+        self.holder = holder
