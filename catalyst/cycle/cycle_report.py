@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from catalyst.cycle.outcome import CycleOutcome, cycle_outcome
+
 SENT_COLUMNS = ["intent_id", "symbol", "side", "quantity", "entry", "stop", "target", "outcome", "detail"]
 LEG_COLUMNS = [
     "intent_id",
@@ -42,6 +44,8 @@ class CycleReport:
     accepts_orders: bool
     status: str  # sent | nothing_to_send | market_closed | blocked | dry_run
     message: str
+    #: the daily circuit breaker was tripped when the cycle decided (no new entries)
+    halted: bool = False
     strategy: dict[str, Any] = field(default_factory=dict)
     limits: dict[str, Any] = field(default_factory=dict)
     reconciliation: dict[str, Any] = field(default_factory=dict)
@@ -63,6 +67,10 @@ class CycleReport:
     @property
     def failed(self) -> int:
         return int((self.sent["outcome"] != "proven").sum()) if len(self.sent) else 0
+
+    def outcome(self) -> CycleOutcome:
+        """How the run ends and its exit code (see :class:`~catalyst.cycle.outcome.ExitCode`)."""
+        return cycle_outcome(self)
 
     def headline(self) -> str:
         return (

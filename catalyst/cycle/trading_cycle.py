@@ -8,6 +8,7 @@ this module records what it decided (dry-run intents, pre-trade refusals).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import asdict, fields
 from typing import Any
@@ -24,14 +25,17 @@ from catalyst.cycle.cycle_report import (
     CycleReport,
 )
 from catalyst.cycle.cycle_request import CycleRequest, limits_with_overrides
+from catalyst.cycle.outcome import ExitCode
 from catalyst.domain import BracketIntent
 from catalyst.market import HK_TZ, accepts_new_orders, phase
 from catalyst.reconcile.reconcile_errors import TradingBlockedError
-from catalyst.reconcile.reconciler import require_clean_start
+from catalyst.reconcile.reconciler import AlertFn, require_clean_start
 from catalyst.research.bar_import import bars_from_records
 from catalyst.research.position_sizing import size_candidates
 from catalyst.research.strategy_base import Candidate
 from catalyst.research.strategy_registry import get_strategy
+from catalyst.risk.alerts import Severity, alerter_from_settings
+from catalyst.risk.event_alerts import AlertSink, RiskEventAlerts
 from catalyst.risk.pretrade import (
     AccountView,
     PreTradeContext,
@@ -134,8 +138,11 @@ async def run_cycle(
     request: CycleRequest,
     *,
     mode: str,
+    alert: AlertFn | None = None,
 ) -> CycleReport:
-    """One cycle with a connected broker session (see :func:`run_trading_cycle` for the whole thing)."""
+    """One cycle with a connected broker session (see :func:`run_trading_cycle` for the whole thing).
+
+    ``alert`` raises the start-up reconciliation's alerts (findings, locks, a failure)."""
     account = str(getattr(broker, "account", "") or settings.broker.account or "")
     strategy = get_strategy(request.strategy, **dict(request.strategy_params))
     limits = limits_with_overrides(RiskLimits.from_settings(settings), request.limit_overrides)
@@ -183,7 +190,7 @@ async def run_cycle(
             "clock; new entries are sent only in continuous trading, so nothing was scanned",
         )
     try:
-        recon = await require_clean_start(broker, ledger, account=account, run_id=request.run_id)
+        recon = await require_clean_start(broker, ledger, account=account, run_id=request.run_id, alert=alert)
     except TradingBlockedError as exc:
         return await finish("blocked", str(exc), reconciliation={"status": "failed", "error": str(exc)})
     recon_shown = {
@@ -302,6 +309,7 @@ async def run_cycle(
         legs=pd.DataFrame(legs, columns=LEG_COLUMNS),
         refused=pd.DataFrame(refused, columns=REFUSED_COLUMNS),
         account_before=before,
+        halted=context.risk_state.halted,
     )
 
 
@@ -312,11 +320,59 @@ async def run_trading_cycle(
     *,
     mode: str | None = None,
     session_factory: Callable[..., Any] = BrokerSession,
+    alerter: AlertSink | None = None,
 ) -> CycleReport:
-    """Connect, run one cycle, disconnect. The notebook's one call."""
-    broker = session_factory(settings, ledger=ledger, run_id=request.run_id)
-    await broker.connect()
+    """Connect, run one cycle, disconnect. The notebook's one call.
+
+    Alerts a human (through ``alerter``, by default the settings' channels, else the alert file) of
+    every warning or critical risk event of the broker session (an unproven bracket, what its failure
+    path flattened), of the start-up reconciliation's findings and locks, and of a cycle that ends
+    with a bracket not proven; every queued alert is delivered before this returns.
+    """
+    alerter = alerter or alerter_from_settings(settings, ledger=ledger, run_id=request.run_id)
+    event_alerts = RiskEventAlerts(alerter)
     try:
-        return await run_cycle(broker, ledger, settings, request, mode=mode or settings.mode)
+        broker = session_factory(settings, ledger=ledger, run_id=request.run_id, on_risk_event=event_alerts)
+        await broker.connect()
+        try:
+            report = await run_cycle(
+                broker,
+                ledger,
+                settings,
+                request,
+                mode=mode or settings.mode,
+                alert=reconciliation_alert(alerter),
+            )
+        finally:
+            await broker.close()
+        await asyncio.to_thread(alert_unproven_cycle, alerter, report)
+        return report
     finally:
-        await broker.close()
+        await asyncio.to_thread(event_alerts.close)
+
+
+def reconciliation_alert(alerter: AlertSink) -> AlertFn:
+    """The reconciliation's ``alert(severity, title, body, key)`` over an alerter."""
+
+    def alert(severity: str, title: str, body: str, key: str) -> object:
+        return alerter.alert(severity, title, body, dedup_key=key)
+
+    return alert
+
+
+def alert_unproven_cycle(alerter: AlertSink, report: CycleReport) -> None:
+    """One critical alert for a cycle that ends with brackets not proven: how many of how many, which
+    symbols, and the exit code cron and ``catalyst schedule`` will see."""
+    outcome = report.outcome()
+    if outcome.code is not ExitCode.UNPROVEN:
+        return
+    sent = len(report.sent)
+    alerter.alert(
+        Severity.CRITICAL,
+        f"Cycle {report.run_id} ({report.account or '?'}): {outcome.proven} of {sent} bracket(s) proven "
+        "at the broker",
+        f"not proven: {', '.join(outcome.unproven)}; their legs were cancelled and any fill flattened "
+        f"(see the risk events). The run exits {int(outcome.code)} ({outcome.code.name.lower()}). "
+        f"{report.message}",
+        dedup_key=f"cycle-unproven:{report.run_id}",
+    )

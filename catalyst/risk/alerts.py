@@ -9,6 +9,7 @@ the channels' error text).
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import uuid
 from collections import deque
@@ -163,13 +164,17 @@ class Alerter:
         ledger: Ledger | None = None,
         run_id: str = "",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        say: Callable[[str], None] | None = None,
     ) -> None:
+        """``say`` shows one line for each alert no channel delivered (default: standard error,
+        which is the terminal of a command and the output of a notebook's cell)."""
         self.channels = channels
         self.alert_file = Path(alert_file)
         self.gate = AlertGate(policy or AlertPolicy())
         self.ledger = ledger
         self.run_id = run_id
         self.clock = clock
+        self.say = say or _stderr_line
         self._lock = threading.Lock()
 
     def alert(
@@ -201,10 +206,20 @@ class Alerter:
                 failure=failure,
                 alert_file=str(self.alert_file),
             )
+            self._say_undelivered(alert, failure)
         else:
             log.info("alerts.delivered", title=alert.title, severity=alert.severity.value)
         self._record(alert, now, outcomes, delivered, failure)
         return AlertOutcome(alert, verdict, delivered, outcomes, failure, to_file)
+
+    def _say_undelivered(self, alert: Alert, failure: str) -> None:
+        try:
+            self.say(
+                f"ALERT {alert.severity.value.upper()}: {alert.title} (not delivered: {failure}; "
+                f"written to {self.alert_file})"
+            )
+        except Exception as exc:  # a closed terminal must not stop the ledger row
+            log.warning("alerts.say_failed", error=str(exc))
 
     def _write_file(self, alert: Alert, now: datetime, failure: str) -> None:
         line = {
@@ -252,7 +267,12 @@ class Alerter:
 
 
 def alerter_from_settings(
-    settings: Any, *, ledger: Ledger | None = None, run_id: str = "", min_interval: float | None = None
+    settings: Any,
+    *,
+    ledger: Ledger | None = None,
+    run_id: str = "",
+    min_interval: float | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> Alerter:
     """The alerter Catalyst runs with: channels from ``CATALYST_ALERT_URLS`` (via settings, which
     keep them secret), policy and alert file from ``Settings.alerts``."""
@@ -264,7 +284,12 @@ def alerter_from_settings(
         policy=policy_from_settings(settings),
         ledger=ledger,
         run_id=run_id,
+        say=say,
     )
+
+
+def _stderr_line(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def _failure_text(verdict: Verdict, outcomes: Sequence[ChannelOutcome]) -> str:
