@@ -2,20 +2,28 @@
 
 ``check`` connects read-only with the configured settings (sim, paper or live: only host, port and
 account differ), prints the account snapshot in HKD, positions and the open orders of every
-client, then disconnects. ``sync`` brings the ledger's open orders up to date (rule 7).
+client, then disconnects. ``sync`` brings the ledger's open orders up to date (rule 7). ``audit``
+checks the account's invariants against the broker and the ledger (``catalyst.risk.audit``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import pandas as pd
 import typer
 
-from catalyst.broker import BrokerError, SyncBrokerSession
-from catalyst.config import load_settings
+from catalyst.broker import BrokerError, BrokerSession, SyncBrokerSession
+from catalyst.config import Settings, load_settings
+from catalyst.errors import CatalystError
 from catalyst.ledger import Ledger
+from catalyst.risk.audit import DEFAULT_FILL_GRACE, Violation, read_audit_inputs
+from catalyst.risk.audit import audit as run_audit
+from catalyst.risk.risk_limits import RiskLimits
 
 broker_app = typer.Typer(
     help="The broker: account, positions, open orders, status sync.", no_args_is_help=True
@@ -71,6 +79,72 @@ def sync(config: ConfigOpt = None, client_id: ClientOpt = None) -> None:
             _show("orders changed", broker.sync_order_status())
     except BrokerError as exc:
         _fail(str(exc))
+
+
+GraceOpt = Annotated[
+    float,
+    typer.Option(
+        "--grace", help="Seconds after a fill in which a missing stop or target is not yet a violation."
+    ),
+]
+DEFAULT_GRACE_SECONDS = DEFAULT_FILL_GRACE.total_seconds()
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the violations as JSON lines.")]
+
+
+@broker_app.command("audit")
+def audit(
+    config: ConfigOpt = None,
+    client_id: ClientOpt = None,
+    grace: GraceOpt = DEFAULT_GRACE_SECONDS,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the account's invariants now (read-only): every position protected, no naked or
+    over-covering exit, one entry per symbol within the limits, every Catalyst order in the ledger,
+    no entry sent while halted. Exit 0 clean, 1 naming each violation, 2 when it cannot check."""
+    if not grace >= 0:
+        _refuse(f"--grace must be a number of seconds >= 0, got {grace}")
+    settings = load_settings(config)
+    cid = client_id if client_id is not None else settings.broker.client_id + 100
+    ledger_path = Path(settings.ledger_path)
+    if not ledger_path.is_file():
+        _refuse(
+            f"no ledger at {ledger_path}; run `catalyst reconcile` first or fix paths.ledger in catalyst.toml"
+        )
+    try:
+        account, found = asyncio.run(_audit(settings, Ledger(ledger_path), cid, timedelta(seconds=grace)))
+    except CatalystError as exc:
+        _refuse(str(exc))
+    if as_json:
+        for v in found:
+            typer.echo(json.dumps({"account": account, **v.as_dict()}))
+    else:
+        for v in found:
+            typer.echo(v.describe())
+        typer.echo(
+            f"audit of {account}: {len(found)} violation(s)" if found else f"audit of {account}: clean"
+        )
+    raise typer.Exit(code=1 if found else 0)
+
+
+async def _audit(
+    settings: Settings, ledger: Ledger, client_id: int, grace: timedelta
+) -> tuple[str, list[Violation]]:
+    async with BrokerSession(settings, client_id=client_id, readonly=True) as broker:
+        now = await broker.server_time()
+        view = await read_audit_inputs(
+            broker,
+            ledger,
+            account=broker.account,
+            now=now,
+            limits=RiskLimits.from_settings(settings),
+            fill_grace=grace,
+        )
+        return broker.account, run_audit(view)
+
+
+def _refuse(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
 
 
 def register(app: typer.Typer) -> None:
