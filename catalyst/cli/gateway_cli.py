@@ -1,21 +1,26 @@
 """`catalyst gateway ...`: run and steer the simulated IB Gateway (synthetic HKEX, offline default).
 
 ``start`` runs it in the foreground (Ctrl-C or SIGTERM stops it cleanly, saving its state) or,
-with ``--detach``, as a background process; ``stop``, ``status`` and ``fault`` talk to a running
-gateway through its control channel, found via ``<state>/gateway.json``.
+with ``--detach``, as a background process; ``stop``, ``status``, ``fault``, ``move`` (a price shock)
+and ``clock`` (move simulated time forward) talk to a running gateway through its control channel,
+found via ``<state>/gateway.json``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
+from catalyst.market import HK_TZ
 from catalyst.sim.sim_behaviour import behaviour_from_specs
 from catalyst.sim.sim_connection_faults import ALL_FAULTS, parse_fault_spec, parse_param_value
 from catalyst.sim.sim_control import PID_FILE, GatewayControl, GatewayControlError
@@ -191,6 +196,189 @@ def fault(
         _fail(str(exc))
         return
     typer.echo(f"fault {name} {switch}; active faults: {', '.join(states) or 'none'}")
+
+
+# --- steering the market from the shell: move a price, move the clock ---------------------------
+
+#: Exit code of a refused move/clock command (bad input, no gateway, the gateway refused).
+EXIT_REFUSED = 2
+_DURATION = re.compile(r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$")
+_HHMM = re.compile(r"^(?P<h>\d{1,2}):(?P<m>\d{2})$")
+
+
+class ClockArgumentError(ValueError):
+    """A --advance duration or --to time the clock command cannot use."""
+
+
+def _refuse(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=EXIT_REFUSED)
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in ``90s``, ``5m``, ``1h30m``, ``2h5m10s`` (or a bare number of seconds); never negative."""
+    raw = text.strip().lower()
+    if raw.startswith("-"):
+        raise ClockArgumentError(f"--advance {text!r} is negative: the simulated clock only moves forward")
+    if raw.isdigit():
+        seconds = int(raw)
+    else:
+        match = _DURATION.match(raw)
+        if not raw or match is None:
+            raise ClockArgumentError(f"--advance {text!r} is not a duration; write it like 90s, 5m or 1h30m")
+        seconds = int(match["h"] or 0) * 3600 + int(match["m"] or 0) * 60 + int(match["s"] or 0)
+    if seconds <= 0:
+        raise ClockArgumentError(f"--advance {text!r} moves the clock by nothing; give a positive duration")
+    return seconds
+
+
+def parse_clock_target(text: str, sim_now: datetime) -> datetime:
+    """``HH:MM`` (that time on the simulator's HK day) or an ISO timestamp (no zone = HK time)."""
+    raw = text.strip()
+    hk_now = sim_now.astimezone(HK_TZ)
+    match = _HHMM.match(raw)
+    if match is not None:
+        hour, minute = int(match["h"]), int(match["m"])
+        if hour > 23 or minute > 59:
+            raise ClockArgumentError(f"--to {text!r} is not a time of day (HH:MM, 00:00 to 23:59)")
+        return hk_now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ClockArgumentError(
+            f"--to {text!r} is neither HH:MM nor an ISO timestamp such as 2026-11-24T10:00:00+08:00"
+        ) from None
+    return when.replace(tzinfo=HK_TZ) if when.tzinfo is None else when.astimezone(HK_TZ)
+
+
+def _short_error(exc: GatewayControlError) -> str:
+    """The gateway's own words, without the transport's prefix ("gateway refused 'x': KindError: ")."""
+    text = str(exc)
+    head, sep, tail = text.partition(": ")
+    if sep and head.startswith("gateway refused"):
+        kind, sep2, rest = tail.partition(": ")
+        return rest if sep2 and kind.isidentifier() else tail
+    return text
+
+
+def _control(state: Path) -> GatewayControl:
+    try:
+        return GatewayControl(state)
+    except GatewayControlError as exc:
+        _refuse(str(exc))
+
+
+def _sim_stock(symbol: str) -> str:
+    from catalyst.sim.sim_contracts import LISTINGS
+
+    key = symbol.strip()
+    if key.isdigit():
+        key = str(int(key))  # "0700" is 700, as on HKEX
+    if key not in LISTINGS:
+        _refuse(f"the simulator lists no stock {symbol!r}; it lists {', '.join(LISTINGS)}")
+    return key
+
+
+def _target_price(symbol: str, to: str, sim_now: datetime) -> Decimal:
+    from catalyst.market import MarketError, require_on_tick
+    from catalyst.sim.sim_contracts import LISTINGS
+
+    try:
+        price = Decimal(to.strip())
+    except InvalidOperation:
+        _refuse(f"--to {to!r} is not a price; give it in HKD, e.g. --to 98.55")
+    if not price.is_finite() or price <= 0:
+        _refuse(f"--to {to!r} must be a positive price in HKD")
+    try:
+        return require_on_tick(price, on=sim_now.date(), table=LISTINGS[symbol].spread_table)
+    except MarketError as exc:
+        _refuse(f"{exc}; the simulator prints only on the ladder, so give one of those (nothing was moved)")
+
+
+def _percent(pct: str) -> Decimal:
+    try:
+        value = Decimal(pct.strip())
+    except InvalidOperation:
+        _refuse(f"--pct {pct!r} is not a number; e.g. --pct -5 for a 5% fall")
+    if not value.is_finite() or value <= -100:
+        _refuse(f"--pct {pct!r} must be a finite number above -100 (a price stays positive)")
+    return value
+
+
+@gateway_app.command("move")
+def move(
+    symbol: Annotated[str, typer.Argument(help="Stock code, e.g. 700 or 0941.")],
+    pct: Annotated[
+        str | None, typer.Option("--pct", help="Move the last price by P percent (-5 = fall 5%).")
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Move the last price to PRICE (HKD, on the tick ladder).")
+    ] = None,
+    state: StateOpt = Path("state/sim"),
+) -> None:
+    """Shock a price: from the next second every print of SYMBOL is moved (stops and limits react).
+
+    Give exactly one of --pct and --to. A --to price off the HKEX tick ladder is refused (not
+    snapped) with the two nearest valid prices named. The new last price is the target moved by the
+    market's own next print, so it can differ from the target by a tick or so; both are shown.
+    """
+    if (pct is None) == (to is None):
+        _refuse("give exactly one of --pct P or --to PRICE")
+    stock = _sim_stock(symbol)
+    control = _control(state)
+    try:
+        sim_now = datetime.fromisoformat(str(control.status()["clock"])).astimezone(HK_TZ)
+        before = control.quote(stock)
+        if to is not None:
+            after = control.move_price(stock, price=_target_price(stock, to, sim_now))
+        else:
+            after = control.move_price(stock, pct=_percent(str(pct)))
+    except GatewayControlError as exc:
+        _refuse(_short_error(exc))
+    old, new = Decimal(str(before["last"])), Decimal(str(after["last"]))
+    change = (new - old) / old * 100
+    asked = f"asked {to}" if to is not None else f"asked {pct}%"
+    typer.echo(
+        f"{stock}: last {old} -> {new} ({change:+.2f}%, {asked}); bid {after['bid']} ask {after['ask']} "
+        f"at {after['time']}"
+    )
+
+
+@gateway_app.command("clock")
+def clock(
+    advance: Annotated[
+        str | None, typer.Option("--advance", help="Move the clock forward by DURATION: 90s, 5m, 1h30m.")
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="Move the clock to TIME: HH:MM (HK time, the simulator's day) or ISO 8601 (no zone = HK).",
+        ),
+    ] = None,
+    state: StateOpt = Path("state/sim"),
+) -> None:
+    """Move the simulator's clock forward; the market catches up (fills, stop triggers, expiries).
+
+    Give exactly one of --advance and --to. The simulated clock never goes back: a time earlier
+    than its clock is refused by the gateway, and nothing changes.
+    """
+    if (advance is None) == (to is None):
+        _refuse("give exactly one of --advance DURATION or --to TIME")
+    control = _control(state)
+    try:
+        seconds = parse_duration(advance) if advance is not None else None
+        before = datetime.fromisoformat(str(control.status()["clock"]))
+        if seconds is not None:
+            after = control.advance(seconds)
+        else:
+            after = control.set_clock(parse_clock_target(str(to), before))
+    except ClockArgumentError as exc:
+        _refuse(str(exc))
+    except GatewayControlError as exc:
+        _refuse(_short_error(exc))
+    moved = datetime.fromisoformat(after)
+    typer.echo(f"clock {before.isoformat(timespec='seconds')} -> {moved.isoformat(timespec='seconds')}")
 
 
 def register(app: typer.Typer) -> None:
