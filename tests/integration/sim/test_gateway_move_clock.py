@@ -12,9 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 from sim_gateway_helpers import TRADING_CLOCK, start_fresh_gateway
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from catalyst.cli.gateway_cli import ClockArgumentError, gateway_app, parse_clock_target, parse_duration
 from catalyst.market import HK_TZ
