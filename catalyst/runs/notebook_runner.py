@@ -19,6 +19,7 @@ from typing import Any
 
 import structlog
 
+from catalyst.ledger.run_process import this_process
 from catalyst.runs.archive_chain import seal_run
 from catalyst.runs.html_export import export_html
 from catalyst.runs.manifest import Failure, Manifest, code_version
@@ -152,6 +153,8 @@ def execute_run(
         "parameters": injected,
         "run_dir": str(folder.path),
         "code_version": code_version().describe,
+        # the process running it, so reconciliation can close out a run whose process died
+        **this_process().as_row(),
     }
     hooks.configure_log(folder.path)
     try:
