@@ -11,8 +11,11 @@ import importlib
 
 import typer
 
+from catalyst.cli.errors import ErrorTranslatingGroup
+
 app = typer.Typer(
     name="catalyst",
+    cls=ErrorTranslatingGroup,  # a ledger or file error names the file and what to do, never a traceback
     help="Catalyst: research-to-trading for HKEX stocks through Interactive Brokers.",
     no_args_is_help=True,
     add_completion=False,

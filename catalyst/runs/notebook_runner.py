@@ -19,12 +19,14 @@ from typing import Any
 
 import structlog
 
+from catalyst.cycle.outcome import CycleOutcome
 from catalyst.ledger.run_process import this_process
 from catalyst.runs.archive_chain import seal_run
 from catalyst.runs.html_export import export_html
 from catalyst.runs.manifest import Failure, Manifest, code_version
 from catalyst.runs.run_env import ENV_MODE, ENV_RUN_DIR, ENV_RUN_ID
 from catalyst.runs.run_folder import RunFolder, check_kind, create_run_folder
+from catalyst.runs.run_outcome import read_outcome, settle_outcome
 from catalyst.runs.run_summary import summarize_trade_log
 
 log = structlog.get_logger(__name__)
@@ -84,6 +86,14 @@ class RunResult:
     def ok(self) -> bool:
         return self.manifest.status == "ok"
 
+    @property
+    def outcome(self) -> CycleOutcome:
+        """How the run ended and the exit code its command returns (recorded in the manifest)."""
+        recorded = self.manifest.summary.get("outcome")
+        if isinstance(recorded, dict):
+            return CycleOutcome.from_dict(recorded)
+        return settle_outcome(None, self.manifest.failure, self.manifest.summary)
+
 
 @contextlib.contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
@@ -133,7 +143,8 @@ def execute_run(
     kernel_env: Mapping[str, str] | None = None,
 ) -> RunResult:
     """Run ``kind``'s notebook into a new run folder and seal it. Never raises for a failing notebook:
-    the result's manifest says ``failed`` and names the cell."""
+    the result's manifest says ``failed`` and names the cell. Once the folder exists it is always
+    sealed: a runner failure (ledger, disk) seals it as ``failed`` too, with the error."""
     import papermill
 
     check_kind(kind)
@@ -156,8 +167,10 @@ def execute_run(
         # the process running it, so reconciliation can close out a run whose process died
         **this_process().as_row(),
     }
-    hooks.configure_log(folder.path)
+    figures = 0
+    finished: datetime | None = None
     try:
+        hooks.configure_log(folder.path)
         log.info(
             "run.started",
             run_id=folder.run_id,
@@ -190,20 +203,35 @@ def execute_run(
                     ename=failure.ename,
                     evalue=failure.evalue,
                 )
-        figures = 0
         if folder.notebook.exists():
             try:
                 figures = export_html(folder.notebook, folder.html)
             except Exception as exc:
                 notes.append(f"HTML export failed: {type(exc).__name__}: {exc}")
                 log.error("run.html_export_failed", run_id=folder.run_id, error=str(exc))
-        finished = now()
         status = "failed" if failure else "ok"
+        finished = now()
         hooks.record_run({**row, "status": status, "finished_at": finished})
         log.info("run.finished", run_id=folder.run_id, status=status, figures=figures)
         hooks.export_trade_log(folder.run_id, folder.trade_log)
+    except Exception as exc:  # the runner itself failed (ledger, disk): still sealed, as failed
+        failure = failure or Failure(cell=None, ename=type(exc).__name__, evalue=str(exc)[:2000])
+        notes.append(f"the run could not finish normally: {type(exc).__name__}: {exc}")
+        log.error("run.runner_failed", run_id=folder.run_id, error=str(exc))
+        finished = finished or now()
+        with contextlib.suppress(Exception):
+            hooks.record_run({**row, "status": "failed", "finished_at": finished})
     finally:
-        hooks.configure_log(None)  # nothing may write into the folder once it is hashed
+        with contextlib.suppress(Exception):
+            hooks.configure_log(None)  # nothing may write into the folder once it is hashed
+    finished = finished or now()
+    status = "failed" if failure else "ok"
+    try:
+        summary = summarize_trade_log(folder.trade_log)
+    except Exception as exc:  # a half-written trade log must not keep the run from being sealed
+        summary = {}
+        notes.append(f"the trade log could not be summarised: {type(exc).__name__}: {exc}")
+    outcome = settle_outcome(read_outcome(folder.path), failure, summary)
     manifest, sha = seal_run(
         runs_dir,
         folder,
@@ -213,6 +241,7 @@ def execute_run(
         finished_at=finished.isoformat(),
         parameters=injected,
         failure=failure,
-        summary=summarize_trade_log(folder.trade_log),
+        summary={**summary, "outcome": outcome.to_dict()},
     )
+    log.info("run.outcome", run_id=folder.run_id, **outcome.to_dict())
     return RunResult(folder=folder, manifest=manifest, manifest_sha256=sha, figures=figures, notes=notes)

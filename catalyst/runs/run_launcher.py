@@ -1,8 +1,9 @@
 """What ``catalyst cycle | reconcile | review | research`` do, end to end, as one function.
 
-Settings and the mode → the go-live gate (live only) → the gateway (started in sim mode when none
-listens; only checked in paper and live) → parameters checked against the notebook → the papermill
-run into a sealed run folder (:mod:`catalyst.runs.notebook_runner`).
+Settings and the mode → the go-live gate (live only) → parameters typed by the notebook's defaults
+and their values checked → the archive folder and the ledger checked (a refusal so far leaves no run
+folder and contacts no gateway) → the gateway (started in sim mode when none listens; only checked
+in paper and live) → the papermill run into a sealed run folder (:mod:`catalyst.runs.notebook_runner`).
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from catalyst.runs.notebook_runner import (
     execute_run,
     ledger_hooks,
 )
+from catalyst.runs.parameter_checks import check_values
 from catalyst.runs.run_env import ENV_MODE
 from catalyst.runs.run_folder import check_kind
 from catalyst.runs.run_parameters import check_parameters, notebook_parameters, parse_pairs
+from catalyst.runs.run_preflight import preflight
 from catalyst.runs.runs_errors import BadRunParameterError
 
 MODES = ("sim", "paper", "live")
@@ -81,9 +84,12 @@ def launch_run(
     source = notebook or default_notebooks_dir() / NOTEBOOKS[kind]
     if not source.exists():
         raise BadRunParameterError(f"notebook {source} is missing; `catalyst {kind}` needs it")
-    parameters = check_parameters(
-        parse_pairs(pairs), notebook_parameters(source), settings.secret_values(), notebook=source.name
-    )
+    defaults = notebook_parameters(source)
+    given = parse_pairs(pairs)
+    parameters = check_parameters(given, defaults, settings.secret_values(), notebook=source.name)
+    check_values(kind, parameters, defaults, settings, notebook=source.name)
+    ledger = Ledger(settings.ledger_path)
+    preflight(settings.runs_dir, ledger)  # refused here: no folder, no gateway, nothing sent
     if kind in NEEDS_GATEWAY or (kind == "review" and wanted == "sim"):  # the review replays on sim bars
         ensure_gateway(
             mode=wanted,
@@ -95,7 +101,6 @@ def launch_run(
             speed=settings.sim.speed,
             say=say,
         )
-    ledger = Ledger(settings.ledger_path)
     say(f"Running {source.name} ({wanted} mode) with papermill...")
     return execute_run(
         kind,

@@ -1,0 +1,110 @@
+"""The values of a run's parameters, checked the way its notebook will use them, before it starts.
+
+A type check (:mod:`catalyst.runs.run_parameters`) lets ``-p universe 99999`` through (it is text);
+the notebook would then start, connect and fail in its third cell. Here the same validators the
+notebook calls (the cycle's request and limits, the strategy registry, the review's period, the
+market's universe) run first, so a bad value is refused with its name before any folder exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+
+from catalyst.errors import CatalystError
+from catalyst.runs.runs_errors import BadRunParameterError
+
+Check = Callable[[Mapping[str, Any], Any], None]
+
+_DATA_SOURCES = ("sim", "cache", "file", "broker")
+_SWEEP_EXECUTORS = ("serial", "process", "dask")
+
+
+def _cycle(values: Mapping[str, Any], settings: Any) -> None:
+    from catalyst.cycle.cycle_request import CycleRequest, as_universe, limits_with_overrides
+    from catalyst.research.strategy_registry import get_strategy
+    from catalyst.risk.risk_limits import RiskLimits
+
+    request = CycleRequest(
+        run_id="parameter-check",
+        strategy=values["strategy"],
+        strategy_params=values["strategy_params"],
+        universe=as_universe(values["universe"]),
+        limit_overrides=values["limit_overrides"],
+        dry_run=values["dry_run"],
+        lookback_days=values["lookback_days"],
+    )
+    request.symbols()
+    get_strategy(request.strategy, **dict(request.strategy_params))
+    limits_with_overrides(RiskLimits.from_settings(settings), request.limit_overrides)
+
+
+def _review(values: Mapping[str, Any], settings: Any) -> None:
+    from catalyst.runs.review_report import review_period
+
+    review_period(values["day"], values["days"])
+
+
+def _research(values: Mapping[str, Any], settings: Any) -> None:
+    from catalyst.market import security
+    from catalyst.research.strategy_registry import get_strategy
+
+    for raw in str(values["symbols"]).split(","):
+        if raw.strip():
+            security(raw.strip())
+    for name in ("start", "end"):
+        try:
+            date.fromisoformat(values[name])
+        except ValueError:
+            raise BadRunParameterError(f"{name} must be YYYY-MM-DD, got {values[name]!r}") from None
+    if values["start"] > values["end"]:
+        raise BadRunParameterError(f"start {values['start']} is after end {values['end']}")
+    if values["data_source"] not in _DATA_SOURCES:
+        raise BadRunParameterError(
+            f"data_source must be one of {', '.join(_DATA_SOURCES)}, got {values['data_source']!r}"
+        )
+    if values["data_source"] == "file" and not values["bars_file"]:
+        raise BadRunParameterError("data_source file needs -p bars_file PATH")
+    if values["sweep_executor"] not in _SWEEP_EXECUTORS:
+        raise BadRunParameterError(
+            f"sweep_executor must be one of {', '.join(_SWEEP_EXECUTORS)}, got {values['sweep_executor']!r}"
+        )
+    get_strategy(values["strategy"], **dict(values["params"]))
+
+
+#: Per run kind: the check, and the names it reads (a notebook that lacks one is not checked).
+CHECKS: dict[str, tuple[Check, frozenset[str]]] = {
+    "cycle": (
+        _cycle,
+        frozenset(
+            {"strategy", "strategy_params", "universe", "limit_overrides", "dry_run", "lookback_days"}
+        ),
+    ),
+    "review": (_review, frozenset({"day", "days"})),
+    "research": (
+        _research,
+        frozenset(
+            {"symbols", "start", "end", "data_source", "bars_file", "sweep_executor", "strategy", "params"}
+        ),
+    ),
+}
+
+
+def check_values(
+    kind: str, given: Mapping[str, Any], defaults: Mapping[str, Any], settings: Any, *, notebook: str
+) -> None:
+    """Refuse values the notebook would refuse (only when something was given: defaults are trusted)."""
+    found = CHECKS.get(kind)
+    if found is None or not given:
+        return
+    check, names = found
+    values = {**defaults, **given}
+    if not names <= set(values):  # another notebook (--notebook): its own cells judge its values
+        return
+    try:
+        check(values, settings)
+    except BadRunParameterError:
+        raise
+    except CatalystError as exc:
+        raise BadRunParameterError(f"{notebook}: {exc}") from exc
