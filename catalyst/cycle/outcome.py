@@ -32,6 +32,11 @@ class ExitCode(IntEnum):
         return _MEANING[self]
 
     @classmethod
+    def known(cls, code: int) -> ExitCode | None:
+        """The table's entry of a process's exit code, or ``None`` (a signal, a foreign code)."""
+        return next((c for c in cls if int(c) == code), None)
+
+    @classmethod
     def parse(cls, value: object) -> ExitCode:
         """The code of a recorded outcome (an int or a name); unknown values count as a crash."""
         if isinstance(value, str) and value.upper() in cls.__members__:
@@ -43,12 +48,12 @@ class ExitCode(IntEnum):
 
 
 _MEANING = {
-    ExitCode.OK: "the run finished; every bracket it sent was proven at the broker (or none was sent)",
-    ExitCode.CRASH: "the run failed: a notebook cell raised (archived, the cell named) or Catalyst crashed",
-    ExitCode.BAD_INPUT: "bad input: an unknown option or parameter, a bad value or settings; nothing ran",
-    ExitCode.REFUSED: "refused: another trader holds the account (its lease); nothing was sent",
-    ExitCode.HALTED: "halted: the daily circuit breaker is tripped; no new entries were sent",
-    ExitCode.BLOCKED: "blocked: the start-up reconciliation did not complete; no orders were sent",
+    ExitCode.OK: "finished; every bracket it sent was proven at the broker (or none was sent)",
+    ExitCode.CRASH: "a notebook cell raised (the run is archived, the cell named) or Catalyst crashed",
+    ExitCode.BAD_INPUT: "an unknown option or parameter, a bad value, unusable settings or files; no run",
+    ExitCode.REFUSED: "another trader holds the account (its lease, named in the message); nothing was sent",
+    ExitCode.HALTED: "the daily circuit breaker is tripped; no new entry was sent",
+    ExitCode.BLOCKED: "the start-up reconciliation did not complete; no order was sent",
     ExitCode.UNPROVEN: (
         "a bracket was NOT proven at the broker: its legs were cancelled and any fill flattened; "
         "alerted; look at the account now"

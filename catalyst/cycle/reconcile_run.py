@@ -7,6 +7,7 @@ compared. A reconciliation that cannot complete raises (the notebook fails and i
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +19,9 @@ import structlog
 from catalyst.broker import BrokerSession
 from catalyst.market import HK_TZ
 from catalyst.reconcile.ledger_book import ledger_positions
-from catalyst.reconcile.reconciler import ReconciliationReport, reconcile
+from catalyst.reconcile.reconciler import AlertFn, ReconciliationReport, reconcile
+from catalyst.risk.alerts import alerter_from_settings
+from catalyst.risk.event_alerts import AlertSink, RiskEventAlerts, alert_function
 
 log = structlog.get_logger(__name__)
 
@@ -68,12 +71,14 @@ def reconciliation_history(ledger: Any, account: str, limit: int = 50) -> pd.Dat
     )
 
 
-async def reconcile_with(broker: Any, ledger: Any, *, run_id: str) -> ReconcileRunReport:
+async def reconcile_with(
+    broker: Any, ledger: Any, *, run_id: str, alert: AlertFn | None = None
+) -> ReconcileRunReport:
     account = str(broker.account)
     now = (await broker.server_time()).astimezone(HK_TZ)
     changes = await broker.sync_order_status()
     log.info("cycle.reconcile.synced", run_id=run_id, changes=len(changes))
-    report = await reconcile(broker, ledger, account=account, run_id=run_id, now=now)
+    report = await reconcile(broker, ledger, account=account, run_id=run_id, now=now, alert=alert)
     return ReconcileRunReport(
         run_id=run_id,
         account=account,
@@ -88,12 +93,24 @@ async def reconcile_with(broker: Any, ledger: Any, *, run_id: str) -> ReconcileR
 
 
 async def run_reconciliation(
-    settings: Any, ledger: Any, *, run_id: str, session_factory: Callable[..., Any] = BrokerSession
+    settings: Any,
+    ledger: Any,
+    *,
+    run_id: str,
+    session_factory: Callable[..., Any] = BrokerSession,
+    alerter: AlertSink | None = None,
 ) -> ReconcileRunReport:
-    """Connect, sync order status, reconcile, disconnect. The notebook's one call."""
-    broker = session_factory(settings, ledger=ledger, run_id=run_id)
-    await broker.connect()
+    """Connect, sync order status, reconcile, disconnect. The notebook's one call. Findings, locks,
+    a failed reconciliation and the session's risk events alert a human (the alert file when no
+    channel is set)."""
+    alerter = alerter or alerter_from_settings(settings, ledger=ledger, run_id=run_id)
+    event_alerts = RiskEventAlerts(alerter)
     try:
-        return await reconcile_with(broker, ledger, run_id=run_id)
+        broker = session_factory(settings, ledger=ledger, run_id=run_id, on_risk_event=event_alerts)
+        await broker.connect()
+        try:
+            return await reconcile_with(broker, ledger, run_id=run_id, alert=alert_function(alerter))
+        finally:
+            await broker.close()
     finally:
-        await broker.close()
+        await asyncio.to_thread(event_alerts.close)

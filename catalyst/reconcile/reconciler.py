@@ -313,11 +313,18 @@ def _alert_findings(report: ReconciliationReport, alert: AlertFn | None) -> None
             continue
         severity = "critical" if f["kind"] in (ORPHAN, PHANTOM) or not f["explained"] else "warning"
         title = f"Reconciliation: {f['kind']} in {f['symbol']} ({report.account})"
+        if not f["explained"]:
+            title += f", {f['symbol']} LOCKED"
         body = (
             f"ledger {f['ledger_quantity']} vs broker {f['broker_quantity']}; ledger corrected to the "
             f"broker; {'explained by missing fills' if f['explained'] else 'UNEXPLAINED, symbol locked'}. "
             f"recon {report.recon_id}"
         )
+        if not f["explained"]:
+            body += (
+                f". No new entries in {f['symbol']} until a clean reconciliation or "
+                f"`catalyst risk unlock {f['symbol']} --reason ...` after checking the account"
+            )
         alert(severity, title, body, f"recon:{report.account}:{f['symbol']}:{f['kind']}")
 
 

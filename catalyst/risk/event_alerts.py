@@ -11,7 +11,7 @@ ends, so no alert is lost with the process.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
@@ -106,6 +106,16 @@ def dedup_key(event: Mapping[str, Any]) -> str:
             event.get("message"),
         )
     )
+
+
+def alert_function(alerter: AlertSink) -> Callable[[str, str, str, str], object]:
+    """``alert(severity, title, body, dedup_key)`` over an alerter: the shape the reconciliation
+    (which may not import this package's classes into its signature) takes."""
+
+    def alert(severity: str, title: str, body: str, key: str) -> object:
+        return alerter.alert(severity, title, body, dedup_key=key)
+
+    return alert
 
 
 class RiskEventAlerts:

@@ -31,10 +31,16 @@ class NotebookSession:
     settings: Any
     ledger: Any
 
-    def finish(self) -> None:
-        """Flush the structured log (and its ledger mirror) before the kernel exits."""
+    def finish(self, outcome: Any = None) -> None:
+        """Flush the structured log (and its ledger mirror) before the kernel exits. ``outcome`` (a
+        cycle's :class:`~catalyst.cycle.outcome.CycleOutcome`) goes to the run folder, where the
+        runner reads it: the command's exit code (see :mod:`catalyst.runs.run_outcome`)."""
         from catalyst.log import flush_logging
 
+        if outcome is not None and self.run_dir is not None:
+            from catalyst.runs.run_outcome import write_outcome
+
+            write_outcome(self.run_dir, outcome)
         flush_logging()
 
     def show(self, *figures: Any) -> None:

@@ -13,12 +13,16 @@ import duckdb
 _QUERIES = {
     "intents": "SELECT status, count(*) FROM intents GROUP BY status",
     "reconciliations": "SELECT status, count(*) FROM reconciliations GROUP BY status",
+    "alerts": (
+        "SELECT CASE WHEN delivered THEN 'delivered' ELSE 'undelivered' END, count(*) FROM alerts GROUP BY 1"
+    ),
 }
 
 
 def summarize_trade_log(path: Path) -> dict[str, Any]:
-    """Counts by status of the run's intents and reconciliations (empty when the log is absent)."""
-    out: dict[str, Any] = {"intents": {}, "reconciliations": {}}
+    """Counts by status of the run's intents, reconciliations and alerts (delivered or not; empty when
+    the log is absent)."""
+    out: dict[str, Any] = {"intents": {}, "reconciliations": {}, "alerts": {}}
     if not path.exists():
         return out
     con = duckdb.connect(str(path), read_only=True)
@@ -51,3 +55,26 @@ def reconciliations_unclean(summary: dict[str, Any]) -> int:
 
 def reconciliations_clean(summary: dict[str, Any]) -> int:
     return int((summary.get("reconciliations") or {}).get("clean", 0))
+
+
+def run_alerts(path: Path) -> list[dict[str, Any]]:
+    """The alerts the run raised, oldest first: severity, title, delivered, failure."""
+    if not path.exists():
+        return []
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = {
+            row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
+        if "alerts" not in tables:
+            return []
+        rows = con.execute(
+            "SELECT severity, title, coalesce(delivered, false), coalesce(failure, '') "
+            "FROM alerts ORDER BY ts"
+        ).fetchall()
+    finally:
+        con.close()
+    return [
+        {"severity": str(sev), "title": str(title), "delivered": bool(ok), "failure": str(why)}
+        for sev, title, ok, why in rows
+    ]

@@ -2,7 +2,9 @@
 
 Each job runs as its own ``catalyst`` process (a failing notebook never takes the scheduler down; its
 run is archived and the next slot still runs). The monitor is a long-running child, restarted when
-it dies. One scheduler per account: a lock file under ``state/`` refuses a second one.
+it dies. One scheduler per account: a lock file under ``state/`` refuses a second one. A job that
+exits non-zero (a cycle with an unproven bracket, refused, halted, blocked, crashed: see
+:class:`~catalyst.cycle.outcome.ExitCode`) and a monitor that died are logged and alerted.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from pathlib import Path
 
 import structlog
 
+from catalyst.cycle.outcome import ExitCode
 from catalyst.market import HK_TZ
+from catalyst.risk.alerts import Severity
+from catalyst.risk.event_alerts import AlertSink
 from catalyst.runs.runs_errors import SchedulerAlreadyRunningError
 from catalyst.runs.schedule_slots import Job, SchedulePlan, Slot, next_slot
 
@@ -49,6 +54,16 @@ def job_argv(job: Job, mode: str, base: Sequence[str]) -> list[str]:
 
 def job_env(mode: str) -> dict[str, str]:
     return {**os.environ, "CATALYST_MODE": mode}
+
+
+def exit_meaning(code: int) -> str:
+    """What a job's exit code means (the table of :class:`~catalyst.cycle.outcome.ExitCode`)."""
+    known = ExitCode.known(code)
+    if known is not None:
+        return f"{known.name.lower()}: {known.meaning}"
+    if code < 0:
+        return f"killed by signal {-code}"
+    return f"unknown exit code {code}"
 
 
 @contextmanager
@@ -88,8 +103,10 @@ class Scheduler:
         base_command: Sequence[str] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(HK_TZ),
         stop: threading.Event | None = None,
+        alerter: AlertSink | None = None,
     ) -> None:
         self.plan = plan
+        self.alerter = alerter
         self.mode = mode
         self.base = list(base_command or catalyst_command())
         self.clock = clock
@@ -101,14 +118,46 @@ class Scheduler:
         argv = job_argv(job, self.mode, self.base)
         log.info("schedule.job.start", job=job, argv=argv)
         code = subprocess.call(argv, env=job_env(self.mode))
-        log.info("schedule.job.done", job=job, exit_code=code)
+        if code == 0:
+            log.info("schedule.job.done", job=job, exit_code=code)
+        else:
+            self.job_failed(job, code)
         return code
+
+    def job_failed(self, job: Job, code: int) -> None:
+        """Log and alert a job that exited non-zero, naming what its exit code means."""
+        meaning = exit_meaning(code)
+        log.error("schedule.job.failed", job=job, exit_code=code, meaning=meaning)
+        known = ExitCode.known(code)
+        severity = Severity.WARNING if known in (ExitCode.REFUSED, ExitCode.HALTED) else Severity.CRITICAL
+        self._alert(
+            severity,
+            f"Scheduled {job} exited {code} ({meaning.split(':')[0]})",
+            f"`catalyst {job}` at {self.clock():%Y-%m-%d %H:%M} HKT ({self.mode} mode) exited {code}: "
+            f"{meaning}. Its run folder is in the archive (`catalyst runs list`).",
+            f"schedule:{job}:{code}:{self.clock():%Y%m%d%H%M}",
+        )
+
+    def _alert(self, severity: Severity, title: str, body: str, key: str) -> None:
+        if self.alerter is None:
+            return
+        try:
+            self.alerter.alert(severity, title, body, dedup_key=key)
+        except Exception as exc:  # the scheduler goes on; the log has the failure
+            log.critical("schedule.alert_failed", title=title, error=str(exc))
 
     def ensure_monitor(self) -> None:
         if self.monitor is not None and self.monitor.poll() is None:
             return
         if self.monitor is not None:
-            log.warning("schedule.monitor.died", exit_code=self.monitor.returncode)
+            died = self.monitor.returncode
+            log.warning("schedule.monitor.died", exit_code=died)
+            self._alert(
+                Severity.CRITICAL,
+                f"The monitor died (exit {died}); restarting it",
+                "layer 2 (protection, breaker) was not watching until the restart; check its log",
+                f"schedule:monitor-died:{self.clock():%Y%m%d%H%M}",
+            )
         argv = job_argv("monitor", self.mode, self.base)
         self.monitor = subprocess.Popen(argv, env=job_env(self.mode))
         log.info("schedule.monitor.started", pid=self.monitor.pid, argv=argv)
