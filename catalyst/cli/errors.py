@@ -23,6 +23,7 @@ from typer.core import TyperGroup
 
 from catalyst.errors import CatalystError
 from catalyst.ledger.ledger_errors import LedgerBusyError, LedgerError, LedgerMigrationError
+from catalyst.runs.run_preflight import LEDGER_HINT as _LEDGER_HINT
 
 #: The exit code of a command refused because of its input, files or settings (click's usage errors
 #: use the same code).
@@ -30,11 +31,6 @@ EXIT_REFUSED = 2
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_LEDGER_HINT = (
-    "the ledger file is damaged or is not a Catalyst ledger: stop every catalyst process, move it "
-    "aside (keep it for inspection) and restore your latest backup of it; with no backup, a new empty "
-    "ledger is made on the next command, then run `catalyst reconcile` to rebuild positions from the broker"
-)
 _BY_ERRNO: dict[int, str] = {
     errno.EISDIR: "it is a folder where Catalyst needs a file: move it aside or fix paths.* in catalyst.toml",
     errno.ENOTDIR: "a part of this path is a file where Catalyst needs a folder: move that file aside "

@@ -1,9 +1,18 @@
-"""Browsing and verifying the audit archive (``catalyst runs list | show | verify``)."""
+"""Browsing and verifying the audit archive (``catalyst runs list | show | verify``).
+
+``verify`` checks the archive against itself (every artifact's hash, the manifests' chain) and,
+given the ledger's ``runs`` table, against the ledger: a run the ledger recorded whose folder is
+gone is named (an emptied ``runs/`` fails), and so is a folder the ledger never recorded, anything
+in the archive that is not a run folder, and every unsealed folder (with the way to acknowledge it).
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from catalyst.runs.archive_chain import CHAIN_HEAD_NAME, read_head
 from catalyst.runs.manifest import (
@@ -12,7 +21,14 @@ from catalyst.runs.manifest import (
     read_manifest,
     sha256_file,
 )
-from catalyst.runs.run_folder import MANIFEST_NAME, folder_for, run_dirs, run_id_of
+from catalyst.runs.run_folder import (
+    MANIFEST_NAME,
+    RUN_KINDS,
+    folder_for,
+    run_dirs,
+    run_id_of,
+    unexpected_entries,
+)
 from catalyst.runs.runs_errors import BadRunParameterError, RunNotFoundError, RunsError
 
 
@@ -28,8 +44,80 @@ class ArchivedRun:
 
 
 @dataclass(frozen=True)
+class RecordedRun:
+    """A run as the ledger's ``runs`` table records it."""
+
+    run_id: str
+    kind: str
+    status: str
+    run_dir: str | None = None
+    mode: str | None = None
+    started_at: str | None = None
+    parameters: dict[str, Any] | None = None
+    pid: int | None = None
+    host: str | None = None
+    pid_started: float | None = None
+
+
+def recorded_runs(ledger: Any) -> list[RecordedRun]:
+    """The archived kinds of run (cycle, reconcile, review, research) the ledger knows, oldest first."""
+    kinds = ", ".join(f"'{k}'" for k in RUN_KINDS)
+    columns = set(ledger.tables().get("runs", []))
+    process = ", pid, host, pid_started" if {"pid", "host", "pid_started"} <= columns else ""
+    frame = ledger.query(
+        f"SELECT run_id, kind, status, run_dir, mode, started_at, parameters{process} FROM runs "
+        f"WHERE kind IN ({kinds}) ORDER BY started_at, run_id"
+    )
+    out: list[RecordedRun] = []
+    for row in frame.to_dict("records"):
+        params = row.get("parameters")
+        if isinstance(params, str):
+            try:
+                params = json.loads(params)
+            except ValueError:
+                params = None
+        pid = row.get("pid")
+        started = row.get("pid_started")
+        out.append(
+            RecordedRun(
+                run_id=str(row["run_id"]),
+                kind=str(row["kind"]),
+                status=str(row["status"]),
+                run_dir=_text(row.get("run_dir")),
+                mode=_text(row.get("mode")),
+                started_at=_text(row.get("started_at")),
+                parameters=params if isinstance(params, dict) else None,
+                pid=int(pid) if _present(pid) else None,
+                host=_text(row.get("host")),
+                pid_started=float(started) if _present(started) else None,
+            )
+        )
+    return out
+
+
+def _present(value: Any) -> bool:
+    return value is not None and value == value  # NaN/NaT from pandas is not a value
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if _present(value) else None
+
+
+def _inside(run_dir: str | None, runs_dir: Path) -> bool:
+    """Was the run recorded into this archive? (A ledger may outlive a move of ``paths.runs_dir``.)"""
+    if not run_dir:
+        return True
+    try:
+        return Path(run_dir).resolve().parent.parent == runs_dir.resolve()
+    except OSError:
+        return True
+
+
+@dataclass(frozen=True)
 class Problem:
-    """Something ``verify`` found. ``kind``: changed | removed | inserted | unsealed | chain."""
+    """Something ``verify`` found. ``kind``: changed | removed | inserted | unsealed | chain |
+    missing (recorded in the ledger, no folder) | unrecorded (a folder the ledger does not know) |
+    unexpected (not a run folder) | ledger (the ledger could not be read)."""
 
     run: str
     artifact: str
@@ -99,7 +187,8 @@ def _check_artifacts(run: ArchivedRun) -> tuple[int, list[Problem]]:
                 run.relative,
                 MANIFEST_NAME,
                 "unsealed",
-                "no manifest: the run is still going, crashed before sealing, or was inserted",
+                "no manifest: the run is still going, crashed before sealing, or was inserted; "
+                f"if it crashed, `catalyst runs seal {run.run_id} --reason TEXT` acknowledges it",
             )
         ]
     if run.manifest is None:
@@ -239,20 +328,81 @@ def _check_chain(runs_dir: Path, runs: list[ArchivedRun]) -> list[Problem]:
     return problems
 
 
-def verify_archive(runs_dir: Path, run: str | None = None) -> VerifyReport:
-    """Recompute every hash and every chain link; with ``run``, check that run and its link only."""
+def _check_ledger(runs_dir: Path, runs: list[ArchivedRun], recorded: Sequence[RecordedRun]) -> list[Problem]:
+    problems: list[Problem] = []
+    present = {r.run_id for r in runs}
+    known = set()
+    for rec in recorded:
+        known.add(rec.run_id)
+        if rec.run_id in present or not _inside(rec.run_dir, runs_dir):
+            continue
+        try:
+            where = folder_for(runs_dir, rec.run_id).relative
+        except BadRunParameterError:
+            where = rec.run_id
+        problems.append(
+            Problem(
+                where,
+                MANIFEST_NAME,
+                "missing",
+                f"the ledger records {rec.kind} run {rec.run_id} ({rec.status}) but its folder is not "
+                "in the archive: restore it from your backup of runs/",
+            )
+        )
+    for r in runs:
+        if r.run_id not in known:
+            problems.append(
+                Problem(
+                    r.relative,
+                    MANIFEST_NAME,
+                    "unrecorded",
+                    "a run folder the ledger's runs table does not know",
+                )
+            )
+    return problems
+
+
+def _check_entries(runs_dir: Path) -> list[Problem]:
+    problems = []
+    for entry in unexpected_entries(runs_dir):
+        relative = entry.relative_to(runs_dir).as_posix()
+        what = "folder" if entry.is_dir() else "file"
+        problems.append(
+            Problem(
+                relative,
+                "",
+                "unexpected",
+                f"a {what} that is not a run folder (runs/YYYY-MM-DD/HHMMSS-kind-xxxxxx): "
+                "move it out of the archive",
+            )
+        )
+    return problems
+
+
+def verify_archive(
+    runs_dir: Path, run: str | None = None, *, recorded: Sequence[RecordedRun] | None = None
+) -> VerifyReport:
+    """Recompute every hash and every chain link; with ``run``, check that run and its link only.
+
+    With ``recorded`` (the ledger's runs, :func:`recorded_runs`), also name the runs the ledger knows
+    that the archive lacks, and the folders the ledger does not know.
+    """
     runs = list_runs(runs_dir)
     if run is not None:
         target = resolve_run(runs_dir, run)
         count, problems = _check_artifacts(target)
         chain = _check_chain(runs_dir, runs)
         problems += [p for p in chain if p.run == target.relative]
+        if recorded is not None:
+            problems += [p for p in _check_ledger(runs_dir, [target], recorded) if p.run == target.relative]
         return VerifyReport(runs_checked=1, artifacts_checked=count, problems=problems)
-    problems = []
+    problems = _check_entries(runs_dir)
     total = 0
     for r in runs:
         count, found = _check_artifacts(r)
         total += count
         problems += found
     problems += _check_chain(runs_dir, runs)
+    if recorded is not None:
+        problems += _check_ledger(runs_dir, runs, recorded)
     return VerifyReport(runs_checked=len(runs), artifacts_checked=total, problems=problems)

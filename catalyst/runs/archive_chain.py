@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from catalyst.runs.manifest import (
+    Acknowledgement,
     ChainLink,
     Failure,
     Manifest,
@@ -96,12 +97,16 @@ def seal_run(
     parameters: dict[str, Any],
     failure: Failure | None = None,
     summary: dict[str, Any] | None = None,
+    acknowledged: Acknowledgement | None = None,
 ) -> tuple[Manifest, str]:
     """Hash every artifact of ``folder``, link it to the chain and write its manifest.
 
     Returns the manifest and the SHA-256 of its file. Nothing may be written to the folder after.
+    A folder is sealed once: a second seal (two ``runs seal`` at once) is refused under the lock.
     """
     with chain_lock(runs_dir):
+        if folder.manifest.exists():
+            raise RunsError(f"{folder.relative} is sealed already ({folder.manifest} exists)")
         head = read_head(runs_dir)
         manifest = Manifest(
             run_id=folder.run_id,
@@ -118,6 +123,7 @@ def seal_run(
             previous=ChainLink(run=head.run, sha256=head.sha256) if head else None,
             failure=failure,
             summary=summary or {},
+            acknowledged=acknowledged,
         )
         sha = write_manifest(folder.path, manifest)
         _write_head(runs_dir, ChainHead(sequence=manifest.sequence, run=folder.relative, sha256=sha))

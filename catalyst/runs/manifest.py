@@ -66,11 +66,24 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class Acknowledgement:
+    """Who sealed a crashed run by hand (``catalyst runs seal``), when, and why."""
+
+    by: str
+    at: str
+    reason: str
+
+
+#: A run's status in its manifest: finished (ok, failed) or sealed by hand after a crash.
+STATUSES = ("ok", "failed", "crashed")
+
+
+@dataclass(frozen=True)
 class Manifest:
     run_id: str
     kind: str
     mode: str
-    status: str  # ok | failed
+    status: str  # ok | failed | crashed (sealed by hand: see ``acknowledged``)
     started_at: str
     finished_at: str
     parameters: dict[str, Any]
@@ -82,6 +95,7 @@ class Manifest:
     failure: Failure | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     format: int = MANIFEST_FORMAT
+    acknowledged: Acknowledgement | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, indent=2, ensure_ascii=False, default=str) + "\n"
@@ -92,6 +106,7 @@ class Manifest:
             raw = json.loads(text)
             prev = raw.get("previous")
             fail = raw.get("failure")
+            ack = raw.get("acknowledged")
             return cls(
                 run_id=raw["run_id"],
                 kind=raw["kind"],
@@ -108,6 +123,7 @@ class Manifest:
                 failure=Failure(**fail) if fail else None,
                 summary=dict(raw.get("summary") or {}),
                 format=int(raw.get("format", MANIFEST_FORMAT)),
+                acknowledged=Acknowledgement(**ack) if ack else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise RunsError(f"unreadable manifest ({type(exc).__name__}: {exc})") from exc

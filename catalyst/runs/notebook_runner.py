@@ -25,7 +25,7 @@ from catalyst.runs.archive_chain import seal_run
 from catalyst.runs.html_export import export_html
 from catalyst.runs.manifest import Failure, Manifest, code_version
 from catalyst.runs.run_env import ENV_MODE, ENV_RUN_DIR, ENV_RUN_ID
-from catalyst.runs.run_folder import RunFolder, check_kind, create_run_folder
+from catalyst.runs.run_folder import FolderClaim, RunFolder, check_kind, create_run_folder
 from catalyst.runs.run_outcome import read_outcome, settle_outcome
 from catalyst.runs.run_summary import summarize_trade_log
 
@@ -151,6 +151,7 @@ def execute_run(
     source = notebook or default_notebooks_dir() / NOTEBOOKS[kind]
     started = now()
     folder = create_run_folder(runs_dir, kind, started)
+    claim = FolderClaim(folder.path)  # until sealed: `catalyst runs seal` refuses a live run
     injected = {**parameters, "mode": mode, "run_id": folder.run_id}
     notes: list[str] = []
     failure: Failure | None = None
@@ -244,4 +245,5 @@ def execute_run(
         summary={**summary, "outcome": outcome.to_dict()},
     )
     log.info("run.outcome", run_id=folder.run_id, **outcome.to_dict())
+    claim.release()
     return RunResult(folder=folder, manifest=manifest, manifest_sha256=sha, figures=figures, notes=notes)

@@ -7,6 +7,8 @@ too, so it is unique across the whole archive and sorts in time order:
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from catalyst.market import HK_TZ
-from catalyst.runs.runs_errors import BadRunParameterError
+from catalyst.runs.runs_errors import BadRunParameterError, RunsError
 
 RunKind = Literal["cycle", "reconcile", "review", "research"]
 RUN_KINDS: tuple[str, ...] = get_args(RunKind)
@@ -114,14 +116,74 @@ def run_id_of(run_dir: Path) -> str:
     return f"{day.replace('-', '')}-{hhmmss}-{kind}-{token}"
 
 
+#: Files of the archive's top folder that are not runs (the chain's head and lock, a write probe).
+ARCHIVE_FILES = ("chain_head.json", "chain_head.json.tmp", ".chain.lock")
+ARCHIVE_PROBE = ".catalyst-write-probe-"
+
+
+def check_archive_dir(runs_dir: Path) -> None:
+    """Refuse an archive path that is a file (``runs/`` made a file would read as an empty archive)."""
+    if runs_dir.exists() and not runs_dir.is_dir():
+        raise RunsError(
+            f"the archive folder {runs_dir} is a file, not a folder: move the file aside "
+            "(or set paths.runs_dir in catalyst.toml) and retry"
+        )
+
+
+def _day_dirs(runs_dir: Path) -> list[Path]:
+    return sorted(p for p in runs_dir.iterdir() if p.is_dir() and _DAY_DIR.match(p.name))
+
+
 def run_dirs(runs_dir: Path) -> list[Path]:
     """Every run folder of the archive, oldest first (by name, i.e. by start time)."""
+    check_archive_dir(runs_dir)
     if not runs_dir.is_dir():
         return []
     out: list[Path] = []
-    for day in sorted(p for p in runs_dir.iterdir() if p.is_dir() and _DAY_DIR.match(p.name)):
+    for day in _day_dirs(runs_dir):
         out.extend(sorted(p for p in day.iterdir() if p.is_dir() and _RUN_DIR.match(p.name)))
     return out
+
+
+def unexpected_entries(runs_dir: Path) -> list[Path]:
+    """What the archive holds that is neither a run folder nor one of its own files, sorted."""
+    check_archive_dir(runs_dir)
+    if not runs_dir.is_dir():
+        return []
+    out: list[Path] = []
+    for entry in sorted(runs_dir.iterdir()):
+        if entry.is_dir() and _DAY_DIR.match(entry.name):
+            out.extend(p for p in sorted(entry.iterdir()) if not (p.is_dir() and _RUN_DIR.match(p.name)))
+        elif entry.name not in ARCHIVE_FILES and not entry.name.startswith(ARCHIVE_PROBE):
+            out.append(entry)
+    return out
+
+
+class FolderClaim:
+    """This process is writing a run folder: an advisory lock on the folder, released by the kernel
+    when the process dies, so ``catalyst runs seal`` can tell a crashed run from a running one."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = os.open(path, os.O_RDONLY)
+        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def folder_in_use(path: Path) -> bool:
+    """True while a live process holds the folder's :class:`FolderClaim`."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def day_of(run_dir: Path) -> date:

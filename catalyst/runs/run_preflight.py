@@ -10,21 +10,23 @@ import os
 from pathlib import Path
 from typing import Any
 
+from catalyst.runs.run_folder import ARCHIVE_PROBE, check_archive_dir
 from catalyst.runs.runs_errors import RunsError
 
-_PROBE = ".catalyst-write-probe"
+#: The text every ledger refusal ends with (the CLI's error translation uses it too).
+LEDGER_HINT = (
+    "the ledger file is damaged or is not a Catalyst ledger: stop every catalyst process, move it "
+    "aside (keep it for inspection) and restore your latest backup of it; with no backup, a new empty "
+    "ledger is made on the next command, then run `catalyst reconcile` to rebuild positions from the broker"
+)
 
 
 def check_runs_dir(runs_dir: Path) -> None:
     """``runs_dir`` is (or can be made) a folder this process may write; refused with what to do."""
-    if runs_dir.exists() and not runs_dir.is_dir():
-        raise RunsError(
-            f"the archive folder {runs_dir} is a file, not a folder: move the file aside "
-            "(or set paths.runs_dir in catalyst.toml) and retry"
-        )
+    check_archive_dir(runs_dir)
     try:
         runs_dir.mkdir(parents=True, exist_ok=True)
-        probe = runs_dir / f"{_PROBE}-{os.getpid()}"
+        probe = runs_dir / f"{ARCHIVE_PROBE}{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
@@ -36,7 +38,18 @@ def check_runs_dir(runs_dir: Path) -> None:
 
 def check_ledger(ledger: Any) -> None:
     """Open the ledger once (and migrate it): a damaged or unreachable file is refused here."""
-    ledger.tables()
+    from catalyst.ledger.ledger_errors import LedgerError
+
+    try:
+        ledger.tables()
+    except LedgerError as exc:
+        raise RunsError(f"{exc}\n  what to do: {LEDGER_HINT}") from exc
+    except OSError as exc:
+        where = exc.filename or ledger.path
+        raise RunsError(
+            f"cannot use the ledger {ledger.path} ({where}: {exc.strerror or exc}); check that "
+            "paths.state_dir is a folder you may write and that no part of its path is a file"
+        ) from exc
 
 
 def preflight(runs_dir: Path, ledger: Any) -> None:

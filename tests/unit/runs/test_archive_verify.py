@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from catalyst.runs.archive import list_runs, resolve_run, verify_archive
+from catalyst.runs.archive import RecordedRun, list_runs, recorded_runs, resolve_run, verify_archive
 from catalyst.runs.archive_chain import CHAIN_HEAD_NAME, seal_run
 from catalyst.runs.manifest import read_manifest
 from catalyst.runs.run_folder import RunFolder, create_run_folder
-from catalyst.runs.runs_errors import RunNotFoundError
+from catalyst.runs.runs_errors import RunNotFoundError, RunsError
 
 T0 = datetime(2026, 11, 24, 1, 30, tzinfo=UTC)
 
@@ -160,3 +160,109 @@ def test_an_unknown_run_name_says_how_to_list_runs(archive: tuple[Path, list[Run
 def test_list_runs_is_oldest_first(archive: tuple[Path, list[RunFolder]]) -> None:
     runs, folders = archive
     assert [r.run_id for r in list_runs(runs)] == [f.run_id for f in folders]
+
+
+# -- the archive against the ledger's runs table, and what does not belong ------------------------
+
+
+def _recorded(folders: list[RunFolder]) -> list[RecordedRun]:
+    return [RecordedRun(run_id=f.run_id, kind=f.kind, status="ok", run_dir=str(f.path)) for f in folders]
+
+
+def test_an_archive_that_matches_the_ledger_verifies(archive: tuple[Path, list[RunFolder]]) -> None:
+    runs, folders = archive
+    assert verify_archive(runs, recorded=_recorded(folders)).ok
+
+
+def test_an_emptied_archive_fails_when_the_ledger_lists_runs(archive: tuple[Path, list[RunFolder]]) -> None:
+    """It used to pass: no folder, no manifest, no chain head, nothing to check."""
+    runs, folders = archive
+    for entry in runs.iterdir():
+        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    report = verify_archive(runs, recorded=_recorded(folders))
+    assert not report.ok
+    assert [(p.run, p.kind) for p in report.problems] == [(f.relative, "missing") for f in folders]
+    assert folders[0].run_id in report.problems[0].message
+
+
+def test_a_removed_archive_folder_fails_when_the_ledger_lists_runs(
+    archive: tuple[Path, list[RunFolder]],
+) -> None:
+    runs, folders = archive
+    shutil.rmtree(runs)
+    assert {p.kind for p in verify_archive(runs, recorded=_recorded(folders)).problems} == {"missing"}
+
+
+def test_a_folder_the_ledger_never_recorded_is_named(archive: tuple[Path, list[RunFolder]]) -> None:
+    runs, folders = archive
+    problems = verify_archive(runs, recorded=_recorded(folders[:2])).problems
+    assert [(p.run, p.kind) for p in problems] == [(folders[2].relative, "unrecorded")]
+
+
+def test_a_run_recorded_into_another_archive_is_not_missing_here(
+    archive: tuple[Path, list[RunFolder]],
+) -> None:
+    runs, folders = archive
+    elsewhere = RecordedRun(
+        run_id="20261101-093000-cycle-abcdef",
+        kind="cycle",
+        status="ok",
+        run_dir="/old/place/runs/2026-11-01/093000-cycle-abcdef",
+    )
+    assert verify_archive(runs, recorded=[*_recorded(folders), elsewhere]).ok
+
+
+@pytest.mark.parametrize(
+    "stray",
+    ["notes.txt", "2026-11-24/copy of run", "2026-11-24/093000-cycle-XYZ", "old-runs/x", "2026-11-24/a.txt"],
+)
+def test_anything_that_is_not_a_run_folder_is_named(
+    archive: tuple[Path, list[RunFolder]], stray: str
+) -> None:
+    """They used to be skipped silently."""
+    runs, folders = archive
+    path = runs / stray
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".txt":
+        path.write_text("x")
+    else:
+        path.mkdir()
+    top = stray.split("/")[0] if stray.startswith("old-runs") else stray
+    problems = verify_archive(runs, recorded=_recorded(folders)).problems
+    assert [(p.run, p.kind) for p in problems] == [(top, "unexpected")]
+
+
+def test_an_archive_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    """`runs/` made a file used to read as an empty archive."""
+    runs = tmp_path / "runs"
+    runs.write_text("not a folder")
+    with pytest.raises(RunsError, match="is a file, not a folder"):
+        verify_archive(runs)
+    with pytest.raises(RunsError, match="is a file, not a folder"):
+        list_runs(runs)
+
+
+def test_the_ledger_runs_are_read_from_the_runs_table(tmp_path: Path) -> None:
+    from catalyst.ledger import Ledger
+
+    ledger = Ledger(tmp_path / "ledger.duckdb")
+    for run_id, kind in (("20261124-093000-cycle-abcdef", "cycle"), ("monitor-1", "monitor")):
+        ledger.upsert(
+            "runs",
+            {
+                "run_id": run_id,
+                "kind": kind,
+                "mode": "sim",
+                "started_at": T0,
+                "status": "running",
+                "parameters": json.dumps({"universe": "700"}),
+                "run_dir": str(tmp_path / "runs" / "2026-11-24" / "093000-cycle-abcdef"),
+            },
+        )
+    [only] = recorded_runs(ledger)
+    assert (only.run_id, only.kind, only.status, only.parameters) == (
+        "20261124-093000-cycle-abcdef",
+        "cycle",
+        "running",
+        {"universe": "700"},
+    )
