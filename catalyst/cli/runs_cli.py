@@ -1,5 +1,4 @@
-"""`catalyst cycle|reconcile|review|research`, `catalyst schedule`, `catalyst demo` (and `runs ...`, from
-:mod:`catalyst.cli.archive_cli`).
+"""`catalyst cycle|reconcile|review|research`, `catalyst runs ...`, `catalyst schedule`, `catalyst demo`.
 
 Thin: every command parses its options and calls :mod:`catalyst.runs`.
 """
@@ -10,6 +9,7 @@ import signal
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -41,8 +41,10 @@ def parse_param_args(args: Sequence[str]) -> list[tuple[str, str]]:
 
 
 def _run_kind(kind: str, ctx: typer.Context, mode: str | None, progress: bool, notebook: Path | None) -> None:
+    from catalyst.cycle.outcome import ExitCode
     from catalyst.runs.notebook_runner import describe_failure
     from catalyst.runs.run_launcher import launch_run
+    from catalyst.runs.run_outcome import refusal_code
 
     try:
         result = launch_run(
@@ -54,15 +56,58 @@ def _run_kind(kind: str, ctx: typer.Context, mode: str | None, progress: bool, n
             say=typer.echo,
         )
     except CatalystError as exc:
-        raise _fail(str(exc)) from exc
+        raise _fail(str(exc), int(refusal_code(exc))) from exc
     typer.echo(f"Run folder: {result.folder.path}")
     typer.echo(f"Report:     {result.folder.html}")
     for note in result.notes:
         typer.secho(note, fg=typer.colors.YELLOW)
+    _say_alerts(result.folder.trade_log)
+    outcome = result.outcome
     if not result.ok:
         assert result.manifest.failure is not None
-        raise _fail(f"{kind} run FAILED (archived): {describe_failure(result.manifest.failure)}", code=1)
+        typer.secho(
+            f"{kind} run FAILED (archived): {describe_failure(result.manifest.failure)}",
+            fg=typer.colors.RED,
+            err=True,
+        )
+    if outcome.code is not ExitCode.OK:
+        raise _fail(f"{kind} run {result.folder.run_id}: {outcome.line()}", int(outcome.code))
     typer.secho(f"{kind} run ok: {result.folder.run_id}", fg=typer.colors.GREEN)
+
+
+def _say_alerts(trade_log: Path) -> None:
+    """One line per alert the run raised; the ones no channel delivered in red, with where they are."""
+    from catalyst.runs.run_summary import run_alerts
+
+    raised = run_alerts(trade_log)
+    if not raised:
+        return
+    where = _alert_file_name()
+    for a in raised:
+        if a["delivered"]:
+            typer.echo(f"alert sent ({a['severity']}): {a['title']}")
+        else:
+            typer.secho(
+                f"ALERT {a['severity'].upper()} NOT DELIVERED ({a['failure']}), written to {where}: "
+                f"{a['title']}",
+                fg=typer.colors.RED,
+                err=True,
+            )
+
+
+def _alert_file_name() -> str:
+    from catalyst.config import ConfigError, load_settings
+
+    try:
+        return str(load_settings().alert_file)
+    except ConfigError:
+        return "the alert file (alerts.alert_file)"
+
+
+def _runs_dir() -> Path:
+    from catalyst.config import load_settings
+
+    return Path(load_settings().runs_dir)
 
 
 def register(app: typer.Typer) -> None:
@@ -75,9 +120,56 @@ def register(app: typer.Typer) -> None:
     ):
         _register_run_command(app, kind, help_text)
 
-    from catalyst.cli.archive_cli import register_runs
+    runs = typer.Typer(help="Browse and verify the audit archive (runs/).", no_args_is_help=True)
+    app.add_typer(runs, name="runs")
 
-    register_runs(app)  # runs list | show | verify | seal
+    @runs.command("list")
+    def runs_list() -> None:
+        """Every run, oldest first: id, kind, mode, status."""
+        from catalyst.runs.archive import list_runs
+
+        found = list_runs(_runs_dir())
+        if not found:
+            typer.echo("The archive is empty: `catalyst cycle` makes the first run.")
+        for r in found:
+            m = r.manifest
+            status = m.status if m else "UNSEALED"
+            typer.echo(f"{r.relative:40} {(m.kind if m else '?'):10} {(m.mode if m else '?'):6} {status}")
+
+    @runs.command("show")
+    def runs_show(
+        run: str = typer.Argument(..., help="run id, YYYY-MM-DD/folder, folder path or id suffix"),
+    ) -> None:
+        """A run's manifest: parameters, status, artifacts and their hashes, code version, chain link."""
+        from catalyst.runs.archive import resolve_run
+
+        try:
+            r = resolve_run(_runs_dir(), run)
+        except CatalystError as exc:
+            raise _fail(str(exc)) from exc
+        typer.echo(f"Run {r.run_id} in {r.path}")
+        if r.manifest is None:
+            raise _fail("no manifest: the run is unsealed (still running, or crashed before sealing)", 1)
+        typer.echo(r.manifest.to_json())
+
+    @runs.command("verify")
+    def runs_verify(run: str | None = typer.Argument(None, help="check only this run")) -> None:
+        """Recompute every artifact's SHA-256 and the manifests' hash chain; name what changed."""
+        from catalyst.runs.archive import verify_archive
+
+        try:
+            report = verify_archive(_runs_dir(), run)
+        except CatalystError as exc:
+            raise _fail(str(exc)) from exc
+        for problem in report.problems:
+            typer.secho(str(problem), fg=typer.colors.RED)
+        if not report.ok:
+            raise _fail(f"archive verification FAILED: {len(report.problems)} problem(s)", 1)
+        typer.secho(
+            f"archive verified: {report.runs_checked} run(s), {report.artifacts_checked} artifact(s), "
+            "chain intact",
+            fg=typer.colors.GREEN,
+        )
 
     @app.command("schedule")
     def schedule(
@@ -104,9 +196,20 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(code)
 
 
+def _exit_codes_epilog() -> str:
+    """The exit-code table for ``--help`` (one paragraph per code, so the help keeps the lines)."""
+    from catalyst.cycle.outcome import ExitCode
+
+    rows = "\n\n".join(f"{int(code)} {code.name.lower()}: {code.meaning}" for code in ExitCode)
+    return f"Exit codes (cron and `catalyst schedule` see them):\n\n{rows}"
+
+
 def _register_run_command(app: typer.Typer, kind: str, help_text: str) -> None:
     @app.command(
-        kind, context_settings=_RUN_CONTEXT, help=help_text + " Parameters: -p NAME VALUE (JSON or text)."
+        kind,
+        context_settings=_RUN_CONTEXT,
+        help=help_text + " Parameters: -p NAME VALUE (JSON or text).",
+        epilog=_exit_codes_epilog(),
     )
     def command(
         ctx: typer.Context,
@@ -149,7 +252,7 @@ def _schedule(
             return
         settings = settings_for_mode(mode)
         effective = mode or settings.mode
-        sched = Scheduler(plan, mode=effective)
+        sched = Scheduler(plan, mode=effective, alerter=_schedule_alerter(settings))
         if run_due is not None:
             if run_due not in JOBS:
                 raise _fail(f"--run-due takes one of {', '.join(JOBS)}, got {run_due!r}")
@@ -166,3 +269,11 @@ def _schedule(
             sched.run()
     except CatalystError as exc:
         raise _fail(str(exc)) from exc
+
+
+def _schedule_alerter(settings: Any) -> Any:
+    """The scheduler's alerter: a job that exits non-zero, or a monitor that dies, alerts a human."""
+    from catalyst.ledger import Ledger
+    from catalyst.risk.alerts import alerter_from_settings
+
+    return alerter_from_settings(settings, ledger=Ledger(settings.ledger_path), run_id="")

@@ -31,12 +31,28 @@ def test_a_run_folder_holds_notebook_trade_log_events_html_and_manifest(archived
         "cycle.ipynb",
         "events.jsonl",
         "manifest.json",
+        "outcome.json",
         "trade_log.duckdb",
     ]
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert set(manifest["artifacts"]) == {"cycle.html", "cycle.ipynb", "events.jsonl", "trade_log.duckdb"}
+    assert set(manifest["artifacts"]) == {
+        "cycle.html",
+        "cycle.ipynb",
+        "events.jsonl",
+        "outcome.json",
+        "trade_log.duckdb",
+    }
     assert manifest["parameters"]["universe"] == "700,5,3988,2388,1211,1299"
     assert manifest["code_version"]["describe"] and manifest["package_versions"]["papermill"]
+
+
+def test_the_cycles_outcome_is_in_its_manifest_and_matches_the_exit_code(archived: Archived) -> None:
+    """The kernel's last cell writes the outcome; the runner seals it; the command exits with it."""
+    manifest = json.loads((archived.folder("cycle") / "manifest.json").read_text())
+    outcome = manifest["summary"]["outcome"]
+    assert outcome["exit_code"] == archived.cycle.returncode == 0, outcome
+    assert outcome["name"] == "ok" and outcome["status"] in {"sent", "nothing_to_send"}
+    assert json.loads((archived.folder("cycle") / "outcome.json").read_text())["exit_code"] == 0
 
 
 def test_the_kernel_writes_the_projects_ledger_so_the_trade_log_holds_the_cycle(archived: Archived) -> None:

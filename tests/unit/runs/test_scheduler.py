@@ -61,3 +61,51 @@ def test_a_slot_found_long_after_its_time_is_skipped(tmp_path: Path) -> None:
 
     sched.run_slot(Slot(datetime(2026, 11, 24, 9, 45, tzinfo=HK_TZ), "cycle"))
     assert sched.ran == []
+
+
+def test_a_cycle_that_exits_unproven_is_alerted_with_what_the_code_means(tmp_path: Path) -> None:
+    from catalyst.risk.alert_channels import AppriseChannels
+    from catalyst.risk.alerts import Alerter, read_alert_file
+
+    alerter = Alerter(AppriseChannels([]), alert_file=tmp_path / "alerts.jsonl", say=lambda _line: None)
+    now = datetime(2026, 11, 24, 10, 0, tzinfo=HK_TZ)
+    sched = Scheduler(
+        SchedulePlan(monitor=False),
+        mode="sim",
+        base_command=[sys.executable, "-c", "raise SystemExit(6)"],
+        clock=lambda: now,
+        alerter=alerter,
+    )
+    assert sched.run_job("cycle") == 6
+    [alert] = read_alert_file(tmp_path / "alerts.jsonl")
+    assert alert["severity"] == "critical"
+    assert alert["title"] == "Scheduled cycle exited 6 (unproven)"
+    assert "NOT proven at the broker" in alert["body"]
+
+
+def test_a_job_that_exits_0_raises_no_alert_and_a_halted_cycle_only_a_warning(tmp_path: Path) -> None:
+    from catalyst.risk.alert_channels import AppriseChannels
+    from catalyst.risk.alerts import Alerter, read_alert_file
+
+    alerter = Alerter(AppriseChannels([]), alert_file=tmp_path / "alerts.jsonl", say=lambda _line: None)
+    ok = Scheduler(
+        SchedulePlan(monitor=False), mode="sim", base_command=[sys.executable, "-c", "pass"], alerter=alerter
+    )
+    assert ok.run_job("cycle") == 0
+    assert read_alert_file(tmp_path / "alerts.jsonl") == []
+    halted = Scheduler(
+        SchedulePlan(monitor=False),
+        mode="sim",
+        base_command=[sys.executable, "-c", "raise SystemExit(4)"],
+        alerter=alerter,
+    )
+    assert halted.run_job("cycle") == 4
+    assert [a["severity"] for a in read_alert_file(tmp_path / "alerts.jsonl")] == ["warning"]
+
+
+def test_exit_codes_outside_the_table_are_named_too() -> None:
+    from catalyst.runs.scheduler import exit_meaning
+
+    assert exit_meaning(-9) == "killed by signal 9"
+    assert exit_meaning(77) == "unknown exit code 77"
+    assert exit_meaning(5).startswith("blocked:")
