@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "catalyst.cli.monitor_cli",
     "catalyst.cli.runs_cli",
     "catalyst.cli.research_cli",
+    "catalyst.cli.rehearse_cli",
 )
 
 
