@@ -4,27 +4,39 @@ Order of work for :meth:`BracketSubmitter.submit`:
 
 1. map and check every leg (side and type tables, ladder, whole lots): a refusal here raises
    before anything is sent, and is recorded as a rejected intent;
-2. write the intent row to the ledger;
-3. look for legs with the intent's orderRefs in what the broker reported (open orders of all
+2. take the symbol's exit lease (``exits:<account>:<symbol>``, waiting a bounded time while the
+   monitor repairs that symbol; still held: refused, nothing sent) and hold it until the proof
+   and any failure path (cancel, flatten) have finished, so the monitor leaves the symbol alone
+   while its bracket is being proven and the two never act on its exits at once;
+3. write the intent row to the ledger (committed: ``submitted``);
+4. look for legs with the intent's orderRefs in what the broker reported (open orders of all
    clients, completed orders and executions, refreshed at every (re)connect): all three found are
    adopted, none found are placed (entry, take profit, stop loss with transmit False/False/True);
-   a partial set is a failure;
-4. wait, woken by each broker message and never by a sleep, until the broker reports every leg
+   a partial set is a failure. Before ``placeOrder`` every leg's order row (orderRef, order id,
+   client id, status ``pending_submit``) is committed to the ledger; if that write fails nothing
+   is sent (:class:`OrdersNotRecordedError`);
+5. wait, woken by each broker message and never by a sleep, until the broker reports every leg
    with a permId and a status of PreSubmitted/Submitted/Filled, or an error/cancel arrives, or the
-   proof times out; a dropped connection waits for the reconnect and retries from step 3, so a
+   proof times out; a dropped connection waits for the reconnect and retries from step 4, so a
    bracket cut in the middle is never sent twice;
-5. compare each leg as the broker reports it with the plan;
-6. on any failure: cancel every leg that exists, flatten whatever the entry filled, record a
+6. compare each leg as the broker reports it with the plan;
+7. on any failure: cancel every leg that exists, flatten whatever the entry filled, record a
    ``bracket_unproven`` risk event and raise :class:`BracketVerificationError` with the evidence.
+
+The outcome (``proven`` or ``failed``) is committed before the exit lease is released.
+``adopt_only`` (a rerun resuming a crashed run's intent) never places: no leg at the broker is
+:class:`NothingToAdoptError`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, NoReturn
 
 import structlog
@@ -43,13 +55,19 @@ from catalyst.broker.broker_connection import BrokerConnection
 from catalyst.broker.broker_errors import (
     AccountNotManagedError,
     BracketVerificationError,
+    NothingToAdoptError,
+    OrdersNotRecordedError,
     ReadOnlySessionError,
+    SymbolExitsBusyError,
 )
 from catalyst.broker.broker_records import LedgerRecorder
 from catalyst.broker.broker_reports import DONE_STATUSES, BrokerReports, ReportedOrder, ReportedStatus
 from catalyst.broker.contracts_cache import ContractsCache, SehkContract
+from catalyst.broker.crash_points import crash_point
 from catalyst.broker.order_mapping import ib_action, ib_order_type, price_to_wire, quantity_to_wire
 from catalyst.domain import BracketIntent, OrderType, Side
+from catalyst.ledger.lease import Lease, exits_lease_name
+from catalyst.ledger.ledger_errors import LeaseHeldError
 
 log = structlog.get_logger(__name__)
 
@@ -182,6 +200,8 @@ class BracketSubmitter:
         stop_limit_ticks: int,
         exit_tif: str = "GTC",
         max_attempts: int = 3,
+        state_dir: Path | str | None = None,
+        exits_wait: float = 35.0,
     ) -> None:
         self.conn = connection
         self.reports = reports
@@ -193,10 +213,14 @@ class BracketSubmitter:
         self.stop_limit_ticks = stop_limit_ticks
         self.exit_tif = exit_tif
         self.max_attempts = max_attempts
+        #: where the symbol exit leases live (the settings' state dir); None: no lease (a bare test)
+        self.state_dir = state_dir
+        #: how long to wait for the monitor to finish with a symbol before refusing its bracket
+        self.exits_wait = exits_wait
 
     # -- public ------------------------------------------------------------------------------------
 
-    async def submit(self, intent: BracketIntent) -> VerifiedBracket:
+    async def submit(self, intent: BracketIntent, *, adopt_only: bool = False) -> VerifiedBracket:
         if self.conn.readonly:
             raise ReadOnlySessionError(
                 f"this broker session is read-only; bracket {intent.intent_id} was not sent. Open a "
@@ -212,6 +236,7 @@ class BracketSubmitter:
             stop=str(intent.stop),
             target=str(intent.target),
             account=intent.account,
+            adopt_only=adopt_only,
         )
         await self.conn.wait_ready(self.hold_timeout)
         account = self.conn.account
@@ -224,26 +249,77 @@ class BracketSubmitter:
             plans = plan_bracket(intent, stop_limit_ticks=self.stop_limit_ticks, exit_tif=self.exit_tif)
             contract, described = await self.contracts.resolve(intent.symbol)
             legs = [_Leg(plan=p, wire=wire_leg(p, board_lot=described.board_lot)) for p in plans]
+            lease = await self._take_exits_lease(intent, account)
         except Exception as exc:
+            await self._refused(intent, account, exc)
+            raise
+        try:
+            return await self._submit_holding_lease(intent, account, legs, contract, described, adopt_only)
+        finally:
+            if lease is not None:
+                lease.release()
+
+    async def _take_exits_lease(self, intent: BracketIntent, account: str) -> Lease | None:
+        """The symbol's exit lease, waiting up to ``exits_wait`` for the monitor to finish with it."""
+        if self.state_dir is None:
+            return None
+        lease = Lease(
+            self.state_dir,
+            exits_lease_name(account, intent.symbol),
+            purpose=f"bracket {intent.intent_id}",
+            run_id=self.recorder.run_id,
+        )
+        try:
+            return await lease.acquire_async(wait=self.exits_wait)
+        except LeaseHeldError as exc:
+            raise SymbolExitsBusyError(
+                f"bracket {intent.intent_id} ({intent.symbol}) was not sent: another process is acting "
+                f"on {intent.symbol}'s exit orders ({exc}). Run the cycle again once it has finished"
+            ) from exc
+
+    async def _refused(self, intent: BracketIntent, account: str, exc: Exception) -> None:
+        """Record a bracket refused before anything was sent (a rejected intent and a risk event)."""
+        try:
             await self.recorder.write_intent(
                 self._intent_row(intent, account, "rejected", {"error": str(exc)})
             )
-            self.recorder.risk_event(
-                "order_refused",
-                severity="warning",
-                symbol=intent.symbol,
-                message=f"bracket {intent.intent_id} refused before sending: {exc}",
-                detail={"intent_id": intent.intent_id, "error": type(exc).__name__},
+        except Exception as ledger_exc:  # the refusal itself must reach the caller
+            log.critical(
+                "broker.submit.refusal_not_recorded", intent_id=intent.intent_id, error=str(ledger_exc)
             )
+        self.recorder.risk_event(
+            "order_refused",
+            severity="warning",
+            symbol=intent.symbol,
+            message=f"bracket {intent.intent_id} refused before sending: {exc}",
+            detail={"intent_id": intent.intent_id, "error": type(exc).__name__},
+        )
+        with contextlib.suppress(Exception):
             await self.recorder.flush()
-            raise
-        await self.recorder.write_intent(self._intent_row(intent, account, "submitted", {}))
+
+    async def _submit_holding_lease(
+        self,
+        intent: BracketIntent,
+        account: str,
+        legs: list[_Leg],
+        contract: Contract,
+        described: SehkContract,
+        adopt_only: bool,
+    ) -> VerifiedBracket:
+        try:
+            await self.recorder.write_intent(self._intent_row(intent, account, "submitted", {}))
+        except Exception as exc:
+            log.critical("broker.submit.intent_not_recorded", intent_id=intent.intent_id, error=str(exc))
+            raise OrdersNotRecordedError(
+                f"bracket {intent.intent_id} ({intent.symbol}) was not sent: the ledger could not record "
+                f"its intent ({type(exc).__name__}: {exc}). Check that the ledger is writable"
+            ) from exc
         last_error = ""
         for attempt in range(1, self.max_attempts + 1):
             await self.conn.wait_ready(self.hold_timeout)
             fresh = [_Leg(plan=leg.plan, wire=leg.wire) for leg in legs]
             try:
-                return await self._attempt(intent, fresh, contract, described, attempt)
+                return await self._attempt(intent, fresh, contract, described, attempt, adopt_only)
             except _ConnectionDropped as exc:
                 last_error = str(exc)
                 log.warning("broker.submit.connection_dropped", intent_id=intent.intent_id, attempt=attempt)
@@ -266,6 +342,7 @@ class BracketSubmitter:
         contract: Contract,
         described: SehkContract,
         attempt: int,
+        adopt_only: bool = False,
     ) -> VerifiedBracket:
         epoch = self.conn.epoch
         found = {leg.plan.role: self.reports.orders_with_ref(leg.plan.order_ref) for leg in legs}
@@ -302,8 +379,11 @@ class BracketSubmitter:
             log.warning(
                 "broker.submit.adopted", intent_id=intent.intent_id, perm_ids=[leg.perm_id for leg in legs]
             )
+        elif adopt_only:
+            await self._nothing_to_adopt(intent)
         else:
-            self._place(intent, legs, contract)
+            await self._place(intent, legs, contract)
+            crash_point("bracket_placed")
         outcome = await self.reports.wait_for(lambda: self._probe(legs, epoch, adopted), self.proof_timeout)
         if outcome == "disconnected":
             raise _ConnectionDropped(f"connection lost (epoch {epoch}) before the bracket was proven")
@@ -320,7 +400,19 @@ class BracketSubmitter:
         if problems:
             evidence["problems"] = problems
             await self._fail(intent, legs, contract, described, "; ".join(problems), evidence)
+        crash_point("bracket_proven")
         return await self._proven(intent, legs, reports, adopted, evidence)
+
+    async def _nothing_to_adopt(self, intent: BracketIntent) -> NoReturn:
+        """A resumed intent whose legs the broker does not list: nothing is placed in its name."""
+        message = (
+            f"bracket {intent.intent_id} ({intent.symbol}) was to be adopted from a crashed run, but the "
+            "broker lists none of its legs; nothing was sent"
+        )
+        await self.recorder.write_intent(
+            self._intent_row(intent, self.conn.account, "abandoned", {"error": message})
+        )
+        raise NothingToAdoptError(message)
 
     def _adopt(self, leg: _Leg, reps: list[ReportedOrder]) -> None:
         if not reps:
@@ -338,9 +430,10 @@ class BracketSubmitter:
             }
         )
 
-    def _place(self, intent: BracketIntent, legs: list[_Leg], contract: Contract) -> None:
+    async def _place(self, intent: BracketIntent, legs: list[_Leg], contract: Contract) -> None:
         ib = self.conn.ib
         account = self.conn.account
+        epoch = self.conn.epoch
         try:
             for leg in legs:
                 leg.order_id = ib.client.getReqId()
@@ -351,9 +444,16 @@ class BracketSubmitter:
         placed_at = _now()
         for leg in legs:
             leg.placed_at = placed_at
-            self.recorder.track_order(
-                {**self._order_row(leg, account), "status": "sent", "placed_at": placed_at}
-            )
+        rows = [
+            {**self._order_row(leg, account), "status": "pending_submit", "placed_at": placed_at}
+            for leg in legs
+        ]
+        try:
+            await self.recorder.record_orders(rows)
+        except Exception as exc:
+            await self._not_recorded(intent, exc)
+        if self.conn.epoch != epoch or not self.conn.connected:
+            raise _ConnectionDropped("the connection dropped while the orders were being recorded")
         for leg in legs:
             order = ib_order(leg.plan, leg.wire, order_id=leg.order_id, account=account, parent_id=parent_id)
             log.info(
@@ -379,6 +479,22 @@ class BracketSubmitter:
                 ib.placeOrder(contract, order)
             except ConnectionError as exc:
                 raise _ConnectionDropped(str(exc)) from exc
+            # handed to the client library; the broker's answer moves it on (queued, not awaited)
+            self.recorder.update_order(leg.plan.order_ref, status="sent")
+
+    async def _not_recorded(self, intent: BracketIntent, exc: Exception) -> NoReturn:
+        """The order rows could not be committed: nothing is sent, and the caller is told why."""
+        log.critical("broker.submit.orders_not_recorded", intent_id=intent.intent_id, error=str(exc))
+        with contextlib.suppress(Exception):
+            await self.recorder.write_intent(
+                self._intent_row(
+                    intent, self.conn.account, "rejected", {"error": f"orders not recorded: {exc}"}
+                )
+            )
+        raise OrdersNotRecordedError(
+            f"bracket {intent.intent_id} ({intent.symbol}) was not sent: the ledger could not record its "
+            f"orders before sending ({type(exc).__name__}: {exc}). Check that the ledger is writable"
+        ) from exc
 
     def _leg_view(self, leg: _Leg) -> tuple[ReportedOrder | None, ReportedStatus | None]:
         order = self.reports.latest_order(client_id=leg.client_id, order_id=leg.order_id, perm_id=leg.perm_id)
@@ -489,7 +605,7 @@ class BracketSubmitter:
                     acknowledged_at=leg.acked_at,
                 )
             )
-        self.recorder.queue_intent(
+        await self._record_outcome(
             self._intent_row(
                 intent,
                 self.conn.account,
@@ -572,8 +688,9 @@ class BracketSubmitter:
                     error_message=reason[:500],
                     raw=_json_safe(evidence),
                 )
-        self.recorder.queue_intent(self._intent_row(intent, self.conn.account, "failed", evidence))
-        await self.recorder.flush()
+        await self._record_outcome(self._intent_row(intent, self.conn.account, "failed", evidence))
+        with contextlib.suppress(Exception):  # the error below must reach the caller
+            await self.recorder.flush()
         raise BracketVerificationError(
             f"bracket {intent.intent_id} ({intent.symbol} {intent.side} {intent.quantity}) was not proven "
             f"at the broker: {reason}. Every leg that existed was cancelled"
@@ -585,6 +702,18 @@ class BracketSubmitter:
             + (f"; FLATTEN FAILED: {flatten_error}" if flatten_error else ""),
             evidence,
         )
+
+    async def _record_outcome(self, row: dict[str, Any]) -> None:
+        """Commit the intent's outcome before the exit lease is released (a rerun reads it)."""
+        try:
+            await self.recorder.write_intent(row)
+        except Exception as exc:  # the broker's truth stands; reconciliation settles the row later
+            log.critical(
+                "broker.submit.outcome_not_recorded",
+                intent_id=row.get("intent_id"),
+                status=row.get("status"),
+                error=str(exc),
+            )
 
     def _filled(self, leg: _Leg) -> int:
         _order, status = self._leg_view(leg)

@@ -82,3 +82,16 @@ class BracketVerificationError(BrokerError, RuntimeError):
     def __init__(self, message: str, evidence: Mapping[str, Any]) -> None:
         super().__init__(message)
         self.evidence: dict[str, Any] = dict(evidence)
+
+
+class SymbolExitsBusyError(BrokerError, RuntimeError):
+    """Another process owns this symbol's exit orders right now (the monitor repairing protection,
+    flattening or cancelling exits): the bracket was not sent, so the two never act at once."""
+
+
+class OrdersNotRecordedError(BrokerError, RuntimeError):
+    """The ledger could not record a bracket's orders before sending, so nothing was sent."""
+
+
+class NothingToAdoptError(BrokerError, LookupError):
+    """A rerun was to adopt a crashed run's bracket, but the broker lists none of its legs."""

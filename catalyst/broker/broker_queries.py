@@ -254,6 +254,47 @@ class BrokerQueries:
             )
         return pd.DataFrame(rows, columns=OPEN_ORDER_COLUMNS)
 
+    async def orders(self) -> pd.DataFrame:
+        """Every order of the account the broker lists, open (reqAllOpenOrders: every client id) and
+        completed (reqCompletedOrders), one row per permId with its newest status; columns
+        :data:`OPEN_ORDER_COLUMNS` plus ``open`` (still working at the broker)."""
+        open_perms = await self.refresh_open_orders()
+        completed = await self.refresh_completed_orders()
+        rows = []
+        for perm_id in sorted(open_perms | completed):
+            rep = self.reports.latest_order(perm_id=perm_id)
+            if rep is None or (rep.account and rep.account != self.conn.account):
+                continue
+            status = self.reports.latest_status(perm_id=perm_id)
+            newest = rep.status
+            if status is not None and status.received_at >= rep.received_at:
+                newest = status.status
+            filled = int(status.filled) if status else int(rep.filled_quantity or 0)
+            rows.append(
+                {
+                    "order_ref": rep.order_ref,
+                    "perm_id": rep.perm_id,
+                    "order_id": rep.order_id,
+                    "client_id": rep.client_id,
+                    "parent_id": rep.parent_id,
+                    "parent_perm_id": rep.parent_perm_id,
+                    "account": rep.account,
+                    "symbol": rep.symbol,
+                    "side": side_from_ib_action(rep.action).value,
+                    "order_type": rep.order_type,
+                    "quantity": int(rep.quantity),
+                    "limit_price": rep.limit_price,
+                    "stop_price": rep.stop_price,
+                    "tif": rep.tif,
+                    "oca_group": rep.oca_group,
+                    "status": newest,
+                    "filled": filled,
+                    "remaining": int(status.remaining) if status else int(rep.quantity) - filled,
+                    "open": perm_id in open_perms and perm_id not in completed,
+                }
+            )
+        return pd.DataFrame(rows, columns=[*OPEN_ORDER_COLUMNS, "open"])
+
     async def executions(self) -> pd.DataFrame:
         execs = await self.refresh_executions()
         rows = []

@@ -1,7 +1,10 @@
 """Mirror of every order, status and fill into the ledger (rule 9), written in batches.
 
-The intent row is written synchronously before anything is sent (so a crash after sending can be
-recognised on rerun). Everything else (order rows, order events, fills, risk events) is queued
+Orders are on record before they leave: the intent row (:meth:`LedgerRecorder.write_intent`) and
+every leg's order row with its orderRef, order id and client id (:meth:`LedgerRecorder.record_orders`,
+status ``pending_submit``) are committed before ``placeOrder``, so a process killed right after
+sending leaves the ledger knowing what it sent, and a rerun finds it. Everything else (order status
+changes, order events, fills, risk events) is queued
 by the event handlers and written in one short ledger transaction per batch, off the event loop,
 so recording never delays the broker conversation and a burst of brackets does not open hundreds
 of DuckDB connections.
@@ -12,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -117,7 +120,7 @@ class LedgerRecorder:
     # -- our own actions ---------------------------------------------------------------------------
 
     async def write_intent(self, row: Mapping[str, Any]) -> None:
-        """Write (upsert) an intent row and return once it is in the ledger: called before sending.
+        """Write (upsert) an intent row and return once it is committed: before sending, and the outcome.
 
         Concurrent callers share one ledger transaction (group commit): while one batch is being
         written, the next callers queue and are written together right after it.
@@ -154,20 +157,44 @@ class LedgerRecorder:
 
     def _write_intents(self, rows: list[dict[str, Any]]) -> None:
         assert self.ledger is not None
-        # one multi-row INSERT; an intent already there (a rerun) keeps its row until the status
-        # change queued after the proof overwrites it
-        self.ledger.append("intents", rows)
+        # upserts in one transaction: a status change (submitted -> proven | failed, a rerun's
+        # submitted over the crashed run's row) replaces the row's status
+        with self.ledger.transaction():
+            for row in rows:
+                self.ledger.upsert("intents", row)
 
-    def track_order(self, row: Mapping[str, Any]) -> None:
-        """Start (or replace) the orders row of ``row['order_ref']`` and queue it."""
+    async def record_orders(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Track ``rows`` and return once they are committed to the ledger: called before sending.
+
+        The rows are written in one ledger transaction (all or none); a failure raises whatever the
+        ledger raised, and the caller must then send nothing. Without a ledger they are tracked only.
+        """
+        merged = [self._merge_order(row) for row in rows]
+        log.info("broker.ledger.orders_before_send", order_refs=[r["order_ref"] for r in merged])
+        if self.ledger is None:
+            return
+        async with self._lock:  # never interleaved with a batch that could carry older versions
+            await asyncio.to_thread(self._write_orders, merged)
+
+    def _write_orders(self, rows: list[dict[str, Any]]) -> None:
+        assert self.ledger is not None
+        with self.ledger.transaction():
+            for row in rows:
+                self.ledger.upsert("orders", row)
+
+    def _merge_order(self, row: Mapping[str, Any]) -> dict[str, Any]:
         ref = str(row["order_ref"])
-        current = self.orders.get(ref, {})
-        merged = {**current, **row, "updated_at": _now()}
+        merged = {**self.orders.get(ref, {}), **row, "updated_at": _now()}
         self.orders[ref] = merged
         if merged.get("perm_id"):
             self._ref_by_perm[int(merged["perm_id"])] = ref
         if merged.get("order_id") and merged.get("client_id") is not None:
             self._ref_by_id[(int(merged["client_id"]), int(merged["order_id"]))] = ref
+        return dict(merged)
+
+    def track_order(self, row: Mapping[str, Any]) -> None:
+        """Start (or replace) the orders row of ``row['order_ref']`` and queue it."""
+        ref = str(self._merge_order(row)["order_ref"])
         self._dirty_orders.add(ref)
         self._touch()
 

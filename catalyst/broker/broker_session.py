@@ -124,6 +124,9 @@ class BrokerSession:
             proof_timeout=self.proof_timeout,
             hold_timeout=self.hold_timeout,
             stop_limit_ticks=stop_limit_ticks,
+            state_dir=settings.state_dir,
+            # the monitor's repair of a symbol (protect, perhaps flatten) proves within two proofs
+            exits_wait=2 * self.proof_timeout + 5.0,
         )
         self.status_sync = StatusSync(
             ledger,
@@ -217,6 +220,11 @@ class BrokerSession:
         await self._ready()
         return await self.queries.executions()
 
+    async def orders(self) -> pd.DataFrame:
+        """Every order the broker lists for the account, open or completed, of every client id."""
+        await self._ready()
+        return await self.queries.orders()
+
     async def quote(self, symbol: str) -> Quote:
         await self._ready()
         return await self.queries.quote(symbol)
@@ -290,9 +298,13 @@ class BrokerSession:
 
         return await self.reports.wait_for(probe, self.proof_timeout if timeout is None else timeout)
 
-    async def submit_bracket(self, intent: BracketIntent) -> VerifiedBracket:
-        """Send a bracket and prove it at the broker; raises BracketVerificationError otherwise."""
-        return await self.submitter.submit(intent)
+    async def submit_bracket(self, intent: BracketIntent, *, adopt_only: bool = False) -> VerifiedBracket:
+        """Send a bracket and prove it at the broker; raises BracketVerificationError otherwise.
+
+        ``adopt_only``: a rerun resuming a crashed run's intent; its legs are adopted and proven,
+        and nothing is placed when the broker lists none of them (NothingToAdoptError).
+        """
+        return await self.submitter.submit(intent, adopt_only=adopt_only)
 
     async def sync_order_status(self) -> pd.DataFrame:
         """Bring every non-terminal ledger order up to date; returns the changes (one row each)."""
@@ -830,8 +842,11 @@ class SyncBrokerSession:
     def server_time(self) -> datetime:
         return self._run(self.session.server_time())
 
-    def submit_bracket(self, intent: BracketIntent) -> VerifiedBracket:
-        return self._run(self.session.submit_bracket(intent))
+    def submit_bracket(self, intent: BracketIntent, *, adopt_only: bool = False) -> VerifiedBracket:
+        return self._run(self.session.submit_bracket(intent, adopt_only=adopt_only))
+
+    def orders(self) -> pd.DataFrame:
+        return self._run(self.session.orders())
 
     def sync_order_status(self) -> pd.DataFrame:
         return self._run(self.session.sync_order_status())

@@ -2,7 +2,10 @@
 
 from catalyst.domain.bracket_intent import (
     MAX_ORDER_REF_LEN,
+    RESUMABLE_INTENT_STATUSES,
     BracketIntent,
+    IntentNumbering,
+    intent_id_prefix,
     make_intent_id,
     parse_order_ref,
 )
@@ -17,13 +20,16 @@ from catalyst.domain.side import Side
 
 __all__ = [
     "MAX_ORDER_REF_LEN",
+    "RESUMABLE_INTENT_STATUSES",
     "BracketIntent",
     "DomainError",
+    "IntentNumbering",
     "InvalidIntentError",
     "OrderType",
     "Side",
     "UnknownOrderTypeError",
     "UnknownSideError",
+    "intent_id_prefix",
     "make_intent_id",
     "parse_order_ref",
 ]

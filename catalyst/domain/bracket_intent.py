@@ -6,9 +6,18 @@ not a Decimal on the HKEX spread table of the security on the intent's date, and
 is not a positive whole number of board lots. So anything holding an intent may send it.
 
 Order references are deterministic: ``<intent_id>:P`` (parent/entry), ``:TP`` (take profit) and
-``:SL`` (stop loss). :func:`make_intent_id` derives the id from the run, symbol, side and sequence
-number, so rerunning a crashed cycle recreates the same references and finds its own orders at
-the broker instead of sending duplicates. References stay within :data:`MAX_ORDER_REF_LEN`.
+``:SL`` (stop loss). References stay within :data:`MAX_ORDER_REF_LEN`.
+
+Intent ids follow from the decision, never from the run that made it (:func:`make_intent_id`):
+account, Hong Kong trading day, strategy, symbol, side and a sequence number. A rerun on the same
+day after a crash decides the same trade, computes the same id and so finds (adopts) the legs the
+crashed run sent, instead of sending them twice. The sequence number (:class:`IntentNumbering`)
+tells apart the brackets one decision key gets in a day: number ``n`` is reused only while the
+intent recorded under it never got an outcome (its submission was cut off: a status in
+:data:`RESUMABLE_INTENT_STATUSES`); once it has one (proven, failed, rejected, dry run, adopted by
+reconciliation, ended...), the next bracket of the same key that day takes ``n + 1``. So a later
+cycle, after the first bracket of a symbol was proven (or has exited), can never "adopt" those
+finished legs.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -267,20 +276,80 @@ def parse_order_ref(ref: str) -> tuple[str, str]:
     raise InvalidIntentError(f"{ref!r} is not a Catalyst orderRef ('<intent_id>:P|TP|SL')")
 
 
-def make_intent_id(run_id: str, symbol: str, side: Side | str, seq: int) -> str:
-    """Deterministic, short id: ``<10 hex of sha256(run_id)>-<symbol>-<B|S>-<seq>``.
+#: Intent statuses whose submission was cut off before it got an outcome: the crashed run's
+#: ``submitted`` (written before anything is sent) and reconciliation's ``interrupted`` (the process
+#: died with legs still working at the broker). A rerun of the same decision reuses such an id.
+RESUMABLE_INTENT_STATUSES = frozenset({"submitted", "interrupted"})
 
-    The same (run, symbol, side, seq) always gives the same id, so a rerun finds its own orders.
-    At most 25 characters; its order references at most 28.
-    """
-    if not isinstance(run_id, str) or not run_id.strip():
-        raise InvalidIntentError(f"run_id must be a non-empty string, got {run_id!r}")
-    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
-        raise InvalidIntentError(f"seq must be an integer from 0 to {MAX_SEQ}, got {seq!r}")
+
+def _decision_digest(account: str, day: date, strategy: str) -> str:
+    key = json.dumps([account, day.isoformat(), strategy], separators=(",", ":"))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:10]
+
+
+def intent_id_prefix(account: str, day: date, strategy: str, symbol: str, side: Side | str) -> str:
+    """Every intent id of one decision key, up to its sequence number:
+    ``<10 hex of sha256(account, day, strategy)>-<YYMMDD>-<symbol>-<B|S>-``."""
+    if not isinstance(account, str) or not account.strip():
+        raise InvalidIntentError(
+            f"account must be a non-empty string (the broker's account the intent is for), got {account!r}"
+        )
+    if not isinstance(day, date) or isinstance(day, datetime):
+        raise InvalidIntentError(f"day must be the Hong Kong trading day (a datetime.date), got {day!r}")
+    if not isinstance(strategy, str):
+        raise InvalidIntentError(f"strategy must be a string, got {strategy!r}")
     try:
         code = normalize_symbol(symbol)
     except MarketError as e:
         raise InvalidIntentError(str(e)) from e
     s = _ensure_side(side)
-    digest = hashlib.sha256(run_id.encode("utf-8")).hexdigest()[:10]
-    return f"{digest}-{code}-{'B' if s is Side.BUY else 'S'}-{seq}"
+    digest = _decision_digest(account.strip(), day, strategy)
+    return f"{digest}-{day:%y%m%d}-{code}-{'B' if s is Side.BUY else 'S'}-"
+
+
+def make_intent_id(account: str, day: date, strategy: str, symbol: str, side: Side | str, seq: int) -> str:
+    """Deterministic, short id of one decision: ``<digest>-<YYMMDD>-<symbol>-<B|S>-<seq>``.
+
+    The digest hashes (account, Hong Kong trading day, strategy), so the same decision on the same
+    day gives the same id whichever run makes it: a rerun after a crash finds the crashed run's
+    orders. ``seq`` numbers the brackets of one key in a day (see :class:`IntentNumbering`).
+    At most 32 characters; its order references at most 35.
+    """
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
+        raise InvalidIntentError(f"seq must be an integer from 0 to {MAX_SEQ}, got {seq!r}")
+    return f"{intent_id_prefix(account, day, strategy, symbol, side)}{seq}"
+
+
+#: (intent id prefix) -> {sequence number: recorded status} of the intents recorded under it.
+RecordedIntents = Callable[[str], Mapping[int, str]]
+
+
+def _nothing_recorded(_prefix: str) -> Mapping[int, str]:
+    return {}
+
+
+class IntentNumbering:
+    """Gives each sized decision its intent id, numbering the brackets of one key in a day.
+
+    The number of a key is the smallest ``n`` that is neither given out by this object already nor
+    recorded with an outcome: an id recorded without one (a status in
+    :data:`RESUMABLE_INTENT_STATUSES`, a crashed submission) is given again, so the rerun adopts its
+    legs. ``recorded`` reads what the ledger holds (the trading cycle); the default, nothing, numbers
+    the decisions of one backtest 0, 1, 2... per key.
+    """
+
+    def __init__(self, recorded: RecordedIntents = _nothing_recorded) -> None:
+        self._recorded = recorded
+        self._given: dict[str, set[int]] = {}
+
+    def next_id(self, account: str, day: date, strategy: str, symbol: str, side: Side | str) -> str:
+        prefix = intent_id_prefix(account, day, strategy, symbol, side)
+        given = self._given.setdefault(prefix, set())
+        recorded = self._recorded(prefix)
+        seq = 0
+        while seq in given or (seq in recorded and recorded[seq] not in RESUMABLE_INTENT_STATUSES):
+            seq += 1
+        if seq > MAX_SEQ:
+            raise InvalidIntentError(f"more than {MAX_SEQ} brackets of {prefix}* in one day")
+        given.add(seq)
+        return f"{prefix}{seq}"

@@ -5,6 +5,10 @@ other way round. Every run leaves a ``reconciliations`` row and one ``discrepanc
 finding with the correction made. A symbol whose difference the missing fills don't explain
 is locked (a ``symbol_locked`` risk event, which the pre-trade checks honour) until a later
 reconciliation comes out clean or a person unlocks it.
+
+Orders too: every broker order (open or completed, any client id) with a Catalyst orderRef that
+the ledger lacks is adopted into it, linked to its intent (``order_adoption``); and what a dead
+process left half-done (runs ``running``, intents ``submitted``) is closed out (``closeout``).
 """
 
 from __future__ import annotations
@@ -14,12 +18,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 import structlog
 
+from catalyst.reconcile.closeout import CloseOut, close_out
 from catalyst.reconcile.ledger_book import ledger_positions
+from catalyst.reconcile.order_adoption import AdoptionResult, adopt_orders, catalyst_orders
 from catalyst.reconcile.recon_diff import (
     MISSING_FILL,
     ORPHAN,
@@ -51,14 +58,20 @@ class BrokerReader(Protocol):
 
     async def executions(self) -> pd.DataFrame: ...
 
+    async def orders(self) -> pd.DataFrame: ...
+
 
 @dataclass(frozen=True)
 class BrokerView:
     """What the broker reported, as plain frames (positions: account, symbol, quantity, avg_cost;
-    executions: exec_id, ts, account, symbol, side, quantity, price, commission, order_ref...)."""
+    executions: exec_id, ts, account, symbol, side, quantity, price, commission, order_ref...;
+    orders, open and completed of every client: order_ref, perm_id, order_id, client_id, account,
+    symbol, side, order_type, quantity, limit_price, stop_price, tif, oca_group, status, filled,
+    open). ``orders`` None: the broker was not asked (nothing is adopted or closed out)."""
 
     positions: pd.DataFrame
     executions: pd.DataFrame
+    orders: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,8 @@ class ReconciliationReport:
     broker_positions: int = 0
     ledger_positions: int = 0
     error: str = ""
+    adoption: AdoptionResult = field(default_factory=lambda: AdoptionResult((), (), (), []))
+    closeout: CloseOut = field(default_factory=CloseOut)
 
     @property
     def clean(self) -> bool:
@@ -80,8 +95,12 @@ class ReconciliationReport:
 
 
 async def read_broker(broker: BrokerReader) -> BrokerView:
-    """Ask the broker for positions and executions (raises whatever the broker raises)."""
-    return BrokerView(positions=await broker.positions(), executions=await broker.executions())
+    """Ask the broker for positions, executions and orders (raises whatever the broker raises)."""
+    return BrokerView(
+        positions=await broker.positions(),
+        executions=await broker.executions(),
+        orders=await broker.orders(),
+    )
 
 
 def _col(frame: pd.DataFrame, *names: str, default: Any = None) -> pd.Series:
@@ -185,12 +204,32 @@ def reconcile_view(
     run_id: str = "",
     now: datetime | None = None,
     alert: AlertFn | None = None,
+    state_dir: Path | str | None = None,
 ) -> ReconciliationReport:
-    """Diff ``view`` against the ledger, correct the ledger, and record the run."""
+    """Diff ``view`` against the ledger, correct the ledger, and record the run.
+
+    ``state_dir`` holds the leases (``Settings.state_dir``): who decides and sends for the account
+    now, so the intents of a live submission are never closed out.
+    """
     from catalyst.ledger import new_id
 
     now = now or datetime.now(UTC)
     recon_id = new_id()
+    adoption = AdoptionResult((), (), (), [])
+    closed = CloseOut()
+    if view.orders is not None:
+        adoption = adopt_orders(
+            ledger, view.orders, account=account, recon_id=recon_id, run_id=run_id, now=now
+        )
+        closed = close_out(
+            ledger,
+            catalyst_orders(view.orders, account),
+            account=account,
+            state_dir=state_dir,
+            recon_id=recon_id,
+            run_id=run_id,
+            now=now,
+        )
     broker_pos = normalise_positions(view.positions, account)
     execs = normalise_executions(view.executions, account)
     ledger_pos = ledger_positions(ledger, account)
@@ -241,8 +280,12 @@ def reconcile_view(
             )
             unlocked.append(symbol)
 
-    status = "clean" if findings.empty else "corrected"
-    rows = []
+    status = (
+        "clean"
+        if findings.empty and not (adoption.findings or adoption.refreshed or closed.changed)
+        else "corrected"
+    )
+    rows: list[dict[str, Any]] = list(adoption.findings)
     for f in findings.to_dict("records"):
         rows.append(
             {
@@ -276,8 +319,18 @@ def reconcile_view(
             "status": status,
             "broker_positions": len(broker_pos),
             "ledger_positions": len(ledger_pos),
-            "discrepancies": len(findings),
-            "detail": json.dumps({"backfilled": backfilled, "locked": to_lock, "unlocked": unlocked}),
+            "discrepancies": len(findings) + len(adoption.findings),
+            "detail": json.dumps(
+                {
+                    "backfilled": backfilled,
+                    "locked": to_lock,
+                    "unlocked": unlocked,
+                    "orders_adopted": list(adoption.adopted),
+                    "intents_created": list(adoption.intents_created),
+                    "orders_refreshed": list(adoption.refreshed),
+                    **closed.describe(),
+                }
+            ),
         },
     )
     _snapshots(ledger, broker_pos, ledger_pos, run_id, now, account)
@@ -291,8 +344,11 @@ def reconcile_view(
         tuple(unlocked),
         len(broker_pos),
         len(ledger_pos),
+        adoption=adoption,
+        closeout=closed,
     )
     _alert_findings(report, alert)
+    _alert_orders(report, alert)
     log.info(
         "reconcile.done",
         recon_id=recon_id,
@@ -326,6 +382,28 @@ def _alert_findings(report: ReconciliationReport, alert: AlertFn | None) -> None
                 f"`catalyst risk unlock {f['symbol']} --reason ...` after checking the account"
             )
         alert(severity, title, body, f"recon:{report.account}:{f['symbol']}:{f['kind']}")
+
+
+def _alert_orders(report: ReconciliationReport, alert: AlertFn | None) -> None:
+    if alert is None:
+        return
+    if report.adoption.adopted:
+        alert(
+            "critical",
+            f"Reconciliation: {len(report.adoption.adopted)} broker order(s) the ledger did not know "
+            f"({report.account})",
+            f"adopted into the ledger: {', '.join(report.adoption.adopted)}. recon {report.recon_id}",
+            f"recon:{report.account}:orders_adopted:{','.join(report.adoption.adopted)}",
+        )
+    if report.closeout.interrupted:
+        alert(
+            "critical",
+            f"Reconciliation: bracket(s) left unproven by a dead process ({report.account})",
+            f"intents {', '.join(report.closeout.interrupted)} have legs working at the broker that were "
+            "never proven; a rerun today adopts and proves them, or cancel them. "
+            f"recon {report.recon_id}",
+            f"recon:{report.account}:interrupted:{','.join(report.closeout.interrupted)}",
+        )
 
 
 def _dec(value: Any) -> Decimal | None:
@@ -544,12 +622,19 @@ async def reconcile(
     run_id: str = "",
     now: datetime | None = None,
     alert: AlertFn | None = None,
+    state_dir: Path | str | None = None,
 ) -> ReconciliationReport:
     """One reconciliation: read the broker, diff, correct, record. Raises
-    :class:`ReconciliationFailedError` (after recording the failure) when it cannot complete."""
+    :class:`ReconciliationFailedError` (after recording the failure) when it cannot complete.
+
+    ``state_dir`` (the leases) defaults to the broker session's ``settings.state_dir``."""
+    if state_dir is None:
+        state_dir = getattr(getattr(broker, "settings", None), "state_dir", None)
     try:
         view = await read_broker(broker)
-        return reconcile_view(ledger, view, account=account, run_id=run_id, now=now, alert=alert)
+        return reconcile_view(
+            ledger, view, account=account, run_id=run_id, now=now, alert=alert, state_dir=state_dir
+        )
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         log.error("reconcile.failed", account=account, error=error)
@@ -572,6 +657,7 @@ async def require_clean_start(
     account: str,
     run_id: str = "",
     alert: AlertFn | None = None,
+    state_dir: Path | str | None = None,
 ) -> ReconciliationReport:
     """The startup gate: reconcile, or raise :class:`TradingBlockedError` saying why not.
 
@@ -579,7 +665,9 @@ async def require_clean_start(
     with the broker, and unexplained symbols are locked for the pre-trade checks).
     """
     try:
-        return await reconcile(broker, ledger, account=account, run_id=run_id, alert=alert)
+        return await reconcile(
+            broker, ledger, account=account, run_id=run_id, alert=alert, state_dir=state_dir
+        )
     except ReconciliationFailedError as exc:
         raise TradingBlockedError(
             f"trading blocked: the startup reconciliation did not complete, so Catalyst cannot know what "

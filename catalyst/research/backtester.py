@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import structlog
 
-from catalyst.domain import BracketIntent
+from catalyst.domain import BracketIntent, IntentNumbering
 from catalyst.market import FIXED, HK_TZ, TIERED, CommissionPlan, fill_fees, security, to_hk
 from catalyst.research.backtest_result import TRADE_COLUMNS, BacktestResult, summary_stats
 from catalyst.research.bar_frame import (
@@ -75,7 +75,7 @@ class BacktestConfig:
     slippage_ticks: int = 0
     """Ticks of slippage on stop fills (IB-simulated stops become marketable orders)."""
     run_id: str = "backtest"
-    """Seed of the deterministic intent ids (``make_intent_id``)."""
+    """Stands in for the account in the deterministic intent ids (``make_intent_id``)."""
     trade_from: date | None = None
     """First session on which orders may be placed; earlier bars only feed the indicators
     (walk-forward test windows)."""
@@ -272,7 +272,7 @@ def run_backtest(
     account = _Account(cfg.initial_capital)
     trades: list[_Trade] = []
     rejections: list[dict[str, Any]] = []
-    seq = 0
+    numbering = IntentNumbering()  # one per backtest: every decision of a key in a day numbered 0, 1...
     for at_key, group in signals.groupby("at", sort=True):
         at: Any = at_key
         at_ns = _ns_of(at)
@@ -295,9 +295,13 @@ def run_backtest(
             log.warning("research.backtest.bust", at=str(at), equity=str(equity))
             break
         intents = size_candidates(
-            cands, equity=equity, budget=buying_power, limits=cfg.limits, run_id=cfg.run_id, first_seq=seq
+            cands,
+            equity=equity,
+            budget=buying_power,
+            limits=cfg.limits,
+            run_id=cfg.run_id,
+            numbering=numbering,
         )
-        seq += len(cands)
         verdict = pre_trade(
             intents,
             PreTradeContext(

@@ -10,6 +10,12 @@ Quantity is the largest whole number of board lots such that
 * the order stays within HKEX's maximum of 3,000 board lots.
 
 A candidate that cannot afford one lot is skipped (logged), not sent with zero shares.
+
+Intent ids come from the decision (``catalyst.domain.make_intent_id``): account, the candidate's
+Hong Kong trading day, strategy, symbol, side and a sequence number from an
+:class:`~catalyst.domain.IntentNumbering` (the cycle's reads the ledger, so a rerun after a crash
+gets the crashed run's ids back; a backtest numbers its own decisions). A backtest has no account:
+its run id stands in for it.
 """
 
 from __future__ import annotations
@@ -19,8 +25,8 @@ from decimal import Decimal
 
 import structlog
 
-from catalyst.domain import BracketIntent, make_intent_id
-from catalyst.market import board_lot, shares_for_budget
+from catalyst.domain import BracketIntent, IntentNumbering
+from catalyst.market import as_hk_date, board_lot, shares_for_budget
 from catalyst.research.strategy_base import Candidate
 from catalyst.risk.pretrade import risk_of
 from catalyst.risk.risk_limits import RiskLimits
@@ -93,17 +99,20 @@ def size_candidates(
     limits: RiskLimits,
     run_id: str,
     account: str = "",
-    first_seq: int = 0,
+    numbering: IntentNumbering | None = None,
 ) -> list[BracketIntent]:
-    """Size each candidate in order; ids from ``make_intent_id(run_id, symbol, side, seq)``."""
+    """Size each candidate in order; each gets ``numbering.next_id(account or run_id, day, strategy,
+    symbol, side)`` (default numbering: a fresh one, nothing recorded)."""
+    ids = numbering if numbering is not None else IntentNumbering()
     out: list[BracketIntent] = []
-    for seq, cand in enumerate(candidates, start=first_seq):
+    for cand in candidates:
+        intent_id = ids.next_id(account or run_id, as_hk_date(cand.at), cand.strategy, cand.symbol, cand.side)
         intent = size_candidate(
             cand,
             equity=equity,
             budget=budget,
             limits=limits,
-            intent_id=make_intent_id(run_id, cand.symbol, cand.side, seq),
+            intent_id=intent_id,
             run_id=run_id,
             account=account,
         )

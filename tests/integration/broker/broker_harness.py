@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 
 from catalyst.broker import BrokerSession
-from catalyst.config import BrokerSettings, Settings
+from catalyst.config import BrokerSettings, PathSettings, Settings
 from catalyst.ledger import Ledger
 from catalyst.sim.sim_control import GatewayControl
 from catalyst.sim.sim_launcher import start_gateway
@@ -30,6 +31,8 @@ SIM_ACCOUNT = "DU0000001"
 SIM_CLOCK = "2026-11-24T10:00:00+08:00"
 
 _client_ids = itertools.count(11)
+#: This test process's own state folder (leases): never the shared tree's ``state/``.
+STATE_DIR = Path(tempfile.mkdtemp(prefix="catalyst-broker-it-"))
 
 
 @dataclass
@@ -64,6 +67,7 @@ def start_sim(state_dir: Path, **kwargs: Any) -> Any:
 def make_settings(target: GatewayTarget, *, client_id: int | None = None, **broker: Any) -> Settings:
     return Settings(
         mode="sim" if target.kind == "sim" else "paper",
+        paths=PathSettings(state_dir=STATE_DIR),
         broker=BrokerSettings(
             **{
                 "host": target.host,

@@ -1,8 +1,9 @@
-"""Deterministic intent ids and order references (a rerun must find its own orders)."""
+"""Deterministic intent ids and order references: the id follows from the decision, not the run, so a
+rerun after a crash finds the crashed run's orders; a later bracket of the same key gets a new number."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal as D
 
 import pytest
@@ -12,38 +13,72 @@ from hypothesis import strategies as st
 from catalyst.domain import (
     MAX_ORDER_REF_LEN,
     BracketIntent,
+    IntentNumbering,
     InvalidIntentError,
     Side,
+    intent_id_prefix,
     make_intent_id,
     parse_order_ref,
 )
 from catalyst.market import HK_TZ, universe
+from catalyst.research.position_sizing import size_candidates
+from catalyst.research.strategy_base import Candidate
+from catalyst.risk.risk_limits import RiskLimits
 
 
-def test_the_same_inputs_always_give_the_same_id() -> None:
-    assert make_intent_id("run-1", "700", Side.BUY, 3) == make_intent_id("run-1", "0700", "long", 3)
+def size_one(*, run_id: str) -> BracketIntent:
+    cand = Candidate(
+        "700", Side.BUY, D("600"), D("590"), D("620"), 1.0, "gap",
+        datetime(2026, 11, 24, 10, tzinfo=HK_TZ), "momentum",
+    )  # fmt: skip
+    (intent,) = size_candidates(
+        [cand], equity=D("1000000"), budget=D("1000000"), limits=RiskLimits(), run_id=run_id, account="DU1"
+    )
+    return intent
 
 
-def test_each_input_changes_the_id() -> None:
-    base = make_intent_id("run-1", "700", Side.BUY, 3)
-    assert base != make_intent_id("run-2", "700", Side.BUY, 3)
-    assert base != make_intent_id("run-1", "5", Side.BUY, 3)
-    assert base != make_intent_id("run-1", "700", Side.SELL, 3)
-    assert base != make_intent_id("run-1", "700", Side.BUY, 4)
+DAY = date(2026, 11, 24)
+
+
+def test_the_same_decision_always_gives_the_same_id() -> None:
+    assert make_intent_id("DU1", DAY, "momentum", "700", Side.BUY, 3) == make_intent_id(
+        "DU1", DAY, "momentum", "0700", "long", 3
+    )
+
+
+def test_the_run_is_not_part_of_the_id_so_a_rerun_computes_the_crashed_runs_id() -> None:
+    first_run = size_one(run_id="cycle-a")
+    rerun = size_one(run_id="cycle-b")
+    assert first_run.intent_id == rerun.intent_id
+    assert first_run.run_id != rerun.run_id
+
+
+def test_each_part_of_the_decision_changes_the_id() -> None:
+    base = make_intent_id("DU1", DAY, "momentum", "700", Side.BUY, 3)
+    assert base != make_intent_id("DU2", DAY, "momentum", "700", Side.BUY, 3)
+    assert base != make_intent_id("DU1", date(2026, 11, 25), "momentum", "700", Side.BUY, 3)
+    assert base != make_intent_id("DU1", DAY, "gap", "700", Side.BUY, 3)
+    assert base != make_intent_id("DU1", DAY, "momentum", "5", Side.BUY, 3)
+    assert base != make_intent_id("DU1", DAY, "momentum", "700", Side.SELL, 3)
+    assert base != make_intent_id("DU1", DAY, "momentum", "700", Side.BUY, 4)
 
 
 def test_the_id_is_readable() -> None:
-    assert make_intent_id("run-1", "700", Side.SELL, 12).endswith("-700-S-12")
+    assert make_intent_id("DU1", DAY, "m", "700", Side.SELL, 12).endswith("-261124-700-S-12")
 
 
 @given(
-    run_id=st.text(min_size=1, max_size=300).filter(str.strip),
+    account=st.text(min_size=1, max_size=300).filter(str.strip),
+    strategy=st.text(max_size=300),
+    day=st.dates(date(2000, 1, 1), date(2099, 12, 31)),
     symbol=st.sampled_from(sorted(universe())),
     side=st.sampled_from(list(Side)),
     seq=st.integers(0, 999_999),
 )
-def test_every_order_ref_fits_ibs_order_ref_budget(run_id: str, symbol: str, side: Side, seq: int) -> None:
-    intent_id = make_intent_id(run_id, symbol, side, seq)
+def test_every_order_ref_fits_ibs_order_ref_budget(
+    account: str, strategy: str, day: date, symbol: str, side: Side, seq: int
+) -> None:
+    intent_id = make_intent_id(account, day, strategy, symbol, side, seq)
     sec = universe()[symbol]
     stop, target = (D("1"), D("3")) if side is Side.BUY else (D("3"), D("1"))
     b = BracketIntent(
@@ -57,6 +92,37 @@ def test_every_order_ref_fits_ibs_order_ref_budget(run_id: str, symbol: str, sid
         (intent_id, "TP"),
         (intent_id, "SL"),
     }
+
+
+def numbering_over(recorded: dict[str, dict[int, str]]) -> IntentNumbering:
+    return IntentNumbering(lambda prefix: recorded.get(prefix, {}))
+
+
+def test_two_brackets_of_one_key_in_one_cycle_get_two_numbers() -> None:
+    ids = IntentNumbering()
+    first = ids.next_id("DU1", DAY, "m", "700", Side.BUY)
+    second = ids.next_id("DU1", DAY, "m", "700", Side.BUY)
+    assert (first[-2:], second[-2:]) == ("-0", "-1")
+
+
+def test_a_crashed_submission_keeps_its_number_so_the_rerun_adopts_its_legs() -> None:
+    prefix = intent_id_prefix("DU1", DAY, "m", "700", Side.BUY)
+    for cut_off in ("submitted", "interrupted"):
+        ids = numbering_over({prefix: {0: cut_off}})
+        assert ids.next_id("DU1", DAY, "m", "700", Side.BUY) == prefix + "0"
+
+
+@pytest.mark.parametrize("outcome", ["proven", "failed", "rejected", "dry_run", "adopted", "completed"])
+def test_a_bracket_with_an_outcome_is_never_reused_by_a_later_cycle(outcome: str) -> None:
+    prefix = intent_id_prefix("DU1", DAY, "m", "700", Side.BUY)
+    ids = numbering_over({prefix: {0: "proven", 1: outcome}})
+    assert ids.next_id("DU1", DAY, "m", "700", Side.BUY) == prefix + "2"
+
+
+def test_the_next_day_starts_again_from_zero() -> None:
+    prefix = intent_id_prefix("DU1", DAY, "m", "700", Side.BUY)
+    ids = numbering_over({prefix: {0: "proven", 1: "proven"}})
+    assert ids.next_id("DU1", date(2026, 11, 25), "m", "700", Side.BUY).endswith("-261125-700-B-0")
 
 
 def test_order_refs_name_the_leg() -> None:
@@ -78,10 +144,12 @@ def test_parse_order_ref_refuses_foreign_refs(ref: object) -> None:
 
 
 @pytest.mark.parametrize(
-    ("run_id", "symbol", "side", "seq"),
-    [("", "700", "BUY", 1), ("  ", "700", "BUY", 1), ("r", "700.HK", "BUY", 1), ("r", "700", "hold", 1),
-     ("r", "700", "BUY", -1), ("r", "700", "BUY", 1_000_000), ("r", "700", "BUY", True)],
+    ("account", "day", "symbol", "side", "seq"),
+    [("", DAY, "700", "BUY", 1), ("  ", DAY, "700", "BUY", 1), ("DU1", "2026-11-24", "700", "BUY", 1),
+     ("DU1", datetime(2026, 11, 24, tzinfo=HK_TZ), "700", "BUY", 1), ("DU1", DAY, "700.HK", "BUY", 1),
+     ("DU1", DAY, "700", "hold", 1), ("DU1", DAY, "700", "BUY", -1), ("DU1", DAY, "700", "BUY", 1_000_000),
+     ("DU1", DAY, "700", "BUY", True)],
 )  # fmt: skip
-def test_make_intent_id_refuses_bad_inputs(run_id: str, symbol: str, side: str, seq: int) -> None:
+def test_make_intent_id_refuses_bad_inputs(account: str, day: date, symbol: str, side: str, seq: int) -> None:
     with pytest.raises(InvalidIntentError):
-        make_intent_id(run_id, symbol, side, seq)
+        make_intent_id(account, day, "m", symbol, side, seq)
