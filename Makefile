@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.catalyst-installed
 
-.PHONY: setup demo test lint typecheck layers pytest lab bench clean-state
+.PHONY: setup demo test lint typecheck layers pytest lab bench soak clean-state
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Catalyst needs Python 3.11 or newer; found " + sys.version.split()[0])'
@@ -45,6 +45,11 @@ lab: setup
 bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks.run_all
+
+# The chaos soak, long: 30 rounds by default (ROUNDS=N, SEED=N to replay a printed seed).
+soak: setup
+	CATALYST_CHAOS_ROUNDS=$(or $(ROUNDS),30) $(if $(SEED),CATALYST_CHAOS_SEED=$(SEED)) \
+		$(BIN)/python -m pytest -p no:cacheprovider -s -q tests/integration/chaos
 
 clean-state:
 	-$(BIN)/catalyst gateway stop
