@@ -5,9 +5,12 @@ live in ``catalyst.risk.monitor_daemon``."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import sys
+import time
+from collections.abc import Awaitable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,14 +20,16 @@ import structlog
 import typer
 
 from catalyst.broker import BrokerSession
+from catalyst.broker.broker_errors import AccountNotManagedError, BrokerError, ClientIdInUseError
 from catalyst.config import ConfigError, Settings, load_settings
+from catalyst.errors import CatalystError
 from catalyst.ledger import Ledger, new_id
 from catalyst.log import configure_logging
 from catalyst.reconcile.ledger_book import ledger_positions
 from catalyst.reconcile.reconciler import reconcile
 from catalyst.risk.alerts import Alerter, alerter_from_settings
-from catalyst.risk.monitor_daemon import Monitor, MonitorConfig
-from catalyst.risk.monitor_pidfile import MonitorPidLock
+from catalyst.risk.monitor_daemon import CONNECT_RETRY_MAX, Monitor, MonitorConfig
+from catalyst.risk.monitor_pidfile import MonitorPidLock, running_monitors
 from catalyst.risk.risk_errors import MonitorAlreadyRunningError
 from catalyst.risk.risk_limits import RiskLimits
 
@@ -35,33 +40,44 @@ CLIENT_ID_OFFSET = 50
 RECONCILE_MODES = ("direct", "notebook", "off")
 
 
-def build_monitor(
+def monitor_session(
     settings: Settings,
     *,
     ledger: Ledger,
-    alerter: Alerter,
-    config: MonitorConfig,
+    run_id: str,
     client_id: int | None = None,
     reconnect_delays: tuple[float, ...] | None = None,
+) -> BrokerSession:
+    """The monitor's own broker session (its own client id, ``broker.client_id + 50`` by default)."""
+    kwargs: dict[str, Any] = {}
+    if reconnect_delays is not None:
+        kwargs["reconnect_delays"] = reconnect_delays
+    return BrokerSession(
+        settings,
+        ledger=ledger,
+        run_id=run_id,
+        client_id=client_id if client_id is not None else settings.broker.client_id + CLIENT_ID_OFFSET,
+        **kwargs,
+    )
+
+
+def build_monitor(
+    settings: Settings,
+    *,
+    session: BrokerSession,
+    ledger: Ledger,
+    alerter: Alerter,
+    config: MonitorConfig,
     reconcile_with: str = "direct",
-) -> tuple[Monitor, BrokerSession]:
-    """A monitor wired to a new broker session, the ledger's book and the reconciler.
+) -> Monitor:
+    """A monitor of ``config.account`` (the session's, resolved at connect) wired to the session,
+    the ledger's book and the reconciler.
 
     ``reconcile_with``: ``direct`` reconciles in-process; ``notebook`` runs `catalyst reconcile`
     (the archived reconcile notebook) as a child process; ``off`` leaves it to the scheduler.
     """
     if reconcile_with not in RECONCILE_MODES:
         raise typer.BadParameter(f"--reconcile-with must be one of {', '.join(RECONCILE_MODES)}")
-    kwargs: dict[str, Any] = {}
-    if reconnect_delays is not None:
-        kwargs["reconnect_delays"] = reconnect_delays
-    session = BrokerSession(
-        settings,
-        ledger=ledger,
-        run_id=config.run_id,
-        client_id=client_id if client_id is not None else settings.broker.client_id + CLIENT_ID_OFFSET,
-        **kwargs,
-    )
 
     def alert(severity: str, title: str, body: str, key: str) -> object:
         return alerter.alert(severity, title, body, dedup_key=key)
@@ -87,8 +103,7 @@ def build_monitor(
         return 0
 
     chosen = {"direct": reconcile_now, "notebook": reconcile_notebook, "off": None}[reconcile_with]
-
-    monitor = Monitor(
+    return Monitor(
         session,
         ledger,
         alerter,
@@ -97,13 +112,45 @@ def build_monitor(
         book=ledger_positions,
         reconcile=chosen,
     )
-    return monitor, session
+
+
+async def connect_for_account(
+    session: BrokerSession, stop: asyncio.Event, *, alerter: Alerter, down_alert_after: float
+) -> str | None:
+    """Connect, retrying while the gateway is down, and return the account the session resolved
+    (the one the monitor guards); None when stopped first. A refused account or client id is not
+    retried: waiting would not change it."""
+    delay, started, alerted = 0.5, time.monotonic(), False
+    while not stop.is_set():
+        try:
+            await session.connect()
+            return session.account
+        except (AccountNotManagedError, ClientIdInUseError):
+            raise
+        except (BrokerError, OSError) as exc:
+            down_for = time.monotonic() - started
+            log.warning("monitor.connect.failed", error=str(exc), retry_in=delay, down_seconds=down_for)
+            if not alerted and down_for >= down_alert_after:
+                alerted = True
+                await asyncio.to_thread(
+                    alerter.alert,
+                    "critical",
+                    "GATEWAY DOWN (monitor not started)",
+                    f"the monitor cannot reach the gateway for {down_for:.0f} s ({exc}); it keeps "
+                    "retrying. Positions rely on the broker-held stops meanwhile.",
+                    dedup_key="gw-down:monitor-start",
+                )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(CONNECT_RETRY_MAX, delay * 2)
+    return None
 
 
 async def run_monitor(monitor: Monitor, session: BrokerSession, stop: asyncio.Event) -> None:
-    """Connect (retrying while the gateway is down), run until ``stop``, close the session."""
+    """Run a monitor over a connected session until ``stop`` (the session reconnects by itself
+    after a drop), then close the session."""
     try:
-        await monitor.run(stop, connect=session.connect)
+        await monitor.run(stop)
     finally:
         await session.close()
 
@@ -132,39 +179,105 @@ def monitor(
         "direct", help="direct (in-process), notebook (archived `catalyst reconcile` run) or off (scheduler)."
     ),
 ) -> None:
-    """Watch one account until SIGTERM: stops and targets, the daily loss limit, order status, drift."""
+    """Watch one account until SIGTERM: stops and targets, the daily loss limit, order status, drift.
+
+    The account is the one the gateway session resolves at connect (broker.account, or the login's
+    only account), so the monitor connects first and then takes its per-account pid lock."""
     settings = _settings(config)
     if sync_interval > 60:
         typer.echo("error: --sync-interval must be at most 60 s (rule 7)", err=True)
         raise typer.Exit(code=2)
-    account = settings.broker.account
+    if reconcile_with not in RECONCILE_MODES:
+        typer.echo(f"error: --reconcile-with must be one of {', '.join(RECONCILE_MODES)}", err=True)
+        raise typer.Exit(code=2)
     run_id = f"monitor-{new_id()}"
-    ledger = Ledger(settings.ledger_path)
+    try:
+        ledger = Ledger(settings.ledger_path)
+    except CatalystError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
     configure_logging(
         json_file=settings.state_dir / "monitor.jsonl", secrets=settings.secret_values(), ledger=ledger
     )
-    lock = MonitorPidLock(settings.state_dir, account)
+    alerter = alerter_from_settings(settings, ledger=ledger, run_id=run_id)
+    session = monitor_session(settings, ledger=ledger, run_id=run_id, client_id=client_id)
+    typer.echo(
+        f"catalyst monitor: connecting to the gateway {settings.broker.host}:{settings.broker_port} "
+        f"(client id {session.client_id}) for account {settings.broker.account or '(the login`s only one)'}"
+        "; SIGTERM stops it"
+    )
+
+    async def main() -> str:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            account = await connect_for_account(
+                session, stop, alerter=alerter, down_alert_after=down_alert_after
+            )
+        except BaseException:
+            await session.close()
+            raise
+        if account is None:
+            await session.close()
+            return "stopped before connecting"
+        lock = MonitorPidLock(settings.state_dir, account)
+        try:
+            lock.acquire()
+        except MonitorAlreadyRunningError:
+            await session.close()
+            raise
+        try:
+            cfg = MonitorConfig(
+                account=account,
+                run_id=run_id,
+                state_dir=settings.state_dir,
+                poll_interval=poll_interval,
+                sync_interval=sync_interval,
+                reconcile_interval=reconcile_interval,
+                down_alert_after=down_alert_after,
+            )
+            mon = build_monitor(
+                settings,
+                session=session,
+                ledger=ledger,
+                alerter=alerter,
+                config=cfg,
+                reconcile_with=reconcile_with,
+            )
+            typer.echo(f"catalyst monitor: account {account}, pid lock {lock.path}")
+            return await _recorded(settings, ledger, cfg, run_monitor(mon, session, stop))
+        finally:
+            lock.release()
+
     try:
-        lock.acquire()
+        status = asyncio.run(main())
     except MonitorAlreadyRunningError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=3) from exc
-    cfg = MonitorConfig(
-        account=account,
-        run_id=run_id,
-        poll_interval=poll_interval,
-        sync_interval=sync_interval,
-        reconcile_interval=reconcile_interval,
-        down_alert_after=down_alert_after,
-    )
+    except ClientIdInUseError as exc:
+        running = running_monitors(settings.state_dir)
+        if running:
+            shown = ", ".join(f"pid {pid} ({path})" for path, pid in running.items())
+            typer.echo(f"error: a catalyst monitor is already running: {shown}; {exc}", err=True)
+            raise typer.Exit(code=3) from exc
+        typer.echo(f"error: {exc}; or pass --client-id", err=True)
+        raise typer.Exit(code=2) from exc
+    except AccountNotManagedError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    typer.echo(f"catalyst monitor stopped ({status})")
+
+
+async def _recorded(settings: Settings, ledger: Ledger, cfg: MonitorConfig, body: Awaitable[None]) -> str:
+    """Run ``body`` with the monitor's row in the ledger's runs (running, then ok or failed)."""
     started = datetime.now(UTC)
+    row = {"run_id": cfg.run_id, "kind": "monitor", "mode": settings.mode, "account": cfg.account}
     ledger.upsert(
         "runs",
         {
-            "run_id": run_id,
-            "kind": "monitor",
-            "mode": settings.mode,
-            "account": account or None,
+            **row,
             "started_at": started,
             "status": "running",
             "parameters": json.dumps({k: str(v) for k, v in asdict(cfg).items()}),
@@ -172,38 +285,13 @@ def monitor(
     )
     status = "failed"
     try:
-        alerter = alerter_from_settings(settings, ledger=ledger, run_id=run_id)
-        mon, session = build_monitor(
-            settings, ledger=ledger, alerter=alerter, config=cfg, client_id=client_id
-        )
-        typer.echo(
-            f"catalyst monitor: account {account or '(default)'}, gateway "
-            f"{settings.broker.host}:{settings.broker_port}, pid lock {lock.path}; SIGTERM stops it"
-        )
-
-        async def main() -> None:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(sig, stop.set)
-            await run_monitor(mon, session, stop)
-
-        asyncio.run(main())
+        await body
         status = "ok"
     finally:
         ledger.upsert(
-            "runs",
-            {
-                "run_id": run_id,
-                "kind": "monitor",
-                "mode": settings.mode,
-                "started_at": started,
-                "finished_at": datetime.now(UTC),
-                "status": status,
-            },
+            "runs", {**row, "started_at": started, "finished_at": datetime.now(UTC), "status": status}
         )
-        lock.release()
-        typer.echo(f"catalyst monitor stopped ({status})")
+    return status
 
 
 def register(app: typer.Typer) -> None:

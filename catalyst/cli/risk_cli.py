@@ -1,5 +1,9 @@
 """`catalyst risk status|reset|unlock`: the breaker's halt and the symbol locks, read from and
-written to the ledger (so every process sees the same state)."""
+written to the ledger (so every process sees the same state).
+
+These commands do not connect to the broker: the account is ``--account``, else ``broker.account``,
+else the one account the ledger knows (:mod:`catalyst.risk.known_accounts`); never "" (no account).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,11 @@ from pathlib import Path
 import typer
 
 from catalyst.config import ConfigError, Settings, load_settings
+from catalyst.errors import CatalystError
 from catalyst.ledger import Ledger
+from catalyst.risk.known_accounts import choose_account, known_accounts
 from catalyst.risk.monitor_pidfile import running_monitor_pid
-from catalyst.risk.risk_errors import RiskCommandError
+from catalyst.risk.risk_errors import AccountAmbiguousError
 from catalyst.risk.risk_state import load_risk_state, reset_breaker, unlock_symbol
 
 risk_app = typer.Typer(help="Risk state: the circuit breaker's halt and symbol locks.", no_args_is_help=True)
@@ -21,6 +27,12 @@ _CONFIG = typer.Option(
     None, "--config", "-c", help="The settings file (default: $CATALYST_CONFIG or ./catalyst.toml)."
 )
 _REASON = typer.Option(..., "--reason", "-r", help="Why; recorded in the ledger with your user name.")
+_ACCOUNT = typer.Option(
+    None,
+    "--account",
+    "-a",
+    help="The broker account (default: broker.account, else the one account the ledger knows).",
+)
 
 
 def _settings(config: Path | None) -> Settings:
@@ -31,6 +43,15 @@ def _settings(config: Path | None) -> Settings:
         raise typer.Exit(code=2) from exc
 
 
+def _fail(exc: CatalystError) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(code=2)
+
+
+def _account(settings: Settings, ledger: Ledger, given: str | None) -> str:
+    return choose_account(given=given, configured=settings.broker.account, known=known_accounts(ledger))
+
+
 def _who() -> str:
     try:
         return getpass.getuser()
@@ -39,14 +60,24 @@ def _who() -> str:
 
 
 @risk_app.command("status")
-def status(config: Path | None = _CONFIG) -> None:
+def status(account: str | None = _ACCOUNT, config: Path | None = _CONFIG) -> None:
     """Is trading halted, which symbols are locked, is a monitor running."""
     settings = _settings(config)
-    account = settings.broker.account
-    ledger = Ledger(settings.ledger_path)
-    state = load_risk_state(ledger, account, datetime.now(UTC))
-    pid = running_monitor_pid(settings.state_dir, account)
-    typer.echo(f"account   {account or '(default)'}")
+    try:
+        ledger = Ledger(settings.ledger_path)
+        known = known_accounts(ledger)
+        try:
+            chosen = choose_account(given=account, configured=settings.broker.account, known=known)
+        except AccountAmbiguousError as exc:
+            if known:
+                raise
+            typer.echo(f"account   none yet: {exc}")
+            return
+        state = load_risk_state(ledger, chosen, datetime.now(UTC))
+    except CatalystError as exc:
+        raise _fail(exc) from exc
+    pid = running_monitor_pid(settings.state_dir, chosen)
+    typer.echo(f"account   {chosen}")
     if state.halted:
         until = f"{state.halt_until:%Y-%m-%d %H:%M %Z}" if state.halt_until else "?"
         typer.echo(f"breaker   HALTED since {state.halted_at:%Y-%m-%d %H:%M:%S %Z}: {state.halt_reason}")
@@ -62,37 +93,37 @@ def status(config: Path | None = _CONFIG) -> None:
 
 
 @risk_app.command("reset")
-def reset(reason: str = _REASON, config: Path | None = _CONFIG) -> None:
+def reset(reason: str = _REASON, account: str | None = _ACCOUNT, config: Path | None = _CONFIG) -> None:
     """Lift the circuit breaker's halt before the next session."""
     settings = _settings(config)
-    ledger = Ledger(settings.ledger_path)
-    account = settings.broker.account
-    if not load_risk_state(ledger, account, datetime.now(UTC)).halted:
-        typer.echo("the circuit breaker is not tripped; nothing to reset")
-        return
     try:
-        reset_breaker(ledger, account=account, reason=reason, ts=datetime.now(UTC), by=_who())
-    except RiskCommandError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from exc
-    typer.echo(f"circuit breaker reset for {account or '(default)'}: {reason}")
+        ledger = Ledger(settings.ledger_path)
+        chosen = _account(settings, ledger, account)
+        if not load_risk_state(ledger, chosen, datetime.now(UTC)).halted:
+            typer.echo(f"the circuit breaker of {chosen} is not tripped; nothing to reset")
+            return
+        reset_breaker(ledger, account=chosen, reason=reason, ts=datetime.now(UTC), by=_who())
+    except CatalystError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"circuit breaker reset for {chosen}: {reason}")
 
 
 @risk_app.command("unlock")
-def unlock(symbol: str, reason: str = _REASON, config: Path | None = _CONFIG) -> None:
+def unlock(
+    symbol: str, reason: str = _REASON, account: str | None = _ACCOUNT, config: Path | None = _CONFIG
+) -> None:
     """Acknowledge a discrepancy and allow new entries in SYMBOL again."""
     settings = _settings(config)
-    ledger = Ledger(settings.ledger_path)
-    account = settings.broker.account
-    if symbol not in load_risk_state(ledger, account, datetime.now(UTC)).locks:
-        typer.echo(f"{symbol} is not locked; nothing to unlock")
-        return
     try:
-        unlock_symbol(ledger, account=account, symbol=symbol, reason=reason, ts=datetime.now(UTC), by=_who())
-    except RiskCommandError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from exc
-    typer.echo(f"{symbol} unlocked for {account or '(default)'}: {reason}")
+        ledger = Ledger(settings.ledger_path)
+        chosen = _account(settings, ledger, account)
+        if symbol not in load_risk_state(ledger, chosen, datetime.now(UTC)).locks:
+            typer.echo(f"{symbol} is not locked in {chosen}; nothing to unlock")
+            return
+        unlock_symbol(ledger, account=chosen, symbol=symbol, reason=reason, ts=datetime.now(UTC), by=_who())
+    except CatalystError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"{symbol} unlocked for {chosen}: {reason}")
 
 
 def register(app: typer.Typer) -> None:

@@ -61,6 +61,11 @@ class RiskSettings(_Section):
     no_entry_minutes_before_close: int = Field(default=10, ge=0, le=180)
     missing_protection: Literal["recreate", "flatten"] = "recreate"
     commission_plan: Literal["fixed", "tiered"] = "fixed"
+    #: How long a trading cycle waits for another trader of the same account (a cycle from another
+    #: terminal, the schedule, a notebook run by hand) to finish deciding and sending before it is
+    #: refused. Long enough for one cycle to prove its brackets (about 15 s each at worst), so a
+    #: second cycle started moments after the first waits and then decides on the new positions.
+    lease_wait_seconds: float = Field(default=90.0, ge=0, le=3600)
 
     @property
     def max_notional_per_position(self) -> Decimal | None:

@@ -17,6 +17,7 @@ import pandas as pd
 import structlog
 
 from catalyst.broker import BracketVerificationError, BrokerError, BrokerSession, VerifiedBracket
+from catalyst.cycle.account_lease import lease_refused_report, release_account_lease, take_account_lease
 from catalyst.cycle.cycle_report import (
     CANDIDATE_COLUMNS,
     LEG_COLUMNS,
@@ -26,7 +27,9 @@ from catalyst.cycle.cycle_report import (
 )
 from catalyst.cycle.cycle_request import CycleRequest, limits_with_overrides
 from catalyst.cycle.outcome import ExitCode
+from catalyst.cycle.rerun import ledger_numbering, split_resumed
 from catalyst.domain import BracketIntent
+from catalyst.ledger.ledger_errors import LeaseHeldError
 from catalyst.market import HK_TZ, accepts_new_orders, phase
 from catalyst.reconcile.reconcile_errors import TradingBlockedError
 from catalyst.reconcile.reconciler import AlertFn, require_clean_start
@@ -35,7 +38,7 @@ from catalyst.research.position_sizing import size_candidates
 from catalyst.research.strategy_base import Candidate
 from catalyst.research.strategy_registry import get_strategy
 from catalyst.risk.alerts import Severity, alerter_from_settings
-from catalyst.risk.event_alerts import AlertSink, RiskEventAlerts
+from catalyst.risk.event_alerts import AlertSink, RiskEventAlerts, alert_function
 from catalyst.risk.pretrade import (
     AccountView,
     PreTradeContext,
@@ -46,7 +49,7 @@ from catalyst.risk.pretrade import (
     record_rejections,
 )
 from catalyst.risk.risk_limits import RiskLimits
-from catalyst.risk.risk_state import load_risk_state
+from catalyst.risk.risk_state import load_risk_state, require_account
 
 log = structlog.get_logger(__name__)
 
@@ -143,7 +146,7 @@ async def run_cycle(
     """One cycle with a connected broker session (see :func:`run_trading_cycle` for the whole thing).
 
     ``alert`` raises the start-up reconciliation's alerts (findings, locks, a failure)."""
-    account = str(getattr(broker, "account", "") or settings.broker.account or "")
+    account = require_account(getattr(broker, "account", ""), doing="run a trading cycle")  # the session's
     strategy = get_strategy(request.strategy, **dict(request.strategy_params))
     limits = limits_with_overrides(RiskLimits.from_settings(settings), request.limit_overrides)
     limits_shown = {f.name: getattr(limits, f.name) for f in fields(limits)}
@@ -231,7 +234,10 @@ async def run_cycle(
         limits=limits,
         run_id=request.run_id,
         account=account,
+        numbering=ledger_numbering(ledger),  # a rerun after a crash gets the crashed run's ids back
     )
+    resumed, fresh = split_resumed(ledger, intents)  # those are adopted, never decided again
+    resumed_ids = {i.intent_id for i in resumed}
     context = PreTradeContext(
         account=view,
         now=now,
@@ -239,14 +245,19 @@ async def run_cycle(
         open_entry_symbols=entries,
         risk_state=load_risk_state(ledger, account, now),
     )
-    verdict = pre_trade(intents, context, limits)
+    verdict = pre_trade(fresh, context, limits)
     record_rejections(ledger, verdict, run_id=request.run_id, account=account)
     refused = refusals_from_pretrade(verdict)
     sized = {i.intent_id for i in intents}
     skipped = len(cands) - len(sized)
     sent_rows: list[dict[str, Any]] = []
     legs: list[dict[str, Any]] = []
-    for intent in verdict.approved:
+    for intent in [*resumed, *verdict.approved]:
+        if request.dry_run and intent.intent_id in resumed_ids:
+            sent_rows.append(
+                _intent_row(intent, "dry_run", "a crashed run's legs, not adopted (dry_run = True)")
+            )
+            continue
         if request.dry_run:
             ledger.upsert(
                 "intents",
@@ -257,7 +268,10 @@ async def run_cycle(
             sent_rows.append(_intent_row(intent, "dry_run", "not sent (dry_run = True)"))
             continue
         try:
-            vb = await broker.submit_bracket(intent)
+            if intent.intent_id in resumed_ids:
+                vb = await broker.submit_bracket(intent, adopt_only=True)
+            else:
+                vb = await broker.submit_bracket(intent)
         except BracketVerificationError as exc:
             sent_rows.append(_intent_row(intent, "not_proven", str(exc)))
             refused.append(
@@ -284,7 +298,11 @@ async def run_cycle(
                 }
             )
             continue
-        detail = "adopted existing legs" if vb.adopted else "all three legs reported by the broker"
+        detail = (
+            "adopted existing legs" + (" (sent by a crashed run)" if intent.intent_id in resumed_ids else "")
+            if vb.adopted
+            else "all three legs reported by the broker"
+        )
         sent_rows.append(_intent_row(intent, "proven", detail))
         legs.extend(leg_rows(vb))
     if request.dry_run:
@@ -292,6 +310,9 @@ async def run_cycle(
     elif sent_rows:
         proven = sum(r["outcome"] == "proven" for r in sent_rows)
         status, message = "sent", f"{proven} of {len(sent_rows)} bracket(s) sent and proven at the broker"
+        adopted = sum(r["detail"].startswith("adopted") for r in sent_rows if r["outcome"] == "proven")
+        if adopted:
+            message += f" ({adopted} adopted, already at the broker)"
     else:
         status = "nothing_to_send"
         message = f"{len(cands)} candidate(s), {len(verdict.rejections)} refused by pre-trade checks"
@@ -335,13 +356,8 @@ async def run_trading_cycle(
         broker = session_factory(settings, ledger=ledger, run_id=request.run_id, on_risk_event=event_alerts)
         await broker.connect()
         try:
-            report = await run_cycle(
-                broker,
-                ledger,
-                settings,
-                request,
-                mode=mode or settings.mode,
-                alert=reconciliation_alert(alerter),
+            report = await _run_cycle_under_lease(
+                broker, ledger, settings, request, mode or settings.mode, alerter
             )
         finally:
             await broker.close()
@@ -351,13 +367,22 @@ async def run_trading_cycle(
         await asyncio.to_thread(event_alerts.close)
 
 
-def reconciliation_alert(alerter: AlertSink) -> AlertFn:
-    """The reconciliation's ``alert(severity, title, body, key)`` over an alerter."""
-
-    def alert(severity: str, title: str, body: str, key: str) -> object:
-        return alerter.alert(severity, title, body, dedup_key=key)
-
-    return alert
+async def _run_cycle_under_lease(
+    broker: Any, ledger: Any, settings: Any, request: CycleRequest, mode: str, alerter: AlertSink
+) -> CycleReport:
+    """One trader per account: hold the account lease (the session's account) from before the
+    start-up reconciliation and the decision until the last bracket is proven or failed; a cycle
+    that cannot get it within ``risk.lease_wait_seconds`` decides and sends nothing."""
+    try:
+        lease = await take_account_lease(
+            settings.state_dir, broker.account, run_id=request.run_id, wait=settings.risk.lease_wait_seconds
+        )
+    except LeaseHeldError as exc:
+        return await lease_refused_report(broker, request, mode=mode, error=exc)
+    try:
+        return await run_cycle(broker, ledger, settings, request, mode=mode, alert=alert_function(alerter))
+    finally:
+        release_account_lease(lease, run_id=request.run_id)
 
 
 def alert_unproven_cycle(alerter: AlertSink, report: CycleReport) -> None:

@@ -80,3 +80,19 @@ def running_monitor_pid(state_dir: Path, account: str) -> int | None:
             return int(text) if text.isdigit() else -1
         fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
     return None
+
+
+def running_monitors(state_dir: Path) -> dict[Path, int]:
+    """Every monitor holding a pid lock in ``state_dir``: lock file -> pid (-1 when unreadable)."""
+    found: dict[Path, int] = {}
+    for path in sorted(Path(state_dir).glob("monitor-*.pid")):
+        with path.open("a+", encoding="utf-8") as fh:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.seek(0)
+                text = fh.read().strip()
+                found[path] = int(text) if text.isdigit() else -1
+                continue
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    return found

@@ -27,3 +27,12 @@ class MonitorAlreadyRunningError(RiskError, RuntimeError):
 
 class RiskCommandError(RiskError, ValueError):
     """A `catalyst risk` command was given something it cannot act on (no reason, unknown symbol)."""
+
+
+class AccountUnknownError(RiskError, ValueError):
+    """Risk state was to be read or written without an account: the halt and the locks of one
+    account must never be kept, or looked for, under an empty name."""
+
+
+class AccountAmbiguousError(RiskError, ValueError):
+    """A command that does not connect to the broker cannot tell which account it is for."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import structlog
 
-from catalyst.risk.risk_errors import RiskCommandError, RiskInputError
+from catalyst.risk.risk_errors import AccountUnknownError, RiskCommandError, RiskInputError
 
 if TYPE_CHECKING:
     from catalyst.ledger import Ledger
@@ -95,14 +95,30 @@ def halt_expiry(tripped_at: datetime) -> datetime:
     return next_session_open(local)
 
 
+def require_account(account: str | None, *, doing: str) -> str:
+    """The account risk state belongs to; an empty one is refused (:class:`AccountUnknownError`).
+
+    With no account configured, a process that recorded a trip under "" while another read under
+    the broker's account would let the next cycle trade through a tripped breaker (issue 10).
+    """
+    text = (account or "").strip()
+    if not text:
+        raise AccountUnknownError(
+            f"cannot {doing} without an account: risk state is kept per broker account. Connect to "
+            "the broker first and use the session's account (BrokerSession.account), or set "
+            "broker.account"
+        )
+    return text
+
+
 def load_risk_state(ledger: Ledger, account: str, now: datetime) -> RiskState:
     """Read the account's state-changing risk events from the ledger and fold them."""
-
+    account = require_account(account, doing="read the breaker's halt and the symbol locks")
     kinds = ", ".join(f"'{k}'" for k in STATE_KINDS)
     events = ledger.query(
         f"SELECT ts, kind, symbol, message FROM risk_events WHERE kind IN ({kinds}) "
-        "AND coalesce(account, '') = ? ORDER BY ts",
-        [account or ""],
+        "AND account = ? ORDER BY ts",
+        [account],
     )
     return derive_risk_state(events, now, halt_expiry)
 
@@ -113,15 +129,16 @@ def record_risk_event(
     kind: str,
     severity: str,
     message: str,
-    account: str = "",
+    account: str,
     symbol: str | None = None,
     run_id: str = "",
     detail: Mapping[str, Any] | None = None,
     ts: datetime,
 ) -> str:
-    """Append one risk event; returns its id."""
+    """Append one risk event of ``account``; returns its id. An empty account is refused."""
     from catalyst.ledger import new_id
 
+    account = require_account(account, doing=f"record a {kind} risk event")
     event_id = new_id()
     ledger.append(
         "risk_events",
@@ -129,7 +146,7 @@ def record_risk_event(
             "event_id": event_id,
             "ts": ts,
             "run_id": run_id or None,
-            "account": account or None,
+            "account": account,
             "kind": kind,
             "severity": severity,
             "symbol": symbol,

@@ -1,0 +1,60 @@
+"""Risk state belongs to one broker account: nothing is read or written under an empty one
+(issue 10, finding 1: a trip recorded under "" never stopped a cycle reading under DU...)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from catalyst.ledger import Ledger
+from catalyst.risk.risk_errors import AccountUnknownError
+from catalyst.risk.risk_state import (
+    load_risk_state,
+    lock_symbol,
+    record_risk_event,
+    reset_breaker,
+    trip_breaker,
+    unlock_symbol,
+)
+
+NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    return Ledger(tmp_path / "ledger.duckdb")
+
+
+@pytest.mark.parametrize("account", ["", "   "])
+def test_reading_risk_state_without_an_account_is_refused(ledger: Ledger, account: str) -> None:
+    with pytest.raises(AccountUnknownError, match=r"without an account.*BrokerSession.account"):
+        load_risk_state(ledger, account, NOW)
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda lg: trip_breaker(lg, account="", message="loss", ts=NOW),
+        lambda lg: reset_breaker(lg, account="", reason="checked with the desk", ts=NOW),
+        lambda lg: lock_symbol(lg, account="", symbol="700", message="drift", ts=NOW),
+        lambda lg: unlock_symbol(lg, account="", symbol="700", reason="checked with IB", ts=NOW),
+        lambda lg: record_risk_event(
+            lg, kind="protection_recreated", severity="warning", message="x", account="", ts=NOW
+        ),
+    ],
+)
+def test_writing_a_risk_event_without_an_account_is_refused_and_writes_nothing(
+    ledger: Ledger, write: object
+) -> None:
+    with pytest.raises(AccountUnknownError):
+        write(ledger)  # type: ignore[operator]
+    assert ledger.scalar("SELECT count(*) FROM risk_events") == 0
+
+
+def test_a_trip_is_seen_by_its_own_account_only(ledger: Ledger) -> None:
+    trip_breaker(ledger, account="DU0000001", message="day loss", ts=NOW)
+    assert load_risk_state(ledger, "DU0000001", NOW).halted
+    assert not load_risk_state(ledger, "DU0000002", NOW).halted
+    assert list(ledger.query("SELECT account FROM risk_events")["account"]) == ["DU0000001"]
