@@ -37,6 +37,10 @@ class BrokerTimeoutError(BrokerError, TimeoutError):
     """The gateway did not answer a request within the configured time."""
 
 
+class BrokerPacingError(BrokerTimeoutError):
+    """IB dropped a request for pacing (error 100: more than 50 messages a second from this client)."""
+
+
 class ReadOnlySessionError(BrokerError, PermissionError):
     """An order action was attempted on a session opened read-only."""
 

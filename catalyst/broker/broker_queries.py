@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -18,7 +19,7 @@ import pandas as pd
 import structlog
 
 from catalyst.broker.broker_connection import BrokerConnection
-from catalyst.broker.broker_errors import BrokerError, BrokerTimeoutError
+from catalyst.broker.broker_errors import BrokerError, BrokerPacingError, BrokerTimeoutError
 from catalyst.broker.broker_reports import BrokerReports, ReportedExecution
 from catalyst.broker.contracts_cache import ContractsCache
 from catalyst.broker.historical_pacing import HistoricalPacer
@@ -137,9 +138,19 @@ class BrokerQueries:
     async def _timed(self, what: str, awaitable: Awaitable[T], timeout: float | None = None) -> T:
         limit = timeout or self.timeout
         log.info("broker.query.request", what=what)
+        asked = time.monotonic()
         try:
             return await asyncio.wait_for(awaitable, limit)
         except TimeoutError as exc:
+            paced = self.conn.last_pacing_violation
+            if paced is not None and paced[0] >= asked:
+                log.error("broker.query.paced_out", what=what, timeout=limit, message=paced[1])
+                raise BrokerPacingError(
+                    f"IB refused the {what} request for pacing (error 100: {paced[1]}): more than 50 "
+                    f"messages a second reached the gateway from client id {self.conn.client_id}, so it "
+                    f"was dropped and not answered within {limit:.0f}s. Check that no other process "
+                    "floods the same client id, wait a few seconds and retry"
+                ) from exc
             log.error("broker.query.timeout", what=what, timeout=limit)
             raise BrokerTimeoutError(f"the gateway did not answer {what} within {limit:.0f}s") from exc
 
