@@ -42,6 +42,32 @@ MAX_MESSAGES_PER_SECOND = 40
 Resync = Callable[[str], Awaitable[None]]
 
 
+def resolve_account(configured: str, managed: Sequence[str]) -> str:
+    """The one account a session acts for: the configured one, which the gateway login must manage,
+    else the login's only account. Several accounts and none configured, or none at all, is refused
+    (:class:`AccountNotManagedError`): every ledger row, risk state, lease and alert carries it."""
+    accounts = [a.strip() for a in managed if a and a.strip()]
+    wanted = configured.strip()
+    if wanted:
+        if wanted not in accounts:
+            raise AccountNotManagedError(
+                f"account {wanted} is not managed by this gateway login (it manages "
+                f"{', '.join(accounts) or 'none'}); fix broker.account or log in to the right account"
+            )
+        return wanted
+    if len(accounts) == 1:
+        return accounts[0]
+    if not accounts:
+        raise AccountNotManagedError(
+            "the gateway reported no managed account at connect, so Catalyst cannot tell which account "
+            "it trades; check the login in IB Gateway/TWS, or set broker.account"
+        )
+    raise AccountNotManagedError(
+        f"the gateway manages several accounts ({', '.join(accounts)}) and none is configured; set "
+        f"broker.account (catalyst.toml, or CATALYST_BROKER__ACCOUNT) to the one to trade, e.g. {accounts[0]}"
+    )
+
+
 class BrokerConnection:
     """Owns the :class:`ib_async.IB` instance; the rest of the broker package borrows it."""
 
@@ -62,8 +88,11 @@ class BrokerConnection:
         self.host = host
         self.port = int(port)
         self.client_id = int(client_id)
-        self.configured_account = account
-        self.account = account
+        self.configured_account = account.strip()
+        #: The account this session acts for, resolved at the first connect (:func:`resolve_account`)
+        #: and never changed by a reconnect. Until then the configured one (possibly empty).
+        self.account = self.configured_account
+        self._session_account = ""
         self.connect_timeout = float(connect_timeout)
         self.readonly = readonly
         self.reports = reports
@@ -206,22 +235,19 @@ class BrokerConnection:
                 refused.cancel()
 
         accounts = list(self.ib.managedAccounts())
-        if self.configured_account:
-            if self.configured_account not in accounts:
-                self.ib.disconnect()
+        try:
+            resolved = resolve_account(self.configured_account, accounts)
+            if self._session_account and resolved != self._session_account:
                 raise AccountNotManagedError(
-                    f"account {self.configured_account} is not managed by this gateway login (it "
-                    f"manages {', '.join(accounts) or 'none'}); fix broker.account or log in to the "
-                    "right account"
+                    f"after reconnecting, the gateway at {self.host}:{self.port} manages "
+                    f"{', '.join(accounts) or 'no account'}, not this session's account "
+                    f"{self._session_account}; the session does not switch accounts. Log the gateway in "
+                    "to the same account, or restart the process"
                 )
-            self.account = self.configured_account
-        elif len(accounts) == 1:
-            self.account = accounts[0]
-        else:
+        except AccountNotManagedError:
             self.ib.disconnect()
-            raise AccountNotManagedError(
-                f"the gateway manages several accounts ({', '.join(accounts)}); set broker.account"
-            )
+            raise
+        self.account = self._session_account = resolved
         log.info(
             "broker.connect.ok",
             host=self.host,
