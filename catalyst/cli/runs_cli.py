@@ -1,4 +1,5 @@
-"""`catalyst cycle|reconcile|review|research`, `catalyst runs ...`, `catalyst schedule`, `catalyst demo`.
+"""`catalyst cycle|reconcile|review|research`, `catalyst schedule`, `catalyst demo` (and `runs ...`, from
+:mod:`catalyst.cli.archive_cli`).
 
 Thin: every command parses its options and calls :mod:`catalyst.runs`.
 """
@@ -104,12 +105,6 @@ def _alert_file_name() -> str:
         return "the alert file (alerts.alert_file)"
 
 
-def _runs_dir() -> Path:
-    from catalyst.config import load_settings
-
-    return Path(load_settings().runs_dir)
-
-
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
     for kind, help_text in (
@@ -120,56 +115,9 @@ def register(app: typer.Typer) -> None:
     ):
         _register_run_command(app, kind, help_text)
 
-    runs = typer.Typer(help="Browse and verify the audit archive (runs/).", no_args_is_help=True)
-    app.add_typer(runs, name="runs")
+    from catalyst.cli.archive_cli import register_runs
 
-    @runs.command("list")
-    def runs_list() -> None:
-        """Every run, oldest first: id, kind, mode, status."""
-        from catalyst.runs.archive import list_runs
-
-        found = list_runs(_runs_dir())
-        if not found:
-            typer.echo("The archive is empty: `catalyst cycle` makes the first run.")
-        for r in found:
-            m = r.manifest
-            status = m.status if m else "UNSEALED"
-            typer.echo(f"{r.relative:40} {(m.kind if m else '?'):10} {(m.mode if m else '?'):6} {status}")
-
-    @runs.command("show")
-    def runs_show(
-        run: str = typer.Argument(..., help="run id, YYYY-MM-DD/folder, folder path or id suffix"),
-    ) -> None:
-        """A run's manifest: parameters, status, artifacts and their hashes, code version, chain link."""
-        from catalyst.runs.archive import resolve_run
-
-        try:
-            r = resolve_run(_runs_dir(), run)
-        except CatalystError as exc:
-            raise _fail(str(exc)) from exc
-        typer.echo(f"Run {r.run_id} in {r.path}")
-        if r.manifest is None:
-            raise _fail("no manifest: the run is unsealed (still running, or crashed before sealing)", 1)
-        typer.echo(r.manifest.to_json())
-
-    @runs.command("verify")
-    def runs_verify(run: str | None = typer.Argument(None, help="check only this run")) -> None:
-        """Recompute every artifact's SHA-256 and the manifests' hash chain; name what changed."""
-        from catalyst.runs.archive import verify_archive
-
-        try:
-            report = verify_archive(_runs_dir(), run)
-        except CatalystError as exc:
-            raise _fail(str(exc)) from exc
-        for problem in report.problems:
-            typer.secho(str(problem), fg=typer.colors.RED)
-        if not report.ok:
-            raise _fail(f"archive verification FAILED: {len(report.problems)} problem(s)", 1)
-        typer.secho(
-            f"archive verified: {report.runs_checked} run(s), {report.artifacts_checked} artifact(s), "
-            "chain intact",
-            fg=typer.colors.GREEN,
-        )
+    register_runs(app)  # runs list | show | verify | seal
 
     @app.command("schedule")
     def schedule(

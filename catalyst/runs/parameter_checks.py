@@ -77,9 +77,7 @@ def _research(values: Mapping[str, Any], settings: Any) -> None:
 CHECKS: dict[str, tuple[Check, frozenset[str]]] = {
     "cycle": (
         _cycle,
-        frozenset(
-            {"strategy", "strategy_params", "universe", "limit_overrides", "dry_run", "lookback_days"}
-        ),
+        frozenset({"strategy", "strategy_params", "universe", "limit_overrides", "dry_run", "lookback_days"}),
     ),
     "review": (_review, frozenset({"day", "days"})),
     "research": (

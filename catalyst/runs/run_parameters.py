@@ -118,8 +118,7 @@ def typed_value(name: str, text: str, default: Any) -> Any:
         ok = type(value) is type(default)
     if not ok:
         raise BadRunParameterError(
-            f"parameter {name} takes {_kind(default)} (its default is {json.dumps(default)}), "
-            f"got {text!r}"
+            f"parameter {name} takes {_kind(default)} (its default is {json.dumps(default)}), got {text!r}"
         )
     return value
 
