@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from catalyst.cycle.outcome import ExitCode, most_urgent
 from catalyst.market import HK_TZ, accepts_new_orders, minutes_to_close, next_session_open
 from catalyst.runs.gateway_autostart import SIM_STATE_SUBDIR, ensure_gateway
 from catalyst.runs.notebook_runner import RunResult, describe_failure
@@ -46,11 +47,16 @@ def trading_time(clock: datetime) -> datetime | None:
 
 
 def _report(kind: str, result: RunResult, say: Callable[[str], None]) -> bool:
-    if result.ok:
+    outcome = result.outcome
+    if result.ok and outcome.ok:
         say(f"  {kind:9} ok      {result.folder.path}")
         return True
-    assert result.manifest.failure is not None
-    say(f"  {kind:9} FAILED  {result.folder.path}\n            {describe_failure(result.manifest.failure)}")
+    if not result.ok:
+        assert result.manifest.failure is not None
+        failure = describe_failure(result.manifest.failure)
+        say(f"  {kind:9} FAILED  {result.folder.path}\n            {failure}")
+    else:
+        say(f"  {kind:9} {outcome.code.name:7} {result.folder.path}\n            {outcome.line()}")
     return False
 
 
@@ -116,4 +122,4 @@ def run_demo(say: Callable[[str], None] = print) -> int:
     say(f"\nThe review as HTML (opens offline): {review.folder.html}")
     say(f"The trading cycle as HTML: {cycle.folder.html}")
     say("The simulated gateway keeps running for the next run; `catalyst gateway stop` ends it.")
-    return 0 if ok else 1
+    return 0 if ok else int(most_urgent([r.outcome.code for r in (cycle, recon, review)]) or ExitCode.CRASH)
