@@ -815,6 +815,8 @@ def rehearse(
         )
     if options.mode not in ("sim", "paper"):
         raise RehearsalError(f"--mode must be sim or paper, got {options.mode!r}")
+    if settings.mode != options.mode:  # the gateway's address and the account checks follow the mode
+        settings = load_settings(settings.config_file, environ={**os.environ, "CATALYST_MODE": options.mode})
     root = make_project(settings, options)
     say(f"Rehearsal project (its own ledger, runs and state): {root}")
     quiet_logging(root / "logs" / "rehearsal.jsonl", settings)
