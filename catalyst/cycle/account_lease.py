@@ -65,7 +65,7 @@ async def lease_refused_report(
 ) -> CycleReport:
     """The report of a cycle that decided nothing and sent nothing: another trader held the account."""
     now = (await broker.server_time()).astimezone(HK_TZ)
-    message = f"refused: {error}"
+    message = str(error)
     refused = pd.DataFrame(
         [
             {
