@@ -16,7 +16,8 @@ The rules (the constants below are the stable names):
 
 * ``unprotected_position``: a position without working stop orders and working take-profit (limit)
   orders each covering the whole quantity, once ``fill_grace`` has passed since the symbol's last
-  fill (children of a still-working entry count for what that entry has filled).
+  fill (children of a still-working entry count for what that entry has filled: IB lets a bracket's
+  children work for the parent's partial fills, as the simulator does by default).
 * ``naked_exit``: a working exit order (a bracket's TP/SL, a flatten or a protective leg, or any
   order on the closing side) with no position for it to close: flat, or the position is on the other
   side. Children still attached to a working entry are not exits yet.
