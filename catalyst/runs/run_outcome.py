@@ -24,12 +24,14 @@ log = structlog.get_logger(__name__)
 
 OUTCOME_NAME = "outcome.json"
 
-#: Exceptions a notebook may stop with that are refusals, not crashes (matched by class name: the
-#: kernel's exception reaches the runner as papermill's text).
+#: Exceptions a notebook may stop with that are refusals or bad settings, not crashes (matched by
+#: class name: the kernel's exception reaches the runner as papermill's text).
 REFUSAL_ERRORS: Mapping[str, ExitCode] = {
     "LeaseHeldError": ExitCode.REFUSED,
     "TradingHaltedError": ExitCode.HALTED,
     "TradingBlockedError": ExitCode.BLOCKED,
+    "ConfigError": ExitCode.BAD_INPUT,
+    "AlertConfigError": ExitCode.BAD_INPUT,
 }
 
 

@@ -38,6 +38,8 @@ def test_a_failed_cell_is_a_crash_unless_it_is_a_refusal() -> None:
     lease = Failure(cell=4, ename="LeaseHeldError", evalue="held by pid 7")
     assert settle_outcome(None, crash, CLEAN).code is ExitCode.CRASH
     assert settle_outcome(None, lease, CLEAN).code is ExitCode.REFUSED
+    bad_url = Failure(cell=3, ename="AlertConfigError", evalue="alert channel json://x is not a URL apprise")
+    assert settle_outcome(None, bad_url, CLEAN).code is ExitCode.BAD_INPUT
 
 
 def test_a_kernel_that_died_with_a_bracket_left_unproven_exits_unproven() -> None:
