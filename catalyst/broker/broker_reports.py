@@ -158,11 +158,26 @@ class ReportedError:
         )
 
 
+@dataclass(frozen=True)
+class ReportedPosition:
+    """One position message (reqPositions answers and pushes) whose quantity differs from the last."""
+
+    received_at: datetime
+    account: str
+    con_id: int
+    symbol: str
+    quantity: int  # signed
+    previous: int | None  # the quantity last reported for (account, con_id); None: first report
+
+
 Report = ReportedOrder | ReportedStatus | ReportedExecution | ReportedCommission | ReportedError
 ReportSink = Callable[[Report], None]
+#: Called on every change of a position's quantity (kept apart from ``Report``: the ledger recorder
+#: writes rows for orders and fills, positions are the reconciler's business).
+PositionSink = Callable[[ReportedPosition], None]
 
 
-def _as_log_fields(report: Report) -> dict[str, Any]:
+def _as_log_fields(report: Report | ReportedPosition) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in dataclasses.fields(report):
         value = getattr(report, f.name)
@@ -184,6 +199,8 @@ class BrokerReports:
         self.errors: list[ReportedError] = []
         self._errors_by_req: dict[int, list[ReportedError]] = {}
         self._sinks: list[ReportSink] = []
+        self.positions: dict[tuple[str, int], ReportedPosition] = {}
+        self._position_sinks: list[PositionSink] = []
         self._changed = asyncio.Event()
         self.version = 0
 
@@ -191,6 +208,11 @@ class BrokerReports:
 
     def add_sink(self, sink: ReportSink) -> None:
         self._sinks.append(sink)
+
+    def add_position_sink(self, sink: PositionSink) -> None:
+        """Be called on every change of a position's quantity the broker reports (any client's fill,
+        a manual trade, a transfer): the position monitor checks protection on these."""
+        self._position_sinks.append(sink)
 
     def install(self, ib: Any) -> None:
         """Tap ``ib``'s wrapper: record each decoded message, then let ib_async handle it."""
@@ -201,6 +223,7 @@ class BrokerReports:
         original_exec = wrapper.execDetails
         original_commission = wrapper.commissionReport
         original_error = wrapper.error
+        original_position = wrapper.position
 
         def open_order(order_id: int, contract: Any, order: Any, state: Any) -> None:
             if not getattr(order, "whatIf", False):
@@ -292,7 +315,12 @@ class BrokerReports:
         wrapper.orderStatus = order_status
         wrapper.execDetails = exec_details
         wrapper.commissionReport = commission_report
+        def position(account: str, contract: Any, pos_size: float, avg_cost: float) -> None:
+            self._guard(lambda: self.record_position(account, contract, pos_size))
+            original_position(account, contract, pos_size, avg_cost)
+
         wrapper.error = error
+        wrapper.position = position
 
     def _guard(self, action: Callable[[], None]) -> None:
         try:
@@ -355,6 +383,31 @@ class BrokerReports:
                 order_ref=str(execution.orderRef),
             )
         )
+
+    def record_position(self, account: str, contract: Any, pos_size: Any) -> None:
+        """Keep the newest quantity per (account, conId); a change wakes waiters and the sinks."""
+        key = (str(account), _int_or_zero(contract.conId))
+        quantity = int(_qty(pos_size))
+        before = self.positions.get(key)
+        if before is not None and before.quantity == quantity:
+            return  # an answer to reqPositions repeating what is known
+        report = ReportedPosition(
+            received_at=_now(),
+            account=key[0],
+            con_id=key[1],
+            symbol=str(contract.symbol),
+            quantity=quantity,
+            previous=before.quantity if before is not None else None,
+        )
+        self.positions[key] = report
+        log.info("broker.recv.position", **_as_log_fields(report))
+        for sink in self._position_sinks:
+            try:
+                sink(report)
+            except Exception:
+                log.exception("broker.reports.position_sink_failed")
+        self.version += 1
+        self._changed.set()
 
     def add(self, report: Report) -> None:
         if isinstance(report, ReportedOrder):

@@ -7,6 +7,13 @@ daemon loop around it, which also rides out gateway disconnects: the broker sess
 on its own, the monitor alerts when the gateway stays down too long and resynchronises (order
 sync and reconciliation) when it is back.
 
+Layer 2 acts on events: every position change and fill the broker session reports wakes the loop,
+which checks protection (and exits without a position) and the breaker at once; quote changes of
+held positions re-check the breaker too (at most once per ``breaker_event_interval``). The poll
+stays as the safety net. A symbol's exits are acted on only under its exits lease
+(``catalyst.risk.exit_leases``): while the bracket submitter holds it, the monitor leaves the
+symbol alone and looks again a moment later.
+
 Reconciliation lives in ``catalyst.reconcile``, a sibling package this one may not import, so it
 is handed in as a callable by whoever assembles the monitor (the CLI).
 """
@@ -20,17 +27,22 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import structlog
 
+from catalyst.broker.broker_reports import ReportedExecution, ReportedPosition, ReportedStatus
 from catalyst.market import HK_TZ, session_for
 from catalyst.risk.alerts import Alerter, Severity
+from catalyst.risk.audit import NAKED_EXIT, OVER_COVERAGE, AuditInputs, Violation, audit
 from catalyst.risk.circuit_breaker import BreakerDecision, DayPnl, day_pnl, evaluate_breaker
+from catalyst.risk.exit_leases import ExitLeases
 from catalyst.risk.position_monitor import (
     REPAIR_OVER_COVERED,
     BreachTracker,
+    GraceTracker,
     GuardedPosition,
     LevelBreach,
     PriceView,
@@ -60,13 +72,19 @@ BOOK_TTL_SECONDS = 5.0
 FAILURES_BEFORE_ALERT = 3
 #: Longest pause between attempts to make the first connection.
 CONNECT_RETRY_MAX = 10.0
+#: While another process owns a symbol's exits, look at the symbol again this often.
+LEASE_RECHECK_SECONDS = 1.0
+#: Broker events that change what protection a position needs, or the day's P&L.
+_FILL_STATUSES = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
 
 
 @dataclass(frozen=True)
 class MonitorConfig:
     account: str
     run_id: str = ""
-    quote_interval: float = 1.0  # fast path: quotes of open positions
+    #: where the exits leases live (the settings' state dir); None: no other process trades here
+    state_dir: Path | None = None
+    quote_interval: float = 0.5  # fast path: quotes of open positions
     poll_interval: float = 30.0  # safety net: protection, breaker
     sync_interval: float = 60.0  # broker.sync_order_status (rule 7: at least every 60 s)
     reconcile_interval: float = 3600.0
@@ -75,6 +93,10 @@ class MonitorConfig:
     action_cooldown: float = 15.0  # don't send a second exit for a symbol within this
     breaker_wait: float = 10.0  # breaker: longest wait for the cancel, and for flat after each flatten
     flatten_attempts: int = 3  # breaker: flatten rounds before it alerts that the account is not flat
+    #: breaker: longest wait for a symbol's exits lease before flattening without it (last line)
+    breaker_lease_wait: float = 1.5
+    breaker_event_interval: float = 1.0  # breaker re-checked on P&L changes at most this often
+    exit_grace: float = 2.0  # an exit without a position must last this long before it is acted on
 
 
 @dataclass
@@ -117,6 +139,17 @@ class Monitor:
         self.reconcile_fn = reconcile
         self.clock = clock
         self.tracker = BreachTracker(timedelta(seconds=config.breach_grace))
+        self.exit_tracker = GraceTracker(timedelta(seconds=config.exit_grace))
+        self.leases = ExitLeases(config.state_dir, lambda: self.account, config.run_id)
+        self._reported_exits: set[str] = set()
+        self._held_elsewhere: set[str] = set()
+        self._recheck_at: datetime | None = None
+        self._events: set[str] = set()
+        self._wake = asyncio.Event()
+        self._pnl_changed = False
+        self._last_breaker_check: datetime | None = None
+        self._last_prices: dict[str, tuple[Any, Any, Any]] = {}
+        self._state_cache: tuple[datetime, RiskState] | None = None
         self._last_action: dict[str, datetime] = {}
         self._due: dict[str, datetime] = {}
         self._down_since: datetime | None = None
@@ -124,15 +157,65 @@ class Monitor:
         self._epoch: int | None = None
         self._book_cache: tuple[datetime, pd.DataFrame] | None = None
         self._failures: dict[str, int] = {}
+        self._listen()
+
+    # -- events ------------------------------------------------------------------------------------
+
+    def _listen(self) -> None:
+        """Subscribe to the broker session's reports: positions, fills and final order statuses."""
+        reports = getattr(self.broker, "reports", None)
+        if reports is None:
+            return
+        if hasattr(reports, "add_position_sink"):
+            reports.add_position_sink(self._on_position)
+        if hasattr(reports, "add_sink"):
+            reports.add_sink(self._on_report)
+
+    def _on_position(self, report: ReportedPosition) -> None:
+        if not self.account or report.account == self.account:
+            self._note_event("position")
+
+    def _on_report(self, report: Any) -> None:
+        if isinstance(report, ReportedExecution):
+            self._note_event("fill")
+        elif isinstance(report, ReportedStatus) and report.status in _FILL_STATUSES:
+            self._note_event("order")
+
+    def _note_event(self, kind: str) -> None:
+        self._events.add(kind)
+        self._pnl_changed = True
+        self._wake.set()
+
+    def _take_events(self) -> set[str]:
+        events, self._events = self._events, set()
+        self._wake.clear()
+        return events
+
+    def _next_deadline(self) -> datetime | None:
+        """The earliest moment a pending finding becomes due (a breach or an exit past its grace,
+        a symbol whose exits lease another process held)."""
+        times = [t for t in (self.tracker.next_due(), self.exit_tracker.next_due(), self._recheck_at) if t]
+        return min(times) if times else None
 
     # -- state -------------------------------------------------------------------------------------
 
     def risk_state(self) -> RiskState:
-        return load_risk_state(self.ledger, self.config.account, self.clock())
+        state = load_risk_state(self.ledger, self.account, self.clock())
+        self._state_cache = (self.clock(), state)
+        return state
+
+    def _cached_risk_state(self) -> RiskState:
+        """The risk state as of the last poll: event-driven breaker checks must not read the ledger
+        on every quote (cycles write it); a halt set elsewhere is seen at the next poll."""
+        cached = self._state_cache
+        if cached is None or self.clock() - cached[0] > timedelta(seconds=self.config.poll_interval):
+            return self.risk_state()
+        return cached[1]
 
     @property
     def account(self) -> str:
-        return self.config.account
+        """The configured account, else the one the broker session resolved at connect."""
+        return self.config.account or str(getattr(self.broker, "account", "") or "")
 
     async def _alert(self, severity: Severity, title: str, body: str, key: str) -> None:
         """Deliver in a worker thread: channels can be slow (apprise pauses between sends)."""
@@ -206,23 +289,46 @@ class Monitor:
         if not positions:
             return report
         quotes = await self._prices([p.symbol for p in positions])
+        self._note_prices(quotes)
         views = {s: PriceView(q.bid, q.ask, q.last) for s, q in quotes.items()}
         now = self.clock()
         report.breaches = level_breaches(positions, views)
         for breach in self.tracker.due(report.breaches, now):
             if self._cooling(breach.symbol, now):
                 continue
-            await self._close(
-                breach.symbol,
-                report,
-                f"{breach.level_kind} {breach.level} breached at {breach.price} and the position "
-                f"({breach.quantity}) is still open: the broker's own order did not handle it",
-                kind="level_breach_closed",
-            )
+            with self.leases.owned(breach.symbol) as mine:
+                if not mine:
+                    self._left_alone(breach.symbol, now)
+                    continue
+                await self._close(
+                    breach.symbol,
+                    report,
+                    f"{breach.level_kind} {breach.level} breached at {breach.price} and the position "
+                    f"({breach.quantity}) is still open: the broker's own order did not handle it",
+                    kind="level_breach_closed",
+                )
             self.tracker.forget(breach.symbol)
         return report
 
-    async def _close(self, symbol: str, report: StepReport, why: str, *, kind: str) -> None:
+    def _note_prices(self, quotes: Mapping[str, Any]) -> None:
+        """A changed quote of a held symbol changes the day's P&L: the breaker looks again."""
+        for symbol, q in quotes.items():
+            seen = (q.bid, q.ask, q.last)
+            if self._last_prices.get(symbol) != seen:
+                self._last_prices[symbol] = seen
+                self._pnl_changed = True
+
+    def _left_alone(self, symbol: str, now: datetime) -> None:
+        """Another process owns the symbol's exits: look again shortly (not only at the next poll)."""
+        self._held_elsewhere.add(symbol)
+        again = now + timedelta(seconds=LEASE_RECHECK_SECONDS)
+        self._recheck_at = again if self._recheck_at is None else min(self._recheck_at, again)
+
+    async def _close(
+        self, symbol: str, report: StepReport, why: str, *, kind: str, alert: bool = True
+    ) -> None:
+        """Flatten ``symbol``; the caller owns its exits. ``alert`` False: the caller alerts once for
+        all (the breaker)."""
         self._last_action[symbol] = self.clock()
         try:
             exit_order = await self.broker.flatten(symbol)
@@ -248,12 +354,13 @@ class Monitor:
             symbol,
             {"order_ref": ref, "limit": str(getattr(exit_order, "limit_price", ""))},
         )
-        await self._alert(
-            Severity.CRITICAL,
-            f"Closed {symbol} ({self.account})",
-            f"{why}. Exit order {ref}.",
-            f"{kind}:{symbol}",
-        )
+        if alert:
+            await self._alert(
+                Severity.CRITICAL,
+                f"Closed {symbol} ({self.account})",
+                f"{why}. Exit order {ref}.",
+                f"{kind}:{symbol}",
+            )
 
     async def _warn_foreign_orders(self, symbol: str, exit_ref: str | None) -> None:
         """A single-symbol flatten cancels only this client's orders (IB lets only the owner cancel
@@ -291,53 +398,68 @@ class Monitor:
     # -- layer 2: protection -----------------------------------------------------------------------
 
     async def check_protection(self) -> StepReport:
-        """Every open position must have working stop and target orders at the broker."""
+        """Every open position must have working stop and target orders at the broker, and no exit
+        order may work without a position to close (or cover more than is held)."""
         report = StepReport()
+        now = self.clock()
+        if self._recheck_at is not None and now >= self._recheck_at:
+            self._recheck_at = None
+        self._held_elsewhere.clear()
         positions = await self._guarded()
-        if not positions:
-            return report
         held = {p.symbol: p.quantity for p in positions}
         orders = await self._account_orders()
+        if await self.clean_exits(held, orders, report):
+            orders = await self._account_orders()
+        if not positions:
+            return report
         report.gaps = protection_gaps(held, orders)
-        now = self.clock()
         by_symbol = {p.symbol: p for p in positions}
         for gap in report.gaps:
             if self._cooling(gap.symbol, now):
                 continue
-            pos = by_symbol[gap.symbol]
-            missing = " and ".join(gap.missing)
-            self._event(
-                "unprotected_position",
-                "critical",
-                f"{gap.symbol} position {gap.quantity} has no working {missing} at the broker",
-                gap.symbol,
-                {
-                    "missing": list(gap.missing),
-                    "stop_covered": gap.stop_covered,
-                    "target_covered": gap.target_covered,
-                },
-            )
-            protect = getattr(self.broker, "protect", None)
-            can_recreate = pos.stop is not None and pos.target is not None and protect is not None
-            if self.limits.missing_protection == "recreate" and can_recreate:
-                repair = plan_protection_repair(
-                    pos.symbol, pos.quantity, protective_legs(pos.symbol, pos.quantity, orders)
-                )
-                await self._reprotect(pos, gap, repair, report)
-                continue
-            why = f"{gap.symbol} position {gap.quantity} has no working {missing}"
-            if self.limits.missing_protection == "recreate":
-                why += (
-                    " and cannot be re-protected ("
-                    + (
-                        "no stop/target recorded for it"
-                        if protect is not None
-                        else "this broker session cannot place protective orders"
-                    )
-                    + ")"
-                )
-            await self._close(gap.symbol, report, why, kind="unprotected_flattened")
+            with self.leases.owned(gap.symbol) as mine:
+                if not mine:
+                    self._left_alone(gap.symbol, now)
+                    continue
+                await self._repair(by_symbol[gap.symbol], gap, orders, report)
         return report
+
+    async def _repair(
+        self, pos: GuardedPosition, gap: ProtectionGap, orders: pd.DataFrame, report: StepReport
+    ) -> None:
+        """One unprotected position, its exits owned by this monitor: re-protect it or close it."""
+        missing = " and ".join(gap.missing)
+        self._event(
+            "unprotected_position",
+            "critical",
+            f"{gap.symbol} position {gap.quantity} has no working {missing} at the broker",
+            gap.symbol,
+            {
+                "missing": list(gap.missing),
+                "stop_covered": gap.stop_covered,
+                "target_covered": gap.target_covered,
+            },
+        )
+        protect = getattr(self.broker, "protect", None)
+        can_recreate = pos.stop is not None and pos.target is not None and protect is not None
+        if self.limits.missing_protection == "recreate" and can_recreate:
+            repair = plan_protection_repair(
+                pos.symbol, pos.quantity, protective_legs(pos.symbol, pos.quantity, orders)
+            )
+            await self._reprotect(pos, gap, repair, report)
+            return
+        why = f"{gap.symbol} position {gap.quantity} has no working {missing}"
+        if self.limits.missing_protection == "recreate":
+            why += (
+                " and cannot be re-protected ("
+                + (
+                    "no stop/target recorded for it"
+                    if protect is not None
+                    else "this broker session cannot place protective orders"
+                )
+                + ")"
+            )
+        await self._close(gap.symbol, report, why, kind="unprotected_flattened")
 
     async def _reprotect(
         self, pos: GuardedPosition, gap: ProtectionGap, repair: ProtectionRepair, report: StepReport
@@ -383,20 +505,27 @@ class Monitor:
                 pos.symbol, sign * size, stop=stop, target=target, oca_group=repair.oca_group or None
             )
         except Exception as exc:
-            report.errors.append(f"re-protect {pos.symbol}: {exc}")
-            await self._close(
-                pos.symbol, report, f"re-protecting {pos.symbol} failed ({exc})", kind="unprotected_flattened"
+            text = f"{type(exc).__name__}: {exc}"
+            report.errors.append(f"re-protect {pos.symbol}: {text}")
+            self._event(
+                "protection_repair_failed",
+                "critical",
+                f"re-protecting {pos.symbol} {pos.quantity} failed ({text}); closing the position",
+                pos.symbol,
+                {**detail, "error": text},
             )
+            await self._alert(
+                Severity.CRITICAL,
+                f"RE-PROTECT FAILED {pos.symbol} ({self.account})",
+                f"missing {', '.join(gap.missing)}; placing {placed_plan(repair, stop, target)} failed: "
+                f"{text}. The monitor is closing the position; check it is flat.",
+                f"reprotect-failed:{pos.symbol}",
+            )
+            why = f"re-protecting {pos.symbol} failed ({text})"
+            await self._close(pos.symbol, report, why, kind="unprotected_flattened")
             return
         report.actions.append(f"protect {pos.symbol}")
-        placed = " and ".join(
-            f"{name} {level} x{qty}"
-            for name, level, qty in (
-                ("stop", stop, repair.stop_quantity),
-                ("target", target, repair.target_quantity),
-            )
-            if level is not None
-        )
+        placed = placed_plan(repair, stop, target)
         where = f" in surviving OCA group {repair.oca_group}" if repair.oca_group else " as a new OCA pair"
         self._event(
             "protection_recreated",
@@ -437,6 +566,109 @@ class Monitor:
             f"{kind}:{pos.symbol}",
         )
 
+    # -- layer 2: exits without a position -----------------------------------------------------------
+
+    async def clean_exits(self, held: Mapping[str, int], orders: pd.DataFrame, report: StepReport) -> bool:
+        """Working exit orders on a flat symbol (``naked_exit``) or covering more than is held
+        (``over_coverage``), as the invariant audit (``catalyst.risk.audit``) finds them, once they
+        have lasted ``exit_grace``: cancel this monitor's own (IB lets only the placing client
+        cancel one order; the breaker's global cancel would take every order of every symbol of
+        the login, too much here), record a risk event and alert a human naming what still works.
+        Returns True when something was cancelled (the caller re-reads the orders)."""
+        violations = self._exit_violations(held, orders)
+        now = self.clock()
+        keys = {_violation_key(v): v for v in violations}
+        due = self.exit_tracker.due(list(keys), now)
+        self._reported_exits &= set(keys)  # a violation that went away may be reported again
+        cancelled_any = False
+        for key, violation in keys.items():
+            if key not in due:
+                continue
+            with self.leases.owned(violation.symbol) as mine:
+                if not mine:
+                    self._left_alone(violation.symbol, now)
+                    continue
+                cancelled_any |= await self._act_on_exits(key, violation, orders, report)
+        return cancelled_any
+
+    def _exit_violations(self, held: Mapping[str, int], orders: pd.DataFrame) -> list[Violation]:
+        positions = pd.DataFrame(
+            [{"symbol": s, "quantity": q} for s, q in held.items() if q], columns=["symbol", "quantity"]
+        )
+        view = AuditInputs(
+            account=self.account,
+            now=self.clock(),
+            limits=self.limits,
+            positions=positions,
+            open_orders=orders,
+        )
+        return [v for v in audit(view) if v.rule in (NAKED_EXIT, OVER_COVERAGE)]
+
+    async def _act_on_exits(
+        self, key: str, violation: Violation, orders: pd.DataFrame, report: StepReport
+    ) -> bool:
+        own_id = getattr(self.broker, "client_id", None)
+        involved = _orders_named(orders, violation)
+        mine = [
+            o
+            for o in involved
+            if own_id is not None
+            and o["client_id"] == own_id
+            and o["order_ref"]
+            # never cancel its own flatten because a surviving leg over-covers beside it
+            and not (violation.rule == OVER_COVERAGE and ":FLAT" in o["order_ref"])
+        ]
+        foreign = [o for o in involved if o not in mine]
+        cancelled: list[str] = []
+        failed: list[str] = []
+        for order in mine:
+            try:
+                status = await self.broker.cancel(order["order_ref"])
+            except Exception as exc:
+                failed.append(f"{_describe(order)} ({type(exc).__name__}: {exc})")
+                continue
+            cancelled.append(f"{_describe(order)} -> {status}")
+            report.actions.append(f"cancel {order['order_ref']}")
+        self.exit_tracker.forget(key)
+        if not cancelled and not failed and key in self._reported_exits:
+            return False  # other clients' orders, already reported: no repeat on every poll
+        self._reported_exits.add(key)
+        still = [_describe(o) for o in foreign] + failed
+        text = f"{violation.symbol}: {violation.detail}. Cancelled: {'; '.join(cancelled) or 'none'}. " + (
+            f"Still working: {'; '.join(still)}: cancel in TWS/Gateway (IB lets only the client that "
+            "placed an order cancel it alone)"
+            if still
+            else "None of them works any more"
+        )
+        if still:
+            report.errors.append(text)
+        self._event(
+            violation.rule,
+            "critical",
+            text,
+            violation.symbol,
+            {
+                "orders": [_describe(o) for o in involved],
+                "order_refs": list(violation.order_refs),
+                "perm_ids": list(violation.perm_ids),
+                "cancelled": cancelled,
+                "still_working": still,
+            },
+        )
+        naked = violation.rule == NAKED_EXIT
+        consequence = (
+            "Filled, it opens a position the account did not want (a SELL on a flat book is a short sale)"
+            if naked
+            else "A fill of the excess opens a reverse position"
+        )
+        await self._alert(
+            Severity.CRITICAL,
+            f"{'NAKED EXIT' if naked else 'OVER-COVERED'} {violation.symbol} ({self.account})",
+            f"{text}. {consequence}.",
+            f"{violation.rule}:{violation.symbol}",
+        )
+        return bool(cancelled)
+
     # -- layer 3: daily circuit breaker ------------------------------------------------------------
 
     async def day_pnl(self) -> tuple[DayPnl, Decimal]:
@@ -464,9 +696,13 @@ class Monitor:
             log.warning("monitor.server_time.failed", error=str(exc))
             return self.clock()
 
-    async def check_breaker(self) -> StepReport:
+    async def check_breaker(self, *, fresh_state: bool = True) -> StepReport:
+        """Layer 3: trip when the day's loss reaches the limit. ``fresh_state`` False (the
+        event-driven checks) reuses the risk state read at the last poll."""
         report = StepReport()
-        state = self.risk_state()
+        self._last_breaker_check = self.clock()
+        self._pnl_changed = False
+        state = self.risk_state() if fresh_state else self._cached_risk_state()
         if state.halted:
             report.breaker = BreakerDecision(True, f"already halted: {state.halt_reason}", None)
             return report
@@ -504,16 +740,29 @@ class Monitor:
             run_id=self.config.run_id,
             detail=detail,
         )
+        self._state_cache = None
         cancel = await self._cancel_everything(reason, report)
         held = await self._positions()
-        for attempt in range(1, self.config.flatten_attempts + 1):
-            for symbol in sorted(held):
-                await self._close(symbol, report, f"circuit breaker: {reason}", kind="breaker_flatten")
-            held = await self.broker.wait_flat(sorted(held), self.config.breaker_wait) if held else {}
-            if not held:
-                break
-            log.warning("monitor.breaker.not_flat", attempt=attempt, held=held)
-            self._last_action.clear()  # the next attempt must not be suppressed by the cooldown
+        owned: list[str] = []
+        try:
+            overridden = await self._own_for_breaker(sorted(held), owned)
+            for attempt in range(1, self.config.flatten_attempts + 1):
+                in_flight = await self._exits_in_flight(overridden, cancel) if overridden else set()
+                for symbol in sorted(held):
+                    if symbol in in_flight:
+                        continue  # the lease holder's own flatten works; wait_flat below watches it
+                    await self._close(
+                        symbol, report, f"circuit breaker: {reason}", kind="breaker_flatten", alert=False
+                    )
+                held = await self.broker.wait_flat(sorted(held), self.config.breaker_wait) if held else {}
+                if not held:
+                    break
+                log.warning("monitor.breaker.not_flat", attempt=attempt, held=held)
+                self._last_action.clear()  # the next attempt must not be suppressed by the cooldown
+                overridden = set()  # a flatten in flight had its chance: the next attempt closes the rest
+        finally:
+            for symbol in owned:
+                self.leases.release(symbol)
         if held:
             text = ", ".join(f"{s} {q}" for s, q in sorted(held.items()))
             report.errors.append(f"could not close {text} after {self.config.flatten_attempts} attempts")
@@ -538,6 +787,44 @@ class Monitor:
             "next session or `catalyst risk reset --reason TEXT`.",
             f"breaker:{self.account}",
         )
+
+    async def _own_for_breaker(self, symbols: list[str], owned: list[str]) -> set[str]:
+        """Take every held symbol's exits lease, waiting at most ``breaker_lease_wait`` (together,
+        not one after the other). A symbol whose lease is still held after that is flattened
+        anyway: the breaker is the last line. Returns those symbols (recorded and logged)."""
+        if not symbols:
+            return set()
+        holders = await asyncio.gather(
+            *(self.leases.take_waiting(s, self.config.breaker_lease_wait) for s in symbols)
+        )
+        overridden: set[str] = set()
+        for symbol, holder in zip(symbols, holders, strict=True):
+            if holder is None:
+                owned.append(symbol)
+                continue
+            overridden.add(symbol)
+            self._event(
+                "breaker_lease_overridden",
+                "critical",
+                f"circuit breaker: {symbol}'s exits are held by {holder.describe()} after "
+                f"{self.config.breaker_lease_wait:.1f} s; flattening without the lease",
+                symbol,
+                {"holder": holder.describe()},
+            )
+        return overridden
+
+    async def _exits_in_flight(self, symbols: set[str], cancel: Any) -> set[str]:
+        """Of ``symbols`` (lease held elsewhere), those with a working order that was not there at
+        the global cancel: the holder's flatten, sent after it. Sending a second one would double
+        the exit and open a reverse position."""
+        try:
+            orders = await self._account_orders()
+        except Exception as exc:
+            log.warning("monitor.open_orders.failed", error=str(exc))
+            return set()
+        before = {o.perm_id for o in getattr(cancel, "before", ())} if cancel is not None else set()
+        fresh = orders[~orders["perm_id"].isin(before)] if not orders.empty else orders
+        return {str(s) for s in fresh["symbol"]} & symbols if not fresh.empty else set()
 
     async def _cancel_everything(self, reason: str, report: StepReport) -> Any:
         """Steps (a) and (b) of the breaker: the global cancel and the wait for no working order."""
@@ -600,6 +887,14 @@ class Monitor:
 
     # -- scheduling --------------------------------------------------------------------------------
 
+    async def _breaker_if_changed(self) -> StepReport:
+        """The breaker between polls: only when the P&L may have moved, at most once a while."""
+        last = self._last_breaker_check
+        spaced = last is None or self.clock() - last >= timedelta(seconds=self.config.breaker_event_interval)
+        if not self._pnl_changed or not spaced:
+            return StepReport()
+        return await self.check_breaker(fresh_state=False)
+
     async def poll(self) -> StepReport:
         """The safety net: protection, breaker, then the level check, in one pass."""
         merged = StepReport()
@@ -621,11 +916,19 @@ class Monitor:
         return False
 
     async def run_once(self) -> StepReport:
-        """Run every duty that is due now (each at most once); the first call runs them all."""
+        """Run every duty that is due now (each at most once); the first call runs them all.
+
+        Between polls: a position change or fill reported by the broker checks protection and exits
+        at once; a finding whose grace ends now (a breach, an exit without a position, a symbol
+        another process owned) is looked at again; the breaker is re-checked when the day's P&L may
+        have changed (a fill, a moved quote), at most once per ``breaker_event_interval``.
+        """
         now = self.clock()
         report = StepReport()
         self._note_reconnect()
         cfg = self.config
+        events = self._take_events()
+        deadline = self._next_deadline()
         steps: list[tuple[str, Callable[[], Awaitable[Any]]]] = []
         if self._is_due("reconcile", cfg.reconcile_interval, now):
             steps.append(("reconcile", self.reconcile))
@@ -633,8 +936,14 @@ class Monitor:
             steps.append(("sync", self.sync_orders))
         if self._is_due("poll", cfg.poll_interval, now):
             steps.append(("poll", self.poll))
-        elif self._is_due("quotes", cfg.quote_interval, now):
-            steps.append(("quotes", self.check_quotes))
+        else:
+            if events or (deadline is not None and now >= deadline):
+                steps.append(("protection", self.check_protection))
+            breach_due = self.tracker.next_due()
+            breach_now = breach_due is not None and now >= breach_due
+            if self._is_due("quotes", cfg.quote_interval, now) or breach_now:
+                steps.append(("quotes", self.check_quotes))
+            steps.append(("breaker", self._breaker_if_changed))
         for name, step in steps:
             try:
                 result = await step()
@@ -742,13 +1051,27 @@ class Monitor:
                         log.warning("monitor.connect.failed", error=str(exc), retry_in=delay)
                 if connected.is_set() and bool(getattr(self.broker, "is_ready", True)):
                     await self.run_once()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), tick)
+                await self._pause(stop, tick)
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
         log.info("monitor.stop", account=self.account)
+
+    async def _pause(self, stop: asyncio.Event, tick: float) -> None:
+        """Until the next tick, a broker event, a finding's grace ending, or ``stop``."""
+        if self._events or stop.is_set():
+            return
+        timeout = tick
+        deadline = self._next_deadline()
+        if deadline is not None:
+            timeout = max(0.0, min(timeout, (deadline - self.clock()).total_seconds()))
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
 
     async def _watch_connection(self, stop: asyncio.Event, connected: asyncio.Event, tick: float) -> None:
         while not stop.is_set():
@@ -756,6 +1079,52 @@ class Monitor:
             await self.note_connection(up)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), tick)
+
+
+def _violation_key(v: Violation) -> str:
+    return f"{v.rule}:{v.symbol}:" + ",".join(sorted(str(p) for p in v.perm_ids) or sorted(v.order_refs))
+
+
+def _orders_named(orders: pd.DataFrame, v: Violation) -> list[dict[str, Any]]:
+    """The open-order rows a violation names (by permId, else by orderRef)."""
+    if orders.empty:
+        return []
+    perms, refs = set(v.perm_ids), set(v.order_refs)
+    rows: list[dict[str, Any]] = []
+    for r in orders.to_dict("records"):
+        perm = r.get("perm_id")
+        if (perm and int(perm) in perms) or (not perms and str(r.get("order_ref") or "") in refs):
+            client = r.get("client_id")
+            rows.append(
+                {
+                    "order_ref": str(r.get("order_ref") or ""),
+                    "perm_id": int(perm or 0),
+                    "client_id": None if client is None or pd.isna(client) else int(client),
+                    "side": str(r.get("side")),
+                    "order_type": str(r.get("order_type")),
+                    "remaining": r.get("remaining", r.get("quantity")),
+                }
+            )
+    return rows
+
+
+def _describe(order: Mapping[str, Any]) -> str:
+    return (
+        f"{order['side']} {order['order_type']} x{order['remaining']} "
+        f"{order['order_ref'] or '(no orderRef)'} (client {order['client_id']})"
+    )
+
+
+def placed_plan(repair: ProtectionRepair, stop: Decimal | None, target: Decimal | None) -> str:
+    """What a repair places, e.g. "stop 9.5 x100 and target 11 x100"."""
+    return " and ".join(
+        f"{name} {level} x{qty}"
+        for name, level, qty in (
+            ("stop", stop, repair.stop_quantity),
+            ("target", target, repair.target_quantity),
+        )
+        if level is not None
+    )
 
 
 def _failed_note(report: StepReport) -> str:

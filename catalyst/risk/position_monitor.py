@@ -107,6 +107,10 @@ class BreachTracker:
     def forget(self, symbol: str) -> None:
         self._first_seen.pop(symbol, None)
 
+    def next_due(self) -> datetime | None:
+        """When the earliest pending breach becomes due (the monitor wakes for it)."""
+        return min(self._first_seen.values()) + self.grace if self._first_seen else None
+
 
 @dataclass(frozen=True)
 class ProtectionGap:
@@ -332,3 +336,32 @@ def plan_protection_repair(symbol: str, position: int, legs: Sequence[Protective
         f"{symbol} position {position}: stop covers {stop_cov}, target {target_cov}; the surviving orders "
         "cannot be completed to exactly one stop and one target by adding orders",
     )
+
+
+# -- findings acted on only once they last -------------------------------------------------------
+
+
+class GraceTracker:
+    """Acts on a finding only once it has lasted ``grace`` (IB's OCA cancel of the other leg, a
+    cancel in flight, trail a fill by a moment). A finding that disappears is forgotten."""
+
+    def __init__(self, grace: timedelta) -> None:
+        if grace < timedelta(0):
+            raise RiskInputError("grace period must be >= 0")
+        self.grace = grace
+        self._first_seen: dict[str, datetime] = {}
+
+    def due(self, keys: Sequence[str], now: datetime) -> set[str]:
+        current = set(keys)
+        for key in list(self._first_seen):
+            if key not in current:
+                del self._first_seen[key]
+        for key in current:
+            self._first_seen.setdefault(key, now)
+        return {k for k in current if now - self._first_seen[k] >= self.grace}
+
+    def next_due(self) -> datetime | None:
+        return min(self._first_seen.values()) + self.grace if self._first_seen else None
+
+    def forget(self, key: str) -> None:
+        self._first_seen.pop(key, None)

@@ -127,17 +127,19 @@ def test_catalyst_monitor_refuses_a_second_instance_and_stops_cleanly_on_sigterm
         "CATALYST_ALERTS__ALERT_FILE": str(state / "alerts.jsonl"),
     }
     env.pop("CATALYST_CONFIG", None)
-    first = subprocess.Popen(
-        [str(CATALYST), "monitor", "--poll-interval", "1"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    output = tmp_path / "monitor.out"  # a file, not a pipe: an undrained pipe fills and blocks the monitor
+    with output.open("wb") as out:
+        first = subprocess.Popen(
+            [str(CATALYST), "monitor", "--poll-interval", "1"],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 60
         while running_monitor_pid(state, ACCOUNTS[1]) != first.pid:
-            assert first.poll() is None, first.stdout.read().decode() if first.stdout else ""
+            assert first.poll() is None, output.read_text()
             assert time.monotonic() < deadline, "the monitor did not take its lock within 60 s"
             time.sleep(0.1)
         second = subprocess.run(
