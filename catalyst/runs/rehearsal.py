@@ -503,14 +503,41 @@ class RerunTrial:
     adopted_by_rerun: tuple[str, ...] = ()  # intents the rerun's submitter adopted
     unlinked: tuple[str, ...] = ()  # ledger order rows of the crash with no intent link
     left_open: tuple[str, ...] = ()  # intents of the crash still 'submitted'/'approved' after the rerun
+    crashed: tuple[PlannedBracket, ...] = ()  # the dead run's intents whose legs reached the broker
+    rerun_decisions: tuple[PlannedBracket, ...] = ()  # every intent the rerun recorded
 
 
 def _intents(refs: Iterable[str]) -> list[str]:
     return sorted({r.rpartition(":")[0] for r in refs})
 
 
+def adoption_problems(trial: RerunTrial) -> list[str]:
+    """Each intent of the dead run that the rerun did not adopt, and what the rerun did instead.
+
+    Adopting means the rerun, deciding the same thing, arrives at the same intent id and takes over
+    the legs already at the broker (issue 10, item 4). A new id for the same decision that only the
+    pre-trade duplicate check stops is the old failure, not adoption.
+    """
+    adopted = set(trial.adopted_by_rerun) | {b.intent_id for b in trial.rerun_decisions}
+    problems = []
+    for c in trial.crashed:
+        if c.intent_id in adopted:
+            continue
+        again = [b for b in trial.rerun_decisions if (b.symbol, b.side) == (c.symbol, c.side)]
+        if again:
+            shown = ", ".join(f"{b.intent_id} ({b.status})" for b in again)
+            problems.append(
+                f"the rerun decided {c.symbol} {c.side} again as {shown}, not as the dead run's "
+                f"{c.intent_id}: it did not adopt the legs at the broker"
+            )
+        else:
+            problems.append(f"the rerun did not decide {c.symbol} {c.side} again, so it adopted nothing")
+    return problems
+
+
 def check_rerun(trial: RerunTrial) -> CheckResult:
-    """After the crash and the rerun: one entry per symbol, and every order of the crash on record."""
+    """After the crash and the rerun: the rerun adopted what the dead run sent, one entry per symbol,
+    every order of the crash on record and no intent of the dead run left open."""
     if not trial.sent_before_kill:
         return failed(
             CHECK_RERUN,
@@ -542,17 +569,14 @@ def check_rerun(trial: RerunTrial) -> CheckResult:
         problems.append(
             f"intent(s) of the dead run still open in the ledger: {', '.join(sorted(trial.left_open))}"
         )
+    problems += adoption_problems(trial)
     if problems:
         return failed(
             CHECK_RERUN, f"{head}; rerun {rerun.run_id} (exit {rerun.returncode}): " + "; ".join(problems)
         )
-    how = (
-        f"its submitter adopted {', '.join(sorted(trial.adopted_by_rerun))}"
-        if trial.adopted_by_rerun
-        else "the crash's orders were adopted into the ledger"
-    )
+    adopted = ", ".join(c.intent_id for c in trial.crashed)
     return passed(
         CHECK_RERUN,
-        f"{head}; rerun {rerun.run_id} (exit {rerun.returncode}): {how}; one entry per symbol, every "
-        "order of the crash in the ledger",
+        f"{head}; rerun {rerun.run_id} (exit {rerun.returncode}) adopted {adopted}; one entry per "
+        "symbol, every order of the crash in the ledger",
     )

@@ -451,10 +451,14 @@ class Rehearsal:
             time.sleep(pause)
 
     def planned(self, run_id: str) -> tuple[r.PlannedBracket, ...]:
+        """The intents a run recorded."""
+        return self.intents_where("run_id = ?", [run_id])
+
+    def intents_where(self, where: str, params: list[Any]) -> tuple[r.PlannedBracket, ...]:
         frame = self.project.ledger().query(
             "SELECT intent_id, symbol, side, quantity, entry_price, stop_price, target_price, status "
-            "FROM intents WHERE run_id = ? ORDER BY created_at",
-            [run_id],
+            f"FROM intents WHERE {where} ORDER BY created_at",
+            params,
         )
         return tuple(
             r.PlannedBracket(
@@ -743,6 +747,7 @@ def check_rerun_step(reh: Rehearsal) -> r.CheckResult:
     intents = ledger.query(
         "SELECT intent_id, status FROM intents WHERE intent_id IN (SELECT unnest(?))", [sorted(crash_intents)]
     )
+    crashed_brackets = reh.intents_where("intent_id IN (SELECT unnest(?))", [sorted(crash_intents)])
     return r.check_rerun(
         r.RerunTrial(
             sent_before_kill=refs_at_kill,
@@ -754,6 +759,8 @@ def check_rerun_step(reh: Rehearsal) -> r.CheckResult:
             unknown_to_ledger=tuple(ref for ref in crash_refs if ref not in in_ledger),
             adopted_by_rerun=tuple(sorted(adopted_intents(rerun.output) & crash_intents)),
             unlinked=tuple(ref for ref, iid in in_ledger.items() if iid != ref.rpartition(":")[0]),
+            crashed=crashed_brackets,
+            rerun_decisions=reh.planned(rerun.run_id) if rerun.run_id else (),
             left_open=tuple(
                 str(x["intent_id"])
                 for x in intents.to_dict("records")

@@ -286,14 +286,33 @@ def _rerun(**kw: object) -> r.RerunTrial:
         "rerun": r.CycleRun(0, "run-3", "ok"),
         "killed_processes": 2,
         "entries_per_symbol": {"941": 1},
+        "crashed": (BRACKET,),
+        "rerun_decisions": (BRACKET,),  # the same decision, the same intent id: adopted
     }
     base.update(kw)
     return r.RerunTrial(**base)  # type: ignore[arg-type]
 
 
-def test_a_rerun_with_one_entry_per_symbol_and_every_order_on_record_passes() -> None:
-    row = r.check_rerun(_rerun(adopted_by_rerun=(INTENT,)))
-    assert row.passed and f"its submitter adopted {INTENT}" in row.evidence and "2 processes" in row.evidence
+def test_a_rerun_that_adopts_with_one_entry_per_symbol_and_every_order_on_record_passes() -> None:
+    row = r.check_rerun(_rerun())
+    assert row.passed and f"adopted {INTENT}" in row.evidence and "2 processes" in row.evidence
+    assert r.check_rerun(_rerun(rerun_decisions=(), adopted_by_rerun=(INTENT,))).passed
+
+
+def test_a_rerun_that_decides_the_same_again_under_a_new_id_does_not_adopt() -> None:
+    """The old failure: only the pre-trade duplicate check stops the second order."""
+    again = r.PlannedBracket(INTENT[:-1] + "1", "941", "BUY", 3000, D(1), D(1), D(1), "rejected")
+    row = r.check_rerun(_rerun(rerun_decisions=(again,)))
+    assert row.result == r.FAIL
+    assert (
+        f"decided 941 BUY again as {again.intent_id} (rejected), not as the dead run's {INTENT}"
+        in row.evidence
+    )
+
+
+def test_a_rerun_that_does_not_decide_the_crashed_bracket_again_proves_no_adoption() -> None:
+    row = r.check_rerun(_rerun(rerun_decisions=()))
+    assert row.result == r.FAIL and "did not decide 941 BUY again" in row.evidence
 
 
 @pytest.mark.parametrize(
