@@ -74,11 +74,14 @@ class Project:
         )
         return list(rows.to_dict("records"))
 
-    def manifest(self, done: subprocess.CompletedProcess[str]) -> dict[str, object]:
+    def folder(self, done: subprocess.CompletedProcess[str]) -> Path:
+        """The run folder the command printed."""
         lines = [ln for ln in done.stdout.splitlines() if ln.startswith("Run folder:")]
         assert lines, done.stdout + done.stderr
-        folder = Path(lines[-1].split(":", 1)[1].strip())
-        return dict(json.loads((folder / "manifest.json").read_text()))
+        return Path(lines[-1].split(":", 1)[1].strip())
+
+    def manifest(self, done: subprocess.CompletedProcess[str]) -> dict[str, object]:
+        return dict(json.loads((self.folder(done) / "manifest.json").read_text()))
 
 
 @pytest.fixture
@@ -120,6 +123,10 @@ def test_with_no_channel_an_unproven_cycle_alerts_into_the_alert_file_and_exits_
     outcome = dict(manifest["summary"])["outcome"]  # type: ignore[call-overload]
     assert outcome["exit_code"] == ExitCode.UNPROVEN and outcome["proven"] == 0
     assert len(outcome["unproven"]) == 2
+    # and the run's own log says each alert went undelivered
+    events = [json.loads(line) for line in (project.folder(done) / "events.jsonl").read_text().splitlines()]
+    undelivered = [e["title"] for e in events if e.get("event") == "alerts.undelivered"]
+    assert set(unproven + summary) <= set(undelivered), undelivered
 
 
 def test_with_channels_set_the_alerts_reach_a_real_http_receiver_and_smtp_server(
