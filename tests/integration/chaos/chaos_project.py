@@ -109,7 +109,9 @@ class ChaosProject:
         self._next_client = cid + 1 if cid + 1 < MONITOR_CLIENT_ID else 2
         return cid
 
-    def start(self, name: str, *args: str, client_id: int | None = None) -> Proc:
+    def start(
+        self, name: str, *args: str, client_id: int | None = None, env: dict[str, str] | None = None
+    ) -> Proc:
         self._count += 1
         cid = self.client_id() if client_id is None else client_id
         log = self.logs / f"{self._count:03d}-{name}.log"
@@ -117,7 +119,7 @@ class ChaosProject:
             popen = subprocess.Popen(
                 [str(CATALYST), *args],
                 cwd=self.root,
-                env=self._env(cid),
+                env={**self._env(cid), **(env or {})},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -12,9 +12,11 @@ A round, all from the seed: maybe reset a tripped breaker (or leave it, so cycle
 advance the clock; start one or two `catalyst cycle` runs (two terminals) and maybe a
 `catalyst reconcile` beside them; switch one or two faults on at seeded moments (drop-children,
 reject-children, partial-fills, latency, disconnect, restart); move the prices of held symbols;
-SIGKILL a cycle once it has placed its n-th order (mid-send) and the monitor when it places an
-order (mid-repair, else at a seeded moment), then restart the monitor. Then: faults off, wait for
-the commands to end, `catalyst reconcile`, and wait (bounded) for the audit to come back clean.
+SIGKILL a cycle once it has placed its n-th order, or let its kernel SIGKILL itself and its command
+at a crash point (right after a bracket's placeOrder calls or right after its proof), and the
+monitor when it places an order (mid-repair, else at a seeded moment), then restart the monitor.
+Then: faults off, wait for the commands to end, `catalyst reconcile`, and wait (bounded) for the
+audit to come back clean.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -72,6 +75,8 @@ FAULTS: tuple[tuple[str, float, dict[str, Any]], ...] = (
 )
 ONE_SHOT = frozenset({"disconnect", "restart"})
 MOVES = (-6, -5, -4, -2, 2, 4, 8, 9)
+#: ``catalyst.broker.crash_points``: right after a bracket's placeOrder calls, right after its proof
+CRASH_POINTS = ("bracket_placed", "bracket_proven")
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,8 @@ class RoundPlan:
     reconcile_at: float | None
     faults: tuple[FaultAt, ...]
     moves: tuple[MoveAt, ...]
-    kill_cycle_after_orders: int | None
+    kill_cycle_after_orders: int | None  # SIGKILL the first cycle once it has placed this many orders
+    crash_point: str | None  # or let its kernel SIGKILL itself (and its command) at this point
     kill_monitor_fallback_at: float | None  # kill when it repairs, else at this moment
 
     def summary(self) -> dict[str, Any]:
@@ -124,7 +130,8 @@ def plan_round(rng: random.Random, number: int) -> RoundPlan:
             MoveAt(round(rng.uniform(5, 35), 1), rng.randrange(100), rng.choice(MOVES))
             for _ in range(rng.choice((1, 2)))
         ),
-        kill_cycle_after_orders=rng.choice((1, 2, 3, 4, 6)) if rng.random() < 0.5 else None,
+        kill_cycle_after_orders=rng.choice((1, 2, 3, 4, 6)) if rng.random() < 0.3 else None,
+        crash_point=rng.choice(CRASH_POINTS) if rng.random() < 0.3 else None,
         kill_monitor_fallback_at=round(rng.uniform(5, 40), 1) if rng.random() < 0.35 else None,
     )
 
@@ -245,7 +252,12 @@ class Soak:
             events.append(f"clock +{advanced:.0f} s")
         self.ensure_monitor()
         t0 = time.monotonic()
-        cycles = [self.p.start("cycle", "cycle", "--no-progress", *CYCLE_PARAMS)]
+        crash = (
+            {}
+            if plan.crash_point is None
+            else {"CATALYST_CRASH_POINT": plan.crash_point, "CATALYST_CRASH_PARENT": "1"}
+        )
+        cycles = [self.p.start("cycle", "cycle", "--no-progress", *CYCLE_PARAMS, env=crash)]
         others: list[Proc] = []
         pending_faults = sorted(plan.faults, key=lambda f: f.at)
         pending_moves = sorted(plan.moves, key=lambda m: m.at)
@@ -309,6 +321,14 @@ class Soak:
                         proc.stop()
                 break
             time.sleep(0.2)
+        if (
+            plan.crash_point is not None
+            and cycles[0].popen.returncode == -signal.SIGKILL
+            and not cycles[0].killed
+        ):
+            cycles[0].killed = True
+            self.figures.kills[f"cycle_at_{plan.crash_point}"] += 1
+            events.append(f"cycle (client {cycles[0].client_id}) SIGKILLed itself at {plan.crash_point}")
         for proc in cycles + others:
             if not proc.killed:
                 code = proc.popen.returncode
@@ -332,6 +352,9 @@ class Soak:
             if code == 1 and not found:  # a traceback, not a verdict: it could not check
                 code = 2
             last.update(code=code, violations=found, error=err if code == 2 else "")
+            last["audits"] = last.get("audits", 0) + 1
+            if found and "first_violations" not in last:  # seen while settling, before the repairs
+                last["first_violations"] = found
             return code == 0
 
         wait_for(clean, timeout=SETTLE_TIMEOUT, every=1.0)
