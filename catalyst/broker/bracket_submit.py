@@ -31,6 +31,7 @@ The outcome (``proven`` or ``failed``) is committed before the exit lease is rel
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -362,7 +363,7 @@ class BracketSubmitter:
         adopted = bool(present)
         if present and len(present) < len(legs):
             for leg in present:
-                self._adopt(leg, found[leg.plan.role])
+                self._adopt(intent, leg, found[leg.plan.role])
             missing = [leg.plan.role for leg in legs if leg not in present]
             await self._fail(
                 intent,
@@ -375,7 +376,7 @@ class BracketSubmitter:
             )
         if adopted:
             for leg in legs:
-                self._adopt(leg, found[leg.plan.role])
+                self._adopt(intent, leg, found[leg.plan.role])
             log.warning(
                 "broker.submit.adopted", intent_id=intent.intent_id, perm_ids=[leg.perm_id for leg in legs]
             )
@@ -414,7 +415,7 @@ class BracketSubmitter:
         )
         raise NothingToAdoptError(message)
 
-    def _adopt(self, leg: _Leg, reps: list[ReportedOrder]) -> None:
+    def _adopt(self, intent: BracketIntent, leg: _Leg, reps: list[ReportedOrder]) -> None:
         if not reps:
             return
         rep = max(reps, key=lambda r: r.received_at)
@@ -423,12 +424,17 @@ class BracketSubmitter:
         leg.perm_id = rep.perm_id
         leg.order_id = rep.order_id
         leg.client_id = rep.client_id
-        self.recorder.track_order(
-            {
-                **self._order_row(leg, rep.account or self.conn.account),
-                "status": rep.status or "adopted",
-            }
-        )
+        if not leg.order_id:  # a completed order carries no order id; its fills name it
+            fills = self.reports.executions_for(perm_id=rep.perm_id, order_ref=leg.plan.order_ref)
+            if fills:
+                leg.order_id, leg.client_id = fills[0].order_id, fills[0].client_id
+        row = {
+            **self._order_row(leg, rep.account or self.conn.account),
+            "run_id": intent.run_id or self.recorder.run_id,  # the run that sent it
+            "status": rep.status or "adopted",
+        }
+        # what the broker does not say here is left as the ledger recorded it
+        self.recorder.track_order({k: v for k, v in row.items() if v is not None})
 
     async def _place(self, intent: BracketIntent, legs: list[_Leg], contract: Contract) -> None:
         ib = self.conn.ib
@@ -535,6 +541,10 @@ class BracketSubmitter:
     def _leg_reports(self, legs: list[_Leg], described: SehkContract, adopted: bool) -> list[LegReport]:
         views = [self._leg_view(leg) for leg in legs]
         parent = views[0][0]
+        if parent is not None and not parent.order_id and legs[0].order_id:
+            # an adopted entry that completed (filled) is reported without its order id, which its
+            # children name as their parent: take the id its fills (or the ledger) gave
+            parent = dataclasses.replace(parent, order_id=legs[0].order_id, client_id=legs[0].client_id)
         return [
             check_leg(
                 leg.plan,

@@ -47,7 +47,15 @@ ENV_ALIASES: dict[str, tuple[str, ...]] = {
 
 #: CATALYST_ variables that are not settings (other parts of Catalyst read them).
 NON_SETTING_ENV: frozenset[str] = frozenset(
-    {CONFIG_ENV, "CATALYST_RUN_ID", "CATALYST_RUN_DIR", "CATALYST_REQUIRE_BROWSER"}
+    {
+        CONFIG_ENV,
+        "CATALYST_RUN_ID",
+        "CATALYST_RUN_DIR",
+        "CATALYST_REQUIRE_BROWSER",
+        # test-only crash points (catalyst.broker.crash_points)
+        "CATALYST_CRASH_POINT",
+        "CATALYST_CRASH_PARENT",
+    }
 )
 
 SECRET_ENV = re.compile(r"^CATALYST_([A-Z0-9_]*(PASSWORD|PASSWD|TOKEN|SECRET|API_KEY|APIKEY))$")
