@@ -72,7 +72,7 @@ class Project:
         rows = Ledger(self.root / "state" / "ledger.duckdb").query(
             "SELECT title, severity, delivered, failure FROM alerts ORDER BY ts"
         )
-        return list(rows.to_dict("records"))
+        return [{str(k): v for k, v in row.items()} for row in rows.to_dict("records")]
 
     def folder(self, done: subprocess.CompletedProcess[str]) -> Path:
         """The run folder the command printed."""
