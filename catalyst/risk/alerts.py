@@ -1,9 +1,10 @@
 """Layer 4: alerts with severity, deduplication, a rate limit, and a fallback that cannot fail.
 
 An alert nobody receives is worse than none, because everyone assumes it was read. So every
-alert that no channel delivered goes to the alert file (JSON lines) and to the log at CRITICAL,
-and the failure itself is recorded in the ledger's ``alerts`` table (delivered = false, with
-the channels' error text).
+alert that no channel delivered (none configured, all failed, or rate limited) goes to the alert
+file (JSON lines), to the log at CRITICAL and as one line to standard error (the terminal, or the
+notebook cell's output), and the failure itself is recorded in the ledger's ``alerts`` table
+(delivered = false, with the reason: no channel configured, or each channel's error text).
 """
 
 from __future__ import annotations
