@@ -201,9 +201,10 @@ def monitor(
     )
     alerter = alerter_from_settings(settings, ledger=ledger, run_id=run_id)
     session = monitor_session(settings, ledger=ledger, run_id=run_id, client_id=client_id)
+    wanted = "(none configured: the gateway login's only account)"
     typer.echo(
         f"catalyst monitor: connecting to the gateway {settings.broker.host}:{settings.broker_port} "
-        f"(client id {session.client_id}) for account {settings.broker.account or '(the login`s only one)'}"
+        f"(client id {session.client_id}) for account {settings.broker.account or wanted}"
         "; SIGTERM stops it"
     )
 
