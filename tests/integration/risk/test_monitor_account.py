@@ -109,3 +109,39 @@ def test_the_monitor_locks_and_records_the_sessions_account_and_a_second_one_is_
             first.wait()
     runs = Ledger(state / "ledger.duckdb").query("SELECT kind, account, status FROM runs")
     assert runs.to_dict("records") == [{"kind": "monitor", "account": "DU0000051", "status": "ok"}]
+
+
+def test_a_monitor_started_while_the_gateway_is_down_alerts_and_stops_cleanly(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CATALYST_")}
+    env.update(
+        {"CATALYST_PATHS__ROOT": str(tmp_path), "CATALYST_MODE": "sim", "CATALYST_SIM__PORT": str(port)}
+    )
+    proc = subprocess.Popen(
+        [str(CATALYST), "monitor", "--down-alert-after", "1"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    alerts = tmp_path / "state" / "alerts.jsonl"
+    try:
+        deadline = time.monotonic() + 90
+        while not (alerts.exists() and "GATEWAY DOWN" in alerts.read_text()):
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "no gateway-down alert within 90 s"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, out
+    assert "stopped before connecting" in out
+    assert running_monitors(tmp_path / "state") == {}
