@@ -444,6 +444,29 @@ class BreakerTrial:
     halted_refusals: int = 0
     waited_seconds: float = 0.0
     monitor_exit: int | None = None  # the monitor ended by itself, with this code
+    recorded_account: str = ""  # the account the trip was recorded under
+    account: str = ""  # the broker's account (the one the cycle trades)
+    tripped_at: datetime | None = None  # the trip's timestamp in the ledger
+    broker_time: datetime | None = None  # the broker's clock when the next cycle ran
+    halt_until: datetime | None = None
+    halted_at_broker_time: bool = True  # the ledger's risk state, judged at the broker's time
+
+
+def _why_not_halted(trial: BreakerTrial) -> str:
+    """Why a recorded trip may not halt the cycle: another account, or a halt already over."""
+    if trial.recorded_account != trial.account:
+        return (
+            f"; the trip is recorded under account {trial.recorded_account or '(empty)'!r} while the "
+            f"cycle trades {trial.account!r}"
+        )
+    if not trial.halted_at_broker_time and trial.tripped_at and trial.broker_time and trial.halt_until:
+        return (
+            f"; the trip is stamped {to_hk(trial.tripped_at):%Y-%m-%d %H:%M} HKT, so at the broker's time "
+            f"{to_hk(trial.broker_time):%Y-%m-%d %H:%M} HKT its halt (until "
+            f"{to_hk(trial.halt_until):%Y-%m-%d %H:%M}) reads as over: the trip is stamped with another "
+            "clock than the one the cycle judges it by"
+        )
+    return ""
 
 
 def check_breaker(trial: BreakerTrial) -> CheckResult:
@@ -469,14 +492,14 @@ def check_breaker(trial: BreakerTrial) -> CheckResult:
             CHECK_BREAKER,
             f"{tripped}; the next cycle (run {cycle.run_id or '?'}, exit {cycle.returncode}) sent "
             f"{len(trial.new_entries)} new entr{'y' if len(trial.new_entries) == 1 else 'ies'} while "
-            f"halted: {', '.join(sorted(trial.new_entries))}",
+            f"halted: {', '.join(sorted(trial.new_entries))}{_why_not_halted(trial)}",
         )
     said_halted = "halt" in cycle.output.lower()
     if not trial.halted_refusals and not said_halted:
         return failed(
             CHECK_BREAKER,
             f"{tripped}; the next cycle (exit {cycle.returncode}) sent nothing but did not say it was "
-            f"halted, so the refusal is not proven: {_tail(cycle.output)}",
+            f"halted, so the refusal is not proven{_why_not_halted(trial)}: {_tail(cycle.output)}",
         )
     how = (
         f"{trial.halted_refusals} entr{'y' if trial.halted_refusals == 1 else 'ies'} refused as halted"
@@ -498,6 +521,7 @@ class RerunTrial:
     crashed_output: str
     rerun: CycleRun | None
     killed_processes: int = 1  # the cycle and what ran below it (the notebook's kernel)
+    crash_how: str = ""  # how it died, for the evidence
     entries_per_symbol: Mapping[str, int] = field(default_factory=dict)  # new entry legs since the start
     unknown_to_ledger: tuple[str, ...] = ()  # broker orderRefs of the crash that the ledger lacks
     adopted_by_rerun: tuple[str, ...] = ()  # intents the rerun's submitter adopted
@@ -538,6 +562,12 @@ def adoption_problems(trial: RerunTrial) -> list[str]:
 def check_rerun(trial: RerunTrial) -> CheckResult:
     """After the crash and the rerun: the rerun adopted what the dead run sent, one entry per symbol,
     every order of the crash on record and no intent of the dead run left open."""
+    if trial.sent_before_kill and trial.killed_returncode == 0:
+        return failed(
+            CHECK_RERUN,
+            "the cycle finished normally (exit 0) before it could be killed, so nothing crashed: "
+            f"{_tail(trial.crashed_output)}",
+        )
     if not trial.sent_before_kill:
         return failed(
             CHECK_RERUN,
@@ -546,10 +576,8 @@ def check_rerun(trial: RerunTrial) -> CheckResult:
         )
     crashed = _intents(trial.sent_before_kill)
     sent = len(trial.sent_before_kill)
-    head = (
-        f"SIGKILL to the cycle and its kernel ({trial.killed_processes} processes) after it sent "
-        f"{sent} leg(s) ({', '.join(crashed)})"
-    )
+    how = trial.crash_how or f"SIGKILL to the cycle and its kernel ({trial.killed_processes} processes)"
+    head = f"{how} after it sent {sent} leg(s) ({', '.join(crashed)})"
     rerun = trial.rerun
     if rerun is None or not rerun.run_id:
         shown = _tail(rerun.output) if rerun is not None else "did not run"

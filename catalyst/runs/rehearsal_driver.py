@@ -52,6 +52,7 @@ DEFAULT_STRATEGY_PARAMS: dict[str, Any] = {"min_gap_pct": 0.0, "min_rvol": 0.5, 
 #: The tiny daily loss limit (HKD) the monitor runs with in the breaker check.
 TINY_LOSS_LIMIT = "1"
 ADOPTED_EVENT = "broker.submit.adopted"
+CRASH_POINT = "bracket_placed"
 
 
 class RehearsalError(RunsError):
@@ -627,8 +628,8 @@ def check_stop_step(reh: Rehearsal) -> r.CheckResult:
 
 
 def check_breaker_step(reh: Rehearsal) -> r.CheckResult:
-    """`catalyst monitor` with a tiny loss limit until it halts the account, then one more cycle."""
-    from catalyst.risk.risk_state import load_risk_state
+    """`catalyst monitor` with a tiny loss limit until it records a trip, then one more cycle."""
+    from catalyst.risk.risk_state import halt_expiry, load_risk_state
 
     before = reh.view().entry_refs()
     monitor = reh.project.start(
@@ -638,14 +639,17 @@ def check_breaker_step(reh: Rehearsal) -> r.CheckResult:
     reh.placed_orders = True
     started = time.monotonic()
 
-    def halted() -> Any:
+    def tripped() -> dict[str, Any] | str | None:
         if monitor.poll() is not None:
             return "exited"
-        state = load_risk_state(reh.project.ledger(), reh.account, reh.broker_now())
-        return state if state.halted else None
+        found = reh.project.ledger().query(
+            "SELECT ts, coalesce(account, '') AS account, message FROM risk_events "
+            "WHERE kind = 'breaker_tripped' ORDER BY ts DESC LIMIT 1"
+        )
+        return {str(k): v for k, v in found.iloc[0].items()} if len(found) else None
 
     try:
-        got = reh.wait_for(halted, every=0.5)
+        got = reh.wait_for(tripped, every=0.5)
     finally:
         waited = time.monotonic() - started
         if monitor.poll() is None:
@@ -655,13 +659,15 @@ def check_breaker_step(reh: Rehearsal) -> r.CheckResult:
                 monitor.wait(30)
             except subprocess.TimeoutExpired:
                 kill_group(monitor)
-    state = load_risk_state(reh.project.ledger(), reh.account, reh.broker_now())
     output = reh.project.output_of(monitor)
-    if not state.halted:
+    if not isinstance(got, dict):
         exited = monitor.returncode if got == "exited" else None
         return r.check_breaker(
             r.BreakerTrial(False, "", output, None, waited_seconds=waited, monitor_exit=exited)
         )
+    tripped_at = pd.Timestamp(got["ts"]).to_pydatetime()
+    broker_now = reh.broker_now()
+    state = load_risk_state(reh.project.ledger(), reh.account, broker_now)
     cycle = reh.cycle()
     new_entries = tuple(sorted(reh.view().entry_refs() - before))
     refusals = 0
@@ -677,12 +683,18 @@ def check_breaker_step(reh: Rehearsal) -> r.CheckResult:
     return r.check_breaker(
         r.BreakerTrial(
             halted=True,
-            halt_reason=str(getattr(state, "halt_reason", "") or "halted"),
+            halt_reason=str(got["message"]),
             monitor_output=output,
             cycle=cycle,
             new_entries=new_entries,
             halted_refusals=refusals,
             waited_seconds=waited,
+            recorded_account=str(got["account"]),
+            account=reh.account,
+            tripped_at=tripped_at,
+            broker_time=broker_now,
+            halt_until=halt_expiry(tripped_at),
+            halted_at_broker_time=state.halted,
         )
     )
 
@@ -706,25 +718,50 @@ def reset_for_rerun(reh: Rehearsal) -> list[str]:
     return notes
 
 
+def crash_point_env() -> dict[str, str]:
+    """The cycle's own crash point, when this installation has one: SIGKILL to its kernel and its
+    command right after every leg of a bracket was placed and before the broker answered, so the
+    crash lands between sending and proof every time (observing the broker from outside, a kill
+    nearly always comes after the proof, when there is nothing left to adopt)."""
+    try:
+        from catalyst.broker import crash_points
+    except ImportError:
+        return {}
+    return {crash_points.ENV_CRASH_POINT: CRASH_POINT, crash_points.ENV_CRASH_PARENT: "1"}
+
+
 def check_rerun_step(reh: Rehearsal) -> r.CheckResult:
-    """SIGKILL a cycle as soon as the broker shows a whole bracket of it, rerun, then count and compare."""
+    """A cycle dies by SIGKILL after it sent a bracket; a rerun; then count, compare and look for adoption."""
     before = reh.view()
     known = {o.order_ref for o in before.orders} | {f.order_ref for f in before.fills}
     reh.placed_orders = True
-    crashed = reh.project.start(*reh.cycle_args())
+    crash_env = crash_point_env()
+    crashed = reh.project.start(*reh.cycle_args(), extra_env=crash_env)
 
-    def sent() -> tuple[str, ...] | str | None:
-        new = {o.order_ref for o in reh.view().orders if o.order_ref and o.order_ref not in known}
-        if any(ref.endswith(":SL") for ref in new):
-            return tuple(sorted(new))
-        return "finished" if crashed.poll() is not None else None
+    def new_refs() -> set[str]:
+        view = reh.view()
+        return {o.order_ref for o in view.orders if o.order_ref and o.order_ref not in known}
 
-    seen = reh.wait_for(sent, timeout=reh.options.cycle_timeout, every=0.1)
-    killed = kill_group(crashed) if isinstance(seen, tuple) else kill_group(crashed, signal.SIGTERM)
-    refs_at_kill: tuple[str, ...] = seen if isinstance(seen, tuple) else ()
+    def ended_or_sent() -> str | None:
+        if crashed.poll() is not None:
+            return "ended"
+        if not crash_env and any(ref.endswith(":SL") for ref in new_refs()):
+            return "sent"  # no crash point here: kill from outside as soon as a whole bracket shows
+        return None
+
+    outcome = reh.wait_for(ended_or_sent, timeout=reh.options.cycle_timeout, every=0.1)
+    killed = kill_group(crashed)
+    refs_at_kill = tuple(sorted(new_refs()))
     crashed_output = reh.project.output_of(crashed)
-    if not refs_at_kill:
-        return r.check_rerun(r.RerunTrial((), crashed.returncode, crashed_output, None))
+    how = (
+        f"SIGKILL at the cycle's crash point {CRASH_POINT} (kernel and command)"
+        if crash_env and outcome == "ended" and crashed.returncode == -signal.SIGKILL
+        else f"SIGKILL to the cycle and its kernel ({killed} processes)"
+    )
+    if not refs_at_kill or crashed.returncode == 0:
+        return r.check_rerun(
+            r.RerunTrial(refs_at_kill, crashed.returncode, crashed_output, None, crash_how=how)
+        )
     rerun = reh.cycle()
     after = reh.view()
     crash_intents = {ref.rpartition(":")[0] for ref in refs_at_kill}
@@ -745,7 +782,9 @@ def check_rerun_step(reh: Rehearsal) -> r.CheckResult:
     )
     in_ledger = {str(x["order_ref"]): str(x["intent_id"] or "") for x in rows.to_dict("records")}
     intents = ledger.query(
-        "SELECT intent_id, status FROM intents WHERE intent_id IN (SELECT unnest(?))", [sorted(crash_intents)]
+        "SELECT intent_id, status, CAST(detail AS VARCHAR) AS detail FROM intents "
+        "WHERE intent_id IN (SELECT unnest(?))",
+        [sorted(crash_intents)],
     )
     crashed_brackets = reh.intents_where("intent_id IN (SELECT unnest(?))", [sorted(crash_intents)])
     return r.check_rerun(
@@ -753,11 +792,14 @@ def check_rerun_step(reh: Rehearsal) -> r.CheckResult:
             sent_before_kill=refs_at_kill,
             killed_returncode=crashed.returncode,
             killed_processes=killed,
+            crash_how=how,
             crashed_output=crashed_output,
             rerun=rerun,
             entries_per_symbol={s: len(v) for s, v in entries.items()},
             unknown_to_ledger=tuple(ref for ref in crash_refs if ref not in in_ledger),
-            adopted_by_rerun=tuple(sorted(adopted_intents(rerun.output) & crash_intents)),
+            adopted_by_rerun=tuple(
+                sorted((adopted_intents(rerun.output) | adopted_in(intents)) & crash_intents)
+            ),
             unlinked=tuple(ref for ref, iid in in_ledger.items() if iid != ref.rpartition(":")[0]),
             crashed=crashed_brackets,
             rerun_decisions=reh.planned(rerun.run_id) if rerun.run_id else (),
@@ -768,6 +810,16 @@ def check_rerun_step(reh: Rehearsal) -> r.CheckResult:
             ),
         )
     )
+
+
+def adopted_in(intents: pd.DataFrame) -> set[str]:
+    """Intents whose ledger row says their legs were adopted (``"adopted": true`` in the detail)."""
+    found = set()
+    for row in intents.to_dict("records"):
+        with contextlib.suppress(ValueError, TypeError):
+            if json.loads(str(row.get("detail") or "{}")).get("adopted") is True:
+                found.add(str(row["intent_id"]))
+    return found
 
 
 def adopted_intents(cycle_output: str) -> set[str]:

@@ -260,6 +260,29 @@ def test_a_cycle_that_sends_while_halted_fails_naming_the_entries() -> None:
     assert row.result == r.FAIL and "sent 2 new entries while halted: i1:P, i2:P" in row.evidence
 
 
+def test_a_send_while_halted_names_a_trip_recorded_under_another_account() -> None:
+    trial = r.BreakerTrial(
+        True, "loss", "", _cycle(), new_entries=("i1:P",), recorded_account="", account="DU1"
+    )
+    row = r.check_breaker(trial)
+    assert (
+        row.result == r.FAIL
+        and "recorded under account '(empty)' while the cycle trades 'DU1'" in row.evidence
+    )
+
+
+def test_a_send_while_halted_names_a_trip_stamped_on_another_clock() -> None:
+    """The simulator's clock a day ahead of the wall clock that stamped the trip."""
+    trial = r.BreakerTrial(
+        True, "loss", "", _cycle(), new_entries=("i1:P",), recorded_account="DU1", account="DU1",
+        tripped_at=_hk("2026-11-24T15:32"), broker_time=_hk("2026-11-25T10:01"),
+        halt_until=_hk("2026-11-25T09:30"), halted_at_broker_time=False,
+    )  # fmt: skip
+    row = r.check_breaker(trial)
+    assert row.result == r.FAIL
+    assert "stamped 2026-11-24 15:32 HKT, so at the broker's time 2026-11-25 10:01 HKT" in row.evidence
+
+
 def test_no_trip_or_a_silent_empty_cycle_fails() -> None:
     assert r.check_breaker(r.BreakerTrial(False, "", "polling", None, waited_seconds=120)).result == r.FAIL
     exited = r.check_breaker(r.BreakerTrial(False, "", "ImportError: x", None, monitor_exit=1))
@@ -319,6 +342,7 @@ def test_a_rerun_that_does_not_decide_the_crashed_bracket_again_proves_no_adopti
     ("kw", "needle"),
     [
         ({"sent_before_kill": ()}, "sent nothing before it ended"),
+        ({"killed_returncode": 0, "rerun": None}, "finished normally (exit 0) before it could be killed"),
         ({"entries_per_symbol": {"941": 2}}, "duplicate entries: 941 x2"),
         ({"unknown_to_ledger": (f"{INTENT}:SL",)}, "missing from the ledger"),
         ({"unlinked": (f"{INTENT}:P",)}, "not linked to their intent"),
