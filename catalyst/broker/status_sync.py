@@ -44,6 +44,7 @@ TERMINAL_LEDGER_STATUSES = (
     "rejected",
     "expired",
     "unknown",
+    "not_sent",  # recorded before sending, never reached the broker (its process died first)
 )
 
 SYNC_COLUMNS = [

@@ -115,7 +115,7 @@ def _owner_may_be_submitting(
 
 
 def _settle(intent_id: str, broker: pd.DataFrame) -> str:
-    legs = broker[broker["intent_id"] == intent_id]
+    legs = broker[(broker["intent_id"] == intent_id) & broker["code"].isin(["P", "TP", "SL"])]
     if legs.empty:
         return "abandoned"
     return "interrupted" if bool(legs["open"].any()) else "completed"

@@ -1,8 +1,9 @@
 """Every broker order that carries a Catalyst orderRef is in the ledger, linked to its intent.
 
 The broker is the source of truth (rule 6). For each order the broker lists for the account (open
-or completed, placed by any client id) whose orderRef :func:`catalyst.domain.parse_order_ref`
-accepts (``<intent_id>:P|TP|SL``):
+or completed, placed by any client id) whose orderRef is Catalyst's: a bracket leg
+(``<intent_id>:P|TP|SL``, :func:`catalyst.domain.parse_order_ref`), a flatten (``...:FLAT``) or
+protection (``...:PROTn:TP|SL``), the refs the audit checks too:
 
 * missing from the ledger's ``orders``: its row is inserted from the broker's values, linked to its
   intent, with a ``discrepancies`` row (kind ``unknown_order``), an order event (source
@@ -16,6 +17,7 @@ accepts (``<intent_id>:P|TP|SL``):
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -36,7 +38,10 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
 
 
-ROLE_OF_CODE = {"P": "entry", "TP": "take_profit", "SL": "stop_loss"}
+ROLE_OF_CODE = {"P": "entry", "TP": "take_profit", "SL": "stop_loss", "FLAT": "flatten", "PROT": "protect"}
+BRACKET_CODES = frozenset({"P", "TP", "SL"})
+_FLATTEN_REF = re.compile(r":FLAT(:\d+)?$")
+_PROTECT_REF = re.compile(r":PROT\d+:(TP|SL)$")
 #: Broker statuses of an order that no longer works.
 DONE_BROKER_STATUSES = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive", "rejected"})
 #: Ledger statuses the broker's report no longer changes (it finished, as the ledger knows).
@@ -51,21 +56,36 @@ class AdoptionResult:
     findings: list[dict[str, Any]]  # discrepancy rows
 
 
+def classify_order_ref(ref: str) -> tuple[str | None, str] | None:
+    """(intent id or None, code) of a Catalyst orderRef: a bracket leg (P, TP, SL), a flatten
+    (``<intent>:FLAT`` or ``<run>:<symbol>:FLAT:<n>``: FLAT) or protection (``...:PROT<n>:TP|SL``:
+    PROT); None for any other reference."""
+    try:
+        return parse_order_ref(ref)
+    except InvalidIntentError:
+        pass
+    if _FLATTEN_REF.search(ref):
+        head = ref.rpartition(":FLAT")[0]
+        try:
+            parse_order_ref(f"{head}:P")  # ``<intent_id>:FLAT``: the flatten of that bracket
+            return head, "FLAT"
+        except InvalidIntentError:
+            return None, "FLAT"
+    if _PROTECT_REF.search(ref):
+        return None, "PROT"
+    return None
+
+
 def catalyst_orders(orders: pd.DataFrame | None, account: str) -> pd.DataFrame:
-    """The broker's orders of ``account`` whose orderRef is a Catalyst bracket leg's, with
-    ``intent_id``, ``code`` (P/TP/SL) and ``open`` columns; one row per orderRef (the newest permId)."""
+    """The broker's orders of ``account`` whose orderRef is Catalyst's (:func:`classify_order_ref`),
+    with ``intent_id``, ``code`` and ``open`` columns; one row per orderRef (the newest permId)."""
     columns = ["order_ref", "intent_id", "code", "open"]
     if orders is None or orders.empty or "order_ref" not in orders.columns:
         return pd.DataFrame(columns=columns)
     frame = orders.copy()
     if "account" in frame.columns and account:
         frame = frame[frame["account"].fillna(account).astype(str).isin([account, ""])]
-    parsed: list[tuple[str, str] | None] = []
-    for ref in frame["order_ref"].fillna("").astype(str):
-        try:
-            parsed.append(parse_order_ref(ref))
-        except InvalidIntentError:
-            parsed.append(None)
+    parsed = [classify_order_ref(ref) for ref in frame["order_ref"].fillna("").astype(str)]
     keep = [p is not None for p in parsed]
     frame = frame.loc[keep].copy()
     frame["intent_id"] = [p[0] for p in parsed if p is not None]
@@ -75,6 +95,11 @@ def catalyst_orders(orders: pd.DataFrame | None, account: str) -> pd.DataFrame:
     if "perm_id" in frame.columns:
         frame = frame.sort_values("perm_id")
     return frame.drop_duplicates("order_ref", keep="last").reset_index(drop=True)
+
+
+def _intent_of(order: dict[str, Any]) -> str | None:
+    value = order.get("intent_id")
+    return value if isinstance(value, str) and value else None
 
 
 def _ledger_status(broker_status: Any) -> str:
@@ -97,7 +122,7 @@ def _int(value: Any) -> int | None:
 
 
 def _order_row(o: dict[str, Any], account: str, run_id: str | None, now: datetime) -> dict[str, Any]:
-    intent_id, code = str(o["intent_id"]), str(o["code"])
+    intent_id, code = _intent_of(o), str(o["code"])
     return {
         "order_ref": str(o["order_ref"]),
         "intent_id": intent_id,
@@ -111,7 +136,7 @@ def _order_row(o: dict[str, Any], account: str, run_id: str | None, now: datetim
         "limit_price": _dec(o.get("limit_price")),
         "stop_price": _dec(o.get("stop_price")),
         "tif": o.get("tif") or None,
-        "parent_ref": None if code == "P" else f"{intent_id}:P",
+        "parent_ref": f"{intent_id}:P" if code in ("TP", "SL") else None,
         "oca_group": o.get("oca_group") or None,
         "client_id": _int(o.get("client_id")),
         "order_id": _int(o.get("order_id")),
@@ -182,19 +207,21 @@ def adopt_orders(
     refs = theirs["order_ref"].astype(str).tolist()
     known = _ledger_rows(ledger, "orders", "order_ref", refs)
     known_by_ref = {str(r["order_ref"]): r for r in _records(known)}
-    intents = _ledger_rows(ledger, "intents", "intent_id", sorted(set(theirs["intent_id"].astype(str))))
+    ids = sorted({str(i) for i in theirs["intent_id"] if isinstance(i, str) and i})
+    intents = _ledger_rows(ledger, "intents", "intent_id", ids)
     intent_runs = {str(r["intent_id"]): r.get("run_id") for r in _records(intents)}
 
     missing = [o for o in _records(theirs) if str(o["order_ref"]) not in known_by_ref]
     new_intents: list[dict[str, Any]] = []
-    by_intent: dict[str, list[dict[str, Any]]] = {}
+    by_intent: dict[str, list[dict[str, Any]]] = {}  # intent id, or the orderRef of one without
     for o in missing:
-        by_intent.setdefault(str(o["intent_id"]), []).append(o)
-    for intent_id in sorted(by_intent):
-        if intent_id not in intent_runs:
-            all_legs = [o for o in _records(theirs) if str(o["intent_id"]) == intent_id]
-            new_intents.append(_minimal_intent(intent_id, all_legs, account, recon_id, now))
-    order_rows = [_order_row(o, account, intent_runs.get(str(o["intent_id"])) or None, now) for o in missing]
+        by_intent.setdefault(_intent_of(o) or str(o["order_ref"]), []).append(o)
+    for key, group in sorted(by_intent.items()):
+        if _intent_of(group[0]) and key not in intent_runs:
+            bracket = [o for o in _records(theirs) if _intent_of(o) == key and o["code"] in BRACKET_CODES]
+            if bracket:
+                new_intents.append(_minimal_intent(key, bracket, account, recon_id, now))
+    order_rows = [_order_row(o, account, intent_runs.get(_intent_of(o) or "") or None, now) for o in missing]
     refreshed: list[dict[str, Any]] = []
     for o in _records(theirs):
         row = known_by_ref.get(str(o["order_ref"]))
@@ -265,19 +292,20 @@ def adopt_orders(
             "kind": "orders_adopted",
             "severity": "critical",
             "symbol": legs[0]["symbol"],
-            "message": f"the broker holds {len(legs)} order(s) of intent {intent_id} the ledger did not "
-            f"know ({', '.join(sorted(str(o['order_ref']) for o in legs))}); adopted into the ledger "
-            f"by reconciliation {recon_id}",
+            "message": f"the broker holds {len(legs)} order(s)"
+            + (f" of intent {_intent_of(legs[0])}" if _intent_of(legs[0]) else "")
+            + f" the ledger did not know ({', '.join(sorted(str(o['order_ref']) for o in legs))}); "
+            f"adopted into the ledger by reconciliation {recon_id}",
             "detail": json.dumps(
                 {
                     "recon_id": recon_id,
-                    "intent_id": intent_id,
-                    "intent_created": intent_id not in intent_runs,
+                    "intent_id": _intent_of(legs[0]),
+                    "intent_created": key in {r["intent_id"] for r in new_intents},
                 },
                 default=str,
             ),
         }
-        for intent_id, legs in sorted(by_intent.items())
+        for key, legs in sorted(by_intent.items())
     ]
     with ledger.transaction():
         for row in new_intents:

@@ -31,7 +31,7 @@ FINDING_COLUMNS = [
 ]
 
 _SIDE_SIGN = {"BUY": 1, "BOT": 1, "SELL": -1, "SLD": -1}
-_TERMINAL = {"Filled", "Cancelled", "ApiCancelled", "Inactive", "rejected", "unknown", "failed"}
+_TERMINAL = {"Filled", "Cancelled", "ApiCancelled", "Inactive", "rejected", "unknown", "failed", "not_sent"}
 
 
 def _need(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:

@@ -209,3 +209,18 @@ def test_the_reconciling_cycle_holding_the_lease_itself_closes_out_a_dead_runs_i
     finally:
         lease.release()
     assert ledger.scalar("SELECT status FROM intents") == "interrupted"
+
+
+def test_flatten_and_protection_orders_are_adopted_too(ledger: Ledger) -> None:
+    flatten = {**leg("P"), "order_ref": f"{INTENT}:FLAT", "side": "SELL", "perm_id": 201}
+    protect = {**leg("SL"), "order_ref": "run-m:700:PROT1:SL", "perm_id": 202}
+    manual = {**leg("TP"), "order_ref": "my own order", "perm_id": 203}
+    reconcile_view(ledger, view([flatten, protect, manual]), account=ACC, now=T0)
+    rows = ledger.query(
+        "SELECT order_ref, coalesce(intent_id, '-') AS intent, role FROM orders ORDER BY order_ref"
+    )
+    assert rows.to_dict("records") == [
+        {"order_ref": f"{INTENT}:FLAT", "intent": INTENT, "role": "flatten"},
+        {"order_ref": "run-m:700:PROT1:SL", "intent": "-", "role": "protect"},
+    ]
+    assert ledger.scalar("SELECT count(*) FROM intents") == 0  # a flatten alone rebuilds no bracket
