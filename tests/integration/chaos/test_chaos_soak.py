@@ -144,8 +144,10 @@ class Figures:
     faults: Counter[str] = field(default_factory=Counter)
     kills: Counter[str] = field(default_factory=Counter)
     exits: Counter[str] = field(default_factory=Counter)
-    violations: int = 0
+    violations: int = 0  # distinct (rule, symbol, orders): one left standing counts once
     violations_by_rule: Counter[str] = field(default_factory=Counter)
+    sightings: int = 0  # violations found over all rounds' final audits, repeats included
+    seen: set[str] = field(default_factory=set)
     rounds: list[dict[str, Any]] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
 
@@ -163,6 +165,7 @@ class Figures:
             "process_exits": dict(self.exits),
             "violations": self.violations,
             "violations_by_rule": dict(self.violations_by_rule),
+            "violation_sightings": self.sightings,
             "rounds": self.rounds,
         }
 
@@ -362,6 +365,10 @@ class Soak:
         return last
 
 
+def _key(violation: dict[str, Any]) -> str:
+    return json.dumps([violation["rule"], violation["symbol"], sorted(violation["order_refs"])])
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[ChaosProject]:
     root = tmp_path / "project"
@@ -399,14 +406,21 @@ def test_the_audit_stays_clean_through_seeded_faults_and_kills(
             record = soak.round(plan)
             figures.rounds.append(record)
             figures.rounds_run = number
+            report.write_text(
+                json.dumps(figures.as_dict(), indent=2, default=str)
+            )  # a long soak, readable as it goes
             settle = record["settle"]
             found = settle.get("violations", [])
-            figures.violations += len(found)
-            figures.violations_by_rule.update(v["rule"] for v in found)
+            fresh = [v for v in found if _key(v) not in figures.seen]
+            figures.seen.update(_key(v) for v in fresh)
+            figures.sightings += len(found)
+            figures.violations += len(fresh)
+            figures.violations_by_rule.update(v["rule"] for v in fresh)
+            record["new_violations"] = fresh
             steps = "; ".join(e.splitlines()[0] for e in record["events"])
             say(
-                f"round {number}: {len(found)} violation(s), audit exit {settle.get('code')}, "
-                f"settled in {settle.get('settle_s')} s; {steps}"
+                f"round {number}: {len(found)} violation(s) ({len(fresh)} new), audit exit "
+                f"{settle.get('code')}, settled in {settle.get('settle_s')} s; {steps}"
             )
             if settle.get("code") != 0:
                 lines = [
