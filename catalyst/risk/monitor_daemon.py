@@ -84,7 +84,7 @@ class MonitorConfig:
     run_id: str = ""
     #: where the exits leases live (the settings' state dir); None: no other process trades here
     state_dir: Path | None = None
-    quote_interval: float = 0.5  # fast path: quotes of open positions
+    quote_interval: float = 0.25  # fast path: quotes of open positions (breach detection)
     poll_interval: float = 30.0  # safety net: protection, breaker
     sync_interval: float = 60.0  # broker.sync_order_status (rule 7: at least every 60 s)
     reconcile_interval: float = 3600.0
@@ -150,13 +150,15 @@ class Monitor:
         self._last_breaker_check: datetime | None = None
         self._last_prices: dict[str, tuple[Any, Any, Any]] = {}
         self._state_cache: tuple[datetime, RiskState] | None = None
-        self._last_action: dict[str, datetime] = {}
+        self._last_action: dict[str, datetime] = {}  # the last exit or repair sent per symbol
+        self._last_exit: dict[str, datetime] = {}  # the last exit (flatten) sent per symbol
         self._due: dict[str, datetime] = {}
         self._down_since: datetime | None = None
         self._down_alerted = False
         self._epoch: int | None = None
         self._book_cache: tuple[datetime, pd.DataFrame] | None = None
         self._failures: dict[str, int] = {}
+        self.passes = 0  # completed ``run_once`` passes (tests and benchmarks wait on the first)
         self._listen()
 
     # -- events ------------------------------------------------------------------------------------
@@ -241,8 +243,10 @@ class Monitor:
             ts=self.clock(),
         )
 
-    def _cooling(self, symbol: str, now: datetime) -> bool:
-        last = self._last_action.get(symbol)
+    def _cooling(self, symbol: str, now: datetime, *, exits_only: bool = False) -> bool:
+        """Within ``action_cooldown`` of the last action on ``symbol``: no second one yet. A breach
+        only waits for a previous exit (a re-protection a moment ago must not delay closing)."""
+        last = (self._last_exit if exits_only else self._last_action).get(symbol)
         return last is not None and now - last < timedelta(seconds=self.config.action_cooldown)
 
     async def _positions(self) -> dict[str, int]:
@@ -294,7 +298,7 @@ class Monitor:
         now = self.clock()
         report.breaches = level_breaches(positions, views)
         for breach in self.tracker.due(report.breaches, now):
-            if self._cooling(breach.symbol, now):
+            if self._cooling(breach.symbol, now, exits_only=True):
                 continue
             with self.leases.owned(breach.symbol) as mine:
                 if not mine:
@@ -329,7 +333,7 @@ class Monitor:
     ) -> None:
         """Flatten ``symbol``; the caller owns its exits. ``alert`` False: the caller alerts once for
         all (the breaker)."""
-        self._last_action[symbol] = self.clock()
+        self._last_action[symbol] = self._last_exit[symbol] = self.clock()
         try:
             exit_order = await self.broker.flatten(symbol)
         except Exception as exc:
@@ -675,6 +679,8 @@ class Monitor:
         """(day P&L, start-of-day equity) from the broker's positions, quotes, executions, account."""
         held = await self._positions()
         execs = await self.broker.executions()
+        if self.account and "account" in execs.columns and not execs.empty:
+            execs = execs[execs["account"].astype(str) == self.account]  # a login may hold several
         fills = _todays_fills(execs, await self._broker_now())
         symbols = sorted(set(held) | set(fills["symbol"].astype(str)))
         quotes = await self._prices(symbols)
@@ -759,6 +765,7 @@ class Monitor:
                     break
                 log.warning("monitor.breaker.not_flat", attempt=attempt, held=held)
                 self._last_action.clear()  # the next attempt must not be suppressed by the cooldown
+                self._last_exit.clear()
                 overridden = set()  # a flatten in flight had its chance: the next attempt closes the rest
         finally:
             for symbol in owned:
@@ -969,6 +976,7 @@ class Monitor:
                 report.actions += result.actions
                 report.errors += result.errors
                 report.breaker = report.breaker or result.breaker
+        self.passes += 1
         return report
 
     def _note_reconnect(self) -> None:

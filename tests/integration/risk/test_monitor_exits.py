@@ -23,7 +23,17 @@ from catalyst.sim.sim_launcher import GatewayHandle, start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("risk_exits")]
 
-ACCOUNTS = ("DU0000041", "DU0000042", "DU0000043", "DU0000044", "DU0000045", "DU0000046")
+ACCOUNTS = (
+    "DU0000041",
+    "DU0000042",
+    "DU0000043",
+    "DU0000044",
+    "DU0000045",
+    "DU0000046",
+    "DU0000047",
+    "DU0000048",
+    "DU0000049",
+)
 WORKING = {"PreSubmitted", "Submitted"}
 
 
@@ -74,7 +84,7 @@ async def monitor_running(rig: Rig) -> Any:
 
 
 async def _polled(rig: Rig) -> bool:
-    return "poll" in rig.monitor._due
+    return rig.monitor.passes >= 1
 
 
 def test_a_position_change_is_protected_on_the_broker_event_without_waiting_for_the_poll(
@@ -246,3 +256,56 @@ def test_the_breaker_waits_briefly_for_a_held_exits_lease_then_flattens_without_
     run(rig, scenario)
     assert {"breaker_tripped", "breaker_lease_overridden", "breaker_flat"} <= set(kinds(rig.ledger))
     assert any(a["title"].startswith("CIRCUIT BREAKER TRIPPED") for a in read_alert_file(rig.alert_file))
+
+
+def test_the_breaker_counts_only_its_own_accounts_fills(gw: GatewayHandle, tmp_path: Path) -> None:
+    """One gateway login, two accounts: a loss in the other account is not this account's loss."""
+    mine, other_account, symbol = ACCOUNTS[6], ACCOUNTS[7], "941"
+    limits = RiskLimits(daily_loss_limit=Decimal("100"), daily_loss_fraction=None)
+    rig = make_rig(gw.host, gw.port, mine, tmp_path, limits)
+    other = BrokerSession(settings_for(gw.host, gw.port, other_account), run_id="other", proof_timeout=3.0)
+
+    async def scenario(r: Rig) -> None:
+        await other.connect()
+        try:
+            q = await other.quote(symbol)
+            assert q.ask is not None
+            buy = snap_to_tick(q.ask * Decimal("1.01"), "up", table=security(symbol).spread_table)
+            (ref,) = await other.protect(symbol, -5000, stop=None, target=buy)  # a plain marketable buy
+            assert await other.wait_for_order(ref, {"Filled"}, timeout=15) == "Filled"
+            gw.control.move_price(symbol, pct=-5)
+            await other.flatten(symbol)  # sold at a loss of thousands of HKD, in the other account
+            await until(lambda: flat(other, symbol), what="the other account flat")
+        finally:
+            await other.close()
+        report = await r.monitor.check_breaker()
+        assert report.breaker is not None and not report.breaker.tripped, report.breaker
+        assert report.pnl is not None and report.pnl.total == 0
+
+    run(rig, scenario)
+    assert "breaker_tripped" not in kinds(rig.ledger)
+
+
+def test_a_gap_through_the_stop_right_after_a_re_protection_is_closed_at_once(
+    gw: GatewayHandle, tmp_path: Path
+) -> None:
+    """The stop-limit the monitor just placed triggers but cannot fill (the price gapped through its
+    limit): the breach is closed now, not after the cooldown that only spaces exits."""
+    account, symbol = ACCOUNTS[8], "5"
+    rig = make_rig(gw.host, gw.port, account, tmp_path, RiskLimits(daily_loss_fraction=None))
+
+    async def scenario(r: Rig) -> None:
+        gw.control.drift(account, symbol, 400)
+        stop, target = await levels(r.session, symbol)
+        record_position(r.ledger, account, symbol, 400, stop, target)
+        assert (await r.monitor.check_protection()).actions == [f"protect {symbol}"]
+        gw.control.move_price(symbol, pct=-20)
+
+        async def acted() -> list[str]:
+            return (await r.monitor.check_quotes()).actions
+
+        assert await until(acted, what="the breach acted on") == [f"flatten {symbol}"]
+        await until(lambda: flat(r.session, symbol), what=f"{symbol} flat")
+
+    run(rig, scenario)
+    assert "level_breach_closed" in kinds(rig.ledger)
