@@ -101,8 +101,8 @@ def audit(
     """Check the account's invariants now (read-only): every position protected, no naked or
     over-covering exit, one entry per symbol within the limits, every Catalyst order in the ledger,
     no entry sent while halted. Exit 0 clean, 1 naming each violation, 2 when it cannot check."""
-    if not grace >= 0:
-        _refuse(f"--grace must be a number of seconds >= 0, got {grace}")
+    if not 0 <= grace < 86_400:
+        _refuse(f"--grace must be a number of seconds from 0 to 86400, got {grace}")
     settings = load_settings(config)
     cid = client_id if client_id is not None else settings.broker.client_id + 100
     ledger_path = Path(settings.ledger_path)

@@ -35,11 +35,13 @@ def gateway(tmp_path: Path) -> Iterator[GatewayHandle]:
         handle.stop()
 
 
-def audit(root: Path, gateway: GatewayHandle, *args: str) -> subprocess.CompletedProcess[str]:
+def audit(root: Path, gateway: GatewayHandle | None, *args: str) -> subprocess.CompletedProcess[str]:
+    """`catalyst broker audit` in the project (``gateway`` None: a port where nothing listens)."""
+    env = {"CATALYST_PATHS__ROOT": str(root), "CATALYST_MODE": "sim", "CATALYST_SIM__PORT": "9"}
     return subprocess.run(
         [str(CATALYST), "broker", "audit", *args],
         cwd=root,
-        env={**_base_env(), **project_env(root, gateway)},
+        env={**_base_env(), **(env if gateway is None else project_env(root, gateway))},
         capture_output=True,
         text=True,
         timeout=120,
@@ -103,21 +105,22 @@ def test_a_working_exit_on_a_flat_symbol_exits_1_naming_rule_symbol_order_and_pe
     assert as_json.returncode == 1 and '"rule": "naked_exit"' in as_json.stdout
 
 
-def test_an_unreachable_gateway_exits_2_with_a_message(gateway: GatewayHandle, tmp_path: Path) -> None:
-    root = project(tmp_path)
-    gateway.stop()
-    done = audit(root, gateway)
+def test_an_unreachable_gateway_exits_2_with_a_message(tmp_path: Path) -> None:
+    done = audit(project(tmp_path), None)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "error:" in done.stderr and "Traceback" not in done.stderr + done.stdout
 
 
-def test_no_ledger_exits_2_naming_the_path(gateway: GatewayHandle, tmp_path: Path) -> None:
+def test_no_ledger_exits_2_naming_the_path(tmp_path: Path) -> None:
     root = tmp_path / "empty-project"
     root.mkdir()
-    done = audit(root, gateway)
+    done = audit(root, None)
     assert done.returncode == 2 and "no ledger at" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_a_negative_grace_exits_2(gateway: GatewayHandle, tmp_path: Path) -> None:
-    done = audit(project(tmp_path), gateway, "--grace", "-1")
-    assert done.returncode == 2 and "--grace" in done.stderr
+@pytest.mark.parametrize("grace", ["-1", "nan", "inf"])
+def test_a_grace_that_is_not_a_number_of_seconds_exits_2(
+    grace: str, gateway: GatewayHandle, tmp_path: Path
+) -> None:
+    done = audit(project(tmp_path), gateway, "--grace", grace)
+    assert done.returncode == 2 and "--grace" in done.stderr and "Traceback" not in done.stderr
