@@ -89,6 +89,7 @@ class ChaosProject:
     env: dict[str, str] = field(default_factory=dict)
     _next_client: int = 2
     _count: int = 0
+    procs: list[Proc] = field(default_factory=list)
 
     @property
     def state_dir(self) -> Path:
@@ -125,7 +126,14 @@ class ChaosProject:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        return Proc(name, popen, log, cid)
+        proc = Proc(name, popen, log, cid)
+        self.procs.append(proc)
+        return proc
+
+    def stop_all(self) -> None:
+        """Leave nothing running: every command this project started, and what it started."""
+        for proc in self.procs:
+            proc.stop()
 
     def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         """Run one `catalyst` command to its end (its own client id)."""

@@ -377,11 +377,11 @@ def project(tmp_path: Path) -> Iterator[ChaosProject]:
     logs.mkdir()
     # the market is the one every test sees (the gateway's default seed); the chaos is the soak's seed
     handle = start_gateway(tmp_path / "gw", clock=SIM_CLOCK, accounts=(ACCOUNT,))
+    made = ChaosProject(root=root, gateway=handle, account=ACCOUNT, logs=logs, env=project_env(root, handle))
     try:
-        yield ChaosProject(
-            root=root, gateway=handle, account=ACCOUNT, logs=logs, env=project_env(root, handle)
-        )
+        yield made
     finally:
+        made.stop_all()
         handle.stop()
 
 
