@@ -739,8 +739,9 @@ def check_rerun_step(reh: Rehearsal) -> r.CheckResult:
     crashed = reh.project.start(*reh.cycle_args(), extra_env=crash_env)
 
     def new_refs() -> set[str]:
-        view = reh.view()
-        return {o.order_ref for o in view.orders if o.order_ref and o.order_ref not in known}
+        view = reh.view()  # on paper only working orders show: a filled entry is found by its fills
+        refs = {o.order_ref for o in view.orders} | {f.order_ref for f in view.fills}
+        return {ref for ref in refs if ref and ref not in known}
 
     def ended_or_sent() -> str | None:
         if crashed.poll() is not None:
