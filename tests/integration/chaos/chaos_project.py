@@ -64,12 +64,9 @@ class Proc:
         if self.running:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        with contextlib.suppress(ProcessLookupError):  # a kernel left behind by its parent
-            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.kill()  # and whatever it left of its group (a kernel)
         return int(self.popen.returncode)
 
     def tail(self, lines: int = 30) -> str:
