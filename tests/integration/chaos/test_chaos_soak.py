@@ -293,8 +293,10 @@ class Soak:
                 if first.running and self.orders_of(first.client_id) >= plan.kill_cycle_after_orders:
                     first.kill()
                     self.figures.kills["cycle_mid_send"] += 1
-                    events.append(f"{elapsed:5.1f}s SIGKILL cycle (client {first.client_id}) after its "
-                                  f"{plan.kill_cycle_after_orders}th order")  # fmt: skip
+                    events.append(
+                        f"{elapsed:5.1f}s SIGKILL cycle (client {first.client_id}) once it had placed "
+                        f"{plan.kill_cycle_after_orders} order(s)"
+                    )
                     cycle_kill_armed = False
                 elif not first.running:
                     cycle_kill_armed = False
