@@ -26,8 +26,9 @@ send no entry; a cycle killed with SIGKILL after it sent, then a rerun: one entr
 every order of the dead run in the ledger.
 
 WHAT IT DOES TO THE ACCOUNT. On the simulator (--mode sim, the default) it starts a fresh simulated
-gateway of its own (or uses the running one given by --gateway-state), moves its clock to
-continuous trading and, for the rerun, to the next trading day, moves prices, places and cancels
+gateway of its own at 10:00 HKT of the next session, whatever the hour (or uses the running one
+given by --gateway-state, moving its clock into continuous trading if it is not there), moves the
+clock to the next trading day for the rerun, moves prices, places and cancels
 orders and opens and closes positions. On a paper account (--mode paper) it places NO order unless
 --place-orders is given: without it, the cycle runs as a dry run and the other checks are
 skipped; with it, it sends real paper brackets, lets the monitor flatten the account and cancel

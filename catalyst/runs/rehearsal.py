@@ -124,6 +124,16 @@ def rehearsal_start(now: datetime) -> datetime | None:
     return next_session_open(t) + timedelta(minutes=30)
 
 
+def fresh_simulator_start(now: datetime) -> datetime:
+    """Where a rehearsal's own simulator starts: 10:00 HK of the next session after ``now``.
+
+    Always the next session, never "now", so a rehearsal reads the same at whatever hour it runs
+    (its simulated clock is then ahead of the wall clock, as a simulator started outside trading
+    hours always is).
+    """
+    return next_session_open(to_hk(now)) + timedelta(minutes=30)
+
+
 def next_day_start(now: datetime) -> datetime:
     """10:00 HK on the session after ``now``'s (a new trading day for the crash-and-rerun check)."""
     t = to_hk(now)

@@ -398,7 +398,7 @@ def rehearsal_gateway(settings: Settings, options: RehearsalOptions, root: Path)
             raise RehearsalError(str(exc)) from None
         yield Gateway(str(info["host"]), int(info["port"]), control)
         return
-    start = r.rehearsal_start(datetime.now(HK_TZ)) or datetime.now(HK_TZ)
+    start = r.fresh_simulator_start(datetime.now(HK_TZ))
     handle = start_gateway(
         root / "state" / "sim",
         clock=start.isoformat(),

@@ -131,6 +131,12 @@ def test_otherwise_the_clock_moves_to_ten_oclock_of_the_next_session(now: str, m
     assert r.rehearsal_start(_hk(now)) == _hk(moved_to)
 
 
+def test_a_fresh_simulator_starts_at_ten_of_the_next_session_whatever_the_hour() -> None:
+    assert r.fresh_simulator_start(_hk("2026-11-24T10:05")) == _hk("2026-11-25T10:00")
+    assert r.fresh_simulator_start(_hk("2026-11-24T08:00")) == _hk("2026-11-24T10:00")
+    assert r.fresh_simulator_start(_hk("2026-11-27T23:00")) == _hk("2026-11-30T10:00")
+
+
 def test_the_rerun_happens_on_the_next_trading_day() -> None:
     assert r.next_day_start(_hk("2026-11-24T10:05")) == _hk("2026-11-25T10:00")
     assert r.next_day_start(_hk("2026-11-24T08:00")) == _hk("2026-11-25T10:00")
