@@ -360,13 +360,10 @@ def exit_violations(held: dict[str, int], orders: Sequence[_Order]) -> list[Viol
         naked = [o for o in mine if qty == 0 or o.side != _exit_side(qty)]
         if naked:
             what = "no position" if qty == 0 else f"a position of {qty} (these would add to it)"
-            shares = sum(o.remaining for o in naked)
+            listed = ", ".join(f"{o.side} {o.order_type} x{o.remaining}" for o in naked)
             out.append(
                 _violation(
-                    NAKED_EXIT,
-                    symbol,
-                    f"{len(naked)} working exit order(s) for {shares} shares with {what}",
-                    naked,
+                    NAKED_EXIT, symbol, f"{len(naked)} working exit order(s) with {what}: {listed}", naked
                 )
             )
         closing = [o for o in mine if o not in naked]

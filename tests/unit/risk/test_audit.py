@@ -194,7 +194,7 @@ def test_working_exits_on_a_flat_symbol_are_naked_and_named_for_cancelling() -> 
     assert (v.rule, v.symbol) == (NAKED_EXIT, "941")
     assert set(v.order_refs) == {"a-941-B-0:TP", "a-941-B-0:SL"}
     assert set(v.perm_ids) == {legs[0]["perm_id"], legs[1]["perm_id"]}
-    assert "3000" in v.detail or "6000" in v.detail
+    assert "with no position: SELL LMT x3000, SELL STP LMT x3000" in v.detail
 
 
 def test_a_flatten_order_left_working_on_a_flat_symbol_is_a_naked_exit() -> None:
