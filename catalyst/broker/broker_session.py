@@ -456,19 +456,52 @@ class BrokerSession:
             log.info("broker.flatten.nothing", symbol=described.symbol)
             return None
         await self.queries.refresh_open_orders()
-        for rep in list(self.reports.orders_by_perm.values()):
-            if (
-                rep.symbol == described.symbol
-                and rep.client_id == self.client_id
-                and rep.status not in DONE_STATUSES
-                and rep.order_ref
-            ):
-                with contextlib.suppress(OrderNotFoundError):
-                    await self.cancel(rep.order_ref)
+        await self._cancel_own_orders_in(described.symbol)
         side = Side.SELL if quantity > 0 else Side.BUY
         self._flatten_seq += 1
         ref = f"{self.run_id or 'manual'}:{described.symbol}:FLAT:{self._flatten_seq}"
         return await self._place_exit(contract, described, side, abs(quantity), ref, fallback=None)
+
+    def _order_done(self, perm_id: int) -> bool:
+        latest = self.reports.latest_order(perm_id=perm_id)
+        status = self.reports.latest_status(perm_id=perm_id)
+        return any(
+            st in DONE_STATUSES
+            for st in (status.status if status else None, latest.status if latest else None)
+        )
+
+    async def _cancel_own_orders_in(self, symbol: str) -> None:
+        """Cancel every working order of this client in ``symbol`` at once, then wait, woken by broker
+        messages, until each is done: one wait for all (a flatten after a stop breach must not wait
+        for one confirmation after another), and still none left to fire into the flatten."""
+        reps = [
+            rep
+            for rep in list(self.reports.orders_by_perm.values())
+            if rep.symbol == symbol
+            and rep.client_id == self.client_id
+            and rep.order_ref
+            and rep.status not in DONE_STATUSES
+            and not self._order_done(rep.perm_id)
+        ]
+        for rep in reps:
+            log.warning(
+                "broker.cancel.request", order_ref=rep.order_ref, order_id=rep.order_id, perm_id=rep.perm_id
+            )
+            self.connection.ib.cancelOrder(
+                Order(orderId=rep.order_id, clientId=self.client_id, permId=rep.perm_id)
+            )
+            self.recorder.order_event(
+                rep.order_ref,
+                source="cancel",
+                status="cancel_requested",
+                perm_id=rep.perm_id,
+                order_id=rep.order_id,
+            )
+        if reps:
+            await self.reports.wait_for(
+                lambda: True if all(self._order_done(rep.perm_id) for rep in reps) else None,
+                self.proof_timeout,
+            )
 
     async def protect(
         self,

@@ -48,6 +48,7 @@ from catalyst.risk.position_monitor import (
     PriceView,
     ProtectionGap,
     ProtectionRepair,
+    being_closed,
     guarded_positions,
     level_breaches,
     plan_protection_repair,
@@ -142,7 +143,6 @@ class Monitor:
         self.exit_tracker = GraceTracker(timedelta(seconds=config.exit_grace))
         self.leases = ExitLeases(config.state_dir, lambda: self.account, config.run_id)
         self._reported_exits: set[str] = set()
-        self._held_elsewhere: set[str] = set()
         self._recheck_at: datetime | None = None
         self._events: set[str] = set()
         self._wake = asyncio.Event()
@@ -174,8 +174,12 @@ class Monitor:
             reports.add_sink(self._on_report)
 
     def _on_position(self, report: ReportedPosition) -> None:
-        if not self.account or report.account == self.account:
-            self._note_event("position")
+        if self.account and report.account != self.account:
+            return
+        if report.quantity == 0:  # the previous exit did its job: a new position is a new case
+            self._last_action.pop(report.symbol, None)
+            self._last_exit.pop(report.symbol, None)
+        self._note_event("position")
 
     def _on_report(self, report: Any) -> None:
         if isinstance(report, ReportedExecution):
@@ -324,7 +328,6 @@ class Monitor:
 
     def _left_alone(self, symbol: str, now: datetime) -> None:
         """Another process owns the symbol's exits: look again shortly (not only at the next poll)."""
-        self._held_elsewhere.add(symbol)
         again = now + timedelta(seconds=LEASE_RECHECK_SECONDS)
         self._recheck_at = again if self._recheck_at is None else min(self._recheck_at, again)
 
@@ -408,7 +411,6 @@ class Monitor:
         now = self.clock()
         if self._recheck_at is not None and now >= self._recheck_at:
             self._recheck_at = None
-        self._held_elsewhere.clear()
         positions = await self._guarded()
         held = {p.symbol: p.quantity for p in positions}
         orders = await self._account_orders()
@@ -419,7 +421,7 @@ class Monitor:
         report.gaps = protection_gaps(held, orders)
         by_symbol = {p.symbol: p for p in positions}
         for gap in report.gaps:
-            if self._cooling(gap.symbol, now):
+            if self._cooling(gap.symbol, now) or self._being_closed(gap.symbol, gap.quantity, orders):
                 continue
             with self.leases.owned(gap.symbol) as mine:
                 if not mine:
@@ -427,6 +429,15 @@ class Monitor:
                     continue
                 await self._repair(by_symbol[gap.symbol], gap, orders, report)
         return report
+
+    def _being_closed(self, symbol: str, quantity: int, orders: pd.DataFrame) -> bool:
+        """A working flatten covers the whole position (a bracket's failure path, the monitor's own
+        exit): re-protecting or closing it again would double the exit. Looked at again on the next
+        event or poll; a flatten left working on a flat book is a naked exit."""
+        if not being_closed(symbol, quantity, orders):
+            return False
+        log.info("monitor.protection.being_closed", symbol=symbol, position=quantity)
+        return True
 
     async def _repair(
         self, pos: GuardedPosition, gap: ProtectionGap, orders: pd.DataFrame, report: StepReport
@@ -751,12 +762,14 @@ class Monitor:
         held = await self._positions()
         owned: list[str] = []
         try:
-            overridden = await self._own_for_breaker(sorted(held), owned)
+            await self._own_for_breaker(sorted(held), owned)
             for attempt in range(1, self.config.flatten_attempts + 1):
-                in_flight = await self._exits_in_flight(overridden, cancel) if overridden else set()
+                # first attempt: an exit sent after the global cancel (a bracket's failure path that
+                # just released, or still holds, the lease) is left to fill; later attempts close the rest
+                in_flight = await self._exits_in_flight(set(held), cancel) if attempt == 1 and held else set()
                 for symbol in sorted(held):
                     if symbol in in_flight:
-                        continue  # the lease holder's own flatten works; wait_flat below watches it
+                        continue  # another owner's flatten works; wait_flat below watches it
                     await self._close(
                         symbol, report, f"circuit breaker: {reason}", kind="breaker_flatten", alert=False
                     )
@@ -766,7 +779,6 @@ class Monitor:
                 log.warning("monitor.breaker.not_flat", attempt=attempt, held=held)
                 self._last_action.clear()  # the next attempt must not be suppressed by the cooldown
                 self._last_exit.clear()
-                overridden = set()  # a flatten in flight had its chance: the next attempt closes the rest
         finally:
             for symbol in owned:
                 self.leases.release(symbol)
@@ -795,21 +807,19 @@ class Monitor:
             f"breaker:{self.account}",
         )
 
-    async def _own_for_breaker(self, symbols: list[str], owned: list[str]) -> set[str]:
+    async def _own_for_breaker(self, symbols: list[str], owned: list[str]) -> None:
         """Take every held symbol's exits lease, waiting at most ``breaker_lease_wait`` (together,
         not one after the other). A symbol whose lease is still held after that is flattened
-        anyway: the breaker is the last line. Returns those symbols (recorded and logged)."""
+        anyway: the breaker is the last line (recorded as ``breaker_lease_overridden``)."""
         if not symbols:
-            return set()
+            return
         holders = await asyncio.gather(
             *(self.leases.take_waiting(s, self.config.breaker_lease_wait) for s in symbols)
         )
-        overridden: set[str] = set()
         for symbol, holder in zip(symbols, holders, strict=True):
             if holder is None:
                 owned.append(symbol)
                 continue
-            overridden.add(symbol)
             self._event(
                 "breaker_lease_overridden",
                 "critical",
@@ -818,12 +828,11 @@ class Monitor:
                 symbol,
                 {"holder": holder.describe()},
             )
-        return overridden
 
     async def _exits_in_flight(self, symbols: set[str], cancel: Any) -> set[str]:
-        """Of ``symbols`` (lease held elsewhere), those with a working order that was not there at
-        the global cancel: the holder's flatten, sent after it. Sending a second one would double
-        the exit and open a reverse position."""
+        """Of ``symbols``, those with a working order that was not there at the global cancel: the
+        flatten of a bracket's failure path, sent after it (nothing else is sent while halted).
+        Sending a second one would double the exit and open a reverse position."""
         try:
             orders = await self._account_orders()
         except Exception as exc:

@@ -155,6 +155,21 @@ def protection_gaps(positions: Mapping[str, int], open_orders: pd.DataFrame) -> 
     return gaps
 
 
+def being_closed(symbol: str, position: int, open_orders: pd.DataFrame) -> bool:
+    """True when working flatten orders (orderRef ``...:FLAT``, any client) on the closing side cover
+    the whole ``position``: it is being closed, not left unprotected."""
+    orders = _working(open_orders)
+    if position == 0 or orders.empty or "order_ref" not in orders.columns:
+        return False
+    exit_side = "SELL" if position > 0 else "BUY"
+    flattens = orders[
+        (orders["symbol"].astype(str) == symbol)
+        & (orders["side"].astype(str).str.upper() == exit_side)
+        & orders["order_ref"].astype(str).str.contains(":FLAT", regex=False)
+    ]
+    return bool(int(_remaining(flattens).sum()) >= abs(int(position))) if not flattens.empty else False
+
+
 def _remaining(orders: pd.DataFrame) -> pd.Series:
     for name in ("remaining", "quantity", "total_quantity"):
         if name in orders.columns:

@@ -33,6 +33,7 @@ ACCOUNTS = (
     "DU0000047",
     "DU0000048",
     "DU0000049",
+    "DU0000050",
 )
 WORKING = {"PreSubmitted", "Submitted"}
 
@@ -309,3 +310,30 @@ def test_a_gap_through_the_stop_right_after_a_re_protection_is_closed_at_once(
 
     run(rig, scenario)
     assert "level_breach_closed" in kinds(rig.ledger)
+
+
+def test_a_new_position_in_a_symbol_just_flattened_is_acted_on_without_waiting_for_the_cooldown(
+    gw: GatewayHandle, tmp_path: Path
+) -> None:
+    """The cooldown spaces two exits of one position; once the broker reports the symbol flat, a new
+    position there is a new case and is not left unprotected for the rest of the cooldown."""
+    account, symbol = ACCOUNTS[9], "2388"
+    rig = make_rig(gw.host, gw.port, account, tmp_path, RiskLimits())  # no levels recorded: it flattens
+
+    async def scenario(r: Rig) -> None:
+        gw.control.drift(account, symbol, 500)
+        await until(lambda: _holds(r.session, symbol, 500), what=f"{symbol} held")
+        assert (await r.monitor.check_protection()).actions == [f"flatten {symbol}"]
+        await until(lambda: flat(r.session, symbol), what=f"{symbol} flat")
+        gw.control.drift(account, symbol, 500)  # a new position a moment later
+        await until(lambda: _holds(r.session, symbol, 500), what=f"{symbol} held again")
+        assert (await r.monitor.check_protection()).actions == [f"flatten {symbol}"]
+        await until(lambda: flat(r.session, symbol), what=f"{symbol} flat again")
+
+    run(rig, scenario)
+    assert kinds(rig.ledger).count("unprotected_flattened") == 2
+
+
+async def _holds(session: BrokerSession, symbol: str, quantity: int) -> bool:
+    positions = await session.positions()
+    return int(positions[positions["symbol"] == symbol]["quantity"].sum()) == quantity
