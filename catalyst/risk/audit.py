@@ -615,6 +615,34 @@ async def read_audit_inputs(
     positions = await broker.positions()
     open_orders = await broker.open_orders()
     executions = await broker.executions()
+    facts = ledger_facts(ledger, account)
+    return AuditInputs(
+        account=account,
+        now=now,
+        limits=limits,
+        positions=positions,
+        open_orders=open_orders,
+        executions=executions,
+        ledger_order_refs=facts.order_refs,
+        ledger_entries=facts.entries,
+        halt_windows=facts.halt_windows,
+        fill_grace=fill_grace,
+    )
+
+
+@dataclass(frozen=True)
+class LedgerFacts:
+    """What the audit takes from the ledger for one account."""
+
+    order_refs: frozenset[str]  # every orderRef of the orders table (any account: a row is a row)
+    entries: pd.DataFrame  # the account's placed entries: order_ref, symbol, account, perm_id, placed_at
+    halt_windows: tuple[HaltWindow, ...]  # from the account's own breaker events only
+
+
+def ledger_facts(ledger: Ledger, account: str) -> LedgerFacts:
+    """Read the ledger's side of the audit for ``account`` (never events or entries under "")."""
+    if not account:
+        raise RiskInputError("the audit needs the broker session's account; got an empty one")
     refs = ledger.query("SELECT order_ref FROM orders")
     entries = ledger.query(
         "SELECT order_ref, symbol, account, perm_id, placed_at FROM orders "
@@ -625,15 +653,4 @@ async def read_audit_inputs(
         "SELECT ts, kind, message FROM risk_events WHERE kind IN (?, ?) AND account = ? ORDER BY ts",
         [BREAKER_TRIPPED, BREAKER_RESET, account],
     )
-    return AuditInputs(
-        account=account,
-        now=now,
-        limits=limits,
-        positions=positions,
-        open_orders=open_orders,
-        executions=executions,
-        ledger_order_refs=frozenset(str(r) for r in refs["order_ref"]),
-        ledger_entries=entries,
-        halt_windows=halt_windows(events),
-        fill_grace=fill_grace,
-    )
+    return LedgerFacts(frozenset(str(r) for r in refs["order_ref"]), entries, halt_windows(events))

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
 from catalyst.broker.broker_queries import EXECUTION_COLUMNS, OPEN_ORDER_COLUMNS, POSITION_COLUMNS
+from catalyst.ledger import Ledger
 from catalyst.risk.audit import (
     DUPLICATE_ENTRY,
     ENTRY_WHILE_HALTED,
@@ -27,10 +29,12 @@ from catalyst.risk.audit import (
     Violation,
     audit,
     halt_windows,
+    ledger_facts,
     order_role,
 )
 from catalyst.risk.risk_errors import RiskInputError
 from catalyst.risk.risk_limits import RiskLimits
+from catalyst.risk.risk_state import reset_breaker, trip_breaker
 
 ACCOUNT = "DU0000001"
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # 11:00 HKT
@@ -385,3 +389,49 @@ def test_a_naive_time_is_refused() -> None:
 def test_violations_describe_rule_symbol_and_orders() -> None:
     v = Violation(NAKED_EXIT, "941", "2 working exit order(s)", ("a:TP", "a:SL"), (11, 12))
     assert v.describe() == "naked_exit [941] 2 working exit order(s); orderRefs a:TP, a:SL; permIds 11, 12"
+
+
+# -- the ledger's side, read from a real ledger ---------------------------------------------------
+
+
+def _entry_row(ref: str, account: str | None, placed_at: datetime, role: str = "entry") -> dict[str, Any]:
+    return {
+        "order_ref": ref, "role": role, "account": account, "symbol": "941", "side": "BUY",
+        "order_type": "LMT", "quantity": 3000, "status": "Filled", "placed_at": placed_at, "perm_id": 5,
+    }  # fmt: skip
+
+
+def test_the_ledger_facts_are_the_accounts_own_and_never_those_under_an_empty_account(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.duckdb")
+    t = NOW - timedelta(hours=1)
+    trip_breaker(ledger, account=ACCOUNT, message="loss limit", ts=t)
+    reset_breaker(ledger, account=ACCOUNT, reason="reviewed the day", ts=t + timedelta(minutes=10))
+    ledger.append(  # as an older Catalyst wrote it: no account
+        "risk_events",
+        {
+            "event_id": "legacy-trip",
+            "ts": t + timedelta(minutes=20),
+            "account": None,
+            "kind": "breaker_tripped",
+            "severity": "critical",
+            "message": "recorded under no account",
+            "detail": "{}",
+        },
+    )
+    ledger.upsert("orders", _entry_row("a-941-B-0:P", ACCOUNT, t + timedelta(minutes=5)))
+    ledger.upsert("orders", _entry_row("a-941-B-0:TP", ACCOUNT, t + timedelta(minutes=5), role="take_profit"))
+    ledger.upsert("orders", _entry_row("b-941-B-0:P", None, t + timedelta(minutes=25)))
+
+    facts = ledger_facts(ledger, ACCOUNT)
+
+    assert facts.order_refs == {"a-941-B-0:P", "a-941-B-0:TP", "b-941-B-0:P"}
+    assert list(facts.entries["order_ref"]) == ["a-941-B-0:P"]
+    [window] = facts.halt_windows
+    assert (window.start, window.end, window.reason) == (t, t + timedelta(minutes=10), "loss limit")
+    found = audit(view(ledger_entries=facts.entries, halt_windows=facts.halt_windows))
+    assert rules(found) == [(ENTRY_WHILE_HALTED, "941")]
+
+
+def test_the_ledger_facts_refuse_an_empty_account(tmp_path: Path) -> None:
+    with pytest.raises(RiskInputError, match="account"):
+        ledger_facts(Ledger(tmp_path / "ledger.duckdb"), "")
