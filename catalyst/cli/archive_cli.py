@@ -43,7 +43,12 @@ def _recorded(settings: Any) -> tuple[list[Any] | None, str | None]:
     try:
         return recorded_runs(Ledger(settings.ledger_path)), None
     except (CatalystError, OSError) as exc:
-        return None, f"{exc}"
+        from catalyst.runs.run_preflight import ledger_hint
+
+        return None, (
+            f"{exc}\n          what to do: {ledger_hint(str(exc))}; "
+            "`catalyst runs verify --no-ledger` checks the archive alone meanwhile"
+        )
 
 
 def register_runs(app: typer.Typer) -> None:
@@ -108,7 +113,7 @@ def register_runs(app: typer.Typer) -> None:
             typer.secho(str(problem), fg=typer.colors.RED)
         if why is not None:
             typer.secho(
-                f"LEDGER    cannot compare the archive with the ledger {settings.ledger_path}: {why}",
+                f"LEDGER    cannot compare the archive with the ledger: {why}",
                 fg=typer.colors.RED,
             )
         if not report.ok or why is not None:

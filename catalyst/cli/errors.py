@@ -23,7 +23,7 @@ from typer.core import TyperGroup
 
 from catalyst.errors import CatalystError
 from catalyst.ledger.ledger_errors import LedgerBusyError, LedgerError, LedgerMigrationError
-from catalyst.runs.run_preflight import LEDGER_HINT as _LEDGER_HINT
+from catalyst.runs.run_preflight import ledger_hint
 
 #: The exit code of a command refused because of its input, files or settings (click's usage errors
 #: use the same code).
@@ -71,16 +71,16 @@ def describe(exc: BaseException) -> str | None:
         return str(exc)
     if isinstance(exc, LedgerError):
         if isinstance(exc.__cause__, duckdb.Error) and "cannot open the ledger" in str(exc):
-            return f"{exc}\n  what to do: {_LEDGER_HINT}"
+            return f"{exc}\n  what to do: {ledger_hint(str(exc))}"
         if isinstance(exc.__cause__, duckdb.Error):
             path = _settings_ledger_path()
             named = f" (ledger {path})" if path else ""
-            return f"{exc}{named}\n  what to do: {_LEDGER_HINT}"
+            return f"{exc}{named}\n  what to do: {ledger_hint(str(exc))}"
         return str(exc)
     if isinstance(exc, duckdb.Error):
         path = _settings_ledger_path()
         named = f"the ledger {path}" if path else "a DuckDB file"
-        return f"DuckDB could not read {named}: {exc}\n  what to do: {_LEDGER_HINT}"
+        return f"DuckDB could not read {named}: {exc}\n  what to do: {ledger_hint(str(exc))}"
     if isinstance(exc, CatalystError):
         return str(exc)
     if isinstance(exc, OSError):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 
+from catalyst.cli.errors import describe
 from catalyst.config import ConfigError, Settings, load_settings
 from catalyst.errors import CatalystError
 from catalyst.ledger import Ledger
@@ -44,7 +45,7 @@ def _settings(config: Path | None) -> Settings:
 
 
 def _fail(exc: CatalystError) -> typer.Exit:
-    typer.echo(f"error: {exc}", err=True)
+    typer.echo(f"error: {describe(exc) or exc}", err=True)  # a ledger error says what to do
     return typer.Exit(code=2)
 
 

@@ -13,12 +13,35 @@ from typing import Any
 from catalyst.runs.run_folder import ARCHIVE_PROBE, check_archive_dir
 from catalyst.runs.runs_errors import RunsError
 
-#: The text every ledger refusal ends with (the CLI's error translation uses it too).
+#: What to do about a ledger DuckDB cannot open, by what DuckDB said (the first match wins).
+_LEDGER_HINTS: tuple[tuple[str, str], ...] = (
+    (
+        "permission denied",
+        "this user may not read or write it: check the owner and mode of the file and of its folder "
+        "(`ls -l`), or run catalyst as the user that owns the ledger",
+    ),
+    (
+        "is a directory",
+        "a folder is where the ledger file should be: move the folder aside, or set paths.ledger in "
+        "catalyst.toml to the ledger file",
+    ),
+    (
+        "read-only file system",
+        "the file system is read-only: set paths.state_dir in catalyst.toml to a writable folder",
+    ),
+    ("no space left", "the disk is full: free some space and retry"),
+)
 LEDGER_HINT = (
     "the ledger file is damaged or is not a Catalyst ledger: stop every catalyst process, move it "
     "aside (keep it for inspection) and restore your latest backup of it; with no backup, a new empty "
     "ledger is made on the next command, then run `catalyst reconcile` to rebuild positions from the broker"
 )
+
+
+def ledger_hint(error: str) -> str:
+    """What a trader can do about a ledger that cannot be opened, given the error's text."""
+    lowered = error.lower()
+    return next((hint for key, hint in _LEDGER_HINTS if key in lowered), LEDGER_HINT)
 
 
 def check_runs_dir(runs_dir: Path) -> None:
@@ -43,7 +66,7 @@ def check_ledger(ledger: Any) -> None:
     try:
         ledger.tables()
     except LedgerError as exc:
-        raise RunsError(f"{exc}\n  what to do: {LEDGER_HINT}") from exc
+        raise RunsError(f"{exc}\n  what to do: {ledger_hint(str(exc))}") from exc
     except OSError as exc:
         where = exc.filename or ledger.path
         raise RunsError(
