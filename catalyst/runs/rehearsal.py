@@ -35,6 +35,7 @@ PLACES_ORDERS = frozenset({CHECK_CYCLE, CHECK_STRUCTURE, CHECK_STOP, CHECK_BREAK
 NEEDS_CONTROL = frozenset({CHECK_STOP})
 
 SKIP_PLACES_ORDERS = "skipped: places orders on a paper account; pass --place-orders"
+SKIP_NO_BRACKET = "skipped: needs a bracket proven by check a, which sent none"
 SKIP_NEEDS_CONTROL = (
     "skipped: needs the simulator's control channel to move the price; a paper account has none"
 )

@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -53,6 +53,8 @@ DEFAULT_STRATEGY_PARAMS: dict[str, Any] = {"min_gap_pct": 0.0, "min_rvol": 0.5, 
 TINY_LOSS_LIMIT = "1"
 ADOPTED_EVENT = "broker.submit.adopted"
 CRASH_POINT = "bracket_placed"
+#: Trading days the simulator may try before a cycle finds a candidate.
+CANDIDATE_DAYS = 3
 
 
 class RehearsalError(RunsError):
@@ -539,6 +541,27 @@ def look_at_gateway(reh: Rehearsal, *, needs_flat: bool) -> r.CheckResult:
     return r.check_gateway(look, needs_flat=needs_flat)
 
 
+def check_cycle_step(reh: Rehearsal) -> r.CheckResult:
+    """One full cycle; on the simulator, a day on which the scan finds nothing is skipped (at most
+    :data:`CANDIDATE_DAYS` days), since every later check needs a bracket."""
+    run = reh.cycle()
+    moved: list[str] = []
+    control = reh.gateway.control
+    while (
+        control is not None and run.returncode == 0 and not run.brackets and len(moved) < CANDIDATE_DAYS - 1
+    ):
+        day = r.next_day_start(reh.broker_now())
+        control.set_clock(day)
+        moved.append(f"{day:%Y-%m-%d}")
+        run = reh.cycle()
+    reh.brackets = run.brackets
+    result = r.check_cycle(run)
+    if moved:
+        note = f" (no candidate on the day(s) before: simulator clock moved to {', '.join(moved)})"
+        result = r.CheckResult(result.check, result.result, result.evidence + note)
+    return result
+
+
 def check_structure_step(reh: Rehearsal) -> r.CheckResult:
     """Read every proven bracket back through an independent read-only session."""
     settings = reh.project.settings()
@@ -706,8 +729,18 @@ def reset_for_rerun(reh: Rehearsal) -> list[str]:
     notes = []
     ledger = reh.project.ledger()
     now = reh.broker_now()
-    if load_risk_state(ledger, reh.account, now).halted:
-        reset_breaker(ledger, account=reh.account, reason="rehearsal: lifted after the breaker check", ts=now)
+    last_trip = ledger.scalar(
+        "SELECT max(ts) FROM risk_events WHERE kind = 'breaker_tripped' AND coalesce(account, '') = ?",
+        [reh.account],
+    )
+    if last_trip is not None or load_risk_state(ledger, reh.account, now).halted:
+        # after the trip on every clock: the broker's, the wall clock and the trip's own stamp
+        stamps = [now, datetime.now(HK_TZ)]
+        if last_trip is not None:
+            stamps.append(pd.Timestamp(last_trip).to_pydatetime() + timedelta(milliseconds=1))
+        reset_breaker(
+            ledger, account=reh.account, reason="rehearsal: lifted after the breaker check", ts=max(stamps)
+        )
         notes.append("breaker reset in the rehearsal's ledger")
     if reh.gateway.control is not None:
         day = r.next_day_start(now)
@@ -930,15 +963,16 @@ def run_checks(reh: Rehearsal, *, has_control: bool) -> list[r.CheckResult]:
         out += [r.skipped(c, reason(c) or r.SKIP_PLACES_ORDERS) for c in r.CHECKS[2:]]
         return out
 
-    def cycle() -> r.CheckResult:
-        run = reh.cycle()
-        reh.brackets = run.brackets
-        return r.check_cycle(run)
-
-    step(r.CHECK_CYCLE, cycle)
-    step(r.CHECK_STRUCTURE, lambda: check_structure_step(reh))
-    step(r.CHECK_STOP, lambda: check_stop_step(reh))
-    step(r.CHECK_BREAKER, lambda: check_breaker_step(reh))
+    step(r.CHECK_CYCLE, lambda: check_cycle_step(reh))
+    if any(b.status == "proven" for b in reh.brackets):
+        step(r.CHECK_STRUCTURE, lambda: check_structure_step(reh))
+        step(r.CHECK_STOP, lambda: check_stop_step(reh))
+        step(r.CHECK_BREAKER, lambda: check_breaker_step(reh))
+    else:
+        out += [
+            r.skipped(c, reason(c) or r.SKIP_NO_BRACKET)
+            for c in (r.CHECK_STRUCTURE, r.CHECK_STOP, r.CHECK_BREAKER)
+        ]
     for note in reset_for_rerun(reh):
         reh.say(f"    ({note})")
     step(r.CHECK_RERUN, lambda: check_rerun_step(reh))
