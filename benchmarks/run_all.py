@@ -11,7 +11,15 @@ import subprocess
 import sys
 import time
 
-BENCHMARKS: tuple[str, ...] = ("gateway", "brackets", "ledger", "reconcile", "papermill", "backtest")
+BENCHMARKS: tuple[str, ...] = (
+    "gateway",
+    "brackets",
+    "ledger",
+    "reconcile",
+    "papermill",
+    "backtest",
+    "monitor",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
