@@ -141,7 +141,7 @@ def read_only_runs(project: Path) -> None:
     (project / "runs").chmod(0o555)
 
 
-def _recorded_run(project: Path, run_id: str = "20261124-093012-cycle-3fa9c1") -> str:
+def _recorded_run(project: Path, run_id: str = "20261124-093012-cycle-3fa9c1", status: str = "ok") -> str:
     from catalyst.ledger import Ledger
 
     good_ledger(project)
@@ -154,7 +154,7 @@ def _recorded_run(project: Path, run_id: str = "20261124-093012-cycle-3fa9c1") -
             "kind": "cycle",
             "mode": "sim",
             "started_at": datetime(2026, 11, 24, 1, 30, 12, tzinfo=UTC),
-            "status": "ok",
+            "status": status,
             "run_dir": str(folder),
         },
     )
@@ -174,7 +174,7 @@ def stray_folder_in_runs(project: Path) -> None:
 
 def unsealed_run(project: Path) -> None:
     """What a SIGKILLed run leaves: a folder with a log, no manifest."""
-    run_id = _recorded_run(project)
+    run_id = _recorded_run(project, status="running")
     folder = project / "runs" / "2026-11-24" / "093012-cycle-3fa9c1"
     folder.mkdir(parents=True)
     (folder / "events.jsonl").write_text('{"event": "run.started"}\n')
