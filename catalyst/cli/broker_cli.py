@@ -18,6 +18,7 @@ import pandas as pd
 import typer
 
 from catalyst.broker import BrokerError, BrokerSession, SyncBrokerSession
+from catalyst.cli.errors import describe
 from catalyst.config import Settings, load_settings
 from catalyst.errors import CatalystError
 from catalyst.ledger import Ledger
@@ -113,7 +114,7 @@ def audit(
     try:
         account, found = asyncio.run(_audit(settings, Ledger(ledger_path), cid, timedelta(seconds=grace)))
     except CatalystError as exc:
-        _refuse(str(exc))
+        _refuse(describe(exc) or str(exc))  # a ledger error says what to do
     if as_json:
         for v in found:
             typer.echo(json.dumps({"account": account, **v.as_dict()}))

@@ -226,10 +226,15 @@ def _ledger_cases() -> list[BadInput]:
         ("monitor", ("monitor",), True),
         ("cycle", ("cycle", "--no-progress"), False),
         ("runs-verify", ("runs", "verify"), False),
+        ("reconcile", ("reconcile", "--no-progress"), False),
+        ("review", ("review", "--no-progress"), False),
+        ("broker-audit", ("broker", "audit"), True),
     )
     out = []
     for kind, setup, message in _LEDGER_DAMAGE:
         for name, args, gateway in commands:
+            if kind != "garbage" and name in ("reconcile", "review", "broker-audit"):
+                continue  # the path through the code of `cycle` and `broker sync`: garbage is enough
             if kind in ("empty", "a folder") and name not in ("risk-status", "cycle", "monitor"):
                 continue  # the same path through the code as garbage: one command each is enough
             out.append(
@@ -696,12 +701,21 @@ class Outcome:
         return "Traceback" in self.output
 
     def first_line(self) -> str:
-        """The first line of the message (stderr first: that is where refusals go)."""
-        for text in (self.stderr, self.stdout):
-            for line in text.splitlines():
-                if line.strip() and not line.lstrip().startswith(("20", "{")):  # skip log lines
-                    return line.strip()
-        return ""
+        """The first line of the refusal: an ``error:`` line if there is one, else the first line that
+        is neither a log line, click's usage banner nor box drawing; a line ending in ``:`` takes the
+        next one along."""
+        lines = [ln.strip(" │╭╮╰╯─\t").strip() for ln in (self.stderr + "\n" + self.stdout).splitlines()]
+        lines = [ln for ln in lines if ln and ln != "Error"]
+        skip = ("Usage:", "Try '", "20", "{", "Make sure API port")
+        candidates = [i for i, ln in enumerate(lines) if ln.lower().startswith("error")]
+        candidates += [i for i, ln in enumerate(lines) if not ln.startswith(skip)]
+        if not candidates:
+            return ""
+        i = candidates[0]
+        line = lines[i]
+        if line.endswith(":") and i + 1 < len(lines):
+            line = f"{line} {lines[i + 1]}"
+        return line
 
 
 def free_port() -> int:

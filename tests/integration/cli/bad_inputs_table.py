@@ -16,7 +16,16 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bad_inputs import CASES, BadInput, Outcome, clean, problems_of, run_case, start_shared_gateway
+from bad_inputs import (
+    CASES,
+    GATEWAY_STATE,
+    BadInput,
+    Outcome,
+    clean,
+    problems_of,
+    run_case,
+    start_shared_gateway,
+)
 
 
 def _cell(text: str, limit: int = 160) -> str:
@@ -26,10 +35,10 @@ def _cell(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def table(rows: list[tuple[BadInput, Outcome]]) -> str:
-    refused = sum(1 for c, o in rows if not problems_of(c, o))
-    tracebacks = sum(1 for _, o in rows if o.has_traceback)
-    accepted = sum(1 for _, o in rows if o.returncode == 0)
+def table(rows: list[tuple[BadInput, Outcome, Path]]) -> str:
+    refused = sum(1 for c, o, _ in rows if not problems_of(c, o))
+    tracebacks = sum(1 for _, o, _ in rows if o.has_traceback)
+    accepted = sum(1 for _, o, _ in rows if o.returncode == 0)
     lines = [
         f"{len(rows)} bad inputs, each run as a `catalyst` subprocess in a project of its own: "
         f"{refused} refused with a message naming the fault, {tracebacks} traceback(s), "
@@ -38,12 +47,14 @@ def table(rows: list[tuple[BadInput, Outcome]]) -> str:
         "| # | input | exit | first line of the message | verdict | s |",
         "|---|---|---|---|---|---|",
     ]
-    for i, (case, outcome) in enumerate(rows, start=1):
+    for i, (case, outcome, project) in enumerate(rows, start=1):
         problems = problems_of(case, outcome)
+        message = outcome.first_line().replace(str(project), "<project>")
         verdict = "refused" if not problems else "**" + "; ".join(problems) + "**"
+        described = case.describe().replace(GATEWAY_STATE, "<gateway state>")
         lines.append(
-            f"| {i} | {_cell(case.describe(), 120)} | {outcome.returncode} | "
-            f"{_cell(outcome.first_line())} | {_cell(verdict, 120)} | {outcome.seconds:.1f} |"
+            f"| {i} | {_cell(described, 120)} | {outcome.returncode} | "
+            f"{_cell(message)} | {_cell(verdict, 120)} | {outcome.seconds:.1f} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -58,11 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     gateway, stop = start_shared_gateway(base)
     try:
 
-        def one(numbered: tuple[int, BadInput]) -> tuple[BadInput, Outcome]:
+        def one(numbered: tuple[int, BadInput]) -> tuple[BadInput, Outcome, Path]:
             i, case = numbered
             project = Path(tempfile.mkdtemp(prefix=f"{case.id}-", dir=base))
             try:
-                return case, run_case(case, project, gateway=gateway, client_id=500 + i)
+                return case, run_case(case, project, gateway=gateway, client_id=500 + i), project
             finally:
                 clean(project)
 
@@ -75,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text, end="")
     if args.out:
         args.out.write_text(text, encoding="utf-8")
-    return 0 if all(not problems_of(c, o) for c, o in rows) else 1
+    return 0 if all(not problems_of(c, o) for c, o, _ in rows) else 1
 
 
 if __name__ == "__main__":
