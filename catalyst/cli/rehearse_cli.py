@@ -37,7 +37,8 @@ account with nothing working before it places orders. Checks that need the simul
 channel (moving a price) are skipped on paper. It never runs against a live account.
 
 Everything is recorded in a rehearsal project of its own (a new temporary folder, or --project):
-its own ledger, run archive, alert file and state. Your ledger and runs/ are never touched.
+its own ledger, run archive, alert file and state. Your ledger and runs/ are never touched, unless
+you point --project at your own project (it then says so and writes into that ledger).
 
 Exit codes: 0 every check passed; 1 a check failed; 3 nothing failed but some were skipped;
 2 refused (live mode, bad option, unusable --project or --gateway-state)."""

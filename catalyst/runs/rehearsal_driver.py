@@ -874,19 +874,25 @@ def adopted_intents(cycle_output: str) -> set[str]:
 # --- the whole checklist ---------------------------------------------------------------------------
 
 
-def make_project(settings: Settings, options: RehearsalOptions) -> Path:
-    if options.project is not None:
-        root = options.project.expanduser().resolve()
-        if root.exists() and not root.is_dir():
-            raise RehearsalError(f"--project {root} is a file; give a folder for the rehearsal's project")
+def make_project(options: RehearsalOptions, say: Callable[[str], None]) -> Path:
+    """A new temporary folder, or the one given (a project with a ledger only when pointed at it)."""
+    if options.project is None:
+        return Path(tempfile.mkdtemp(prefix="catalyst-rehearsal-")).resolve()
+    root = options.project.expanduser().resolve()
+    if root.exists() and not root.is_dir():
+        raise RehearsalError(f"--project {root} is a file; give a folder for the rehearsal's project")
+    try:
         root.mkdir(parents=True, exist_ok=True)
-        if (root / "state" / "ledger.duckdb").exists():
-            raise RehearsalError(
-                f"--project {root} already holds a ledger (state/ledger.duckdb); a rehearsal starts from "
-                "an empty one: give a new folder"
-            )
-        return root
-    return Path(tempfile.mkdtemp(prefix="catalyst-rehearsal-")).resolve()
+    except OSError as exc:
+        raise RehearsalError(
+            f"--project {root} cannot be created ({exc.strerror}); give a folder you can write"
+        ) from None
+    if (root / "state" / "ledger.duckdb").exists():
+        say(
+            f"note: {root} already holds a ledger (state/ledger.duckdb); you pointed the rehearsal at it, "
+            "so its runs, orders, risk events and its breaker trip and reset go into that ledger"
+        )
+    return root
 
 
 def quiet_logging(path: Path, settings: Settings) -> None:
@@ -910,7 +916,7 @@ def rehearse(
         raise RehearsalError(f"--mode must be sim or paper, got {options.mode!r}")
     if settings.mode != options.mode:  # the gateway's address and the account checks follow the mode
         settings = load_settings(settings.config_file, environ={**os.environ, "CATALYST_MODE": options.mode})
-    root = make_project(settings, options)
+    root = make_project(options, say)
     say(f"Rehearsal project (its own ledger, runs and state): {root}")
     quiet_logging(root / "logs" / "rehearsal.jsonl", settings)
     results: list[r.CheckResult] = []

@@ -135,8 +135,18 @@ def test_a_gateway_state_with_no_simulator_running_is_refused(tmp_path: Path) ->
     assert "no gateway is running" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_a_project_that_already_holds_a_ledger_is_refused(tmp_path: Path) -> None:
+def test_a_project_that_already_holds_a_ledger_is_used_only_when_pointed_at_and_says_so(
+    tmp_path: Path,
+) -> None:
     (tmp_path / "p" / "state").mkdir(parents=True)
     (tmp_path / "p" / "state" / "ledger.duckdb").write_bytes(b"")
+    args = ["--project", str(tmp_path / "p"), "--gateway-state", str(tmp_path / "none")]
+    done = catalyst(tmp_path, "rehearse", *args, timeout=120)
+    assert "already holds a ledger" in done.stdout and "go into that ledger" in done.stdout, done.stdout
+    assert done.returncode == 2 and "no gateway is running" in done.stderr, done.stdout + done.stderr
+
+
+def test_a_project_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "p").write_text("not a folder")
     done = catalyst(tmp_path, "rehearse", "--project", str(tmp_path / "p"), timeout=120)
-    assert done.returncode == 2 and "already holds a ledger" in done.stderr, done.stdout + done.stderr
+    assert done.returncode == 2 and "is a file" in done.stderr, done.stdout + done.stderr
