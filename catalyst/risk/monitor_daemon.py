@@ -150,6 +150,8 @@ class Monitor:
         self._last_breaker_check: datetime | None = None
         self._last_prices: dict[str, tuple[Any, Any, Any]] = {}
         self._state_cache: tuple[datetime, RiskState] | None = None
+        self._quotes_seen: tuple[datetime, dict[str, Any]] | None = None
+        self._fills_cache: pd.DataFrame | None = None  # today's fills; dropped on every fill/position event
         self._last_action: dict[str, datetime] = {}  # the last exit or repair sent per symbol
         self._last_exit: dict[str, datetime] = {}  # the last exit (flatten) sent per symbol
         self._due: dict[str, datetime] = {}
@@ -188,6 +190,8 @@ class Monitor:
             self._note_event("order")
 
     def _note_event(self, kind: str) -> None:
+        if kind in ("fill", "position"):
+            self._fills_cache = None
         self._events.add(kind)
         self._pnl_changed = True
         self._wake.set()
@@ -297,6 +301,7 @@ class Monitor:
         if not positions:
             return report
         quotes = await self._prices([p.symbol for p in positions])
+        self._quotes_seen = (self.clock(), quotes)
         self._note_prices(quotes)
         views = {s: PriceView(q.bid, q.ask, q.last) for s, q in quotes.items()}
         now = self.clock()
@@ -686,15 +691,21 @@ class Monitor:
 
     # -- layer 3: daily circuit breaker ------------------------------------------------------------
 
-    async def day_pnl(self) -> tuple[DayPnl, Decimal]:
-        """(day P&L, start-of-day equity) from the broker's positions, quotes, executions, account."""
+    async def day_pnl(self, *, reuse: bool = False) -> tuple[DayPnl, Decimal]:
+        """(day P&L, start-of-day equity) from the broker's positions, quotes, executions, account.
+
+        ``reuse`` (the event-driven checks, up to once a second): today's fills as last read unless
+        a fill or position change came since, and the quotes the level check read a moment ago, so
+        the breaker does not hold up the next quote pass with five round trips."""
         held = await self._positions()
-        execs = await self.broker.executions()
-        if self.account and "account" in execs.columns and not execs.empty:
-            execs = execs[execs["account"].astype(str) == self.account]  # a login may hold several
-        fills = _todays_fills(execs, await self._broker_now())
-        symbols = sorted(set(held) | set(fills["symbol"].astype(str)))
-        quotes = await self._prices(symbols)
+        fills = await self._todays_fills(fresh=not reuse)
+        signed = _net_bought(fills)
+        symbols = sorted(set(held) | {s for s, q in signed.items() if q})  # those the formula values
+        quotes: dict[str, Any] = {}
+        seen = self._quotes_seen
+        if reuse and seen is not None and self.clock() - seen[0] <= timedelta(seconds=1):
+            quotes = {s: q for s, q in seen[1].items() if s in symbols}
+        quotes.update(await self._prices([s for s in symbols if s not in quotes]))
         prices = {
             s: q.last or _mid(q) or q.close for s, q in quotes.items() if (q.last or _mid(q) or q.close)
         }
@@ -703,6 +714,15 @@ class Monitor:
         snapshot = await self.broker.account_snapshot()
         start_equity = Decimal(snapshot.net_liquidation) - pnl.total
         return pnl, start_equity
+
+    async def _todays_fills(self, *, fresh: bool) -> pd.DataFrame:
+        """The account's executions of the broker's trading day (cached between fills)."""
+        if fresh or self._fills_cache is None:
+            execs = await self.broker.executions()
+            if self.account and "account" in execs.columns and not execs.empty:
+                execs = execs[execs["account"].astype(str) == self.account]  # a login may hold several
+            self._fills_cache = _todays_fills(execs, await self._broker_now())
+        return self._fills_cache
 
     async def _broker_now(self) -> datetime:
         """The broker's clock decides which trading day it is (the simulator's may differ from ours)."""
@@ -723,7 +743,7 @@ class Monitor:
         if state.halted:
             report.breaker = BreakerDecision(True, f"already halted: {state.halt_reason}", None)
             return report
-        pnl, start_equity = await self.day_pnl()
+        pnl, start_equity = await self.day_pnl(reuse=not fresh_state)
         decision = evaluate_breaker(pnl, start_equity, self.limits)
         report.pnl, report.breaker = pnl, decision
         log.info(
@@ -1153,6 +1173,15 @@ def _mid(q: Any) -> Decimal | None:
     if q.bid and q.ask:
         return Decimal((q.bid + q.ask) / 2)
     return None
+
+
+def _net_bought(fills: pd.DataFrame) -> dict[str, int]:
+    """Signed shares bought today per symbol (a symbol bought and sold back nets to 0)."""
+    out: dict[str, int] = {}
+    for symbol, side, qty in zip(fills["symbol"], fills["side"], fills["quantity"], strict=True):
+        sign = 1 if str(side).upper() in ("BUY", "BOT") else -1
+        out[str(symbol)] = out.get(str(symbol), 0) + sign * int(qty)
+    return out
 
 
 def _todays_fills(executions: pd.DataFrame, now: datetime) -> pd.DataFrame:
