@@ -937,7 +937,7 @@ def rehearse(
             results += [r.skipped(c, f"the {r.CHECK_GATEWAY} check did not pass") for c in r.CHECKS[1:]]
             return results, root
         results += run_checks(reh, has_control=has_control)
-        if reh.placed_orders:
+        if reh.placed_orders and not gateway.own:  # its own simulator stops anyway
             with contextlib.suppress(Exception):
                 say("Leaving the account flat: " + clear_account(reh.project.settings(), options.wait))
     return results, root
