@@ -170,6 +170,7 @@ def execute_run(
     }
     figures = 0
     finished: datetime | None = None
+    interrupted: KeyboardInterrupt | None = None
     try:
         hooks.configure_log(folder.path)
         log.info(
@@ -215,6 +216,12 @@ def execute_run(
         hooks.record_run({**row, "status": status, "finished_at": finished})
         log.info("run.finished", run_id=folder.run_id, status=status, figures=figures)
         hooks.export_trade_log(folder.run_id, folder.trade_log)
+    except KeyboardInterrupt as exc:  # Ctrl-C: the folder is sealed (failed) first, then it goes on
+        interrupted = exc
+        failure = failure or Failure(cell=None, ename="KeyboardInterrupt", evalue="interrupted")
+        finished = finished or now()
+        with contextlib.suppress(Exception):
+            hooks.record_run({**row, "status": "failed", "finished_at": finished})
     except Exception as exc:  # the runner itself failed (ledger, disk): still sealed, as failed
         failure = failure or Failure(cell=None, ename=type(exc).__name__, evalue=str(exc)[:2000])
         notes.append(f"the run could not finish normally: {type(exc).__name__}: {exc}")
@@ -246,4 +253,6 @@ def execute_run(
     )
     log.info("run.outcome", run_id=folder.run_id, **outcome.to_dict())
     claim.release()
+    if interrupted is not None:
+        raise interrupted
     return RunResult(folder=folder, manifest=manifest, manifest_sha256=sha, figures=figures, notes=notes)

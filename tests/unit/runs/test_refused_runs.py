@@ -80,18 +80,20 @@ def test_an_archive_under_a_file_is_refused_before_a_run(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
-    "damage",
+    ("damage", "advice"),
     [
-        lambda p: p.write_bytes(b"\x00garbage" * 400),
-        lambda p: p.mkdir(),
-        lambda p: p.write_bytes(b""),
+        (lambda p: p.write_bytes(b"\x00garbage" * 400), "restore your latest backup"),
+        (lambda p: p.mkdir(), "move the folder aside"),
+        (lambda p: p.write_bytes(b""), "restore your latest backup"),
     ],
     ids=["garbage", "a folder", "empty"],
 )
-def test_a_damaged_ledger_is_refused_before_a_run_with_what_to_do(tmp_path: Path, damage: Any) -> None:
+def test_a_damaged_ledger_is_refused_before_a_run_with_what_to_do(
+    tmp_path: Path, damage: Any, advice: str
+) -> None:
     path = tmp_path / "ledger.duckdb"
     damage(path)
-    with pytest.raises(RunsError, match=r"(?s)ledger.duckdb.*what to do: .*restore"):
+    with pytest.raises(RunsError, match=rf"(?s)ledger.duckdb.*what to do: .*{advice}"):
         preflight(tmp_path / "runs", Ledger(path))
     assert list_runs(tmp_path / "runs") == []
 
