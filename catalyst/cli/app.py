@@ -11,7 +11,7 @@ import importlib
 
 import typer
 
-from catalyst.cli.errors import ErrorTranslatingGroup
+from catalyst.cli.error_translation import ErrorTranslatingGroup
 
 app = typer.Typer(
     name="catalyst",

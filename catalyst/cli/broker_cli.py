@@ -18,7 +18,7 @@ import pandas as pd
 import typer
 
 from catalyst.broker import BrokerError, BrokerSession, SyncBrokerSession
-from catalyst.cli.errors import describe
+from catalyst.cli.error_translation import describe
 from catalyst.config import Settings, load_settings
 from catalyst.errors import CatalystError
 from catalyst.ledger import Ledger

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from catalyst.cli.errors import describe
+from catalyst.cli.error_translation import describe
 from catalyst.config import ConfigError, Settings, load_settings
 from catalyst.errors import CatalystError
 from catalyst.ledger import Ledger

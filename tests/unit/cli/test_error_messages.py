@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from catalyst.cli.errors import ErrorTranslatingGroup, cli_errors, describe, describe_os_error
+from catalyst.cli.error_translation import ErrorTranslatingGroup, cli_errors, describe, describe_os_error
 from catalyst.ledger import Ledger
 from catalyst.ledger.ledger_errors import LedgerError
 
