@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -189,8 +189,14 @@ def trip_breaker(
 def reset_breaker(
     ledger: Ledger, *, account: str, reason: str, ts: datetime, run_id: str = "", by: str = ""
 ) -> str:
-    """A person lifts the halt before the next session (``catalyst risk reset --reason``)."""
+    """A person lifts the halt before the next session (``catalyst risk reset --reason``).
+
+    Trips are stamped on the broker's clock (the clock trading follows); a person's reset is stamped
+    on the wall clock. When the broker's clock runs ahead (the simulator's, set to the next session),
+    the reset is stamped just after the trip it lifts, so it always counts (see :func:`after_latest`).
+    """
     text = _require_reason(reason)
+    ts = after_latest(ledger, account=account, kinds=(BREAKER_TRIPPED, BREAKER_RESET), ts=ts)
     return record_risk_event(
         ledger,
         kind=BREAKER_RESET,
@@ -201,6 +207,27 @@ def reset_breaker(
         detail={"by": by},
         ts=ts,
     )
+
+
+def after_latest(
+    ledger: Ledger, *, account: str, kinds: tuple[str, ...], ts: datetime, symbol: str | None = None
+) -> datetime:
+    """``ts``, or just after the account's latest event of ``kinds`` when that one is later.
+
+    A person's acknowledgement (reset, unlock) must follow what it acknowledges, whichever clock
+    stamped that (the broker's may run ahead of the wall clock on the simulator)."""
+    account = require_account(account, doing="read the latest risk event")
+    marks = ", ".join(f"'{k}'" for k in kinds)
+    sql = f"SELECT max(ts) FROM risk_events WHERE account = ? AND kind IN ({marks})"
+    params: list[Any] = [account]
+    if symbol is not None:
+        sql += " AND symbol = ?"
+        params.append(symbol)
+    latest = ledger.scalar(sql, params)
+    if latest is None or pd.isna(latest):
+        return ts
+    bound = _as_datetime(latest) + timedelta(milliseconds=1)
+    return max(ts, bound)
 
 
 def lock_symbol(
@@ -233,6 +260,7 @@ def unlock_symbol(
     text = _require_reason(reason)
     if not symbol.strip():
         raise RiskCommandError("name the symbol to unlock, e.g. `catalyst risk unlock 700 --reason ...`")
+    ts = after_latest(ledger, account=account, kinds=(SYMBOL_LOCKED, SYMBOL_UNLOCKED), ts=ts, symbol=symbol)
     return record_risk_event(
         ledger,
         kind=SYMBOL_UNLOCKED,

@@ -58,3 +58,24 @@ def test_a_trip_is_seen_by_its_own_account_only(ledger: Ledger) -> None:
     assert load_risk_state(ledger, "DU0000001", NOW).halted
     assert not load_risk_state(ledger, "DU0000002", NOW).halted
     assert list(ledger.query("SELECT account FROM risk_events")["account"]) == ["DU0000001"]
+
+
+def test_a_reset_lifts_a_trip_stamped_on_a_broker_clock_ahead_of_the_wall_clock(ledger: Ledger) -> None:
+    """The simulator's clock can run a day ahead: the trip is stamped tomorrow (broker time), the
+    person's reset today (wall time); the reset still follows the trip and lifts the halt."""
+    tomorrow = datetime(2026, 11, 25, 2, 30, tzinfo=UTC)
+    trip_breaker(ledger, account="DU0000001", message="day loss", ts=tomorrow)
+    assert load_risk_state(ledger, "DU0000001", tomorrow).halted
+    reset_breaker(ledger, account="DU0000001", reason="checked the fills", ts=NOW)
+    assert not load_risk_state(ledger, "DU0000001", tomorrow).halted
+    lock_symbol(ledger, account="DU0000001", symbol="700", message="drift", ts=tomorrow)
+    unlock_symbol(ledger, account="DU0000001", symbol="700", reason="checked with IB", ts=NOW)
+    assert not load_risk_state(ledger, "DU0000001", tomorrow).locks
+
+
+def test_a_reset_on_the_same_clock_keeps_its_own_time(ledger: Ledger) -> None:
+    trip_breaker(ledger, account="DU0000001", message="day loss", ts=NOW)
+    later = datetime(2026, 11, 24, 4, 0, tzinfo=UTC)
+    reset_breaker(ledger, account="DU0000001", reason="checked the fills", ts=later)
+    stamped = ledger.scalar("SELECT max(ts) FROM risk_events WHERE kind = 'breaker_reset'")
+    assert stamped.astimezone(UTC) == later
