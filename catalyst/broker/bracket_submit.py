@@ -7,20 +7,20 @@ Order of work for :meth:`BracketSubmitter.submit`:
 2. take the symbol's exit lease (``exits:<account>:<symbol>``, waiting a bounded time while the
    monitor repairs that symbol; still held: refused, nothing sent) and hold it until the proof
    and any failure path (cancel, flatten) have finished, so the monitor leaves the symbol alone
-   while its bracket is being proven and the two never act on its exits at once;
-3. write the intent row to the ledger (committed: ``submitted``);
-4. look for legs with the intent's orderRefs in what the broker reported (open orders of all
+   while its bracket is being proven and the two never act on its exits at once (this
+   submitter's own brackets in one symbol share the hold: ``symbol_exits``);
+3. look for legs with the intent's orderRefs in what the broker reported (open orders of all
    clients, completed orders and executions, refreshed at every (re)connect): all three found are
    adopted, none found are placed (entry, take profit, stop loss with transmit False/False/True);
-   a partial set is a failure. Before ``placeOrder`` every leg's order row (orderRef, order id,
-   client id, status ``pending_submit``) is committed to the ledger; if that write fails nothing
-   is sent (:class:`OrdersNotRecordedError`);
-5. wait, woken by each broker message and never by a sleep, until the broker reports every leg
+   a partial set is a failure. Before ``placeOrder`` the intent row (``submitted``) and every
+   leg's order row (orderRef, order id, client id, status ``pending_submit``) are committed to the
+   ledger in one transaction; if that write fails nothing is sent (:class:`OrdersNotRecordedError`);
+4. wait, woken by each broker message and never by a sleep, until the broker reports every leg
    with a permId and a status of PreSubmitted/Submitted/Filled, or an error/cancel arrives, or the
-   proof times out; a dropped connection waits for the reconnect and retries from step 4, so a
+   proof times out; a dropped connection waits for the reconnect and retries from step 3, so a
    bracket cut in the middle is never sent twice;
-6. compare each leg as the broker reports it with the plan;
-7. on any failure: cancel every leg that exists, flatten whatever the entry filled, record a
+5. compare each leg as the broker reports it with the plan;
+6. on any failure: cancel every leg that exists, flatten whatever the entry filled, record a
    ``bracket_unproven`` risk event and raise :class:`BracketVerificationError` with the evidence.
 
 The outcome (``proven`` or ``failed``) is committed before the exit lease is released.
@@ -66,8 +66,8 @@ from catalyst.broker.broker_reports import DONE_STATUSES, BrokerReports, Reporte
 from catalyst.broker.contracts_cache import ContractsCache, SehkContract
 from catalyst.broker.crash_points import crash_point
 from catalyst.broker.order_mapping import ib_action, ib_order_type, price_to_wire, quantity_to_wire
+from catalyst.broker.symbol_exits import SymbolExitLeases
 from catalyst.domain import BracketIntent, OrderType, Side
-from catalyst.ledger.lease import Lease, exits_lease_name
 from catalyst.ledger.ledger_errors import LeaseHeldError
 
 log = structlog.get_logger(__name__)
@@ -214,8 +214,10 @@ class BracketSubmitter:
         self.stop_limit_ticks = stop_limit_ticks
         self.exit_tif = exit_tif
         self.max_attempts = max_attempts
-        #: where the symbol exit leases live (the settings' state dir); None: no lease (a bare test)
-        self.state_dir = state_dir
+        #: the symbols' exit leases, in the settings' state dir; None: no lease (a bare test)
+        self.exit_leases = (
+            SymbolExitLeases(state_dir, run_id=recorder.run_id) if state_dir is not None else None
+        )
         #: how long to wait for the monitor to finish with a symbol before refusing its bracket
         self.exits_wait = exits_wait
 
@@ -250,40 +252,40 @@ class BracketSubmitter:
             plans = plan_bracket(intent, stop_limit_ticks=self.stop_limit_ticks, exit_tif=self.exit_tif)
             contract, described = await self.contracts.resolve(intent.symbol)
             legs = [_Leg(plan=p, wire=wire_leg(p, board_lot=described.board_lot)) for p in plans]
-            lease = await self._take_exits_lease(intent, account)
+            await self._take_exits_lease(intent, account)
         except Exception as exc:
-            await self._refused(intent, account, exc)
+            # a resumed intent keeps its status: a later rerun may still adopt its legs
+            await self._refused(intent, account, exc, record_intent=not adopt_only)
             raise
         try:
             return await self._submit_holding_lease(intent, account, legs, contract, described, adopt_only)
         finally:
-            if lease is not None:
-                lease.release()
+            if self.exit_leases is not None:
+                self.exit_leases.give_back(account, intent.symbol)
 
-    async def _take_exits_lease(self, intent: BracketIntent, account: str) -> Lease | None:
+    async def _take_exits_lease(self, intent: BracketIntent, account: str) -> None:
         """The symbol's exit lease, waiting up to ``exits_wait`` for the monitor to finish with it."""
-        if self.state_dir is None:
-            return None
-        lease = Lease(
-            self.state_dir,
-            exits_lease_name(account, intent.symbol),
-            purpose=f"bracket {intent.intent_id}",
-            run_id=self.recorder.run_id,
-        )
+        if self.exit_leases is None:
+            return
         try:
-            return await lease.acquire_async(wait=self.exits_wait)
+            await self.exit_leases.take(
+                account, intent.symbol, purpose=f"bracket {intent.intent_id}", wait=self.exits_wait
+            )
         except LeaseHeldError as exc:
             raise SymbolExitsBusyError(
                 f"bracket {intent.intent_id} ({intent.symbol}) was not sent: another process is acting "
                 f"on {intent.symbol}'s exit orders ({exc}). Run the cycle again once it has finished"
             ) from exc
 
-    async def _refused(self, intent: BracketIntent, account: str, exc: Exception) -> None:
+    async def _refused(
+        self, intent: BracketIntent, account: str, exc: Exception, *, record_intent: bool = True
+    ) -> None:
         """Record a bracket refused before anything was sent (a rejected intent and a risk event)."""
         try:
-            await self.recorder.write_intent(
-                self._intent_row(intent, account, "rejected", {"error": str(exc)})
-            )
+            if record_intent:
+                await self.recorder.write_intent(
+                    self._intent_row(intent, account, "rejected", {"error": str(exc)})
+                )
         except Exception as ledger_exc:  # the refusal itself must reach the caller
             log.critical(
                 "broker.submit.refusal_not_recorded", intent_id=intent.intent_id, error=str(ledger_exc)
@@ -307,14 +309,6 @@ class BracketSubmitter:
         described: SehkContract,
         adopt_only: bool,
     ) -> VerifiedBracket:
-        try:
-            await self.recorder.write_intent(self._intent_row(intent, account, "submitted", {}))
-        except Exception as exc:
-            log.critical("broker.submit.intent_not_recorded", intent_id=intent.intent_id, error=str(exc))
-            raise OrdersNotRecordedError(
-                f"bracket {intent.intent_id} ({intent.symbol}) was not sent: the ledger could not record "
-                f"its intent ({type(exc).__name__}: {exc}). Check that the ledger is writable"
-            ) from exc
         last_error = ""
         for attempt in range(1, self.max_attempts + 1):
             await self.conn.wait_ready(self.hold_timeout)
@@ -447,17 +441,14 @@ class BracketSubmitter:
         except ConnectionError as exc:
             raise _ConnectionDropped(str(exc)) from exc
         parent_id = legs[0].order_id
+        rows = [{**self._order_row(leg, account), "status": "pending_submit"} for leg in legs]
+        try:  # the intent and every leg, committed together before anything is sent
+            await self.recorder.record_orders(rows, intent=self._intent_row(intent, account, "submitted", {}))
+        except Exception as exc:
+            await self._not_recorded(intent, exc)
         placed_at = _now()
         for leg in legs:
             leg.placed_at = placed_at
-        rows = [
-            {**self._order_row(leg, account), "status": "pending_submit", "placed_at": placed_at}
-            for leg in legs
-        ]
-        try:
-            await self.recorder.record_orders(rows)
-        except Exception as exc:
-            await self._not_recorded(intent, exc)
         if self.conn.epoch != epoch or not self.conn.connected:
             raise _ConnectionDropped("the connection dropped while the orders were being recorded")
         for leg in legs:
@@ -486,7 +477,7 @@ class BracketSubmitter:
             except ConnectionError as exc:
                 raise _ConnectionDropped(str(exc)) from exc
             # handed to the client library; the broker's answer moves it on (queued, not awaited)
-            self.recorder.update_order(leg.plan.order_ref, status="sent")
+            self.recorder.update_order(leg.plan.order_ref, status="sent", placed_at=placed_at)
 
     async def _not_recorded(self, intent: BracketIntent, exc: Exception) -> NoReturn:
         """The order rows could not be committed: nothing is sent, and the caller is told why."""

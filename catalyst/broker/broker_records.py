@@ -82,8 +82,8 @@ class LedgerRecorder:
         self._commissions: dict[str, ReportedCommission] = {}
         self._written_fills: set[str] = set()
         self._risk: list[dict[str, Any]] = []
-        self._intent_queue: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
-        self._intent_task: asyncio.Task[None] | None = None
+        self._commit_queue: list[tuple[list[dict[str, Any]], list[dict[str, Any]], asyncio.Future[None]]] = []
+        self._commit_task: asyncio.Task[None] | None = None
         self._intent_rows: dict[str, dict[str, Any]] = {}
         self._last_echo: dict[tuple[str, str], tuple[str, Any]] = {}
         self._lock = asyncio.Lock()
@@ -120,19 +120,9 @@ class LedgerRecorder:
     # -- our own actions ---------------------------------------------------------------------------
 
     async def write_intent(self, row: Mapping[str, Any]) -> None:
-        """Write (upsert) an intent row and return once it is committed: before sending, and the outcome.
-
-        Concurrent callers share one ledger transaction (group commit): while one batch is being
-        written, the next callers queue and are written together right after it.
-        """
+        """Write (upsert) an intent row and return once it is committed (a refusal, an outcome)."""
         log.info("broker.ledger.intent", **{k: str(v) for k, v in row.items()})
-        if self.ledger is None:
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._intent_queue.append((dict(row), waiter))
-        if self._intent_task is None or self._intent_task.done():
-            self._intent_task = asyncio.ensure_future(self._commit_intents())
-        await waiter
+        await self._commit([dict(row)], [])
 
     def queue_intent(self, row: Mapping[str, Any]) -> None:
         """Queue an intent status change for the next batch (not needed before anything is sent)."""
@@ -140,46 +130,55 @@ class LedgerRecorder:
         self._intent_rows[str(row["intent_id"])] = dict(row)
         self._touch()
 
-    async def _commit_intents(self) -> None:
-        while self._intent_queue:
-            batch, self._intent_queue = self._intent_queue, []
-            rows = {str(r["intent_id"]): r for r, _w in batch}
+    async def record_orders(
+        self, rows: Sequence[Mapping[str, Any]], *, intent: Mapping[str, Any] | None = None
+    ) -> None:
+        """Track ``rows`` (and upsert ``intent``) and return once all are committed to the ledger,
+        in one transaction: called before sending. A failure raises whatever the ledger raised, and
+        the caller must then send nothing. Without a ledger they are tracked only."""
+        merged = [self._merge_order(row) for row in rows]
+        log.info("broker.ledger.orders_before_send", order_refs=[r["order_ref"] for r in merged])
+        if intent is not None:
+            log.info("broker.ledger.intent", **{k: str(v) for k, v in intent.items()})
+        await self._commit([dict(intent)] if intent is not None else [], merged)
+
+    async def _commit(self, intents: list[dict[str, Any]], orders: list[dict[str, Any]]) -> None:
+        """Group commit: concurrent callers share one ledger transaction (all or none); while one
+        batch is being written, the next callers queue and are written together right after it."""
+        if self.ledger is None:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._commit_queue.append((intents, orders, waiter))
+        if self._commit_task is None or self._commit_task.done():
+            self._commit_task = asyncio.ensure_future(self._commit_batches())
+        await waiter
+
+    async def _commit_batches(self) -> None:
+        while self._commit_queue:
+            batch, self._commit_queue = self._commit_queue, []
+            intents = {str(r["intent_id"]): r for rows, _o, _w in batch for r in rows}
+            orders = {str(r["order_ref"]): r for _i, rows, _w in batch for r in rows}
             try:
-                await asyncio.to_thread(self._write_intents, list(rows.values()))
+                # not behind the batch flush: a bracket waits for its own rows only (the flush
+                # writes the newest state of every row it touches, so a later one heals any order)
+                await asyncio.to_thread(self._write_committed, list(intents.values()), list(orders.values()))
             except Exception as exc:
-                for _r, w in batch:
+                for _i, _o, w in batch:
                     if not w.done():
                         w.set_exception(exc)
                 continue
-            for _r, w in batch:
+            for _i, _o, w in batch:
                 if not w.done():
                     w.set_result(None)
 
-    def _write_intents(self, rows: list[dict[str, Any]]) -> None:
+    def _write_committed(self, intents: list[dict[str, Any]], orders: list[dict[str, Any]]) -> None:
         assert self.ledger is not None
-        # upserts in one transaction: a status change (submitted -> proven | failed, a rerun's
-        # submitted over the crashed run's row) replaces the row's status
+        # upserts: a status change (submitted -> proven | failed, a rerun's submitted over the
+        # crashed run's row) replaces the row's status
         with self.ledger.transaction():
-            for row in rows:
+            for row in intents:
                 self.ledger.upsert("intents", row)
-
-    async def record_orders(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Track ``rows`` and return once they are committed to the ledger: called before sending.
-
-        The rows are written in one ledger transaction (all or none); a failure raises whatever the
-        ledger raised, and the caller must then send nothing. Without a ledger they are tracked only.
-        """
-        merged = [self._merge_order(row) for row in rows]
-        log.info("broker.ledger.orders_before_send", order_refs=[r["order_ref"] for r in merged])
-        if self.ledger is None:
-            return
-        async with self._lock:  # never interleaved with a batch that could carry older versions
-            await asyncio.to_thread(self._write_orders, merged)
-
-    def _write_orders(self, rows: list[dict[str, Any]]) -> None:
-        assert self.ledger is not None
-        with self.ledger.transaction():
-            for row in rows:
+            for row in orders:
                 self.ledger.upsert("orders", row)
 
     def _merge_order(self, row: Mapping[str, Any]) -> dict[str, Any]:
