@@ -803,7 +803,8 @@ def run_case(case: BadInput, project: Path, *, gateway: SharedGateway | None, cl
         )
         rc, out, err = done.returncode, done.stdout, done.stderr
     except subprocess.TimeoutExpired as exc:
-        rc, out, err = -9, str(exc.stdout or ""), f"TIMED OUT after {exc.timeout}s\n{exc.stderr or ''}"
+        partial = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr or ""
+        rc, out, err = -9, "", f"TIMED OUT after {exc.timeout}s\n{partial}"
     seconds = time.monotonic() - started
     effects = []
     for name, digest in before.items():
@@ -837,7 +838,11 @@ def start_shared_gateway(base: Path) -> tuple[SharedGateway, Callable[[], None]]
 
     state = base / "shared-gateway"
     handle = start_gateway(state, clock=SIM_CLOCK, accounts=(SIM_ACCOUNT,))
-    return SharedGateway(handle.port, state), handle.stop
+
+    def stop() -> None:
+        handle.stop()
+
+    return SharedGateway(handle.port, state), stop
 
 
 def clean(project: Path) -> None:
