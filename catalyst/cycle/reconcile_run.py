@@ -59,6 +59,9 @@ class ReconcileRunReport:
             ("symbols locked", ", ".join(r.locked) or "-"),
             ("symbols unlocked", ", ".join(r.unlocked) or "-"),
             ("order status changes", len(self.sync_changes)),
+            ("broker orders adopted", ", ".join(r.adoption.adopted) or "-"),
+            ("intents interrupted (legs working, unproven)", ", ".join(r.closeout.interrupted) or "-"),
+            ("runs closed out as crashed", ", ".join(r.closeout.crashed_runs) or "-"),
         ]
         return pd.DataFrame(rows, columns=["item", "value"])
 
