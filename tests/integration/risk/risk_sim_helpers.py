@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from catalyst.broker import BrokerSession
-from catalyst.config import BrokerSettings, Settings
+from catalyst.config import BrokerSettings, PathSettings, Settings
 from catalyst.ledger import Ledger
 from catalyst.risk.alert_channels import AppriseChannels
 from catalyst.risk.alerts import Alerter
@@ -22,6 +23,9 @@ from catalyst.risk.risk_limits import RiskLimits
 #: A Tuesday morning in continuous trading (HK time).
 SIM_CLOCK = "2026-11-24T10:00:00+08:00"
 _client_ids = itertools.count(71)
+#: This test process's own state folder (leases): never the shared tree's ``state/``, which tests on
+#: other workers use at the same time under the same simulated account.
+STATE_DIR = Path(tempfile.mkdtemp(prefix="catalyst-risk-it-"))
 
 
 def settings_for(host: str, port: int, account: str, *, client_id: int | None = None) -> Settings:
@@ -35,6 +39,7 @@ def settings_for(host: str, port: int, account: str, *, client_id: int | None = 
             connect_timeout=5,
             request_timeout=5,
         ),
+        paths=PathSettings(state_dir=STATE_DIR),
     )
 
 
