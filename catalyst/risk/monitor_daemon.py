@@ -260,6 +260,19 @@ class Monitor:
     async def _positions(self) -> dict[str, int]:
         return positions_by_symbol(await self.broker.positions())
 
+    async def _pushed_positions(self) -> dict[str, int]:
+        """The account's positions as the broker last pushed or answered them (no round trip: the
+        quote path runs four times a second; the session asked at connect and stays subscribed);
+        asks the broker when the session keeps no such record."""
+        known = getattr(getattr(self.broker, "reports", None), "positions", None)
+        if not isinstance(known, dict) or not self.account:
+            return await self._positions()
+        held: dict[str, int] = {}
+        for rep in known.values():
+            if rep.account == self.account and rep.quantity:
+                held[rep.symbol] = held.get(rep.symbol, 0) + int(rep.quantity)
+        return held
+
     async def _account_orders(self) -> pd.DataFrame:
         """The broker's open orders of this monitor's account. reqAllOpenOrders lists every account
         of the gateway login: another account's stop in the same symbol protects nothing here."""
@@ -271,8 +284,9 @@ class Monitor:
     async def _guarded(self, *, fresh: bool = True) -> list[GuardedPosition]:
         """Broker positions with the ledger's levels. The fast quote path reuses the ledger's book
         for a few seconds (one ledger read a second would contend with cycles writing the file)
-        unless the broker shows a symbol the cached book lacks."""
-        held = await self._positions()
+        unless the broker shows a symbol the cached book lacks; it also takes the positions the
+        broker pushed instead of asking for them."""
+        held = await (self._positions() if fresh else self._pushed_positions())
         now = self.clock()
         cached = self._book_cache
         stale = cached is None or fresh or now - cached[0] > timedelta(seconds=BOOK_TTL_SECONDS)
