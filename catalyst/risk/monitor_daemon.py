@@ -787,7 +787,7 @@ class Monitor:
             self.ledger,
             account=self.account,
             message=reason,
-            ts=self.clock(),
+            ts=await self._broker_now(),  # the clock the cycle judges the halt by (issue 10)
             run_id=self.config.run_id,
             detail=detail,
         )
