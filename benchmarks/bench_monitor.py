@@ -11,7 +11,8 @@ Four latencies, each over N events, p50 and p99 (nearest rank), against the goal
   which it must cancel: **position gone to naked exits cancelled** is reported too (its exit grace
   is 2 s).
 * **fill to flat** (p99 <= 2 s): the same fill with no stop/target recorded, so the monitor cannot
-  re-protect and closes it; until the broker reports the position 0.
+  re-protect and closes it; until the broker reports the position 0 (or the closing order filled,
+  whichever report comes first: the simulator coalesces position pushes within 0.1 s).
 * **stop breach to exit order** (p99 <= breach_grace + 1 s): a protected position whose price
   gaps through its stop and the stop's limit (the broker's stop-limit triggers but cannot fill);
   from the price move until the broker lists the monitor's closing order.
@@ -77,12 +78,15 @@ class Series:
     goal: float | None  # seconds, p99
     samples: list[float] = field(default_factory=list)
     misses: int = 0
+    notes: list[str] = field(default_factory=list)  # what each sample was (printed, not written)
 
-    def add(self, start: datetime | None, end: datetime | None) -> None:
+    def add(self, start: datetime | None, end: datetime | None, what: str = "") -> None:
         if start is None or end is None:
             self.misses += 1
+            self.notes.append(f"MISSED {what}: start {start}, end {end}")
         else:
             self.samples.append((end - start).total_seconds())
+            self.notes.append(f"{self.samples[-1]:.2f} s {what}")
 
     def p(self, q: float) -> float:
         ordered = sorted(self.samples)
@@ -159,6 +163,17 @@ class Bench:
             if rep.account == account and rep.symbol == symbol and rep.quantity == quantity:
                 return rep.received_at if rep.received_at >= after else None
         return None
+
+    def flat_at(self, account: str, symbol: str, after: datetime) -> datetime | None:
+        """When the broker reported the position gone: a position of 0, or the fill of the closing
+        order (the simulator coalesces position pushes: a fill and its flatten within 0.1 s reach a
+        subscriber as one push of 0, which repeats the 0 it knew before)."""
+        times = [t for t in (self.position_at(account, symbol, 0, after),) if t is not None]
+        for rep in self.orders(account, symbol, ":FLAT", after):
+            status, at = self._status(rep)
+            if status == "Filled":
+                times.append(at)
+        return min(times) if times else None
 
     def orders(self, account: str, symbol: str, marker: str, after: datetime) -> list[Any]:
         return [
@@ -245,14 +260,14 @@ class Bench:
                 await self.record_levels(ledger, account, symbol, max(1, int(NOTIONAL / (q.ask * lot))) * lot)
                 quantity, filled = await self.buy(trader, symbol)
                 if filled is None:
-                    protected.misses += 1
+                    protected.add(None, None, f"{symbol}: the buy reported no fill")
                     continue
                 done = await self.wait(partial(self.protected_at, account, symbol, quantity, filled))
-                protected.add(filled, done)
+                protected.add(filled, done, symbol)
                 gone = _now()
                 await trader.flatten(symbol)  # sold by the other client: the monitor's legs are naked
                 cancelled = await self.wait(partial(self.cancelled_at, account, symbol, filled))
-                cleaned.add(gone, cancelled)
+                cleaned.add(gone, cancelled, symbol)
         finally:
             stop.set()
             await loop
@@ -270,10 +285,10 @@ class Bench:
                 symbol = self.next_symbol()
                 _, filled = await self.buy(trader, symbol)
                 if filled is None:
-                    flat.misses += 1
+                    flat.add(None, None, f"{symbol}: the buy reported no fill")
                     continue
-                done = await self.wait(partial(self.position_at, account, symbol, 0, filled))
-                flat.add(filled, done)
+                done = await self.wait(partial(self.flat_at, account, symbol, filled))
+                flat.add(filled, done, symbol)
         finally:
             stop.set()
             await loop
@@ -298,13 +313,13 @@ class Bench:
                     partial(self.protected_at, account, symbol, quantity, filled)
                 )
                 if not ready:
-                    exits.misses += 1
+                    exits.add(None, None, f"{symbol}: not filled or not protected")
                     continue
                 moved = _now()
                 await self.control(self.gw.control.move_price, symbol, pct=-15)
                 sent = await self.wait(partial(self.first_order, account, symbol, ":FLAT", moved))
-                exits.add(moved, sent)
-                await self.wait(partial(self.position_at, account, symbol, 0, moved))
+                exits.add(moved, sent, symbol)
+                await self.wait(partial(self.flat_at, account, symbol, moved))
         finally:
             stop.set()
             await loop
@@ -329,15 +344,15 @@ class Bench:
                     partial(self.protected_at, account, symbol, quantity, filled)
                 )
                 if not ready:
-                    to_trip.misses += 1
-                    to_flat.misses += 1
+                    to_trip.add(None, None, f"{account} {symbol}: not filled or not protected")
+                    to_flat.add(None, None, f"{account} {symbol}: not filled or not protected")
                     continue
                 moved = _now()
                 await self.control(self.gw.control.move_price, symbol, pct=-6)
-                flat_at = await self.wait(partial(self.position_at, account, symbol, 0, moved))
+                flat_at = await self.wait(partial(self.flat_at, account, symbol, moved))
                 tripped = _tripped_at(ledger, account)
-                to_trip.add(moved, tripped)
-                to_flat.add(tripped, flat_at)
+                to_trip.add(moved, tripped, f"{account} {symbol}")
+                to_flat.add(tripped, flat_at, f"{account} {symbol}")
             finally:
                 stop.set()
                 await loop
@@ -361,7 +376,10 @@ def _tripped_at(ledger: Ledger, account: str) -> datetime | None:
     return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
 
 
-async def run(n: int, work: Path) -> tuple[list[Series], float]:
+SCENARIOS = ("protection", "flatten", "breach", "breaker")
+
+
+async def run(n: int, work: Path, only: Sequence[str] = SCENARIOS) -> tuple[list[Series], float]:
     breaker_accounts = [f"DU00002{i:02d}" for i in range(n)]
     accounts = ("DU0000101", "DU0000102", "DU0000103", *breaker_accounts)
     gw = start_gateway(work / "gw", clock=SIM_CLOCK, accounts=accounts, master_client_id=MASTER_CLIENT_ID)
@@ -376,10 +394,14 @@ async def run(n: int, work: Path) -> tuple[list[Series], float]:
     try:
         await bench.observer.connect()
         await bench.observer.positions()  # subscribes to position pushes (every account of the login)
-        await bench.protection(accounts[0], n, protected, cleaned)
-        await bench.flatten(accounts[1], n, flat)
-        await bench.breach(accounts[2], n, exits)
-        await bench.breaker(breaker_accounts, to_trip, to_flat)
+        if "protection" in only:
+            await bench.protection(accounts[0], n, protected, cleaned)
+        if "flatten" in only:
+            await bench.flatten(accounts[1], n, flat)
+        if "breach" in only:
+            await bench.breach(accounts[2], n, exits)
+        if "breaker" in only:
+            await bench.breaker(breaker_accounts, to_trip, to_flat)
     finally:
         await bench.observer.close()
         gw.stop()
@@ -390,10 +412,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20, help="events of each kind (default 20)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
+    parser.add_argument(
+        "--only",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated subset of {','.join(SCENARIOS)} (implies --no-write)",
+    )
     args = parser.parse_args(argv)
+    only = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = sorted(set(only) - set(SCENARIOS))
+    if unknown:
+        parser.error(f"unknown scenario(s) {unknown}; choose from {', '.join(SCENARIOS)}")
+    if set(only) != set(SCENARIOS):
+        args.no_write = True
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-monitor-") as tmp:
-        series, seconds = asyncio.run(run(args.events, Path(tmp)))
+        series, seconds = asyncio.run(run(args.events, Path(tmp), only))
     load_after = os.getloadavg()[0]
     cfg = MonitorConfig(account="-")
     rows = "\n".join(s.row() for s in series)
@@ -416,6 +449,8 @@ Before issue 10 (measured over the CLI, 30 s poll only): fill to protected 8.5 s
 breaker trip to flat 6.0-10.6 s.
 
 Reproduce: `.venv/bin/python -m benchmarks.bench_monitor` (`--events N`)."""
+    for s in series:
+        print(f"-- {s.name}: " + "; ".join(s.notes))
     print(text)
     if not args.no_write:
         write_section("bench_monitor", text)
