@@ -787,7 +787,10 @@ class Monitor:
             self.ledger,
             account=self.account,
             message=reason,
-            ts=await self._broker_now(),  # the clock the cycle judges the halt by (issue 10)
+            # the later of the two clocks: the halt then lasts past the next session open on the
+            # broker's clock (which the cycle judges by) and on the wall clock (`catalyst risk
+            # status`); they differ on the simulator, set ahead or behind (issue 10)
+            ts=max(self.clock(), await self._broker_now()),
             run_id=self.config.run_id,
             detail=detail,
         )
