@@ -20,7 +20,7 @@ import structlog
 
 from catalyst.broker.broker_connection import BrokerConnection
 from catalyst.broker.broker_errors import BrokerError, BrokerPacingError, BrokerTimeoutError
-from catalyst.broker.broker_reports import BrokerReports, ReportedExecution
+from catalyst.broker.broker_reports import BrokerReports, ReportedExecution, ReportedOrder, ReportedStatus
 from catalyst.broker.contracts_cache import ContractsCache
 from catalyst.broker.historical_pacing import HistoricalPacer
 from catalyst.broker.order_mapping import decimal_from_wire, side_from_exec_side, side_from_ib_action
@@ -238,31 +238,9 @@ class BrokerQueries:
             if rep is None:
                 continue
             status = self.reports.latest_status(perm_id=perm_id)
-            newest_status = rep.status
-            if status is not None and status.received_at >= rep.received_at:
-                newest_status = status.status
-            rows.append(
-                {
-                    "order_ref": rep.order_ref,
-                    "perm_id": rep.perm_id,
-                    "order_id": rep.order_id,
-                    "client_id": rep.client_id,
-                    "parent_id": rep.parent_id,
-                    "parent_perm_id": rep.parent_perm_id,
-                    "account": rep.account,
-                    "symbol": rep.symbol,
-                    "side": side_from_ib_action(rep.action).value,
-                    "order_type": rep.order_type,
-                    "quantity": int(rep.quantity),
-                    "limit_price": rep.limit_price,
-                    "stop_price": rep.stop_price,
-                    "tif": rep.tif,
-                    "oca_group": rep.oca_group,
-                    "status": newest_status,
-                    "filled": int(status.filled) if status else 0,
-                    "remaining": int(status.remaining) if status else int(rep.quantity),
-                }
-            )
+            filled = int(status.filled) if status else 0
+            remaining = int(status.remaining) if status else int(rep.quantity)
+            rows.append(self._order_row(rep, status, filled=filled, remaining=remaining))
         return pd.DataFrame(rows, columns=OPEN_ORDER_COLUMNS)
 
     async def orders(self) -> pd.DataFrame:
@@ -277,34 +255,42 @@ class BrokerQueries:
             if rep is None or (rep.account and rep.account != self.conn.account):
                 continue
             status = self.reports.latest_status(perm_id=perm_id)
-            newest = rep.status
-            if status is not None and status.received_at >= rep.received_at:
-                newest = status.status
             filled = int(status.filled) if status else int(rep.filled_quantity or 0)
-            rows.append(
-                {
-                    "order_ref": rep.order_ref,
-                    "perm_id": rep.perm_id,
-                    "order_id": rep.order_id,
-                    "client_id": rep.client_id,
-                    "parent_id": rep.parent_id,
-                    "parent_perm_id": rep.parent_perm_id,
-                    "account": rep.account,
-                    "symbol": rep.symbol,
-                    "side": side_from_ib_action(rep.action).value,
-                    "order_type": rep.order_type,
-                    "quantity": int(rep.quantity),
-                    "limit_price": rep.limit_price,
-                    "stop_price": rep.stop_price,
-                    "tif": rep.tif,
-                    "oca_group": rep.oca_group,
-                    "status": newest,
-                    "filled": filled,
-                    "remaining": int(status.remaining) if status else int(rep.quantity) - filled,
-                    "open": perm_id in open_perms and perm_id not in completed,
-                }
-            )
+            remaining = int(status.remaining) if status else int(rep.quantity) - filled
+            row = self._order_row(rep, status, filled=filled, remaining=remaining)
+            row["open"] = perm_id in open_perms and perm_id not in completed
+            rows.append(row)
         return pd.DataFrame(rows, columns=[*OPEN_ORDER_COLUMNS, "open"])
+
+    @staticmethod
+    def _order_row(
+        rep: ReportedOrder, status: ReportedStatus | None, *, filled: int, remaining: int
+    ) -> dict[str, Any]:
+        """One order as the broker last reported it, with the newer of its openOrder and
+        orderStatus statuses."""
+        newest = rep.status
+        if status is not None and status.received_at >= rep.received_at:
+            newest = status.status
+        return {
+            "order_ref": rep.order_ref,
+            "perm_id": rep.perm_id,
+            "order_id": rep.order_id,
+            "client_id": rep.client_id,
+            "parent_id": rep.parent_id,
+            "parent_perm_id": rep.parent_perm_id,
+            "account": rep.account,
+            "symbol": rep.symbol,
+            "side": side_from_ib_action(rep.action).value,
+            "order_type": rep.order_type,
+            "quantity": int(rep.quantity),
+            "limit_price": rep.limit_price,
+            "stop_price": rep.stop_price,
+            "tif": rep.tif,
+            "oca_group": rep.oca_group,
+            "status": newest,
+            "filled": filled,
+            "remaining": remaining,
+        }
 
     async def executions(self) -> pd.DataFrame:
         execs = await self.refresh_executions()
