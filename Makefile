@@ -48,7 +48,7 @@ bench: setup
 
 # The chaos soak, long: 30 rounds by default (ROUNDS=N, SEED=N to replay a printed seed).
 soak: setup
-	CATALYST_CHAOS_SOAK=1 CATALYST_CHAOS_ROUNDS=$(or $(ROUNDS),30) $(if $(SEED),CATALYST_CHAOS_SEED=$(SEED)) \
+	CATALYST_CHAOS_ROUNDS=$(or $(ROUNDS),30) $(if $(SEED),CATALYST_CHAOS_SEED=$(SEED)) \
 		$(BIN)/python -m pytest -p no:cacheprovider -s -q tests/integration/chaos
 
 clean-state:
