@@ -1,9 +1,19 @@
 """The securities the simulator lists: identities, descriptions and the numbers behind their prices.
 
-Board lots, spread tables and stamp-duty flags come from ``catalyst.market`` (the one source of
-those facts); this table adds what only the simulator needs: a conId, a long name marked
-" (SIM)" so synthetic data is visible wherever a contract is shown, IB-style industry fields, and
-the parameters of the synthetic price process (daily volatility, daily turnover).
+The simulator lists every tradable security of the *active* universe (``catalyst.market``, the one
+source of board lots, spread tables and stamp-duty flags; the gateway process applies the same
+settings as the client, so an imported HKEX list is what it serves). This module adds what only the
+simulator needs: a conId, a long name marked " (SIM)" so synthetic data is visible wherever a
+contract is shown, IB-style industry fields, and the parameters of the synthetic price process
+(daily volatility, daily turnover).
+
+The shipped 20 keep their hand-set descriptions below. Any other security gets the universe's name,
+HKEX's category as IB-style fields, :data:`DEFAULT_DAILY_VOL` and :data:`DEFAULT_TURNOVER_HKD_M`,
+and a **seed price** from :func:`seed_price` when the universe has no reference price for it: a
+whole-dollar level between HK$2 and HK$200, log-uniform, chosen by the SHA-256 of the stock code.
+It is deterministic (the same code always starts from the same level, in every process and run),
+independent of the simulator's seed and of the rest of the universe, and a whole dollar is on
+every ladder of tables A and D at any date, so it is a valid price wherever it is quoted.
 
 ConIds are made up (``SIM_CONID_BASE + stock code``); real IB conIds are different numbers, so
 nothing should ever hard-code them.
@@ -11,17 +21,25 @@ nothing should ever hard-code them.
 
 from __future__ import annotations
 
+import hashlib
+import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from catalyst.market import HK_TZ, CalendarRangeError, security
+from catalyst.market import HK_TZ, ActiveUniverse, CalendarRangeError, Security, active_universe
 from catalyst.market.market_phase import session_for
 
 SIM_CONID_BASE = 900_000_000
 #: Market-rule ids served for each spread table (IB's real SEHK ids are unknown [U]; opaque here).
 MARKET_RULE_IDS: dict[str, int] = {"A": 3201, "D": 3204}
 SYNTHETIC_LABEL = " (SIM)"
+#: Price-process parameters of a security outside the shipped 20.
+DEFAULT_DAILY_VOL = 0.025
+DEFAULT_TURNOVER_HKD_M = 200.0
+#: Range of :func:`seed_price` (whole HK dollars).
+SEED_PRICE_RANGE = (2, 200)
 
 
 @dataclass(frozen=True)
@@ -85,29 +103,94 @@ _TABLE: dict[str, tuple[str, str, str, str, float, float]] = {
 }
 
 
-def _build() -> dict[str, ListedStock]:
-    out: dict[str, ListedStock] = {}
-    for symbol, (name, industry, category, sub, vol, turnover) in _TABLE.items():
-        sec = security(symbol)
-        out[symbol] = ListedStock(
-            symbol=symbol,
-            con_id=SIM_CONID_BASE + int(symbol),
-            long_name=name + SYNTHETIC_LABEL,
-            industry=industry,
-            category=category,
-            subcategory=sub,
-            stock_type="ETF" if sec.is_etf else "COMMON",
-            daily_vol=vol,
-            turnover_hkd_m=turnover,
-            board_lot=sec.board_lot,
-            spread_table=sec.spread_table,
-            ref_price=sec.ref_price,
-        )
-    return out
+def seed_price(symbol: str) -> Decimal:
+    """The deterministic starting level of a security without a reference price (module docstring)."""
+    digest = hashlib.sha256(f"catalyst-sim-seed-price:{symbol}".encode()).digest()
+    u = int.from_bytes(digest[:8], "big") / 2**64
+    low, high = SEED_PRICE_RANGE
+    return Decimal(round(math.exp(math.log(low) + u * (math.log(high) - math.log(low)))))
 
 
-LISTINGS: dict[str, ListedStock] = _build()
-BY_CON_ID: dict[int, ListedStock] = {s.con_id: s for s in LISTINGS.values()}
+def _stock_type(sec: Security) -> str:
+    if sec.is_etf:
+        return "ETF"
+    return "REIT" if sec.kind == "reit" else "COMMON"
+
+
+def listed_stock(sec: Security) -> ListedStock:
+    """The simulator's listing of one universe security."""
+    known = _TABLE.get(sec.symbol)
+    if known is not None:
+        name, industry, category, sub, vol, turnover = known
+    else:
+        name, vol, turnover = sec.name, DEFAULT_DAILY_VOL, DEFAULT_TURNOVER_HKD_M
+        industry = "Funds" if sec.is_etf or sec.kind == "reit" else "Unclassified"
+        category, sub = sec.category, sec.sub_category or sec.category
+    return ListedStock(
+        symbol=sec.symbol,
+        con_id=SIM_CONID_BASE + int(sec.symbol),
+        long_name=name + SYNTHETIC_LABEL,
+        industry=industry,
+        category=category,
+        subcategory=sub,
+        stock_type=_stock_type(sec),
+        daily_vol=vol,
+        turnover_hkd_m=turnover,
+        board_lot=sec.board_lot,
+        spread_table=sec.spread_table,
+        ref_price=sec.ref_price if sec.ref_price is not None else seed_price(sec.symbol),
+    )
+
+
+_built: tuple[ActiveUniverse, dict[str, ListedStock], dict[int, ListedStock]] | None = None
+
+
+def _listings() -> tuple[dict[str, ListedStock], dict[int, ListedStock]]:
+    """Listings of the active universe, rebuilt when another universe becomes active."""
+    global _built
+    active = active_universe()
+    if _built is None or _built[0] is not active:
+        by_symbol = {code: listed_stock(sec) for code, sec in active.tradable.items()}
+        _built = (active, by_symbol, {s.con_id: s for s in by_symbol.values()})
+    return _built[1], _built[2]
+
+
+class _BySymbol(Mapping[str, ListedStock]):
+    """Read-only view: symbol -> listing, always of the active universe."""
+
+    def __getitem__(self, key: str) -> ListedStock:
+        return _listings()[0][key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_listings()[0])
+
+    def __len__(self) -> int:
+        return len(_listings()[0])
+
+
+class _ByConId(Mapping[int, ListedStock]):
+    """Read-only view: conId -> listing, always of the active universe."""
+
+    def __getitem__(self, key: int) -> ListedStock:
+        return _listings()[1][key]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(_listings()[1])
+
+    def __len__(self) -> int:
+        return len(_listings()[1])
+
+
+LISTINGS: Mapping[str, ListedStock] = _BySymbol()
+BY_CON_ID: Mapping[int, ListedStock] = _ByConId()
+
+
+def listed_codes(limit: int = 30) -> str:
+    """The listed codes for a message, shortened when the universe is large."""
+    codes = list(LISTINGS)
+    if len(codes) <= limit:
+        return ", ".join(codes)
+    return f"{len(codes):,} securities of the active universe, e.g. {', '.join(codes[:5])}"
 
 
 def session_hours(first_day: date, days: int = 7) -> tuple[str, str]:
