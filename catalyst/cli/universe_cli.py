@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from catalyst.cli.error_translation import translate_errors
 from catalyst.config import ConfigError, Settings, load_settings
 from catalyst.market import ActiveUniverse, UniverseFileError, active_universe, hk_today
 from catalyst.market.security_record import KIND_PLURALS, KINDS
@@ -72,6 +73,7 @@ def describe_active(active: ActiveUniverse) -> list[str]:
 
 
 @universe_app.command("import")
+@translate_errors
 def import_file(
     file: Path = typer.Argument(  # noqa: B008
         ..., help="HKEX's List of Securities: ListOfSecurities.xlsx as published, or saved as .csv."
@@ -112,6 +114,7 @@ def import_file(
 
 
 @universe_app.command("show")
+@translate_errors
 def show() -> None:
     """Which universe is active, its HKEX date, and what is tradable or kept out."""
     _settings()
