@@ -142,55 +142,87 @@ def listed_stock(sec: Security) -> ListedStock:
     )
 
 
-_built: tuple[ActiveUniverse, dict[str, ListedStock], dict[int, ListedStock]] | None = None
+@dataclass
+class _Served:
+    """The listings of one active universe, and the ones served so far (see :data:`LISTINGS`)."""
+
+    active: ActiveUniverse
+    every: dict[str, ListedStock]
+    by_con_id: dict[int, ListedStock]
+    served: dict[str, ListedStock]
+
+    def serve(self, stock: ListedStock) -> ListedStock:
+        self.served.setdefault(stock.symbol, stock)
+        return stock
 
 
-def _listings() -> tuple[dict[str, ListedStock], dict[int, ListedStock]]:
+_current: _Served | None = None
+
+
+def _listings() -> _Served:
     """Listings of the active universe, rebuilt when another universe becomes active."""
-    global _built
+    global _current
     active = active_universe()
-    if _built is None or _built[0] is not active:
-        by_symbol = {code: listed_stock(sec) for code, sec in active.tradable.items()}
-        _built = (active, by_symbol, {s.con_id: s for s in by_symbol.values()})
-    return _built[1], _built[2]
+    if _current is None or _current.active is not active:
+        every = {code: listed_stock(sec) for code, sec in active.tradable.items()}
+        first = {code: stock for code, stock in every.items() if code in _TABLE}
+        _current = _Served(active, every, {s.con_id: s for s in every.values()}, first)
+    return _current
 
 
 class _BySymbol(Mapping[str, ListedStock]):
-    """Read-only view: symbol -> listing, always of the active universe."""
+    """symbol -> listing, of the active universe (read-only).
+
+    Every tradable security of the active universe can be looked up. Iteration (which the exchange
+    does every tick, to push changed quotes) covers the securities *served* so far: the shipped 20
+    from the start, any other one from its first lookup (contract details, a quote, bars, an order).
+    A full HKEX list has about 2,900 tradable securities and a quote costs about 10 ms to build, so
+    pushing quotes for every one each tick would stall the simulator; IB too streams only what
+    someone asked for.
+    """
 
     def __getitem__(self, key: str) -> ListedStock:
-        return _listings()[0][key]
+        current = _listings()
+        return current.serve(current.every[key])
+
+    def __contains__(self, key: object) -> bool:
+        return key in _listings().every
 
     def __iter__(self) -> Iterator[str]:
-        return iter(_listings()[0])
+        return iter(list(_listings().served))
 
     def __len__(self) -> int:
-        return len(_listings()[0])
+        return len(_listings().served)
 
 
 class _ByConId(Mapping[int, ListedStock]):
-    """Read-only view: conId -> listing, always of the active universe."""
+    """conId -> listing, of the active universe (read-only; iterates the served ones like LISTINGS)."""
 
     def __getitem__(self, key: int) -> ListedStock:
-        return _listings()[1][key]
+        current = _listings()
+        return current.serve(current.by_con_id[key])
+
+    def __contains__(self, key: object) -> bool:
+        return key in _listings().by_con_id
 
     def __iter__(self) -> Iterator[int]:
-        return iter(_listings()[1])
+        return iter([s.con_id for s in list(_listings().served.values())])
 
     def __len__(self) -> int:
-        return len(_listings()[1])
+        return len(_listings().served)
 
 
+#: symbol -> listing; see :class:`_BySymbol` for what iteration covers.
 LISTINGS: Mapping[str, ListedStock] = _BySymbol()
 BY_CON_ID: Mapping[int, ListedStock] = _ByConId()
 
 
 def listed_codes(limit: int = 30) -> str:
     """The listed codes for a message, shortened when the universe is large."""
-    codes = list(LISTINGS)
+    codes = list(_listings().every)
     if len(codes) <= limit:
         return ", ".join(codes)
-    return f"{len(codes):,} securities of the active universe, e.g. {', '.join(codes[:5])}"
+    return f"the {len(codes):,} tradable securities of the active universe, e.g. {', '.join(codes[:5])}"
 
 
 def session_hours(first_day: date, days: int = 7) -> tuple[str, str]:
