@@ -8,7 +8,8 @@ Table (a multi-line header "1 = Part A ..."), Trading Currency, RMB Counter) and
 security: codes zero-padded ("00700"), lots as text with thousands separators ("1,000"), flags "Y"
 or blank, spread-table codes 1 = Part A, 3 = Part B, 5 = Part D, 4 and 6 = Part E.
 
-Every security is kept, with its kind (:mod:`catalyst.market.security_record`): the tradable set
+The .xlsx is read by :mod:`catalyst.market.xlsx_cells` (a third of openpyxl's time for this
+sheet). Every security is kept, with its kind (:mod:`catalyst.market.security_record`): the tradable set
 is decided when the universe is loaded, so a setting can let a kind in without a new import.
 Problems are collected over the whole file and reported together, each with its spreadsheet row
 and column (letter and header); nothing is written unless the whole file is good.
@@ -18,17 +19,16 @@ from __future__ import annotations
 
 import csv
 import re
-import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 from catalyst.market.hk_timezone import HK_TZ
 from catalyst.market.market_errors import UniverseImportError, UnknownSymbolError
 from catalyst.market.security_record import Kind, Security, normalize_symbol
 from catalyst.market.universe_store import UniverseDocument, shipped_document
+from catalyst.market.xlsx_cells import read_first_sheet
 
 #: Header cells the importer needs, by the key it uses (matching ignores case and spacing).
 REQUIRED_COLUMNS: dict[str, str] = {
@@ -76,32 +76,6 @@ def column_letter(index: int) -> str:
     return out
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def read_xlsx_rows(path: Path) -> list[list[str]]:
-    import openpyxl  # imported here: only an import needs it
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise UniverseImportError(f"{path.name} is not a readable .xlsx workbook: {exc}") from None
-    try:
-        sheet = book.active if book.active is not None else book.worksheets[0]
-        reset = getattr(sheet, "reset_dimensions", None)
-        if reset is not None:  # HKEX's file declares a stale sheet size; read every row there is
-            reset()
-        return [[_text(c) for c in row] for row in sheet.iter_rows(values_only=True)]
-    finally:
-        book.close()
-
-
 def read_csv_rows(path: Path) -> list[list[str]]:
     raw = path.read_bytes()
     for encoding in ("utf-8-sig", "cp1252"):
@@ -121,7 +95,7 @@ def read_rows(path: Path) -> list[list[str]]:
         raise UniverseImportError(f"{path} does not exist (or is not a file)")
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        return read_xlsx_rows(path)
+        return read_first_sheet(path)
     if suffix == ".csv":
         return read_csv_rows(path)
     raise UniverseImportError(
