@@ -77,11 +77,12 @@ class ActiveUniverse:
         return self.path is None
 
     def describe(self) -> str:
-        """One line for a trader: which universe, its date and size."""
+        """One line for a trader: the universe's date and size, then where it comes from (a table
+        cell cut short keeps the date)."""
         where = "shipped default (catalyst/market/universe.json)" if self.path is None else str(self.path)
         left_out = len(self.every) - len(self.tradable)
         extra = f", {left_out:,} more listed but kept out" if left_out else ""
-        return f"{where}, HKEX list as at {self.as_of}: {len(self.tradable):,} tradable{extra}"
+        return f"HKEX list as at {self.as_of}, {len(self.tradable):,} tradable{extra}: {where}"
 
     def age_days(self, on: date) -> int:
         return (on - self.as_of).days

@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cycle_cli_project import CATALYST, SIM_CLOCK, CliProject, project_env
@@ -41,15 +42,21 @@ LOTS = {str(r.code): r.board_lot for r in ROWS}
 PARAMS = ("-p", "strategy_params", '{"min_gap_pct": 0.0, "min_rvol": 0.5, "max_candidates": 3}')
 
 
-def manifest_summary(stdout: str) -> dict[str, object]:
-    folder = Path(
-        next(ln for ln in stdout.splitlines() if ln.startswith("Run folder:")).split(":", 1)[1].strip()
-    )
-    return dict(json.loads((folder / "manifest.json").read_text())["summary"])
+def manifest_summary(stdout: str) -> dict[str, Any]:
+    return dict(json.loads((run_folder(stdout) / "manifest.json").read_text())["summary"])
 
 
-def hkex_list(folder: Path, rows: list[ListRow] = ROWS) -> Path:
-    return write_xlsx(folder / "ListOfSecurities.xlsx", sheet(AS_AT, rows))
+def executed_notebook(stdout: str) -> str:
+    return "\n".join(p.read_text() for p in run_folder(stdout).glob("*.ipynb"))
+
+
+def hkex_list(folder: Path, rows: list[ListRow] = ROWS, as_at: date = AS_AT) -> Path:
+    return write_xlsx(folder / "ListOfSecurities.xlsx", sheet(as_at, rows))
+
+
+def run_folder(stdout: str) -> Path:
+    line = next(ln for ln in stdout.splitlines() if ln.startswith("Run folder:"))
+    return Path(line.split(":", 1)[1].strip())
 
 
 @pytest.fixture
@@ -86,6 +93,8 @@ def test_an_imported_universe_drives_a_real_cycle_that_proves_a_bracket_outside_
         assert int(order["total_quantity"]) % lot == 0 and int(order["total_quantity"]) >= lot, order
     outcome = manifest_summary(cycle.stdout)["outcome"]
     assert outcome["name"] == "ok" and outcome["proven"] == len(entries), outcome
+    assert "HKEX list as at 2026-11-23" in executed_notebook(cycle.stdout)  # the report names it
+    assert "WARNING: universe is" not in executed_notebook(cycle.stdout)  # one day old: fresh
 
     # A bad file afterwards: refused with row and column, the imported universe stays active.
     active = project.root / "state" / "universe.json"
@@ -113,7 +122,8 @@ def stale_broker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cl
     root.mkdir()
     try:
         project = CliProject(root=root, gateway=handle, env=project_env(root, handle))
-        done = project.catalyst("universe", "import", str(hkex_list(tmp_path)))
+        old_list = hkex_list(tmp_path, as_at=date(2026, 11, 2))  # 22 days before the simulator's clock
+        done = project.catalyst("universe", "import", str(old_list))
         assert done.returncode == 0, done.stdout + done.stderr
         yield project
     finally:
@@ -132,3 +142,4 @@ def test_a_lot_that_disagrees_with_the_brokers_refuses_the_symbol_alerts_and_nam
     alerts = [json.loads(line) for line in (project.state_dir / "alerts.jsonl").read_text().splitlines()]
     assert any("1211" in json.dumps(a) and "broker reports 100" in json.dumps(a) for a in alerts), alerts
     assert not [o for o in project.entries() if o["symbol"] == "1211"], shown
+    assert "WARNING: universe is 22 days old" in executed_notebook(cycle.stdout), shown

@@ -163,7 +163,8 @@ def test_catalyst_market_shows_the_active_universe_and_its_date(project: Path) -
     runner.invoke(app, ["universe", "import", str(hkex_xlsx(project))])
     result = runner.invoke(app, ["market", "snapshot", "--at", "2026-12-01T10:00", "-s", "700,1234"])
     assert result.exit_code == 0, result.output
-    assert f"universe    {project / 'state' / 'universe.json'}, HKEX list as at 2026-11-30" in result.output
+    assert "universe    HKEX list as at 2026-11-30, 3 tradable" in result.output
+    assert str(project / "state" / "universe.json") in result.output
     assert "WARNING" not in result.output
     assert "CHINA LILANG" in result.output
 
