@@ -69,9 +69,11 @@ def full_size_rows() -> list[ListRow]:
         make = etf if sec.is_etf else ListRow
         rows.append(make(int(sec.symbol), sec.name, sec.board_lot))
     used = {r.code for r in rows}
+    shipped_etfs = sum(1 for r in rows if r.spread_code == 5)
+    already: dict[object, int] = {ListRow: len(rows) - shipped_etfs, etf: shipped_etfs}
     for make, count, first in MIX:
         code = first
-        made = sum(1 for r in rows if (r.spread_code == 5) == (make is etf)) if make in (ListRow, etf) else 0
+        made = already.get(make, 0)
         while made < count:
             if code not in used:
                 lot = (100, 200, 500, 1000, 2000)[code % 5]

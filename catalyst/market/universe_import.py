@@ -117,7 +117,8 @@ def find_header(rows: Sequence[Sequence[str]], name: str) -> int:
     first = next((" | ".join(c for c in r if c) for r in rows if any(r)), "")
     raise UniverseImportError(
         f"{name} is not HKEX's List of Securities: no header row starting with 'Stock Code' in its "
-        f"first {_HEADER_WITHIN} rows (its first line reads {first[:80]!r})"
+        f"first {_HEADER_WITHIN} rows (its first line reads {first[:80]!r}); use the English list, "
+        "ListOfSecurities.xlsx"
     )
 
 
