@@ -19,7 +19,7 @@ from catalyst.market.universe_store import write_universe
 from catalyst.sim.sim_contracts import LISTINGS, MARKET_RULE_IDS, SEED_PRICE_RANGE, seed_price
 from catalyst.sim.sim_launcher import GatewayHandle, start_gateway
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("imported_universe_gateway")]
 
 DAY = date(2026, 11, 24)
 #: A list the size of HKEX's (about 17,000 rows, 2,900 tradable), plus the securities checked below.
