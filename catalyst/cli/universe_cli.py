@@ -1,4 +1,4 @@
-"""`catalyst universe import FILE | show`: the trader's universe from HKEX's List of Securities.
+"""`catalyst universe import FILE | show | undo`: the trader's universe from HKEX's List of Securities.
 
 ``import`` reads the list HKEX publishes daily (.xlsx, or the same saved as .csv), checks every row,
 and only then swaps the trader's universe file (``market.universe_file``) atomically, keeping the one
@@ -17,7 +17,7 @@ from catalyst.config import ConfigError, Settings, load_settings
 from catalyst.market import ActiveUniverse, UniverseFileError, active_universe, hk_today
 from catalyst.market.security_record import KIND_PLURALS, KINDS
 from catalyst.market.universe_import import import_document
-from catalyst.market.universe_store import write_universe
+from catalyst.market.universe_store import previous_path, read_universe_file, write_universe
 
 universe_app = typer.Typer(
     help="The universe: import HKEX's List of Securities; show which universe is active.",
@@ -110,6 +110,24 @@ def import_file(
         if len(changes) > _SHOW_LOT_CHANGES:
             typer.echo(f"  ... and {len(changes) - _SHOW_LOT_CHANGES} more")
     for line in describe_active(after):
+        typer.echo(line)
+
+
+@universe_app.command("undo")
+@translate_errors
+def undo() -> None:
+    """Make the universe the last import replaced active again (the two files swap, atomically)."""
+    settings = _settings()
+    target = settings.universe_file
+    kept = previous_path(target)
+    if not kept.exists():
+        typer.secho(f"error: there is no previous universe to go back to ({kept} does not exist)", err=True)
+        raise typer.Exit(code=2)
+    doc = read_universe_file(kept)  # refused, with the file named, if it is unreadable
+    write_universe(doc, target)
+    settings.apply_market_rules()
+    typer.echo(f"Back to the universe as at {doc.as_of}; the one it replaces is kept as {kept}")
+    for line in describe_active(active_universe()):
         typer.echo(line)
 
 

@@ -182,3 +182,19 @@ def test_a_bad_file_leaves_the_active_universe_as_it_was(project: Path) -> None:
     assert active.read_bytes() == before and not previous_path(active).exists()
     shown = runner.invoke(app, ["universe", "show"])
     assert "HKEX list as at 2026-11-30" in shown.output
+
+
+def test_undo_makes_the_replaced_universe_active_again(project: Path) -> None:
+    older = write_xlsx(project / "older.xlsx", sheet(date(2026, 11, 23), [ListRow(700, "TENCENT", 100)]))
+    assert runner.invoke(app, ["universe", "import", str(older)]).exit_code == 0
+    assert runner.invoke(app, ["universe", "import", str(hkex_xlsx(project))]).exit_code == 0
+    result = runner.invoke(app, ["universe", "undo"])
+    assert result.exit_code == 0, result.output
+    assert "Back to the universe as at 2026-11-23" in result.output
+    assert json.loads((project / "state" / "universe.json").read_text())["as_of"] == "2026-11-23"
+    assert json.loads((project / "state" / "universe.previous.json").read_text())["as_of"] == "2026-11-30"
+
+
+def test_undo_without_a_previous_universe_says_so(project: Path) -> None:
+    result = runner.invoke(app, ["universe", "undo"])
+    assert result.exit_code == 2 and "no previous universe" in result.output
