@@ -14,6 +14,9 @@ from catalyst.risk.risk_errors import RiskInputError
 from catalyst.risk.risk_limits import RiskLimits
 
 DEFAULT_STRATEGY = "catalyst-momentum"
+#: The most symbols a cycle scans when none are named (the shipped universe has 20; an imported
+#: HKEX list has thousands, far beyond IB's historical-data pacing).
+MAX_UNNAMED_SCAN = 50
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,15 @@ class CycleRequest:
     def symbols(self) -> list[str]:
         """The universe to scan, each symbol checked against ``catalyst.market``."""
         if not self.universe:
-            return sorted(universe(), key=lambda s: int(s) if s.isdigit() else s)
+            every = sorted(universe(), key=lambda s: int(s) if s.isdigit() else s)
+            if len(every) > MAX_UNNAMED_SCAN:
+                raise CycleParameterError(
+                    f"universe: none named, and the active universe has {len(every):,} tradable "
+                    f"securities; a cycle requests bars for every symbol it scans (IB allows about 60 "
+                    f"historical-data requests in 10 minutes), so name at most {MAX_UNNAMED_SCAN} with "
+                    "-p universe 700,5,1299 (or the notebook's universe parameter)"
+                )
+            return every
         out = []
         for raw in self.universe:
             try:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from catalyst.cycle.cycle_errors import CycleParameterError
 from catalyst.cycle.cycle_request import CycleRequest, as_universe, limits_with_overrides
+from catalyst.market import use_universe
+from catalyst.market.hkex_list_layout import ListRow, sheet, write_csv
+from catalyst.market.universe_import import import_document
+from catalyst.market.universe_store import write_universe
 from catalyst.risk.risk_limits import RiskLimits
 
 
@@ -73,3 +79,19 @@ def test_optional_limits_may_be_switched_off_and_whole_numbers_stay_whole() -> N
     )
     assert limits.daily_loss_fraction is None and limits.no_entry_minutes_before_close == 0
     assert limits.allow_shorts is True
+
+
+def test_with_a_whole_hkex_list_imported_a_cycle_must_name_what_it_scans(tmp_path: Path) -> None:
+    """Scanning thousands of securities would be thousands of bar requests against IB's pacing."""
+    rows = [ListRow(code=10_000 + n, name=f"STOCK {n}", board_lot=1000) for n in range(60)]
+    listed = write_csv(tmp_path / "ListOfSecurities.csv", sheet(date(2026, 11, 30), rows))
+    target = tmp_path / "state" / "universe.json"
+    write_universe(import_document(listed), target)
+    use_universe(target)
+    with pytest.raises(CycleParameterError, match=r"60 tradable securities.*-p universe"):
+        CycleRequest(run_id="r").symbols()
+    assert CycleRequest(run_id="r", universe=("10001", "10002")).symbols() == ["10001", "10002"]
+
+
+def test_the_shipped_universe_is_scanned_whole_when_none_is_named() -> None:
+    assert len(CycleRequest(run_id="r").symbols()) == 20
