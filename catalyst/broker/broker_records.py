@@ -23,7 +23,6 @@ from typing import Any
 import structlog
 
 from catalyst.broker.broker_reports import (
-    ACK_STATUSES,
     Report,
     ReportedCommission,
     ReportedError,
@@ -32,6 +31,8 @@ from catalyst.broker.broker_reports import (
     ReportedStatus,
 )
 from catalyst.broker.order_mapping import side_from_exec_side
+from catalyst.domain import OrderStatus, UnknownOrderStatusError
+from catalyst.domain.order_status import ACKNOWLEDGED, may_record
 from catalyst.ledger import Ledger, new_id
 from catalyst.market import fill_fees
 
@@ -353,10 +354,19 @@ class LedgerRecorder:
         row = self.orders[ref]
         if status == "Inactive" or (status == "Cancelled" and row.get("error_code")):
             status = "rejected"  # a rejection is never recorded as a plain cancel (issue 4.5)
-        changes: dict[str, Any] = {"status": status}
+        changes: dict[str, Any] = {}
+        try:
+            allowed = may_record(row.get("status"), status)
+        except UnknownOrderStatusError as exc:  # a word IB has not used before: logged, not recorded
+            log.error("broker.ledger.status_unknown", order_ref=ref, status=status, error=str(exc))
+            allowed = False
+        if allowed:
+            changes["status"] = status
+        elif status in OrderStatus.__members__.values():  # e.g. a late Submitted after Filled
+            log.warning("broker.ledger.status_move_refused", order_ref=ref, old=row.get("status"), new=status)
         if perm_id:
             changes["perm_id"] = perm_id
-        if status in ACK_STATUSES and perm_id and not row.get("acknowledged_at"):
+        if status in ACKNOWLEDGED and perm_id and not row.get("acknowledged_at"):
             changes["acknowledged_at"] = at
         if filled is not None:
             changes["filled"] = filled

@@ -48,7 +48,7 @@ from catalyst.broker.broker_errors import (
 )
 from catalyst.broker.broker_queries import AccountSnapshot, BrokerQueries, Quote
 from catalyst.broker.broker_records import LedgerRecorder, RiskHook
-from catalyst.broker.broker_reports import DONE_STATUSES, BrokerReports
+from catalyst.broker.broker_reports import BrokerReports
 from catalyst.broker.contracts_cache import ContractsCache, SehkContract
 from catalyst.broker.exit_orders import DEFAULT_FLATTEN_TICKS, ExitOrder, marketable_limit
 from catalyst.broker.global_cancel import GlobalCancelResult, working_orders
@@ -56,6 +56,7 @@ from catalyst.broker.order_latency import LatencyReport, latency_report
 from catalyst.broker.status_sync import StatusSync
 from catalyst.config import Settings
 from catalyst.domain import BracketIntent, OrderType, Side
+from catalyst.domain.order_status import DONE_AT_BROKER
 from catalyst.ledger import Ledger
 from catalyst.market import security
 
@@ -332,7 +333,7 @@ class BrokerSession:
         candidates = [
             r
             for r in self.reports.orders_with_ref(order_ref)
-            if r.status not in DONE_STATUSES and r.client_id == self.client_id
+            if r.status not in DONE_AT_BROKER and r.client_id == self.client_id
         ]
         if not candidates:
             raise OrderNotFoundError(
@@ -352,7 +353,7 @@ class BrokerSession:
             latest = self.reports.latest_order(perm_id=rep.perm_id)
             status = self.reports.latest_status(perm_id=rep.perm_id)
             for s in (status.status if status else None, latest.status if latest else None):
-                if s in DONE_STATUSES:
+                if s in DONE_AT_BROKER:
                     return s
             return None
 
@@ -487,7 +488,7 @@ class BrokerSession:
                 or rep.client_id == self.client_id
                 or not rep.oca_group
                 or rep.action != side.value
-                or rep.status in DONE_STATUSES
+                or rep.status in DONE_AT_BROKER
                 or self._order_done(rep.perm_id)
             ):
                 continue
@@ -502,7 +503,7 @@ class BrokerSession:
         latest = self.reports.latest_order(perm_id=perm_id)
         status = self.reports.latest_status(perm_id=perm_id)
         return any(
-            st in DONE_STATUSES
+            st in DONE_AT_BROKER
             for st in (status.status if status else None, latest.status if latest else None)
         )
 
@@ -516,7 +517,7 @@ class BrokerSession:
             if rep.symbol == symbol
             and rep.client_id == self.client_id
             and rep.order_ref
-            and rep.status not in DONE_STATUSES
+            and rep.status not in DONE_AT_BROKER
             and not self._order_done(rep.perm_id)
         ]
         for rep in reps:
@@ -834,7 +835,7 @@ class BrokerSession:
         def acked() -> bool | None:
             rep = self.reports.latest_order(client_id=self.client_id, order_id=order_id)
             st = self.reports.latest_status(client_id=self.client_id, order_id=order_id)
-            if (rep and rep.perm_id) or (st and st.status in DONE_STATUSES):
+            if (rep and rep.perm_id) or (st and st.status in DONE_AT_BROKER):
                 return True
             if any(e.is_order_failure for e in self.reports.errors_for_order(order_id)):
                 return False

@@ -13,9 +13,11 @@ from catalyst.domain.candidate import Candidate
 from catalyst.domain.domain_errors import (
     DomainError,
     InvalidIntentError,
+    UnknownOrderStatusError,
     UnknownOrderTypeError,
     UnknownSideError,
 )
+from catalyst.domain.order_status import OrderStatus, can_move
 from catalyst.domain.order_type import OrderType
 from catalyst.domain.side import Side
 
@@ -27,10 +29,13 @@ __all__ = [
     "DomainError",
     "IntentNumbering",
     "InvalidIntentError",
+    "OrderStatus",
     "OrderType",
     "Side",
+    "UnknownOrderStatusError",
     "UnknownOrderTypeError",
     "UnknownSideError",
+    "can_move",
     "intent_id_prefix",
     "make_intent_id",
     "parse_order_ref",

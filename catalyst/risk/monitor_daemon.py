@@ -34,6 +34,7 @@ import pandas as pd
 import structlog
 
 from catalyst.broker.broker_reports import ReportedExecution, ReportedPosition, ReportedStatus
+from catalyst.domain.order_status import DONE_AT_BROKER
 from catalyst.market import HK_TZ, session_for
 from catalyst.risk.alerts import Alerter, Severity
 from catalyst.risk.audit import NAKED_EXIT, OVER_COVERAGE, AuditInputs, Violation, audit
@@ -76,7 +77,6 @@ CONNECT_RETRY_MAX = 10.0
 #: While another process owns a symbol's exits, look at the symbol again this often.
 LEASE_RECHECK_SECONDS = 1.0
 #: Broker events that change what protection a position needs, or the day's P&L.
-_FILL_STATUSES = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ class Monitor:
     def _on_report(self, report: Any) -> None:
         if isinstance(report, ReportedExecution):
             self._note_event("fill")
-        elif isinstance(report, ReportedStatus) and report.status in _FILL_STATUSES:
+        elif isinstance(report, ReportedStatus) and report.status in DONE_AT_BROKER:
             self._note_event("order")
 
     def _note_event(self, kind: str) -> None:

@@ -13,13 +13,13 @@ from typing import Any
 
 import pandas as pd
 
+from catalyst.domain.order_status import FINAL, texts
 from catalyst.market import HK_TZ
 from catalyst.reconcile.ledger_book import BOOK_COLUMNS, ledger_positions
 from catalyst.runs.archive import list_runs, verify_archive
 from catalyst.runs.run_folder import day_of
 from catalyst.runs.runs_errors import BadRunParameterError
 
-TERMINAL = ("Filled", "Cancelled", "Inactive", "rejected", "unknown", "ApiCancelled", "expired")
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ class ReviewData:
             return pd.DataFrame(columns=cols)
         pos = pos.loc[pos["quantity"] != 0].copy()
         working = (
-            self.orders.loc[~self.orders["status"].isin(TERMINAL)] if not self.orders.empty else self.orders
+            self.orders.loc[~self.orders["status"].isin(texts(FINAL))] if not self.orders.empty else self.orders
         )
 
         def leg(row: Any, role: str) -> str:
