@@ -125,6 +125,8 @@ class Problem:
     artifact: str
     kind: str
     message: str
+    #: a shared asset's problem: every run whose report loads it (each of them no longer verifies)
+    runs: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.kind.upper():9} {self.run}/{self.artifact}: {self.message}"
@@ -139,6 +141,10 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def broken_runs(self) -> set[str]:
+        """The runs (``YYYY-MM-DD/<folder>``) a problem touches, those loading a broken asset too."""
+        return {p.run for p in self.problems} | {r for p in self.problems for r in p.runs}
 
 
 def _load(runs_dir: Path, path: Path) -> ArchivedRun:
@@ -245,7 +251,9 @@ def _check_assets(runs: list[ArchivedRun], hashes: AssetHashes) -> tuple[int, li
     for (path, kind, message), names in sorted(users.items()):
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         artifact = path.removeprefix(ASSETS_DIR + "/")
-        problems.append(Problem(ASSETS_DIR, artifact, kind, f"{message} ({len(names)} run(s): {shown})"))
+        problems.append(
+            Problem(ASSETS_DIR, artifact, kind, f"{message} ({len(names)} run(s): {shown})", tuple(names))
+        )
     return checked, problems
 
 

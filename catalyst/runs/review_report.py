@@ -335,7 +335,7 @@ def archive_runs(runs_dir: Path, period: ReviewPeriod, *, current_run_id: str = 
     """The archive's runs in the period with their status and whether they still verify (the run
     doing the review is left out: it is sealed only after it finishes)."""
     report = verify_archive(runs_dir)
-    broken = {p.run for p in report.problems if not p.run.endswith(current_run_id[-6:] or "?")}
+    broken = {r for r in report.broken_runs() if not r.endswith(current_run_id[-6:] or "?")}
     rows = []
     for r in list_runs(runs_dir):
         if r.run_id == current_run_id:

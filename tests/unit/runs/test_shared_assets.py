@@ -152,3 +152,15 @@ def test_without_an_archive_the_report_is_self_contained(tmp_path: Path) -> None
     html = (tmp_path / "n.html").read_text()
     assert report.assets == () and "../../assets/" not in html
     assert (tmp_path / "n.html").stat().st_size > 1_000_000
+
+
+def test_every_run_whose_report_loads_a_changed_asset_no_longer_counts_as_intact(tmp_path: Path) -> None:
+    """The go-live gate and the review count only runs that verify."""
+    from catalyst.runs.golive_gate import archive_facts
+
+    runs = tmp_path / "runs"
+    first, second = _run(runs, 0), _run(runs, 1)
+    assert all(f.intact for f in archive_facts(runs))
+    _flip_a_byte(_plotly_asset(runs))
+    assert verify_archive(runs).broken_runs() >= {first.relative, second.relative}
+    assert [f.intact for f in archive_facts(runs)] == [False, False]
