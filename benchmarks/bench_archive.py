@@ -38,7 +38,15 @@ from catalyst.runs.run_folder import MANIFEST_NAME, TRADE_LOG_NAME, create_run_f
 from catalyst.sim.sim_launcher import start_gateway
 
 SIM_CLOCK = "2026-11-24T10:00:00+08:00"
-CYCLE_PARAMS = ["-p", "universe", "700,5,3988,2388,1211,1299"]
+#: A cycle that sends brackets (its trade log holds intents, orders, order events and fills).
+CYCLE_PARAMS = [
+    "-p",
+    "universe",
+    "700,5,3988,2388,1211,1299",
+    "-p",
+    "strategy_params",
+    '{"min_gap_pct": 0.0, "min_rvol": 0.5, "max_candidates": 3}',
+]
 #: The runs of one trading day: a cycle every quarter hour or so, hourly reconciliations, a review.
 DAY_MIX = ("cycle",) * 26 + ("reconcile",) * 8 + ("review",)
 GOAL_MEDIAN_BYTES = 1_000_000
@@ -170,15 +178,15 @@ average {load_before:.1f} before and {load_after:.1f} after, on {os.cpu_count()}
 | run folder | before | now | |
 |---|---|---|---|
 {rows}
-| **median run folder** (day mix) | {old_median / 1e6:.2f} MB | **{new_median / 1e6:.2f} MB** \\
+| **median run folder** (day mix) | {old_median / 1e6:.2f} MB | **{new_median / 1e6:.2f} MB** \
 | goal <= 1 MB: {verdict} |
 
 | archive of {new_runs:,} runs | before | now | |
 |---|---|---|---|
-| on disk (assets included) | {old_total / 1e9:.2f} GB (scaled from {old_runs}) | {new_total / 1e9:.2f} GB \\
+| on disk (assets included) | {old_total / 1e9:.2f} GB (scaled from {old_runs}) | {new_total / 1e9:.2f} GB \
 | {old_total / new_total:.0f}x smaller |
-| `verify_archive`, median of 3 | {per_run_old * new_runs:.1f} s (scaled from {old_runs} runs: \\
-{old_verify:.2f} s) | **{new_verify:.1f} s** ({new_artifacts:,} artifacts and asset uses) \\
+| `verify_archive`, median of 3 | {per_run_old * new_runs:.1f} s (scaled from {old_runs} runs: \
+{old_verify:.2f} s) | **{new_verify:.1f} s** ({new_artifacts:,} artifacts and asset uses) \
 | {per_run_old / per_run_new:.1f}x faster |
 
 A year of trading days (250 x the day mix) now takes about {per_year / 1e9:.1f} GB of archive.
