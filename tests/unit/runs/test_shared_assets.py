@@ -164,3 +164,19 @@ def test_every_run_whose_report_loads_a_changed_asset_no_longer_counts_as_intact
     _flip_a_byte(_plotly_asset(runs))
     assert verify_archive(runs).broken_runs() >= {first.relative, second.relative}
     assert [f.intact for f in archive_facts(runs)] == [False, False]
+
+
+def test_catalyst_runs_verify_exits_non_zero_naming_the_changed_asset(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from catalyst.cli.app import app
+
+    runs = tmp_path / "runs"
+    _run(runs, 0)
+    env = {"CATALYST_PATHS__ROOT": str(tmp_path)}
+    assert CliRunner().invoke(app, ["runs", "verify", "--no-ledger"], env=env).exit_code == 0
+    asset = _plotly_asset(runs)
+    _flip_a_byte(asset)
+    done = CliRunner().invoke(app, ["runs", "verify", "--no-ledger"], env=env)
+    assert done.exit_code != 0
+    assert f"CHANGED   assets/{asset.name}" in done.output
