@@ -19,6 +19,7 @@ BENCHMARKS: tuple[str, ...] = (
     "papermill",
     "backtest",
     "monitor",
+    "universe",
 )
 
 

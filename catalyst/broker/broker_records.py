@@ -426,7 +426,11 @@ class LedgerRecorder:
             if not (orders or events or fills or risk or intents):
                 return
             if self.ledger is not None:
-                await asyncio.to_thread(self._write, orders, events, fills, risk, intents)
+                try:
+                    await asyncio.to_thread(self._write, orders, events, fills, risk, intents)
+                except BaseException:
+                    self._requeue(orders, events, fills, risk, intents)  # nothing recorded is lost
+                    raise
             self._written_fills.update(f["exec_id"] for f in fills)
             log.debug(
                 "broker.ledger.flushed",
@@ -435,6 +439,33 @@ class LedgerRecorder:
                 fills=len(fills),
                 risk_events=len(risk),
             )
+
+    def _requeue(
+        self,
+        orders: list[dict[str, Any]],
+        events: list[dict[str, Any]],
+        fills: list[dict[str, Any]],
+        risk: list[dict[str, Any]],
+        intents: list[dict[str, Any]],
+    ) -> None:
+        """A write that failed (ledger busy or broken): its rows go back in front of what was queued
+        since, so the next flush writes them; order rows are kept as their newest state."""
+        self._dirty_orders |= {str(r["order_ref"]) for r in orders}
+        self._events = events + self._events
+        self._fills = {**{str(f["exec_id"]): f for f in fills}, **self._fills}
+        self._risk = risk + self._risk
+        self._intent_rows = {**{str(r["intent_id"]): r for r in intents}, **self._intent_rows}
+
+    async def flush_or_keep(self, what: str) -> bool:
+        """Flush; a ledger that cannot be written keeps the rows queued (the next flush retries) and
+        is logged critical instead of raising: for paths that already sent an order and must go on
+        (an exit), where raising would hide that the order left. True when written."""
+        try:
+            await self.flush()
+        except Exception as exc:
+            log.critical("broker.ledger.flush_deferred", what=what, error=f"{type(exc).__name__}: {exc}")
+            return False
+        return True
 
     def _write(
         self,

@@ -1,4 +1,4 @@
-"""Value types shared by every layer: sides, order types, bracket intents."""
+"""Value types shared by every layer: sides, order types, candidates, bracket intents."""
 
 from catalyst.domain.bracket_intent import (
     MAX_ORDER_REF_LEN,
@@ -9,6 +9,7 @@ from catalyst.domain.bracket_intent import (
     make_intent_id,
     parse_order_ref,
 )
+from catalyst.domain.candidate import Candidate
 from catalyst.domain.domain_errors import (
     DomainError,
     InvalidIntentError,
@@ -22,6 +23,7 @@ __all__ = [
     "MAX_ORDER_REF_LEN",
     "RESUMABLE_INTENT_STATUSES",
     "BracketIntent",
+    "Candidate",
     "DomainError",
     "IntentNumbering",
     "InvalidIntentError",
