@@ -20,6 +20,8 @@ BENCHMARKS: tuple[str, ...] = (
     "backtest",
     "monitor",
     "universe",
+    "archive",
+    "monitor_log",
 )
 
 
