@@ -49,8 +49,8 @@ from typing import Any
 
 from benchmarks.benchmarks_md import write_section
 from catalyst.broker import BrokerSession
-from catalyst.broker.broker_reports import ACK_STATUSES, DONE_STATUSES
 from catalyst.config import BrokerSettings, Settings
+from catalyst.domain.order_status import ACKNOWLEDGED, DONE_AT_BROKER
 from catalyst.ledger import Ledger
 from catalyst.market import board_lot, security, snap_to_tick
 from catalyst.risk.alert_channels import AppriseChannels
@@ -199,7 +199,7 @@ class Bench:
         found: dict[str, datetime] = {}
         for rep in self.orders(account, symbol, ":PROT", after):
             status, at = self._status(rep)
-            if status in ACK_STATUSES - {"Filled"} and int(rep.quantity) == quantity:
+            if status in ACKNOWLEDGED - {"Filled"} and int(rep.quantity) == quantity:
                 role = "stop" if rep.order_type.startswith("STP") else "target"
                 found[role] = min(found.get(role, at), at)
         return max(found.values()) if len(found) == 2 else None
@@ -207,7 +207,7 @@ class Bench:
     def cancelled_at(self, account: str, symbol: str, after: datetime) -> datetime | None:
         reps = self.orders(account, symbol, ":PROT", after)
         done = [self._status(r) for r in reps]
-        if reps and all(status in DONE_STATUSES for status, _ in done):
+        if reps and all(status in DONE_AT_BROKER for status, _ in done):
             return max(at for _, at in done)
         return None
 
