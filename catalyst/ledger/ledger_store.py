@@ -62,6 +62,9 @@ _CHUNK = 400
 #: Environment variable: "1" makes every journaled append ``fdatasync`` before it returns.
 SYNC_APPENDS_ENV = "CATALYST_LEDGER_SYNC_APPENDS"
 
+#: How long an attach waits for this process's previous detach of the same file to finish.
+_REATTACH_WAIT_S = 5.0
+
 #: How long the at-exit ingest waits for the ledger lock and for a foreign holder of the file.
 _EXIT_LOCK_WAIT_S = 2.0
 _EXIT_BUSY_WAIT_S = 0.5
@@ -123,6 +126,11 @@ def _detach(con: duckdb.DuckDBPyConnection, alias: str) -> None:
 def _is_duckdb_lock_error(exc: BaseException) -> bool:
     text = str(exc).lower()
     return "lock" in text and ("conflicting" in text or "could not set lock" in text)
+
+
+def _is_still_attached_error(exc: BaseException) -> bool:
+    """DuckDB finishes a DETACH lazily while another thread's connection is mid-query: wait for it."""
+    return "already attached" in str(exc).lower()
 
 
 def _sync_appends_default() -> bool:
@@ -221,6 +229,9 @@ class Ledger:
                 con.execute("USE " + self._alias)
                 return con
             except duckdb.Error as exc:
+                if _is_still_attached_error(exc) and time.monotonic() - start < _REATTACH_WAIT_S:
+                    time.sleep(0.001)
+                    continue
                 _detach(con, self._alias)
                 if not _is_duckdb_lock_error(exc):
                     con.close()
