@@ -187,10 +187,10 @@ def remove_stale_temporaries(folder: Path) -> None:
 class JournalWriter:
     """This process's journal for one ledger; thread-safe."""
 
-    def __init__(self, folder: Path, *, sync: bool = False, rotate_bytes: int = ROTATE_BYTES) -> None:
+    def __init__(self, folder: Path, *, sync: bool = False, rotate_bytes: int | None = None) -> None:
         self.folder = folder
         self.sync = sync
-        self.rotate_bytes = rotate_bytes
+        self.rotate_bytes = ROTATE_BYTES if rotate_bytes is None else rotate_bytes
         self.pid = os.getpid()
         self._token = os.urandom(4).hex()
         self._lock = threading.Lock()
