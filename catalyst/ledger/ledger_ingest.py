@@ -132,8 +132,9 @@ def _decoded(sources: list[_Source], columns: Columns) -> tuple[list[_Record], l
 def _unknown_names(table: str, groups: list[Group], columns: Columns) -> str:
     if table not in columns:
         return f"unknown ledger table {table!r}"
-    unknown = sorted({c for cols, _ in groups for c in cols if c not in columns[table]})
-    return f"unknown column(s) {', '.join(unknown)} for {table}" if unknown else ""
+    known = columns[table]
+    unknown = {c for cols, _ in groups for c in cols if c not in known}
+    return f"unknown column(s) {', '.join(sorted(unknown))} for {table}" if unknown else ""
 
 
 def _commit(
@@ -199,7 +200,7 @@ def _insert_rows(
     info: Mapping[str, ColumnInfo],
     keyed: bool,
 ) -> int:
-    frame = pa.table({f"c{i}": pa.array([r[i] for r in rows], pa.string()) for i in range(len(cols))})
+    frame = pa.table({f"c{i}": pa.array(values, pa.string()) for i, values in enumerate(zip(*rows, strict=True))})
     targets = ", ".join(f'"{c}"' for c in cols)
     casts = ", ".join(f"CAST(c{i} AS {info[c].data_type})" for i, c in enumerate(cols))
     conflict = " ON CONFLICT DO NOTHING" if keyed else ""
@@ -214,14 +215,18 @@ def _insert_rows(
 
 
 def _advance(con: duckdb.DuckDBPyConnection, sources: list[_Source]) -> None:
+    """Record the new offsets (delete and insert: DuckDB's ON CONFLICT DO UPDATE is ~8x slower)."""
     now = dt.datetime.now(dt.UTC)
+    names = [source.path.name for source in sources]
+    con.execute("DELETE FROM journal_ingest WHERE list_contains(?, journal)", [names])
+    values: list[object] = []
     for source in sources:
-        con.execute(
-            "INSERT INTO journal_ingest (journal, ingested_bytes, records, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (journal) DO UPDATE SET ingested_bytes = excluded.ingested_bytes, "
-            "records = excluded.records, updated_at = excluded.updated_at",
-            [source.path.name, source.read.end, source.records_before + len(source.read.records), now],
-        )
+        values += [source.path.name, source.read.end, source.records_before + len(source.read.records), now]
+    con.execute(
+        "INSERT INTO journal_ingest (journal, ingested_bytes, records, updated_at) VALUES "
+        + ", ".join(["(?, ?, ?, ?)"] * len(sources)),
+        values,
+    )
 
 
 def _remove_finished(
