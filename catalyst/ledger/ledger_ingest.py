@@ -200,7 +200,8 @@ def _insert_rows(
     info: Mapping[str, ColumnInfo],
     keyed: bool,
 ) -> int:
-    frame = pa.table({f"c{i}": pa.array(values, pa.string()) for i, values in enumerate(zip(*rows, strict=True))})
+    by_column = zip(*rows, strict=True)
+    frame = pa.table({f"c{i}": pa.array(values, pa.string()) for i, values in enumerate(by_column)})
     targets = ", ".join(f'"{c}"' for c in cols)
     casts = ", ".join(f"CAST(c{i} AS {info[c].data_type})" for i, c in enumerate(cols))
     conflict = " ON CONFLICT DO NOTHING" if keyed else ""

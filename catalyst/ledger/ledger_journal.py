@@ -199,6 +199,7 @@ class JournalWriter:
         self._size = 0
         self._count = 0
         self.written = 0  # records written by this writer (all its files)
+        self.ingested = 0  # of those, how many an ingest in this process is known to have stored
 
     @property
     def path(self) -> Path | None:
@@ -227,6 +228,24 @@ class JournalWriter:
         """Stop writing this file (its lock is released: it may be deleted once ingested)."""
         with self._lock:
             self._close_file()
+
+    def note_ingested(self, written_before: int) -> None:
+        """An ingest that started after ``written_before`` records were written has committed."""
+        with self._lock:
+            self.ingested = max(self.ingested, written_before)
+
+    def close_and_remove_if_ingested(self) -> bool:
+        """At exit: close; when every record is known to be stored, delete the file (True)."""
+        with self._lock:
+            path = self._path
+            self._close_file()
+            if self.written > self.ingested:
+                return False
+            if path is not None:
+                # safe without the ledger lock: its offset row says it is fully ingested, nothing
+                # more will be written, and a later ingest drops the row of a missing journal
+                path.unlink(missing_ok=True)
+            return True
 
     def forget_after_fork(self) -> None:
         """In a forked child: drop the parent's descriptor without touching the parent's lock."""

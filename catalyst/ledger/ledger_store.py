@@ -160,8 +160,7 @@ def _flush_at_exit() -> None:
         entries = list(_journals.items()) if _journals_pid == os.getpid() else []
     for path, (writer, background) in entries:
         background.stop()
-        writer.close()
-        if writer.written and path.parent.is_dir():
+        if not writer.close_and_remove_if_ingested() and path.parent.is_dir():
             # on failure the journal stays; the next Catalyst process ingests it
             with contextlib.suppress(Exception):
                 Ledger(path, lock_timeout=_EXIT_LOCK_WAIT_S, busy_timeout=_EXIT_BUSY_WAIT_S).flush()
@@ -273,8 +272,12 @@ class Ledger:
     def _ingest(self, con: duckdb.DuckDBPyConnection) -> None:
         """Move every process's journaled appends into the file (we hold the lock)."""
         assert self._columns is not None
+        own = _journals.get(self.path)
+        written_before = own[0].written if own is not None else 0
         try:
             self.last_ingest = ingest_journals(con, self.journal_folder, self._columns, self._keys)
+            if own is not None:
+                own[0].note_ingested(written_before)
         except (OSError, duckdb.Error) as exc:
             raise LedgerError(
                 f"could not ingest the ledger journals in {self.journal_folder}: {exc}"
