@@ -160,7 +160,7 @@ def _flush_at_exit() -> None:
         entries = list(_journals.items()) if _journals_pid == os.getpid() else []
     for path, (writer, background) in entries:
         background.stop()
-        if not writer.close_and_remove_if_ingested() and path.parent.is_dir():
+        if not writer.close_and_remove_if_ingested() and path.exists():
             # on failure the journal stays; the next Catalyst process ingests it
             with contextlib.suppress(Exception):
                 Ledger(path, lock_timeout=_EXIT_LOCK_WAIT_S, busy_timeout=_EXIT_BUSY_WAIT_S).flush()
@@ -289,7 +289,12 @@ class Ledger:
             return self.last_ingest
 
     def try_flush(self) -> bool:
-        """Ingest now if the ledger is free; False (nothing done) when another process holds it."""
+        """Ingest now if the ledger is free; False (nothing done) when another process holds it.
+
+        A ledger file that no longer exists (its folder was removed) is not created again: True.
+        """
+        if not self.path.exists():
+            return True
         try:
             self.flush()
         except LedgerBusyError:

@@ -78,3 +78,42 @@ def test_a_reader_never_sees_part_of_an_append(tmp_path: Path) -> None:
     assert partial == {}, f"a reader saw appends in part: {partial}"
     assert len(seen[-1]) == 120
     assert any(0 < len(s) <= 60 for s in seen), "the reader never looked while the writers wrote"
+
+
+APPEND_AND_STAY = r"""
+import datetime as dt, sys, time
+from catalyst.ledger import Ledger
+ledger = Ledger(sys.argv[1])
+ledger.append("log_events", {"event_id": "bg", "ts": dt.datetime.now(dt.timezone.utc), "event": "x"})
+print("appended", flush=True)
+time.sleep(120)  # alive, never reads: only the background ingest can move the event in
+"""
+
+
+def plain_count(path: Path) -> int | None:
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:  # the writer has it attached for an ingest right now
+        return None
+    try:
+        return int(con.execute("SELECT count(*) FROM log_events").fetchone()[0])  # type: ignore[index]
+    finally:
+        con.close()
+
+
+def test_a_live_process_that_never_reads_still_moves_its_appends_into_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.duckdb"
+    Ledger(path).schema_version()
+    writer = subprocess.Popen(
+        [sys.executable, "-c", APPEND_AND_STAY, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "appended"
+        deadline = time.monotonic() + 60
+        while plain_count(path) != 1:
+            assert time.monotonic() < deadline, "the background ingest never moved the event into the file"
+            assert writer.poll() is None
+            time.sleep(0.1)
+    finally:
+        writer.kill()
+        writer.wait()
