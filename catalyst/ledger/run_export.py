@@ -79,9 +79,6 @@ def export_run_rows(
         con.execute(f"DETACH {_ALIAS}")
         tmp.unlink(missing_ok=True)
         raise
-    # into the file itself before it is renamed: its WAL would not move with it, and DuckDB may
-    # finish a DETACH lazily while another thread of this process uses the instance
-    con.execute(f"CHECKPOINT {_ALIAS}")
     con.execute(f"DETACH {_ALIAS}")
     if sum(counts.values()) == 0:
         tmp.unlink(missing_ok=True)
