@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.catalyst-installed
 
-.PHONY: setup demo test lint typecheck layers pytest lab bench soak clean-state
+.PHONY: setup clients demo test lint typecheck layers pytest lab bench soak clean-state
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Catalyst needs Python 3.11 or newer; found " + sys.version.split()[0])'
@@ -18,6 +18,20 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 setup: $(STAMP)
+
+# IB clients other than ib_async for the simulator's client tests (tests/integration/sim/other_ib_clients.py),
+# each in its own directory: ib_insync's eventkit has the module name of ib_async's aeventkit, and the two
+# ibapi releases are one package name. numpy and nest_asyncio come from .venv; tests skip a missing one.
+CLIENTS       := $(VENV)/clients
+CLIENTS_STAMP := $(CLIENTS)/.installed
+$(CLIENTS_STAMP): $(STAMP) Makefile
+	rm -rf $(CLIENTS)
+	$(BIN)/python -m pip install --quiet --no-deps --target $(CLIENTS)/ibapi-9.81 ibapi==9.81.1.post1
+	$(BIN)/python -m pip install --quiet --no-deps --target $(CLIENTS)/ibapi-10.50 ibapi-stable==10.50.2 protobuf==7.36.2
+	$(BIN)/python -m pip install --quiet --no-deps --target $(CLIENTS)/ib_insync-0.9.86 ib_insync==0.9.86 eventkit==1.0.3
+	@touch $(CLIENTS_STAMP)
+
+clients: $(CLIENTS_STAMP)
 
 demo: setup
 	$(BIN)/catalyst demo
@@ -31,7 +45,7 @@ typecheck: setup
 layers: setup
 	$(BIN)/lint-imports
 
-pytest: setup
+pytest: setup clients
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 test: lint typecheck layers pytest
@@ -48,7 +62,7 @@ bench: setup
 
 # The chaos soak, long: 30 rounds by default (ROUNDS=N, SEED=N to replay a printed seed).
 soak: setup
-	CATALYST_CHAOS_SOAK=1 CATALYST_CHAOS_ROUNDS=$(or $(ROUNDS),30) $(if $(SEED),CATALYST_CHAOS_SEED=$(SEED)) \
+	CATALYST_CHAOS_ROUNDS=$(or $(ROUNDS),30) $(if $(SEED),CATALYST_CHAOS_SEED=$(SEED)) \
 		$(BIN)/python -m pytest -p no:cacheprovider -s -q tests/integration/chaos
 
 clean-state:

@@ -19,6 +19,9 @@ BENCHMARKS: tuple[str, ...] = (
     "papermill",
     "backtest",
     "monitor",
+    "universe",
+    "archive",
+    "monitor_log",
 )
 
 

@@ -20,3 +20,13 @@ def _restore_process_environment() -> Iterator[None]:
     yield
     os.environ.clear()
     os.environ.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def _shipped_universe_between_tests() -> Iterator[None]:
+    """The active universe is per process (``catalyst.market.use_universe``): a test that imports one,
+    or runs a command in a project that has one, must not change the lots of the next test."""
+    from catalyst.market import use_universe
+
+    yield
+    use_universe(None)

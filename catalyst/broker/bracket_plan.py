@@ -35,6 +35,12 @@ ROLE_CODES = {ENTRY: "P", TAKE_PROFIT: "TP", STOP_LOSS: "SL"}
 #: IB ocaType 3: remaining orders are proportionately reduced in size, without block.
 OCA_REDUCE_NO_BLOCK = 3
 
+
+def bracket_oca_group(intent_id: str) -> str:
+    """The OCA group of a bracket's stop and target (and of any exit later joined to them)."""
+    return f"{intent_id}:OCA"
+
+
 DEFAULT_STOP_LIMIT_TICKS = 5
 
 
@@ -85,7 +91,7 @@ def plan_bracket(
         )
     exit_side = intent.side.opposite
     table = security(intent.symbol).spread_table
-    oca = f"{intent.intent_id}:OCA"
+    oca = bracket_oca_group(intent.intent_id)
     if stop_limit_ticks > 0:
         through = "down" if exit_side is Side.SELL else "up"
         stop_type = OrderType.STOP_LIMIT

@@ -14,8 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 from catalyst.broker.bracket_plan import LegPlan
-from catalyst.broker.broker_reports import ACK_STATUSES, DONE_STATUSES, ReportedOrder, ReportedStatus
+from catalyst.broker.broker_reports import ReportedOrder, ReportedStatus
 from catalyst.broker.order_mapping import ORDER_TYPE_TO_IB, SIDE_TO_IB_ACTION
+from catalyst.domain.order_status import ACKNOWLEDGED, DONE_AT_BROKER
 
 
 def broker_status(order: ReportedOrder | None, status: ReportedStatus | None) -> str | None:
@@ -31,7 +32,7 @@ def broker_status(order: ReportedOrder | None, status: ReportedStatus | None) ->
 def is_acknowledged(order: ReportedOrder | None, status: ReportedStatus | None) -> bool:
     """Non-zero permId and a broker status of PreSubmitted, Submitted or Filled."""
     perm = (order.perm_id if order else 0) or (status.perm_id if status else 0)
-    return bool(perm) and broker_status(order, status) in ACK_STATUSES
+    return bool(perm) and broker_status(order, status) in ACKNOWLEDGED
 
 
 def _same_price(reported: Decimal | None, intended: Decimal | None) -> bool:
@@ -156,7 +157,7 @@ def check_leg(
             problems.append("child has no OCA group")
     elif order.parent_id or order.parent_perm_id:
         problems.append(f"entry reports a parent ({order.parent_id}/{order.parent_perm_id})")
-    if allow_done and broker_status(order, status) in DONE_STATUSES and order.perm_id:
+    if allow_done and broker_status(order, status) in DONE_AT_BROKER and order.perm_id:
         pass  # an adopted leg that already finished (filled, or cancelled by its OCA sibling)
     elif not is_acknowledged(order, status):
         problems.append(f"not acknowledged: permId {order.perm_id}, status {broker_status(order, status)}")

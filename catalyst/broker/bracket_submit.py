@@ -62,12 +62,13 @@ from catalyst.broker.broker_errors import (
     SymbolExitsBusyError,
 )
 from catalyst.broker.broker_records import LedgerRecorder
-from catalyst.broker.broker_reports import DONE_STATUSES, BrokerReports, ReportedOrder, ReportedStatus
+from catalyst.broker.broker_reports import BrokerReports, ReportedOrder, ReportedStatus
 from catalyst.broker.contracts_cache import ContractsCache, SehkContract
 from catalyst.broker.crash_points import crash_point
 from catalyst.broker.order_mapping import ib_action, ib_order_type, price_to_wire, quantity_to_wire
 from catalyst.broker.symbol_exits import SymbolExitLeases
 from catalyst.domain import BracketIntent, OrderType, Side
+from catalyst.domain.order_status import DONE_AT_BROKER
 from catalyst.ledger.ledger_errors import LeaseHeldError
 
 log = structlog.get_logger(__name__)
@@ -521,9 +522,10 @@ class BracketSubmitter:
                     first = failures[0]
                     return f"{leg.plan.role} refused by the broker: error {first.code} {first.message}"
             state = broker_status(order, status)
-            if state in DONE_STATUSES and state != "Filled" and not adopted:
+            if state in DONE_AT_BROKER and state != "Filled" and not adopted:
                 return f"{leg.plan.role} is {state} at the broker"
-            if order is not None and (is_acknowledged(order, status) or (adopted and state in DONE_STATUSES)):
+            finished = adopted and state in DONE_AT_BROKER
+            if order is not None and (is_acknowledged(order, status) or finished):
                 if leg.acked_at is None:
                     leg.acked_at = _now()
                 acked += 1
@@ -732,7 +734,7 @@ class BracketSubmitter:
         for leg in legs:
             order, status = self._leg_view(leg)
             state = broker_status(order, status)
-            if not leg.order_id or state in DONE_STATUSES:
+            if not leg.order_id or state in DONE_AT_BROKER:
                 continue
             if leg.client_id and leg.client_id != self.conn.client_id:
                 log.critical(
@@ -761,7 +763,7 @@ class BracketSubmitter:
                     order, status = self._leg_view(leg)
                     if order is None and status is None:
                         continue  # never reached the broker (held or dropped): nothing to wait for
-                    if broker_status(order, status) not in DONE_STATUSES and not any(
+                    if broker_status(order, status) not in DONE_AT_BROKER and not any(
                         e.code in (10147, 10148, 202) for e in self.reports.errors_for_order(leg.order_id)
                     ):
                         return None

@@ -23,7 +23,6 @@ from typing import Any
 import structlog
 
 from catalyst.broker.broker_reports import (
-    ACK_STATUSES,
     Report,
     ReportedCommission,
     ReportedError,
@@ -32,6 +31,8 @@ from catalyst.broker.broker_reports import (
     ReportedStatus,
 )
 from catalyst.broker.order_mapping import side_from_exec_side
+from catalyst.domain import OrderStatus, UnknownOrderStatusError
+from catalyst.domain.order_status import ACKNOWLEDGED, may_record
 from catalyst.ledger import Ledger, new_id
 from catalyst.market import fill_fees
 
@@ -353,10 +354,19 @@ class LedgerRecorder:
         row = self.orders[ref]
         if status == "Inactive" or (status == "Cancelled" and row.get("error_code")):
             status = "rejected"  # a rejection is never recorded as a plain cancel (issue 4.5)
-        changes: dict[str, Any] = {"status": status}
+        changes: dict[str, Any] = {}
+        try:
+            allowed = may_record(row.get("status"), status)
+        except UnknownOrderStatusError as exc:  # a word IB has not used before: logged, not recorded
+            log.error("broker.ledger.status_unknown", order_ref=ref, status=status, error=str(exc))
+            allowed = False
+        if allowed:
+            changes["status"] = status
+        elif status in OrderStatus.__members__.values():  # e.g. a late Submitted after Filled
+            log.warning("broker.ledger.status_move_refused", order_ref=ref, old=row.get("status"), new=status)
         if perm_id:
             changes["perm_id"] = perm_id
-        if status in ACK_STATUSES and perm_id and not row.get("acknowledged_at"):
+        if status in ACKNOWLEDGED and perm_id and not row.get("acknowledged_at"):
             changes["acknowledged_at"] = at
         if filled is not None:
             changes["filled"] = filled
@@ -426,7 +436,11 @@ class LedgerRecorder:
             if not (orders or events or fills or risk or intents):
                 return
             if self.ledger is not None:
-                await asyncio.to_thread(self._write, orders, events, fills, risk, intents)
+                try:
+                    await asyncio.to_thread(self._write, orders, events, fills, risk, intents)
+                except BaseException:
+                    self._requeue(orders, events, fills, risk, intents)  # nothing recorded is lost
+                    raise
             self._written_fills.update(f["exec_id"] for f in fills)
             log.debug(
                 "broker.ledger.flushed",
@@ -435,6 +449,33 @@ class LedgerRecorder:
                 fills=len(fills),
                 risk_events=len(risk),
             )
+
+    def _requeue(
+        self,
+        orders: list[dict[str, Any]],
+        events: list[dict[str, Any]],
+        fills: list[dict[str, Any]],
+        risk: list[dict[str, Any]],
+        intents: list[dict[str, Any]],
+    ) -> None:
+        """A write that failed (ledger busy or broken): its rows go back in front of what was queued
+        since, so the next flush writes them; order rows are kept as their newest state."""
+        self._dirty_orders |= {str(r["order_ref"]) for r in orders}
+        self._events = events + self._events
+        self._fills = {**{str(f["exec_id"]): f for f in fills}, **self._fills}
+        self._risk = risk + self._risk
+        self._intent_rows = {**{str(r["intent_id"]): r for r in intents}, **self._intent_rows}
+
+    async def flush_or_keep(self, what: str) -> bool:
+        """Flush; a ledger that cannot be written keeps the rows queued (the next flush retries) and
+        is logged critical instead of raising: for paths that already sent an order and must go on
+        (an exit), where raising would hide that the order left. True when written."""
+        try:
+            await self.flush()
+        except Exception as exc:
+            log.critical("broker.ledger.flush_deferred", what=what, error=f"{type(exc).__name__}: {exc}")
+            return False
+        return True
 
     def _write(
         self,

@@ -30,10 +30,6 @@ log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
-#: Broker statuses that prove a leg was accepted (tws-protocol.md §5.3).
-ACK_STATUSES = frozenset({"PreSubmitted", "Submitted", "Filled"})
-#: Broker statuses after which an order never works again.
-DONE_STATUSES = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
 #: Error codes that are warnings: the order (if any) is still alive (tws-protocol.md §5.4).
 WARNING_CODES = frozenset({105, 165, 321, 329, 399, 404, 434, 492, 10167})
 #: Connectivity notices: handled by the connection, never an order failure.

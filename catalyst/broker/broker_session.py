@@ -28,7 +28,13 @@ import pandas as pd
 import structlog
 from ib_async import Contract, Order
 
-from catalyst.broker.bracket_plan import DEFAULT_STOP_LIMIT_TICKS, OCA_REDUCE_NO_BLOCK, LegPlan, ticks_beyond
+from catalyst.broker.bracket_plan import (
+    DEFAULT_STOP_LIMIT_TICKS,
+    OCA_REDUCE_NO_BLOCK,
+    LegPlan,
+    bracket_oca_group,
+    ticks_beyond,
+)
 from catalyst.broker.bracket_proof import check_leg, is_acknowledged
 from catalyst.broker.bracket_submit import BracketSubmitter, VerifiedBracket, ib_order, wire_leg
 from catalyst.broker.broker_connection import DEFAULT_RECONNECT_DELAYS, BrokerConnection
@@ -42,7 +48,7 @@ from catalyst.broker.broker_errors import (
 )
 from catalyst.broker.broker_queries import AccountSnapshot, BrokerQueries, Quote
 from catalyst.broker.broker_records import LedgerRecorder, RiskHook
-from catalyst.broker.broker_reports import DONE_STATUSES, BrokerReports
+from catalyst.broker.broker_reports import BrokerReports
 from catalyst.broker.contracts_cache import ContractsCache, SehkContract
 from catalyst.broker.exit_orders import DEFAULT_FLATTEN_TICKS, ExitOrder, marketable_limit
 from catalyst.broker.global_cancel import GlobalCancelResult, working_orders
@@ -50,12 +56,16 @@ from catalyst.broker.order_latency import LatencyReport, latency_report
 from catalyst.broker.status_sync import StatusSync
 from catalyst.config import Settings
 from catalyst.domain import BracketIntent, OrderType, Side
+from catalyst.domain.order_status import DONE_AT_BROKER
 from catalyst.ledger import Ledger
 from catalyst.market import security
 
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
+
+#: Longest wait, in seconds, for the ledger to commit an exit's row before the exit is sent anyway.
+EXIT_RECORD_WAIT = 2.0
 
 
 class BrokerSession:
@@ -323,7 +333,7 @@ class BrokerSession:
         candidates = [
             r
             for r in self.reports.orders_with_ref(order_ref)
-            if r.status not in DONE_STATUSES and r.client_id == self.client_id
+            if r.status not in DONE_AT_BROKER and r.client_id == self.client_id
         ]
         if not candidates:
             raise OrderNotFoundError(
@@ -343,7 +353,7 @@ class BrokerSession:
             latest = self.reports.latest_order(perm_id=rep.perm_id)
             status = self.reports.latest_status(perm_id=rep.perm_id)
             for s in (status.status if status else None, latest.status if latest else None):
-                if s in DONE_STATUSES:
+                if s in DONE_AT_BROKER:
                     return s
             return None
 
@@ -460,13 +470,40 @@ class BrokerSession:
         side = Side.SELL if quantity > 0 else Side.BUY
         self._flatten_seq += 1
         ref = f"{self.run_id or 'manual'}:{described.symbol}:FLAT:{self._flatten_seq}"
-        return await self._place_exit(contract, described, side, abs(quantity), ref, fallback=None)
+        group = self._foreign_exit_group(described.symbol, side)
+        return await self._place_exit(
+            contract, described, side, abs(quantity), ref, fallback=None, oca_group=group
+        )
+
+    def _foreign_exit_group(self, symbol: str, side: Side) -> str:
+        """The OCA group of the exits other clients still have working on ``symbol``'s closing side
+        (a bracket's stop and target whose cycle has exited), the one covering most shares; "" if
+        none. A flatten that joins it (ocaType 3) reduces those legs by what it fills, so they end
+        when the position does instead of working on a flat book (a naked exit); and a leg that
+        fills first reduces the flatten, so the position is never closed twice."""
+        cover: dict[str, Decimal] = {}
+        for rep in list(self.reports.orders_by_perm.values()):
+            if (
+                rep.symbol != symbol
+                or rep.client_id == self.client_id
+                or not rep.oca_group
+                or rep.action != side.value
+                or rep.status in DONE_AT_BROKER
+                or self._order_done(rep.perm_id)
+            ):
+                continue
+            cover[rep.oca_group] = cover.get(rep.oca_group, Decimal(0)) + rep.quantity
+        if not cover:
+            return ""
+        group = max(sorted(cover), key=lambda g: cover[g])
+        log.warning("broker.flatten.joins_oca", symbol=symbol, oca_group=group, groups=sorted(cover))
+        return group
 
     def _order_done(self, perm_id: int) -> bool:
         latest = self.reports.latest_order(perm_id=perm_id)
         status = self.reports.latest_status(perm_id=perm_id)
         return any(
-            st in DONE_STATUSES
+            st in DONE_AT_BROKER
             for st in (status.status if status else None, latest.status if latest else None)
         )
 
@@ -480,7 +517,7 @@ class BrokerSession:
             if rep.symbol == symbol
             and rep.client_id == self.client_id
             and rep.order_ref
-            and rep.status not in DONE_STATUSES
+            and rep.status not in DONE_AT_BROKER
             and not self._order_done(rep.perm_id)
         ]
         for rep in reps:
@@ -579,10 +616,11 @@ class BrokerSession:
         wires = [wire_leg(p, board_lot=described.board_lot) for p in plans]
         ids: list[int] = []
         placed_at = datetime.now().astimezone()
-        for plan, wire in zip(plans, wires, strict=True):
+        rows: list[dict[str, Any]] = []
+        for plan in plans:
             order_id = self.connection.ib.client.getReqId()
             ids.append(order_id)
-            self.recorder.track_order(
+            rows.append(
                 {
                     "order_ref": plan.order_ref,
                     "run_id": self.run_id,
@@ -602,6 +640,8 @@ class BrokerSession:
                     "placed_at": placed_at,
                 }
             )
+        await self._record_exits_before_send(rows, f"protect {described.symbol}")
+        for plan, wire, order_id in zip(plans, wires, ids, strict=True):
             order = ib_order(plan, wire, order_id=order_id, account=self.account)
             log.warning(
                 "broker.protect.place",
@@ -657,14 +697,34 @@ class BrokerSession:
                 f"{'; '.join(problems) or outcome}",
                 detail=evidence,
             )
-            await self.recorder.flush()
+            await self.recorder.flush_or_keep(f"protect {described.symbol}")
             raise BracketVerificationError(
                 f"protection for {described.symbol} was not proven at the broker "
                 f"({outcome or 'timeout'}; {'; '.join(problems)}); the orders placed were cancelled",
                 evidence,
             )
-        await self.recorder.flush()
+        await self.recorder.flush_or_keep(f"protect {described.symbol}")
         return [plan.order_ref for plan in plans]
+
+    async def _record_exits_before_send(self, rows: list[dict[str, Any]], what: str) -> None:
+        """Commit the rows of exit orders (protection, flattens) to the ledger before they are sent.
+
+        Unlike an entry, an exit reduces risk: a ledger that cannot be written does not stop it.
+        The rows stay tracked (the next flush retries them), the failure is logged critical, and
+        reconciliation adopts the order from its Catalyst orderRef if the rows never land. The
+        wait for the ledger is bounded (``EXIT_RECORD_WAIT``): an exit is not held behind a slow
+        writer; a commit still under way when the wait ends completes on its own."""
+        try:
+            await asyncio.wait_for(asyncio.shield(self.recorder.record_orders(rows)), EXIT_RECORD_WAIT)
+        except Exception as exc:
+            log.critical(
+                "broker.ledger.exit_unrecorded",
+                what=what,
+                order_refs=[r["order_ref"] for r in rows],
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            for row in rows:
+                self.recorder.track_order(row)  # queued: the next flush that can write takes them
 
     def _require_trading(self, what: str) -> None:
         if self.readonly:
@@ -681,6 +741,9 @@ class BrokerSession:
             f"{intent.intent_id}:FLAT",
             fallback=intent.entry,
             intent_id=intent.intent_id,
+            # the bracket's own group: a stop or target that survived the cancel (or that the
+            # monitor re-placed into this group) ends with the flatten instead of outliving it
+            oca_group=bracket_oca_group(intent.intent_id),
         )
         return exit_order.order_ref if exit_order else None
 
@@ -694,6 +757,7 @@ class BrokerSession:
         *,
         fallback: Any,
         intent_id: str | None = None,
+        oca_group: str = "",
     ) -> ExitOrder | None:
         try:
             quote: Quote | None = await self.queries.quote(described.symbol)
@@ -726,30 +790,34 @@ class BrokerSession:
             tif="DAY",
             transmit=True,
             is_child=False,
-            oca_group="",
-            oca_type=0,
+            oca_group=oca_group,
+            oca_type=OCA_REDUCE_NO_BLOCK if oca_group else 0,
         )
         wire = wire_leg(plan, board_lot=described.board_lot)
         order_id = self.connection.ib.client.getReqId()
         now = datetime.now().astimezone()
-        self.recorder.track_order(
-            {
-                "order_ref": order_ref,
-                "intent_id": intent_id,
-                "run_id": self.run_id,
-                "role": "flatten",
-                "account": self.account,
-                "symbol": described.symbol,
-                "side": side.value,
-                "order_type": "LMT",
-                "quantity": quantity,
-                "limit_price": price,
-                "tif": "DAY",
-                "client_id": self.client_id,
-                "order_id": order_id,
-                "status": "sent",
-                "placed_at": now,
-            }
+        await self._record_exits_before_send(
+            [
+                {
+                    "order_ref": order_ref,
+                    "intent_id": intent_id,
+                    "run_id": self.run_id,
+                    "role": "flatten",
+                    "account": self.account,
+                    "symbol": described.symbol,
+                    "side": side.value,
+                    "order_type": "LMT",
+                    "quantity": quantity,
+                    "limit_price": price,
+                    "tif": "DAY",
+                    "oca_group": oca_group or None,
+                    "client_id": self.client_id,
+                    "order_id": order_id,
+                    "status": "sent",
+                    "placed_at": now,
+                }
+            ],
+            f"flatten {described.symbol}",
         )
         order = ib_order(plan, wire, order_id=order_id, account=self.account)
         log.critical(
@@ -767,7 +835,7 @@ class BrokerSession:
         def acked() -> bool | None:
             rep = self.reports.latest_order(client_id=self.client_id, order_id=order_id)
             st = self.reports.latest_status(client_id=self.client_id, order_id=order_id)
-            if (rep and rep.perm_id) or (st and st.status in DONE_STATUSES):
+            if (rep and rep.perm_id) or (st and st.status in DONE_AT_BROKER):
                 return True
             if any(e.is_order_failure for e in self.reports.errors_for_order(order_id)):
                 return False
@@ -782,7 +850,7 @@ class BrokerSession:
                 message=f"flatten {order_ref} ({side.value} {quantity}) was not acknowledged by the broker",
                 detail={"order_ref": order_ref, "order_id": order_id},
             )
-        await self.recorder.flush()
+        await self.recorder.flush_or_keep(f"flatten {described.symbol}")
         return ExitOrder(order_ref, described.symbol, side, quantity, price, order_id, reference)
 
     # -- symbol locks ------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from catalyst.broker.broker_reports import DONE_STATUSES
+from catalyst.domain.order_status import DONE_AT_BROKER
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def working_orders(open_orders: pd.DataFrame) -> tuple[WorkingOrder, ...]:
     if open_orders.empty:
         return ()
     r: Any
-    rows = open_orders[~open_orders["status"].astype(str).isin(DONE_STATUSES)]
+    rows = open_orders[~open_orders["status"].astype(str).isin(DONE_AT_BROKER)]
     found = []
     for r in rows.itertuples(index=False):
         found.append(

@@ -30,22 +30,14 @@ import structlog
 from catalyst.broker.broker_queries import BrokerQueries
 from catalyst.broker.broker_records import LedgerRecorder
 from catalyst.broker.broker_reports import BrokerReports, ReportedOrder
+from catalyst.domain.order_status import FINAL, may_record, texts
 from catalyst.ledger import Ledger
 from catalyst.market import Phase, phase
 
 log = structlog.get_logger(__name__)
 
 #: Ledger statuses after which an order is never synced again.
-TERMINAL_LEDGER_STATUSES = (
-    "Filled",
-    "Cancelled",
-    "ApiCancelled",
-    "Inactive",
-    "rejected",
-    "expired",
-    "unknown",
-    "not_sent",  # recorded before sending, never reached the broker (its process died first)
-)
+TERMINAL_LEDGER_STATUSES = texts(FINAL)
 
 SYNC_COLUMNS = [
     "order_ref",
@@ -138,6 +130,9 @@ class StatusSync:
             old = str(row["status"])
             result = self._sync_one(row, open_perms, now, cancel_requested=ref in requested)
             if result is None:
+                continue
+            if not may_record(old, result.status):
+                log.warning("broker.sync.status_move_refused", order_ref=ref, old=old, new=result.status)
                 continue
             if ref not in self.recorder.orders:
                 self.recorder.track_order({k: _value(row, k) for k in row.index if k != "updated_at"})

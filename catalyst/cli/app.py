@@ -24,6 +24,7 @@ app = typer.Typer(
 #: The modules that register commands, in the order they appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "catalyst.cli.market_cli",
+    "catalyst.cli.universe_cli",
     "catalyst.cli.config_cli",
     "catalyst.cli.gateway_cli",
     "catalyst.cli.broker_cli",

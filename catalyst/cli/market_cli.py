@@ -8,7 +8,7 @@ from decimal import Decimal
 import typer
 
 from catalyst.config import ConfigError, load_settings
-from catalyst.market import HK_TZ, MarketError, set_phase2_date
+from catalyst.market import HK_TZ, MarketError
 from catalyst.market.market_phase import Phase, TradingDay
 from catalyst.market.market_snapshot import MarketSnapshot, market_snapshot
 
@@ -43,11 +43,19 @@ def _day_line(td: TradingDay | None) -> str:
     )
 
 
-def _money(x: Decimal) -> str:
-    return f"{x:,.2f}"
+def _money(x: Decimal | None) -> str:
+    return "-" if x is None else f"{x:,.2f}"
 
 
-def render_snapshot(snap: MarketSnapshot) -> str:
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+#: Without --symbols, a universe larger than this lists only its securities with a reference price.
+LIST_ALL_UP_TO = 40
+
+
+def render_snapshot(snap: MarketSnapshot, *, all_lines: bool = True) -> str:
     """Plain aligned text for a terminal."""
     out = [
         f"HKEX market snapshot at {snap.at:%Y-%m-%d %H:%M:%S} HKT ({snap.at:%a})",
@@ -59,26 +67,41 @@ def render_snapshot(snap: MarketSnapshot) -> str:
         f"  today       {_day_line(snap.today)}",
         f"  next open   {snap.next_open:%Y-%m-%d %H:%M} HKT ({snap.next_open:%a})",
         f"  Part A      {snap.part_a_regime}",
-        f"  universe    board lots as of {snap.universe_as_of} (HKEX List of Securities)",
-        "",
+        f"  universe    {snap.universe_source or snap.universe_as_of}",
     ]
-    header = ("code", "name", "lot", "table", "ref price*", "tick", "lot value*", "stamp", "short")
+    if snap.universe_warning:
+        out.append(f"  WARNING     {snap.universe_warning}")
+    lines = snap.lines
+    if not all_lines and len(lines) > LIST_ALL_UP_TO:
+        shown = tuple(ln for ln in lines if ln.ref_price is not None)[:LIST_ALL_UP_TO]
+        out.append(
+            f"  listed      {len(shown)} of {len(lines):,} tradable securities (those with a reference "
+            "price); name others with --symbols"
+        )
+        lines = shown
+    out.append("")
+    header = (
+        "code", "name", "kind", "lot", "table", "ref price*", "tick", "lot value*", "stamp", "short",
+        "CAS/VCM/POS",
+    )  # fmt: skip
     rows = [
         (
             ln.symbol,
             ln.name,
+            ln.kind,
             f"{ln.board_lot:,}",
             ln.spread_table,
-            f"{ln.ref_price}",
-            f"{ln.tick}",
+            "-" if ln.ref_price is None else f"{ln.ref_price}",
+            "-" if ln.tick is None else f"{ln.tick}",
             _money(ln.lot_value),
-            "yes" if ln.stamp_duty else "no",
-            "yes" if ln.shortsell_eligible else "no",
+            _yes(ln.stamp_duty),
+            _yes(ln.shortsell_eligible),
+            "/".join("Y" if f else "-" for f in (ln.cas_eligible, ln.vcm_eligible, ln.pos_eligible)),
         )
-        for ln in snap.lines
+        for ln in lines
     ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    right = {2, 4, 5, 6}
+    right = {3, 5, 6, 7}
 
     def fmt(r: tuple[str, ...]) -> str:
         cells = [
@@ -87,7 +110,7 @@ def render_snapshot(snap: MarketSnapshot) -> str:
         return "  ".join(cells).rstrip()
 
     out += [fmt(header), fmt(tuple("-" * w for w in widths)), *(fmt(r) for r in rows)]
-    out += ["", "* indicative late-2025 price level from the universe file, not a quote; HKD."]
+    out += ["", "* indicative late-2025 price level shipped with Catalyst, not a quote; HKD ('-': none)."]
     return "\n".join(out)
 
 
@@ -113,7 +136,7 @@ def snapshot(
     """Phase now in Hong Kong, the next session's open, and lot and tick for each security."""
     codes = [c for s in symbols for c in s.split(",") if c.strip()] if symbols else None
     try:
-        set_phase2_date(load_settings().market.phase2_date)
+        load_settings().apply_market_rules()
     except ConfigError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(code=2) from e
@@ -122,7 +145,7 @@ def snapshot(
     except MarketError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(code=2) from e
-    typer.echo(render_snapshot(snap))
+    typer.echo(render_snapshot(snap, all_lines=codes is not None))
 
 
 def register(app: typer.Typer) -> None:

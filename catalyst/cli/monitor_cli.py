@@ -28,6 +28,7 @@ from catalyst.log import configure_logging
 from catalyst.reconcile.ledger_book import ledger_positions
 from catalyst.reconcile.reconciler import reconcile
 from catalyst.risk.alerts import Alerter, alerter_from_settings
+from catalyst.risk.event_alerts import MONITOR_SESSION_KINDS, RiskEventAlerts
 from catalyst.risk.monitor_daemon import CONNECT_RETRY_MAX, Monitor, MonitorConfig
 from catalyst.risk.monitor_pidfile import MonitorPidLock, running_monitors
 from catalyst.risk.risk_errors import MonitorAlreadyRunningError
@@ -47,9 +48,10 @@ def monitor_session(
     run_id: str,
     client_id: int | None = None,
     reconnect_delays: tuple[float, ...] | None = None,
+    on_risk_event: RiskEventAlerts | None = None,
 ) -> BrokerSession:
     """The monitor's own broker session (its own client id, ``broker.client_id + 50`` by default)."""
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"on_risk_event": on_risk_event}
     if reconnect_delays is not None:
         kwargs["reconnect_delays"] = reconnect_delays
     return BrokerSession(
@@ -200,7 +202,10 @@ def monitor(
         json_file=settings.state_dir / "monitor.jsonl", secrets=settings.secret_values(), ledger=ledger
     )
     alerter = alerter_from_settings(settings, ledger=ledger, run_id=run_id)
-    session = monitor_session(settings, ledger=ledger, run_id=run_id, client_id=client_id)
+    session_alerts = RiskEventAlerts(alerter, only=MONITOR_SESSION_KINDS)
+    session = monitor_session(
+        settings, ledger=ledger, run_id=run_id, client_id=client_id, on_risk_event=session_alerts
+    )
     wanted = "(none configured: the gateway login's only account)"
     typer.echo(
         f"catalyst monitor: connecting to the gateway {settings.broker.host}:{settings.broker_port} "
@@ -253,7 +258,10 @@ def monitor(
             lock.release()
 
     try:
-        status = asyncio.run(main())
+        try:
+            status = asyncio.run(main())
+        finally:
+            session_alerts.drain()
     except MonitorAlreadyRunningError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=3) from exc

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from catalyst.config.secret_parts import secret_parts
-from catalyst.market import set_phase2_date
+from catalyst.market import set_phase2_date, use_universe
 
 Mode = Literal["sim", "paper", "live"]
 
@@ -89,8 +89,18 @@ class PathSettings(_Section):
     ledger: Path = Path("state/ledger.duckdb")
 
 
+UniverseKind = Literal["rmb_counter", "warrant", "cbbc", "debt", "other"]
+
+
 class MarketSettings(_Section):
     phase2_date: dt.date = dt.date(2026, 8, 3)
+    #: The trader's universe, written by `catalyst universe import FILE` from HKEX's List of
+    #: Securities; while it does not exist the 20 securities shipped with Catalyst are the universe.
+    universe_file: Path = Path("state/universe.json")
+    #: Kinds let into the tradable set beyond equities, ETFs/ETPs and REITs.
+    universe_include: list[UniverseKind] = Field(default_factory=list)
+    #: A universe whose HKEX list is older than this is a warning in every cycle report.
+    universe_max_age_days: int = Field(default=7, ge=1, le=366)
 
 
 class SimSettings(_Section):
@@ -204,9 +214,18 @@ class Settings(BaseSettings):
     def source_of(self, key: str) -> str:
         return self._sources.get(key, "default")
 
+    @property
+    def universe_file(self) -> Path:
+        return self.resolve(self.market.universe_file)
+
     def apply_market_rules(self) -> None:
-        """Make ``catalyst.market`` use these settings (the Phase 2 spread-table launch date)."""
+        """Make ``catalyst.market`` use these settings (Phase 2 date, the active universe)."""
         set_phase2_date(self.market.phase2_date)
+        use_universe(
+            self.universe_file,
+            include=self.market.universe_include,
+            max_age_days=self.market.universe_max_age_days,
+        )
 
     def alert_urls(self) -> list[str]:
         return [u.get_secret_value() for u in self.alerts.urls]

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from catalyst.cycle.outcome import CycleOutcome, cycle_outcome
+from catalyst.market import active_universe, to_hk
 
 SENT_COLUMNS = ["intent_id", "symbol", "side", "quantity", "entry", "stop", "target", "outcome", "detail"]
 LEG_COLUMNS = [
@@ -72,11 +73,18 @@ class CycleReport:
         """How the run ends and its exit code (see :class:`~catalyst.cycle.outcome.ExitCode`)."""
         return cycle_outcome(self)
 
+    def universe_warning(self) -> str | None:
+        """Set when the active universe's HKEX list is older than ``market.universe_max_age_days``."""
+        ts = self.server_time
+        return active_universe().age_warning((to_hk(ts) if ts.tzinfo is not None else ts).date())
+
     def headline(self) -> str:
-        return (
+        line = (
             f"Run {self.run_id} ({self.mode}, account {self.account or '?'}) at "
             f"{self.server_time:%Y-%m-%d %H:%M:%S %Z} broker time, market {self.phase}: {self.message}"
         )
+        warning = self.universe_warning()
+        return f"{line}\nWARNING: {warning}" if warning else line
 
     def context_table(self) -> pd.DataFrame:
         """When (on the broker's clock), in which market phase, with which strategy and limits."""
@@ -85,7 +93,11 @@ class CycleReport:
             ("market phase", self.phase),
             ("new entries allowed", "yes" if self.accepts_orders else "no"),
             ("startup reconciliation", self.reconciliation.get("status", "not run")),
+            ("universe", active_universe().describe()),
         ]
+        warning = self.universe_warning()
+        if warning:
+            rows.append(("WARNING", warning))
         rows += [(f"strategy: {k}", v) for k, v in self.strategy.items()]
         rows += [(f"limit: {k}", v) for k, v in self.limits.items()]
         return pd.DataFrame([(k, str(v)) for k, v in rows], columns=["item", "value"])

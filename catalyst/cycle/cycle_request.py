@@ -10,9 +10,13 @@ from typing import Any
 
 from catalyst.cycle.cycle_errors import CycleParameterError
 from catalyst.market import UnknownSymbolError, security, universe
+from catalyst.risk.risk_errors import RiskInputError
 from catalyst.risk.risk_limits import RiskLimits
 
 DEFAULT_STRATEGY = "catalyst-momentum"
+#: The most symbols a cycle scans when none are named (the shipped universe has 20; an imported
+#: HKEX list has thousands, far beyond IB's historical-data pacing).
+MAX_UNNAMED_SCAN = 50
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,15 @@ class CycleRequest:
     def symbols(self) -> list[str]:
         """The universe to scan, each symbol checked against ``catalyst.market``."""
         if not self.universe:
-            return sorted(universe(), key=lambda s: int(s) if s.isdigit() else s)
+            every = sorted(universe(), key=lambda s: int(s) if s.isdigit() else s)
+            if len(every) > MAX_UNNAMED_SCAN:
+                raise CycleParameterError(
+                    f"universe: none named, and the active universe has {len(every):,} tradable "
+                    f"securities; a cycle requests bars for every symbol it scans (IB allows about 60 "
+                    f"historical-data requests in 10 minutes), so name at most {MAX_UNNAMED_SCAN} with "
+                    "-p universe 700,5,1299 (or the notebook's universe parameter)"
+                )
+            return every
         out = []
         for raw in self.universe:
             try:
@@ -55,6 +67,8 @@ def as_universe(value: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(s.strip() for s in items if s.strip())
 
 
+_INT_FIELDS = {"max_positions", "no_entry_minutes_before_close"}
+_BOOL_FIELDS = {"allow_shorts"}
 _DECIMAL_FIELDS = {
     "max_risk_fraction",
     "max_notional_per_position",
@@ -64,18 +78,40 @@ _DECIMAL_FIELDS = {
 
 
 def limits_with_overrides(base: RiskLimits, overrides: Mapping[str, Any]) -> RiskLimits:
-    """``base`` with the notebook's limit overrides (names of :class:`RiskLimits` fields)."""
+    """``base`` with the notebook's limit overrides (names of :class:`RiskLimits` fields), each
+    checked against its field's type: a wrong type or value names the override and nothing runs."""
     known = {f.name for f in dataclasses.fields(RiskLimits)}
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise CycleParameterError(f"unknown limit override(s) {unknown}; known: {sorted(known)}")
-    values: dict[str, Any] = {}
-    for name, value in overrides.items():
-        if name in _DECIMAL_FIELDS and value is not None:
-            try:
-                values[name] = Decimal(str(value))
-            except InvalidOperation as exc:
-                raise CycleParameterError(f"limit override {name}={value!r} is not a number") from exc
-        else:
-            values[name] = value
-    return dataclasses.replace(base, **values)
+    values = {name: _override_value(name, value) for name, value in overrides.items()}
+    try:
+        return dataclasses.replace(base, **values)
+    except RiskInputError as exc:
+        raise CycleParameterError(f"limit overrides {dict(overrides)!r}: {exc}") from exc
+
+
+def _override_value(name: str, value: Any) -> Any:
+    if name in _DECIMAL_FIELDS:
+        if value is None and name != "max_risk_fraction":
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+            raise CycleParameterError(f"limit override {name}={value!r} is not a number")
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation as exc:
+            raise CycleParameterError(f"limit override {name}={value!r} is not a number") from exc
+        if not number.is_finite():
+            raise CycleParameterError(f"limit override {name}={value!r} is not a finite number")
+        return number
+    if name in _INT_FIELDS:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise CycleParameterError(f"limit override {name}={value!r} is not a whole number")
+        return value
+    if name in _BOOL_FIELDS:
+        if not isinstance(value, bool):
+            raise CycleParameterError(f"limit override {name}={value!r} is not true or false")
+        return value
+    if not isinstance(value, str):
+        raise CycleParameterError(f"limit override {name}={value!r} is not text")
+    return value

@@ -9,14 +9,17 @@ this module records what it decided (dry-run intents, pre-trade refusals).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import asdict, fields
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from typing import Any, Protocol
 
 import pandas as pd
 import structlog
 
 from catalyst.broker import BracketVerificationError, BrokerError, BrokerSession, VerifiedBracket
+from catalyst.broker.broker_queries import AccountSnapshot
+from catalyst.config.settings import Settings
 from catalyst.cycle.account_lease import lease_refused_report, release_account_lease, take_account_lease
 from catalyst.cycle.cycle_report import (
     CANDIDATE_COLUMNS,
@@ -28,24 +31,23 @@ from catalyst.cycle.cycle_report import (
 from catalyst.cycle.cycle_request import CycleRequest, limits_with_overrides
 from catalyst.cycle.outcome import ExitCode
 from catalyst.cycle.rerun import ledger_numbering, split_resumed
-from catalyst.domain import BracketIntent
+from catalyst.domain import BracketIntent, Candidate
+from catalyst.ledger import Ledger
 from catalyst.ledger.ledger_errors import LeaseHeldError
 from catalyst.market import HK_TZ, accepts_new_orders, phase
 from catalyst.reconcile.reconcile_errors import TradingBlockedError
-from catalyst.reconcile.reconciler import AlertFn, require_clean_start
+from catalyst.reconcile.reconciler import AlertFn, BrokerReader, require_clean_start
 from catalyst.research.bar_import import bars_from_records
-from catalyst.research.position_sizing import size_candidates
-from catalyst.research.strategy_base import Candidate
+from catalyst.research.strategy_base import Strategy
 from catalyst.research.strategy_registry import get_strategy
 from catalyst.risk.alerts import Severity, alerter_from_settings
+from catalyst.risk.decision import Decision, DecisionInputs, decide
 from catalyst.risk.event_alerts import AlertSink, RiskEventAlerts, alert_function
 from catalyst.risk.pretrade import (
     AccountView,
-    PreTradeContext,
     PreTradeResult,
     open_entry_symbols,
     positions_by_symbol,
-    pre_trade,
     record_rejections,
 )
 from catalyst.risk.risk_limits import RiskLimits
@@ -104,22 +106,49 @@ def leg_rows(vb: VerifiedBracket) -> list[dict[str, Any]]:
 
 
 def refusals_from_pretrade(result: PreTradeResult) -> list[dict[str, Any]]:
-    return [
-        {
-            "stage": "pre-trade",
-            "intent_id": r.intent.intent_id,
-            "symbol": r.intent.symbol,
-            "side": r.intent.side.value,
-            "code": r.code.value,
-            "reason": r.text,
-        }
-        for r in result.rejections
-    ]
+    return [_refusal(r.intent, "pre-trade", r.code.value, r.text) for r in result.rejections]
 
 
-async def load_bars(broker: Any, symbols: list[str], request: CycleRequest) -> pd.DataFrame:
+class CycleBroker(BrokerReader, Protocol):
+    """What a trading cycle needs of the broker session (``catalyst.broker.BrokerSession``)."""
+
+    @property
+    def account(self) -> str: ...
+
+    async def server_time(self) -> datetime: ...
+
+    async def account_snapshot(self) -> AccountSnapshot: ...
+
+    async def open_orders(self) -> pd.DataFrame: ...
+
+    async def bars(self, symbol: str, *, duration: str, bar_size: str) -> pd.DataFrame: ...
+
+    async def submit_bracket(self, intent: BracketIntent, *, adopt_only: bool = False) -> VerifiedBracket: ...
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """What the broker reported before the decision, and the strategy's candidates on its bars."""
+
+    snapshot: AccountSnapshot
+    positions: pd.DataFrame
+    open_orders: pd.DataFrame
+    bars: pd.DataFrame
+    candidates: list[Candidate]
+
+
+@dataclass
+class Sent:
+    """The outcome of sending each intent the decision approved (or resumed)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    legs: list[dict[str, Any]] = field(default_factory=list)
+    refused: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def load_bars(broker: CycleBroker, symbols: list[str], request: CycleRequest) -> pd.DataFrame:
     """Intraday bars of every symbol from the broker, in research's bar schema."""
-    records: dict[str, list[dict[str, Any]]] = {}
+    records: dict[str, list[Any]] = {}
     for symbol in symbols:
         frame = await broker.bars(symbol, duration=f"{request.lookback_days} D", bar_size=request.bar_size)
         records[symbol] = frame.to_dict("records")
@@ -127,30 +156,77 @@ async def load_bars(broker: Any, symbols: list[str], request: CycleRequest) -> p
     return bars
 
 
-def _account_dict(snapshot: Any) -> dict[str, Any]:
-    try:
-        return {k: v for k, v in asdict(snapshot).items()}
-    except TypeError:
-        return dict(snapshot)
+def _account_dict(snapshot: AccountSnapshot) -> dict[str, Any]:
+    return dict(asdict(snapshot))
 
 
 async def run_cycle(
-    broker: Any,
-    ledger: Any,
-    settings: Any,
+    broker: CycleBroker,
+    ledger: Ledger,
+    settings: Settings,
     request: CycleRequest,
     *,
     mode: str,
     alert: AlertFn | None = None,
 ) -> CycleReport:
-    """One cycle with a connected broker session (see :func:`run_trading_cycle` for the whole thing).
+    """One cycle with a connected broker session (see :func:`run_trading_cycle` for the whole thing):
+    the phase on the broker's clock, the start-up reconciliation, gather, decide, send, report.
 
     ``alert`` raises the start-up reconciliation's alerts (findings, locks, a failure)."""
-    account = require_account(getattr(broker, "account", ""), doing="run a trading cycle")  # the session's
+    account = require_account(broker.account, doing="run a trading cycle")  # the session's
     strategy = get_strategy(request.strategy, **dict(request.strategy_params))
     limits = limits_with_overrides(RiskLimits.from_settings(settings), request.limit_overrides)
-    limits_shown = {f.name: getattr(limits, f.name) for f in fields(limits)}
     now = (await broker.server_time()).astimezone(HK_TZ)
+    base = _report_base(request, mode, account, now, strategy.describe(), limits)
+    if not base["accepts_orders"]:
+        return await _finish(
+            broker,
+            base,
+            "market_closed",
+            f"HKEX is in {base['phase']} at {now:%H:%M} HKT on the broker's "
+            "clock; new entries are sent only in continuous trading, so nothing was scanned",
+        )
+    try:
+        recon = await require_clean_start(broker, ledger, account=account, run_id=request.run_id, alert=alert)
+    except TradingBlockedError as exc:
+        return await _finish(
+            broker, base, "blocked", str(exc), reconciliation={"status": "failed", "error": str(exc)}
+        )
+    gathered = await gather(broker, request, strategy, now)
+    decision = decide(decision_inputs(gathered, ledger, request, account=account, now=now, limits=limits))
+    record_rejections(ledger, decision.verdict, run_id=request.run_id, account=account)
+    sent = await send(broker, ledger, decision, request, account=account)
+    status, message = cycle_status(request, decision, sent)
+    return await _finish(
+        broker,
+        base,
+        status,
+        message,
+        reconciliation={
+            "recon_id": recon.recon_id,
+            "status": recon.status,
+            "locked": list(recon.locked),
+            "backfilled": recon.backfilled,
+        },
+        bars_loaded=len(gathered.bars),
+        candidates=candidates_frame(gathered.candidates),
+        verdicts=decision.verdict.to_frame(),
+        sent=pd.DataFrame(sent.rows, columns=SENT_COLUMNS),
+        legs=pd.DataFrame(sent.legs, columns=LEG_COLUMNS),
+        refused=pd.DataFrame(sent.refused, columns=REFUSED_COLUMNS),
+        account_before=_account_dict(gathered.snapshot),
+        halted=decision.risk_state.halted,
+    )
+
+
+def _report_base(
+    request: CycleRequest,
+    mode: str,
+    account: str,
+    now: datetime,
+    strategy: Mapping[str, Any],
+    limits: RiskLimits,
+) -> dict[str, Any]:
     current = phase(now)
     open_for_entries = accepts_new_orders(now)
     log.info(
@@ -160,58 +236,61 @@ async def run_cycle(
         phase=current.value,
         accepts_orders=open_for_entries,
     )
-    base: dict[str, Any] = {
+    return {
         "run_id": request.run_id,
         "mode": mode,
         "account": account,
         "server_time": now,
         "phase": current.value,
         "accepts_orders": open_for_entries,
-        "strategy": strategy.describe(),
-        "limits": limits_shown,
+        "strategy": strategy,
+        "limits": {f.name: getattr(limits, f.name) for f in fields(limits)},
     }
 
-    async def finish(status: str, message: str, **extra: Any) -> CycleReport:
-        positions = await broker.positions()
-        orders = await broker.open_orders()
-        after = _account_dict(await broker.account_snapshot())
-        log.info("cycle.finished", run_id=request.run_id, status=status, message=message)
-        return CycleReport(
-            **base,
-            status=status,
-            message=message,
-            positions_after=positions,
-            open_orders_after=orders,
-            account_after=after,
-            **extra,
-        )
 
-    if not open_for_entries:
-        return await finish(
-            "market_closed",
-            f"HKEX is in {current.value} at {now:%H:%M} HKT on the broker's "
-            "clock; new entries are sent only in continuous trading, so nothing was scanned",
-        )
-    try:
-        recon = await require_clean_start(broker, ledger, account=account, run_id=request.run_id, alert=alert)
-    except TradingBlockedError as exc:
-        return await finish("blocked", str(exc), reconciliation={"status": "failed", "error": str(exc)})
-    recon_shown = {
-        "recon_id": recon.recon_id,
-        "status": recon.status,
-        "locked": list(recon.locked),
-        "backfilled": recon.backfilled,
-    }
+async def _finish(
+    broker: CycleBroker, base: Mapping[str, Any], status: str, message: str, **extra: Any
+) -> CycleReport:
+    """The report, with the account, positions and open orders as the broker reports them now."""
+    positions = await broker.positions()
+    orders = await broker.open_orders()
+    after = _account_dict(await broker.account_snapshot())
+    log.info("cycle.finished", run_id=base["run_id"], status=status, message=message)
+    return CycleReport(
+        **base,
+        status=status,
+        message=message,
+        positions_after=positions,
+        open_orders_after=orders,
+        account_after=after,
+        **extra,
+    )
+
+
+async def gather(broker: CycleBroker, request: CycleRequest, strategy: Strategy, now: datetime) -> Gathered:
+    """The account, positions and working orders from the broker, its bars, the strategy's scan."""
     snapshot = await broker.account_snapshot()
-    before = _account_dict(snapshot)
     positions = await broker.positions()
     orders = await broker.open_orders()
     bars = await load_bars(broker, request.symbols(), request)
-    cands = strategy.scan(bars, now)
-    view = AccountView.from_snapshot(snapshot)
-    held = positions_by_symbol(positions)
-    entries = open_entry_symbols(orders)
-    # what the review's backtest comparison needs to replay this decision exactly (rule 9: in the log)
+    return Gathered(snapshot, positions, orders, bars, strategy.scan(bars, now))
+
+
+def decision_inputs(
+    gathered: Gathered,
+    ledger: Ledger,
+    request: CycleRequest,
+    *,
+    account: str,
+    now: datetime,
+    limits: RiskLimits,
+) -> DecisionInputs:
+    """The decision's inputs from what was gathered and what the ledger holds (the halt and locks,
+    the day's numbering, a crashed run's intents); logged whole, so the review's backtest
+    comparison can replay this decision exactly (rule 9)."""
+    view = AccountView.from_snapshot(gathered.snapshot)
+    held = positions_by_symbol(gathered.positions)
+    entries = open_entry_symbols(gathered.open_orders)
     log.info(
         "cycle.decision_inputs",
         run_id=request.run_id,
@@ -227,111 +306,90 @@ async def run_cycle(
         bar_size=request.bar_size,
         limit_overrides=dict(request.limit_overrides),
     )
-    intents = size_candidates(
-        cands,
-        equity=view.equity,
-        budget=view.buying_power,
-        limits=limits,
-        run_id=request.run_id,
-        account=account,
-        numbering=ledger_numbering(ledger),  # a rerun after a crash gets the crashed run's ids back
-    )
-    resumed, fresh = split_resumed(ledger, intents)  # those are adopted, never decided again
-    resumed_ids = {i.intent_id for i in resumed}
-    context = PreTradeContext(
+    return DecisionInputs(
+        candidates=gathered.candidates,
         account=view,
         now=now,
+        limits=limits,
+        run_id=request.run_id,
+        account_id=account,
         positions=held,
         open_entry_symbols=entries,
         risk_state=load_risk_state(ledger, account, now),
+        numbering=ledger_numbering(ledger),  # a rerun after a crash gets the crashed run's ids back
+        resume=lambda intents: split_resumed(ledger, intents),  # those are adopted, never judged again
     )
-    verdict = pre_trade(fresh, context, limits)
-    record_rejections(ledger, verdict, run_id=request.run_id, account=account)
-    refused = refusals_from_pretrade(verdict)
-    sized = {i.intent_id for i in intents}
-    skipped = len(cands) - len(sized)
-    sent_rows: list[dict[str, Any]] = []
-    legs: list[dict[str, Any]] = []
-    for intent in [*resumed, *verdict.approved]:
-        if request.dry_run and intent.intent_id in resumed_ids:
-            sent_rows.append(
-                _intent_row(intent, "dry_run", "a crashed run's legs, not adopted (dry_run = True)")
-            )
-            continue
+
+
+async def send(
+    broker: CycleBroker, ledger: Ledger, decision: Decision, request: CycleRequest, *, account: str
+) -> Sent:
+    """Send and prove each intent (a resumed one adopted only); in a dry run record it, send nothing."""
+    out = Sent(refused=refusals_from_pretrade(decision.verdict))
+    resumed_ids = {i.intent_id for i in decision.resumed}
+    for intent in decision.to_send:
+        resumed = intent.intent_id in resumed_ids
         if request.dry_run:
-            ledger.upsert(
-                "intents",
-                intent.ledger_row(
-                    "dry_run", run_id=request.run_id, account=account, detail={"dry_run": True}
-                ),
-            )
-            sent_rows.append(_intent_row(intent, "dry_run", "not sent (dry_run = True)"))
+            out.rows.append(_dry_run(ledger, intent, request, account=account, resumed=resumed))
             continue
         try:
-            if intent.intent_id in resumed_ids:
-                vb = await broker.submit_bracket(intent, adopt_only=True)
-            else:
-                vb = await broker.submit_bracket(intent)
+            vb = await broker.submit_bracket(intent, adopt_only=resumed)
         except BracketVerificationError as exc:
-            sent_rows.append(_intent_row(intent, "not_proven", str(exc)))
-            refused.append(
-                {
-                    "stage": "broker proof",
-                    "intent_id": intent.intent_id,
-                    "symbol": intent.symbol,
-                    "side": intent.side.value,
-                    "code": "bracket_unproven",
-                    "reason": str(exc),
-                }
-            )
+            out.rows.append(_intent_row(intent, "not_proven", str(exc)))
+            out.refused.append(_refusal(intent, "broker proof", "bracket_unproven", str(exc)))
             continue
         except BrokerError as exc:
-            sent_rows.append(_intent_row(intent, "refused", str(exc)))
-            refused.append(
-                {
-                    "stage": "broker",
-                    "intent_id": intent.intent_id,
-                    "symbol": intent.symbol,
-                    "side": intent.side.value,
-                    "code": type(exc).__name__,
-                    "reason": str(exc),
-                }
-            )
+            out.rows.append(_intent_row(intent, "refused", str(exc)))
+            out.refused.append(_refusal(intent, "broker", type(exc).__name__, str(exc)))
             continue
         detail = (
-            "adopted existing legs" + (" (sent by a crashed run)" if intent.intent_id in resumed_ids else "")
+            "adopted existing legs" + (" (sent by a crashed run)" if resumed else "")
             if vb.adopted
             else "all three legs reported by the broker"
         )
-        sent_rows.append(_intent_row(intent, "proven", detail))
-        legs.extend(leg_rows(vb))
+        out.rows.append(_intent_row(intent, "proven", detail))
+        out.legs.extend(leg_rows(vb))
+    return out
+
+
+def _dry_run(
+    ledger: Ledger, intent: BracketIntent, request: CycleRequest, *, account: str, resumed: bool
+) -> dict[str, Any]:
+    if resumed:
+        return _intent_row(intent, "dry_run", "a crashed run's legs, not adopted (dry_run = True)")
+    ledger.upsert(
+        "intents",
+        intent.ledger_row("dry_run", run_id=request.run_id, account=account, detail={"dry_run": True}),
+    )
+    return _intent_row(intent, "dry_run", "not sent (dry_run = True)")
+
+
+def _refusal(intent: BracketIntent, stage: str, code: str, reason: str) -> dict[str, Any]:
+    return {
+        "stage": stage,
+        "intent_id": intent.intent_id,
+        "symbol": intent.symbol,
+        "side": intent.side.value,
+        "code": code,
+        "reason": reason,
+    }
+
+
+def cycle_status(request: CycleRequest, decision: Decision, sent: Sent) -> tuple[str, str]:
+    """The cycle's status and its one-line message."""
     if request.dry_run:
-        status, message = "dry_run", f"{len(verdict.approved)} bracket(s) approved; dry run, nothing sent"
-    elif sent_rows:
-        proven = sum(r["outcome"] == "proven" for r in sent_rows)
-        status, message = "sent", f"{proven} of {len(sent_rows)} bracket(s) sent and proven at the broker"
-        adopted = sum(r["detail"].startswith("adopted") for r in sent_rows if r["outcome"] == "proven")
+        return "dry_run", f"{len(decision.approved)} bracket(s) approved; dry run, nothing sent"
+    if sent.rows:
+        proven = sum(r["outcome"] == "proven" for r in sent.rows)
+        message = f"{proven} of {len(sent.rows)} bracket(s) sent and proven at the broker"
+        adopted = sum(r["detail"].startswith("adopted") for r in sent.rows if r["outcome"] == "proven")
         if adopted:
             message += f" ({adopted} adopted, already at the broker)"
-    else:
-        status = "nothing_to_send"
-        message = f"{len(cands)} candidate(s), {len(verdict.rejections)} refused by pre-trade checks"
-        if skipped:
-            message += f", {skipped} too small for one board lot"
-        message += "; nothing sent"
-    return await finish(
-        status,
-        message,
-        reconciliation=recon_shown,
-        bars_loaded=len(bars),
-        candidates=candidates_frame(cands),
-        verdicts=verdict.to_frame(),
-        sent=pd.DataFrame(sent_rows, columns=SENT_COLUMNS),
-        legs=pd.DataFrame(legs, columns=LEG_COLUMNS),
-        refused=pd.DataFrame(refused, columns=REFUSED_COLUMNS),
-        account_before=before,
-        halted=context.risk_state.halted,
-    )
+        return "sent", message
+    message = f"{decision.candidates} candidate(s), {len(decision.rejections)} refused by pre-trade checks"
+    if decision.too_small:
+        message += f", {decision.too_small} too small for one board lot"
+    return "nothing_to_send", message + "; nothing sent"
 
 
 async def run_trading_cycle(

@@ -1,4 +1,4 @@
-"""Value types shared by every layer: sides, order types, bracket intents."""
+"""Value types shared by every layer: sides, order types, candidates, bracket intents."""
 
 from catalyst.domain.bracket_intent import (
     MAX_ORDER_REF_LEN,
@@ -9,12 +9,15 @@ from catalyst.domain.bracket_intent import (
     make_intent_id,
     parse_order_ref,
 )
+from catalyst.domain.candidate import Candidate
 from catalyst.domain.domain_errors import (
     DomainError,
     InvalidIntentError,
+    UnknownOrderStatusError,
     UnknownOrderTypeError,
     UnknownSideError,
 )
+from catalyst.domain.order_status import OrderStatus, can_move
 from catalyst.domain.order_type import OrderType
 from catalyst.domain.side import Side
 
@@ -22,13 +25,17 @@ __all__ = [
     "MAX_ORDER_REF_LEN",
     "RESUMABLE_INTENT_STATUSES",
     "BracketIntent",
+    "Candidate",
     "DomainError",
     "IntentNumbering",
     "InvalidIntentError",
+    "OrderStatus",
     "OrderType",
     "Side",
+    "UnknownOrderStatusError",
     "UnknownOrderTypeError",
     "UnknownSideError",
+    "can_move",
     "intent_id_prefix",
     "make_intent_id",
     "parse_order_ref",

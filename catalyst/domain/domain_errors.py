@@ -19,3 +19,7 @@ class UnknownOrderTypeError(DomainError):
 
 class InvalidIntentError(DomainError):
     """A bracket intent that must not be sent: inconsistent prices, off tick, odd lots, bad ids."""
+
+
+class UnknownOrderStatusError(DomainError):
+    """An order status that is neither IB's nor one of Catalyst's own (``catalyst.domain.OrderStatus``)."""

@@ -46,3 +46,14 @@ class CalendarRangeError(MarketError, ValueError):
 
 class NaiveDatetimeError(MarketError, ValueError):
     """A datetime without a time zone: Catalyst cannot tell which instant it means."""
+
+
+class UniverseImportError(MarketError, ValueError):
+    """A List of Securities file that cannot be imported; the message names the row and column.
+
+    Raised before anything is written: the active universe stays as it was.
+    """
+
+
+class UniverseFileError(MarketError, ValueError):
+    """The trader's universe file (written by ``catalyst universe import``) is unreadable."""

@@ -1,6 +1,7 @@
 """A market snapshot made of the rules alone: phase, sessions and per-security lot and tick.
 
-No quotes are involved: the price per security is the universe's indicative ``ref_price``. The
+No quotes are involved: the price per security is the universe's indicative ``ref_price`` (blank
+for a security imported from HKEX's list that has none, so its tick and lot value are blank too). The
 CLI (``catalyst market snapshot``) and notebooks render it; this module only gathers the values.
 """
 
@@ -22,7 +23,7 @@ from catalyst.market.market_phase import (
     session_for,
 )
 from catalyst.market.spread_table import PHASE1_DATE, phase2_date, tick_size
-from catalyst.market.universe import UNIVERSE_AS_OF, Security, security, universe
+from catalyst.market.universe import Security, active_universe, security, universe
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,15 @@ class SecurityLine:
     name: str
     board_lot: int
     spread_table: str
-    ref_price: Decimal
-    tick: Decimal
-    lot_value: Decimal
+    ref_price: Decimal | None
+    tick: Decimal | None
+    lot_value: Decimal | None
     stamp_duty: bool
     shortsell_eligible: bool
+    kind: str = "equity"
+    cas_eligible: bool = True
+    vcm_eligible: bool = True
+    pos_eligible: bool = True
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,10 @@ class MarketSnapshot:
     part_a_regime: str
     universe_as_of: str
     lines: tuple[SecurityLine, ...]
+    #: which universe is active (file or shipped default), its HKEX date and size
+    universe_source: str = ""
+    #: set when the active universe is older than ``market.universe_max_age_days``
+    universe_warning: str | None = None
 
 
 def part_a_regime(at: datetime) -> str:
@@ -71,10 +80,14 @@ def security_line(sec: Security, at: datetime) -> SecurityLine:
         board_lot=sec.board_lot,
         spread_table=sec.spread_table,
         ref_price=sec.ref_price,
-        tick=tick_size(sec.ref_price, on=day, table=sec.spread_table),
-        lot_value=sec.ref_price * sec.board_lot,
+        tick=None if sec.ref_price is None else tick_size(sec.ref_price, on=day, table=sec.spread_table),
+        lot_value=None if sec.ref_price is None else sec.ref_price * sec.board_lot,
         stamp_duty=sec.stamp_duty,
         shortsell_eligible=sec.shortsell_eligible,
+        kind=sec.kind,
+        cas_eligible=sec.cas_eligible,
+        vcm_eligible=sec.vcm_eligible,
+        pos_eligible=sec.pos_eligible,
     )
 
 
@@ -83,6 +96,7 @@ def market_snapshot(at: datetime | None = None, symbols: Iterable[str] | None = 
     ts = to_hk(at) if at is not None else datetime.now(HK_TZ)
     secs = [security(s) for s in symbols] if symbols is not None else list(universe().values())
     ph = phase(ts)
+    active = active_universe()
     return MarketSnapshot(
         at=ts,
         phase=ph,
@@ -91,6 +105,8 @@ def market_snapshot(at: datetime | None = None, symbols: Iterable[str] | None = 
         today=session_for(ts.date()),
         next_open=next_session_open(ts),
         part_a_regime=part_a_regime(ts),
-        universe_as_of=UNIVERSE_AS_OF.isoformat(),
+        universe_as_of=active.as_of.isoformat(),
         lines=tuple(security_line(s, ts) for s in secs),
+        universe_source=active.describe(),
+        universe_warning=active.age_warning(ts.date()),
     )

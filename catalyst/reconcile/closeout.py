@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import structlog
 
+from catalyst.domain.order_status import OrderStatus, texts
 from catalyst.ledger.lease import LeaseHolder, account_lease_name, lease_holder
 from catalyst.ledger.run_process import process_alive
 
@@ -52,7 +53,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 #: Intent statuses a close-out looks at (no outcome recorded, or interrupted by a dead process).
 UNSETTLED_INTENT_STATUSES = ("submitted", "interrupted")
 #: Order rows of a leg that never reached the broker.
-UNSENT_ORDER_STATUSES = ("pending_submit", "sent")
+UNSENT_ORDER_STATUSES = texts(frozenset({OrderStatus.RECORDED, OrderStatus.SENT}))
 
 
 @dataclass(frozen=True)

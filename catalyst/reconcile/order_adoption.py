@@ -27,6 +27,7 @@ import pandas as pd
 import structlog
 
 from catalyst.domain import InvalidIntentError, parse_order_ref
+from catalyst.domain.order_status import DONE_AT_BROKER, SETTLED, OrderStatus, texts
 
 if TYPE_CHECKING:
     from catalyst.ledger import Ledger
@@ -42,10 +43,8 @@ ROLE_OF_CODE = {"P": "entry", "TP": "take_profit", "SL": "stop_loss", "FLAT": "f
 BRACKET_CODES = frozenset({"P", "TP", "SL"})
 _FLATTEN_REF = re.compile(r":FLAT(:\d+)?$")
 _PROTECT_REF = re.compile(r":PROT\d+:(TP|SL)$")
-#: Broker statuses of an order that no longer works.
-DONE_BROKER_STATUSES = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive", "rejected"})
-#: Ledger statuses the broker's report no longer changes (it finished, as the ledger knows).
-SETTLED_LEDGER_STATUSES = frozenset({"Filled", "Cancelled", "ApiCancelled", "rejected", "expired"})
+#: Broker statuses of an order that no longer works (a refusal included).
+NO_LONGER_WORKING = DONE_AT_BROKER | {OrderStatus.REJECTED}
 
 
 @dataclass(frozen=True)
@@ -91,7 +90,7 @@ def catalyst_orders(orders: pd.DataFrame | None, account: str) -> pd.DataFrame:
     frame["intent_id"] = [p[0] for p in parsed if p is not None]
     frame["code"] = [p[1] for p in parsed if p is not None]
     if "open" not in frame.columns:
-        frame["open"] = ~frame["status"].astype(str).isin(DONE_BROKER_STATUSES)
+        frame["open"] = ~frame["status"].astype(str).isin(texts(NO_LONGER_WORKING))
     if "perm_id" in frame.columns:
         frame = frame.sort_values("perm_id")
     return frame.drop_duplicates("order_ref", keep="last").reset_index(drop=True)
@@ -225,7 +224,7 @@ def adopt_orders(
     refreshed: list[dict[str, Any]] = []
     for o in _records(theirs):
         row = known_by_ref.get(str(o["order_ref"]))
-        if row is None or str(row.get("status")) in SETTLED_LEDGER_STATUSES:
+        if row is None or str(row.get("status")) in SETTLED:
             continue
         status = _ledger_status(o.get("status"))
         if status == str(row.get("status")) and _int(row.get("perm_id")) == _int(o.get("perm_id")):

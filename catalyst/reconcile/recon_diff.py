@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from catalyst.domain.order_status import FINAL, texts
 from catalyst.reconcile.reconcile_errors import ReconcileInputError
 
 PHANTOM = "phantom"  # ledger holds it, broker doesn't
@@ -31,7 +32,6 @@ FINDING_COLUMNS = [
 ]
 
 _SIDE_SIGN = {"BUY": 1, "BOT": 1, "SELL": -1, "SLD": -1}
-_TERMINAL = {"Filled", "Cancelled", "ApiCancelled", "Inactive", "rejected", "unknown", "failed", "not_sent"}
 
 
 def _need(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
@@ -130,7 +130,7 @@ def diff_orders(broker_open_orders: pd.DataFrame, ledger_orders: pd.DataFrame) -
     l_refs = _keys(ledger_orders["order_ref"])
     unknown_mask = (~b_refs.isin(l_refs) | (b_refs == "")).to_numpy()
     unknown = broker_open_orders.loc[unknown_mask, ["order_ref", "symbol"]].assign(kind=UNKNOWN_ORDER)
-    open_mask = ~_keys(ledger_orders["status"]).isin(pd.Series(sorted(_TERMINAL), dtype=object))
+    open_mask = ~_keys(ledger_orders["status"]).isin(pd.Series(texts(FINAL), dtype=object))
     stale_mask = (open_mask & ~l_refs.isin(b_refs)).to_numpy()
     stale = ledger_orders.loc[stale_mask, ["order_ref", "symbol"]].assign(kind=STALE_ORDER)
     return pd.concat([unknown, stale], ignore_index=True)

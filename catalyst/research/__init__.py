@@ -4,17 +4,18 @@ The same ``Strategy.scan`` drives research notebooks and the trading cycle; the 
 applies the live HKEX rules from ``catalyst.market`` and the live limits from ``catalyst.risk``.
 """
 
+from catalyst.domain import Candidate
 from catalyst.research.backtest_result import BacktestResult
 from catalyst.research.backtester import BacktestConfig, backtest_day, backtest_day_verdict, run_backtest
 from catalyst.research.bar_download import download_bars
 from catalyst.research.bar_import import ImportReport, bars_from_records, import_bars, normalize_bars
 from catalyst.research.bar_store import BarStore, default_bar_root
 from catalyst.research.momentum import MomentumParams, MomentumStrategy
-from catalyst.research.position_sizing import size_candidate, size_candidates
-from catalyst.research.strategy_base import Candidate, Strategy, candidates_from_signals
+from catalyst.research.strategy_base import Strategy, candidates_from_signals
 from catalyst.research.strategy_registry import get_strategy, list_strategies, register_strategy
 from catalyst.research.sweeps import sweep, walk_forward
 from catalyst.research.tearsheet import compare_equity, stats_table, tearsheet, write_tearsheet
+from catalyst.risk.position_sizing import size_candidate, size_candidates
 
 __all__ = [
     "BacktestConfig",

@@ -48,11 +48,13 @@ from catalyst.research.bar_frame import (
     time_ns,
 )
 from catalyst.research.fill_rules import BarPath, Fill, close_fill, entry_fill, exit_fill
-from catalyst.research.position_sizing import size_candidates
 from catalyst.research.research_errors import BacktestConfigError
 from catalyst.research.strategy_base import Strategy, candidates_from_signals
-from catalyst.risk.pretrade import AccountView, PreTradeContext, PreTradeResult, pre_trade
+from catalyst.risk.circuit_breaker import DayPnl, evaluate_breaker
+from catalyst.risk.decision import DecisionInputs, decide
+from catalyst.risk.pretrade import AccountView, PreTradeResult
 from catalyst.risk.risk_limits import RiskLimits
+from catalyst.risk.risk_state import RiskState
 
 log = structlog.get_logger(__name__)
 
@@ -256,6 +258,30 @@ def _fees(symbol: str, qty: int, price: Decimal, ns: int, plan: CommissionPlan) 
     return fill_fees(symbol, qty, price, plan=plan, on=_to_hk_time(ns).date()).total
 
 
+class DayBreaker:
+    """The daily loss breaker as the backtest applies it: the day's P&L (equity marked at the last
+    close, fees paid) against the loss limit from the equity at the day's first decision; once it
+    trips, new entries are halted for the rest of that day, as the live cycle refuses them. (Live,
+    the breaker also cancels and flattens; the backtest leaves open trades to their own exits.)"""
+
+    def __init__(self) -> None:
+        self._day: date | None = None
+        self._start = Decimal(0)
+        self._halt: RiskState = RiskState()
+
+    def state(self, now: datetime, equity: Decimal, limits: RiskLimits) -> RiskState:
+        if now.date() != self._day:
+            self._day, self._start, self._halt = now.date(), equity, RiskState()
+        if self._halt.halted:
+            return self._halt
+        pnl = equity - self._start
+        verdict = evaluate_breaker(DayPnl(trading=pnl, fees=Decimal(0), total=pnl), self._start, limits)
+        if verdict.tripped:
+            self._halt = RiskState(halted=True, halt_reason=verdict.reason, halted_at=now)
+            log.info("research.backtest.breaker_tripped", at=now.isoformat(), reason=verdict.reason)
+        return self._halt
+
+
 def run_backtest(
     bars: pd.DataFrame, strategy: Strategy, config: BacktestConfig | None = None
 ) -> BacktestResult:
@@ -273,6 +299,7 @@ def run_backtest(
     trades: list[_Trade] = []
     rejections: list[dict[str, Any]] = []
     numbering = IntentNumbering()  # one per backtest: every decision of a key in a day numbered 0, 1...
+    day_breaker = DayBreaker()  # layer 3 in the backtest: a day's loss at the limit halts its entries
     for at_key, group in signals.groupby("at", sort=True):
         at: Any = at_key
         at_ns = _ns_of(at)
@@ -294,24 +321,21 @@ def run_backtest(
         if equity <= 0:
             log.warning("research.backtest.bust", at=str(at), equity=str(equity))
             break
-        intents = size_candidates(
-            cands,
-            equity=equity,
-            budget=buying_power,
-            limits=cfg.limits,
-            run_id=cfg.run_id,
-            numbering=numbering,
-        )
-        verdict = pre_trade(
-            intents,
-            PreTradeContext(
+        risk_state = day_breaker.state(to_hk(pd.Timestamp(at).to_pydatetime()), equity, cfg.limits)
+        decision = decide(
+            DecisionInputs(
+                candidates=cands,
                 account=AccountView(equity=equity, buying_power=buying_power),
                 now=to_hk(pd.Timestamp(at).to_pydatetime()),
+                limits=cfg.limits,
+                run_id=cfg.run_id,
                 positions=positions,
                 open_entry_symbols=frozenset(w.intent.symbol for w in working),
-            ),
-            cfg.limits,
+                risk_state=risk_state,
+                numbering=numbering,
+            )
         )
+        verdict = decision.verdict
         rejections += [
             {
                 "at": at,
@@ -491,19 +515,24 @@ def backtest_day_verdict(
     open_entry_symbols: frozenset[str] = frozenset(),
     limits: RiskLimits | None = None,
     run_id: str = "backtest",
+    risk_state: RiskState | None = None,
 ) -> PreTradeResult:
     """What the backtester would send at ``at``, with the pre-trade verdict on every intent."""
     lim = limits or (RiskLimits.from_settings(settings) if settings is not None else RiskLimits())
     bp = equity if buying_power is None else buying_power
-    cands = strategy.scan(bars, at)
-    intents = size_candidates(cands, equity=equity, budget=bp, limits=lim, run_id=run_id)
-    ctx = PreTradeContext(
-        account=AccountView(equity=equity, buying_power=bp),
-        now=to_hk(at),
-        positions=dict(positions or {}),
-        open_entry_symbols=open_entry_symbols,
+    decision = decide(
+        DecisionInputs(
+            candidates=strategy.scan(bars, at),
+            account=AccountView(equity=equity, buying_power=bp),
+            now=to_hk(at),
+            limits=lim,
+            run_id=run_id,
+            positions=dict(positions or {}),
+            open_entry_symbols=open_entry_symbols,
+            risk_state=risk_state or RiskState(),
+        )
     )
-    return pre_trade(intents, ctx, lim)
+    return decision.verdict
 
 
 def backtest_day(
@@ -518,14 +547,16 @@ def backtest_day(
     open_entry_symbols: frozenset[str] = frozenset(),
     limits: RiskLimits | None = None,
     run_id: str = "backtest",
+    risk_state: RiskState | None = None,
 ) -> list[BracketIntent]:
     """The brackets the backtester would send at ``at``: scan, size, pre-trade (parity with the cycle).
 
-    Same steps, same functions as one decision of :func:`run_backtest`, and as the trading cycle:
-    ``strategy.scan`` -> ``size_candidates`` -> ``catalyst.risk.pretrade.pre_trade`` with the
-    limits from ``settings.risk`` (or ``limits``, e.g. with the cycle's overrides applied). Compare
-    the result with the cycle's intents on (symbol, side, quantity, entry, stop, target), e.g.
-    with :func:`intents_frame`; the cycle logs its inputs (``cycle.decision_inputs``).
+    Same steps, same function as one decision of :func:`run_backtest`, and as the trading cycle:
+    ``strategy.scan`` -> :func:`catalyst.risk.decision.decide` (sizing, then the pre-trade checks,
+    with ``risk_state``: a halt or symbol locks the cycle read from the ledger) with the limits from
+    ``settings.risk`` (or ``limits``, e.g. with the cycle's overrides applied). Compare the result
+    with the cycle's intents on (symbol, side, quantity, entry, stop, target), e.g. with
+    :func:`intents_frame`; the cycle logs its inputs (``cycle.decision_inputs``).
     """
     verdict = backtest_day_verdict(
         bars,
@@ -538,6 +569,7 @@ def backtest_day(
         open_entry_symbols=open_entry_symbols,
         limits=limits,
         run_id=run_id,
+        risk_state=risk_state,
     )
     return list(verdict.approved)
 

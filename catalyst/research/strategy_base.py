@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Final
@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Final
 import pandas as pd
 import structlog
 
-from catalyst.domain import Side
+from catalyst.domain import Candidate, Side
 from catalyst.market import HK_TZ, security, snap_for_role, to_hk
 from catalyst.market.market_errors import PriceOutOfRangeError
 from catalyst.research.bar_frame import bar_seconds, require_bars
@@ -43,40 +43,6 @@ SIGNAL_COLUMNS: Final[tuple[str, ...]] = (
     "score",
     "reason",
 )
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A trade a strategy proposes at one decision time; not yet sized or risk-checked.
-
-    Prices are Decimals on the spread table, snapped for their role. ``score`` ranks candidates
-    (higher is better); ``reason`` is the human-readable why, shown in notebooks and stored with
-    the intent.
-    """
-
-    symbol: str
-    side: Side
-    entry: Decimal
-    stop: Decimal
-    target: Decimal
-    score: float
-    reason: str
-    at: datetime
-    strategy: str = ""
-
-    def __post_init__(self) -> None:
-        for name in ("entry", "stop", "target"):
-            if not isinstance(getattr(self, name), Decimal):
-                raise TypeError(f"candidate {name} must be a Decimal, got {getattr(self, name)!r}")
-        if not isinstance(self.side, Side):
-            raise TypeError(f"candidate side must be catalyst.domain.Side, got {self.side!r}")
-        lo, hi = (self.stop, self.target) if self.side is Side.BUY else (self.target, self.stop)
-        if not lo < self.entry < hi:
-            raise ValueError(
-                f"{self.side} candidate in {self.symbol} needs "
-                f"{'stop < entry < target' if self.side is Side.BUY else 'target < entry < stop'}, "
-                f"got entry {self.entry} stop {self.stop} target {self.target}"
-            )
 
 
 def _dec(x: float) -> Decimal:

@@ -39,6 +39,10 @@ CRITICAL_KINDS = frozenset(
         "symbol_locked",
     }
 )
+#: The risk events of the monitor's own broker session that the monitor does not alert on itself
+#: (it alerts its repairs, closes, naked exits and breaker trips with its own wording): the rest
+#: would reach a person twice.
+MONITOR_SESSION_KINDS = frozenset({"flatten_unconfirmed", "global_cancel_incomplete", "symbol_locked"})
 #: How long :meth:`RiskEventAlerts.drain` waits by default for queued alerts to be delivered.
 DRAIN_TIMEOUT = 120.0
 
@@ -121,8 +125,10 @@ def alert_function(alerter: AlertSink) -> Callable[[str, str, str, str], object]
 class RiskEventAlerts:
     """The broker session's ``on_risk_event`` hook: alert on every warning or critical event."""
 
-    def __init__(self, alerter: AlertSink) -> None:
+    def __init__(self, alerter: AlertSink, *, only: frozenset[str] | None = None) -> None:
+        """``only``: alert on these kinds alone (None: every warning or critical event)."""
         self.alerter = alerter
+        self.only = only
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalyst-alerts")
         self._pending: list[Future[AlertOutcome]] = []
         self._lock = threading.Lock()
@@ -130,7 +136,7 @@ class RiskEventAlerts:
 
     def __call__(self, event: Mapping[str, Any]) -> None:
         severity = alert_severity(event)
-        if severity is None:
+        if severity is None or (self.only is not None and str(event.get("kind", "")) not in self.only):
             return
         title, body, key = alert_title(event), alert_body(event), dedup_key(event)
         log.info(

@@ -34,11 +34,13 @@ import pandas as pd
 import structlog
 
 from catalyst.broker.broker_reports import ReportedExecution, ReportedPosition, ReportedStatus
+from catalyst.domain.order_status import DONE_AT_BROKER
 from catalyst.market import HK_TZ, session_for
 from catalyst.risk.alerts import Alerter, Severity
 from catalyst.risk.audit import NAKED_EXIT, OVER_COVERAGE, AuditInputs, Violation, audit
 from catalyst.risk.circuit_breaker import BreakerDecision, DayPnl, day_pnl, evaluate_breaker
 from catalyst.risk.exit_leases import ExitLeases
+from catalyst.risk.monitor_chatter import PollTally
 from catalyst.risk.position_monitor import (
     REPAIR_OVER_COVERED,
     BreachTracker,
@@ -76,7 +78,6 @@ CONNECT_RETRY_MAX = 10.0
 #: While another process owns a symbol's exits, look at the symbol again this often.
 LEASE_RECHECK_SECONDS = 1.0
 #: Broker events that change what protection a position needs, or the day's P&L.
-_FILL_STATUSES = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,7 @@ class Monitor:
         self._book_cache: tuple[datetime, pd.DataFrame] | None = None
         self._failures: dict[str, int] = {}
         self.passes = 0  # completed ``run_once`` passes (tests and benchmarks wait on the first)
+        self.polls = PollTally()  # routine polls log at debug, a summary line a minute at info
         self._listen()
 
     # -- events ------------------------------------------------------------------------------------
@@ -186,7 +188,7 @@ class Monitor:
     def _on_report(self, report: Any) -> None:
         if isinstance(report, ReportedExecution):
             self._note_event("fill")
-        elif isinstance(report, ReportedStatus) and report.status in _FILL_STATUSES:
+        elif isinstance(report, ReportedStatus) and report.status in DONE_AT_BROKER:
             self._note_event("order")
 
     def _note_event(self, kind: str) -> None:
@@ -760,7 +762,7 @@ class Monitor:
         pnl, start_equity = await self.day_pnl(reuse=not fresh_state)
         decision = evaluate_breaker(pnl, start_equity, self.limits)
         report.pnl, report.breaker = pnl, decision
-        log.info(
+        (log.info if decision.tripped else log.debug)(  # checked every second: a trip is the news
             "monitor.breaker.check",
             pnl=str(pnl.total),
             start_equity=str(start_equity),
@@ -999,7 +1001,8 @@ class Monitor:
             steps.append(("breaker", self._breaker_if_changed))
         for name, step in steps:
             try:
-                result = await step()
+                with self.polls.quiet(name):
+                    result = await step()
             except Exception as exc:
                 self._due.pop(name, None)  # retry on the next pass
                 text = f"{type(exc).__name__}: {exc}"
@@ -1023,6 +1026,7 @@ class Monitor:
                 report.errors += result.errors
                 report.breaker = report.breaker or result.breaker
         self.passes += 1
+        self.polls.pass_done(self.clock())
         return report
 
     def _note_reconnect(self) -> None:

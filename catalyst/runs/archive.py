@@ -30,6 +30,7 @@ from catalyst.runs.run_folder import (
     unexpected_entries,
 )
 from catalyst.runs.runs_errors import BadRunParameterError, RunNotFoundError, RunsError
+from catalyst.runs.shared_assets import ASSETS_DIR, AssetHashes, name_digest
 
 
 @dataclass(frozen=True)
@@ -117,12 +118,15 @@ def _inside(run_dir: str | None, runs_dir: Path) -> bool:
 class Problem:
     """Something ``verify`` found. ``kind``: changed | removed | inserted | unsealed | chain |
     missing (recorded in the ledger, no folder) | unrecorded (a folder the ledger does not know) |
-    unexpected (not a run folder) | ledger (the ledger could not be read)."""
+    unexpected (not a run folder) | ledger (the ledger could not be read). A shared asset's problem
+    names the asset (``run`` is ``assets``) and the runs whose reports load it."""
 
     run: str
     artifact: str
     kind: str
     message: str
+    #: a shared asset's problem: every run whose report loads it (each of them no longer verifies)
+    runs: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.kind.upper():9} {self.run}/{self.artifact}: {self.message}"
@@ -137,6 +141,10 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def broken_runs(self) -> set[str]:
+        """The runs (``YYYY-MM-DD/<folder>``) a problem touches, those loading a broken asset too."""
+        return {p.run for p in self.problems} | {r for p in self.problems for r in p.runs}
 
 
 def _load(runs_dir: Path, path: Path) -> ArchivedRun:
@@ -212,6 +220,41 @@ def _check_artifacts(run: ArchivedRun) -> tuple[int, list[Problem]]:
             )
         )
     return len(recorded), problems
+
+
+def _asset_fault(path: str, recorded: str, actual: str | None) -> tuple[str, str] | None:
+    """What is wrong with one shared asset a manifest lists: (kind, message), None when nothing."""
+    if actual is None:
+        return "removed", "a shared asset the report loads; missing from the archive's assets folder"
+    if actual != recorded:
+        return "changed", "a shared asset: its SHA-256 differs from the one the manifest records"
+    digest = name_digest(path)
+    if digest is not None and not actual.startswith(digest):
+        return "changed", "a shared asset: its content does not match the hash in its name"
+    return None
+
+
+def _check_assets(runs: list[ArchivedRun], hashes: AssetHashes) -> tuple[int, list[Problem]]:
+    """Every shared asset the runs' manifests list, hashed once: one problem per asset and fault,
+    naming the runs whose reports load it."""
+    users: dict[tuple[str, str, str], list[str]] = {}
+    checked = 0
+    for r in runs:
+        if r.manifest is None:
+            continue
+        for path, recorded in sorted(r.manifest.assets.items()):
+            checked += 1
+            fault = _asset_fault(path, recorded, hashes.of(path))
+            if fault is not None:
+                users.setdefault((path, *fault), []).append(r.relative)
+    problems = []
+    for (path, kind, message), names in sorted(users.items()):
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        artifact = path.removeprefix(ASSETS_DIR + "/")
+        problems.append(
+            Problem(ASSETS_DIR, artifact, kind, f"{message} ({len(names)} run(s): {shown})", tuple(names))
+        )
+    return checked, problems
 
 
 def _check_chain(runs_dir: Path, runs: list[ArchivedRun]) -> list[Problem]:
@@ -388,9 +431,13 @@ def verify_archive(
     that the archive lacks, and the folders the ledger does not know.
     """
     runs = list_runs(runs_dir)
+    hashes = AssetHashes(runs_dir)
     if run is not None:
         target = resolve_run(runs_dir, run)
         count, problems = _check_artifacts(target)
+        assets, found = _check_assets([target], hashes)
+        count += assets
+        problems += found
         chain = _check_chain(runs_dir, runs)
         problems += [p for p in chain if p.run == target.relative]
         if recorded is not None:
@@ -402,6 +449,9 @@ def verify_archive(
         count, found = _check_artifacts(r)
         total += count
         problems += found
+    assets, found = _check_assets(runs, hashes)
+    total += assets
+    problems += found
     problems += _check_chain(runs_dir, runs)
     if recorded is not None:
         problems += _check_ledger(runs_dir, runs, recorded)

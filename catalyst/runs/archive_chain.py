@@ -31,6 +31,7 @@ from catalyst.runs.manifest import (
 )
 from catalyst.runs.run_folder import RunFolder
 from catalyst.runs.runs_errors import ArchiveLockError, RunsError
+from catalyst.runs.shared_assets import hash_referenced_assets
 
 CHAIN_HEAD_NAME = "chain_head.json"
 LOCK_NAME = ".chain.lock"
@@ -99,7 +100,8 @@ def seal_run(
     summary: dict[str, Any] | None = None,
     acknowledged: Acknowledgement | None = None,
 ) -> tuple[Manifest, str]:
-    """Hash every artifact of ``folder``, link it to the chain and write its manifest.
+    """Hash every artifact of ``folder`` and every shared asset its reports load, link it to the
+    chain and write its manifest.
 
     Returns the manifest and the SHA-256 of its file. Nothing may be written to the folder after.
     A folder is sealed once: a second seal (two ``runs seal`` at once) is refused under the lock.
@@ -124,6 +126,7 @@ def seal_run(
             failure=failure,
             summary=summary or {},
             acknowledged=acknowledged,
+            assets=hash_referenced_assets(runs_dir, folder.path),
         )
         sha = write_manifest(folder.path, manifest)
         _write_head(runs_dir, ChainHead(sequence=manifest.sequence, run=folder.relative, sha256=sha))

@@ -107,7 +107,7 @@ def evaluate_gate(account: str | None, runs: list[RunFacts], required_days: int)
 def archive_facts(runs_dir: Path) -> list[RunFacts]:
     """The facts of every sealed run, with whether its artifacts still verify."""
     report = verify_archive(runs_dir)
-    broken = {p.run for p in report.problems}
+    broken = report.broken_runs()
     out: list[RunFacts] = []
     for r in list_runs(runs_dir):
         if r.manifest is None:

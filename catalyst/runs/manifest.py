@@ -2,6 +2,10 @@
 
 The manifest is written last, as canonical JSON (sorted keys), so its own SHA-256 is stable and the
 next run's manifest can record it: the archive is a hash chain (see :mod:`catalyst.runs.archive_chain`).
+
+``assets`` lists the archive's shared files the run's reports load (``assets/<name>`` -> SHA-256, see
+:mod:`catalyst.runs.shared_assets`): they are outside the run folder, stored once for every run, and
+covered by every manifest that uses them. Format 1 manifests (before shared assets) have none.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any
 from catalyst.runs.run_folder import MANIFEST_NAME
 from catalyst.runs.runs_errors import RunsError
 
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
 
 #: Distributions whose versions every manifest records.
 RECORDED_PACKAGES: tuple[str, ...] = (
@@ -96,6 +100,8 @@ class Manifest:
     summary: dict[str, Any] = field(default_factory=dict)
     format: int = MANIFEST_FORMAT
     acknowledged: Acknowledgement | None = None
+    #: shared files of the archive the run's reports load: ``assets/<name>`` -> sha256
+    assets: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, indent=2, ensure_ascii=False, default=str) + "\n"
@@ -122,8 +128,9 @@ class Manifest:
                 previous=ChainLink(**prev) if prev else None,
                 failure=Failure(**fail) if fail else None,
                 summary=dict(raw.get("summary") or {}),
-                format=int(raw.get("format", MANIFEST_FORMAT)),
+                format=int(raw.get("format", 1)),
                 acknowledged=Acknowledgement(**ack) if ack else None,
+                assets=dict(raw.get("assets") or {}),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise RunsError(f"unreadable manifest ({type(exc).__name__}: {exc})") from exc

@@ -2,7 +2,8 @@
 
 The sequence: make the run folder; route the structured log (this process's and, through
 ``CATALYST_RUN_DIR``, the kernel's) to ``events.jsonl``; record the run in the ledger; execute the
-notebook with papermill (progress bar on the terminal); export the HTML report; export the run's
+notebook with papermill (progress bar on the terminal); export the HTML report (code cells hidden unless
+``show_code``; plotly.js and the stylesheet shared in ``runs/assets/``); export the run's
 ledger rows to ``trade_log.duckdb``; stop writing to the folder; seal it (manifest + hash chain).
 A notebook that raises is archived the same way, its manifest naming the failing cell.
 """
@@ -23,11 +24,13 @@ from catalyst.cycle.outcome import CycleOutcome
 from catalyst.ledger.run_process import this_process
 from catalyst.runs.archive_chain import seal_run
 from catalyst.runs.html_export import export_html
+from catalyst.runs.kernel_transport import IpcKernelManager
 from catalyst.runs.manifest import Failure, Manifest, code_version
 from catalyst.runs.run_env import ENV_MODE, ENV_RUN_DIR, ENV_RUN_ID
 from catalyst.runs.run_folder import FolderClaim, RunFolder, check_kind, create_run_folder
 from catalyst.runs.run_outcome import read_outcome, settle_outcome
 from catalyst.runs.run_summary import summarize_trade_log
+from catalyst.runs.shared_assets import SharedAssetChangedError
 
 log = structlog.get_logger(__name__)
 
@@ -127,6 +130,23 @@ def describe_failure(f: Failure) -> str:
     return f"{where}{code} raised {f.ename}: {f.evalue}"
 
 
+def _export_report(folder: RunFolder, runs_dir: Path, *, show_code: bool, notes: list[str]) -> int:
+    """The HTML report, loading the archive's shared plotly.js and stylesheet; returns its figure
+    count. A shared asset that was altered is never rewritten: the report embeds its own copy instead
+    (and ``runs verify`` names the altered asset)."""
+    try:
+        try:
+            return export_html(folder.notebook, folder.html, archive=runs_dir, show_code=show_code).figures
+        except SharedAssetChangedError as exc:
+            notes.append(f"{exc}; this run's report embeds its own copy")
+            log.error("run.shared_asset_changed", run_id=folder.run_id, error=str(exc))
+            return export_html(folder.notebook, folder.html, show_code=show_code).figures
+    except Exception as exc:
+        notes.append(f"HTML export failed: {type(exc).__name__}: {exc}")
+        log.error("run.html_export_failed", run_id=folder.run_id, error=str(exc))
+        return 0
+
+
 def execute_run(
     kind: str,
     *,
@@ -195,6 +215,7 @@ def execute_run(
                     log_output=False,
                     cwd=str(source.parent),
                     execution_timeout=execution_timeout,
+                    kernel_manager_class=IpcKernelManager,
                 )
             except Exception as exc:  # the notebook's failure is a result, archived like any other
                 failure = _failure_of(exc)
@@ -206,11 +227,7 @@ def execute_run(
                     evalue=failure.evalue,
                 )
         if folder.notebook.exists():
-            try:
-                figures = export_html(folder.notebook, folder.html)
-            except Exception as exc:
-                notes.append(f"HTML export failed: {type(exc).__name__}: {exc}")
-                log.error("run.html_export_failed", run_id=folder.run_id, error=str(exc))
+            figures = _export_report(folder, runs_dir, show_code=bool(injected.get("show_code")), notes=notes)
         status = "failed" if failure else "ok"
         finished = now()
         hooks.record_run({**row, "status": status, "finished_at": finished})

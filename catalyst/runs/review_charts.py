@@ -10,23 +10,30 @@ from catalyst.runs.review_report import ReviewData
 
 
 def equity_chart(data: ReviewData) -> go.Figure:
+    """Net realized P&L by day, its running total, and the change in equity with the open positions
+    marked at their last price (so a day with open positions does not read as fees only)."""
     curve = data.equity_curve()
     if curve.empty:
-        return empty_chart("Equity change from closed trades", f"no fills in {data.period.label}")
-    fig = go.Figure(
-        [
-            go.Bar(x=[str(d) for d in curve["day"]], y=curve["net"], name="net realized P&L of the day"),
+        return empty_chart("Equity change", f"no fills and no open positions in {data.period.label}")
+    days = [str(d) for d in curve["day"]]
+    traces = [
+        go.Bar(x=days, y=curve["net"], name="net realized P&L of the day"),
+        go.Scatter(x=days, y=curve["cumulative_net"], name="cumulative realized", mode="lines+markers"),
+    ]
+    if curve["unrealized"].astype(float).abs().sum() > 0:
+        traces += [
+            go.Bar(x=days, y=curve["unrealized"], name="unrealized (open positions at the last price)"),
             go.Scatter(
-                x=[str(d) for d in curve["day"]],
-                y=curve["cumulative_net"],
-                name="cumulative",
-                mode="lines+markers",
+                x=days, y=curve["equity_change"], name="equity change incl. unrealized", mode="lines+markers"
             ),
         ]
-    )
+    fig = go.Figure(traces)
     # one bar per trading day: a category axis (a date axis zooms a single day into milliseconds)
     fig.update_layout(
-        title="Equity change from closed trades (HKD, after fees)", height=360, xaxis={"type": "category"}
+        title="Equity change: realized after fees, and open positions marked at the last price (HKD)",
+        height=360,
+        xaxis={"type": "category"},
+        barmode="relative",
     )
     return fig
 

@@ -6,20 +6,20 @@ Values in, frames out; :mod:`catalyst.runs.review_charts` draws them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from catalyst.domain.order_status import FINAL, texts
 from catalyst.market import HK_TZ
 from catalyst.reconcile.ledger_book import BOOK_COLUMNS, ledger_positions
 from catalyst.runs.archive import list_runs, verify_archive
 from catalyst.runs.run_folder import day_of
 from catalyst.runs.runs_errors import BadRunParameterError
 
-TERMINAL = ("Filled", "Cancelled", "Inactive", "rejected", "unknown", "ApiCancelled", "expired")
 
 
 @dataclass(frozen=True)
@@ -50,21 +50,14 @@ def review_period(day: str = "", days: int = 1, *, today: date | None = None) ->
     return ReviewPeriod(start=end - timedelta(days=days - 1), end=end)
 
 
-def realized_pnl(fills: pd.DataFrame) -> pd.DataFrame:
-    """Realized P&L of each fill by the average-cost method, per (account, symbol), in time order.
-
-    Columns added: ``signed_qty``, ``realized`` (before fees), ``net`` (realized minus the fill's fees).
-    """
-    if fills.empty:
-        return fills.assign(
-            signed_qty=pd.Series(dtype="int64"),
-            realized=pd.Series(dtype="float64"),
-            net=pd.Series(dtype="float64"),
-        )
-    out = fills.sort_values("ts").copy()
+def _average_cost_walk(
+    fills: pd.DataFrame,
+) -> tuple[list[int], list[float], dict[tuple[str, str], tuple[int, float]]]:
+    """Signed quantity and realized P&L of each fill (in time order) by the average-cost method, and
+    the book left at the end: (account, symbol) -> (position, average cost)."""
     signed, realized = [], []
     book: dict[tuple[str, str], tuple[int, float]] = {}
-    for row in out.to_dict("records"):
+    for row in fills.to_dict("records"):
         key = (str(row["account"]), str(row["symbol"]))
         qty = int(row["quantity"]) * (1 if str(row["side"]) == "BUY" else -1)
         price = float(row["price"])
@@ -86,10 +79,45 @@ def realized_pnl(fills: pd.DataFrame) -> pd.DataFrame:
         book[key] = (pos, avg)
         signed.append(qty)
         realized.append(pnl)
+    return signed, realized, book
+
+
+def realized_pnl(fills: pd.DataFrame) -> pd.DataFrame:
+    """Realized P&L of each fill by the average-cost method, per (account, symbol), in time order.
+
+    Columns added: ``signed_qty``, ``realized`` (before fees), ``net`` (realized minus the fill's fees).
+    """
+    if fills.empty:
+        return fills.assign(
+            signed_qty=pd.Series(dtype="int64"),
+            realized=pd.Series(dtype="float64"),
+            net=pd.Series(dtype="float64"),
+        )
+    out = fills.sort_values("ts").copy()
+    signed, realized, _ = _average_cost_walk(out)
     out["signed_qty"] = signed
     out["realized"] = realized
     out["net"] = out["realized"] - pd.to_numeric(out["fees"], errors="coerce").fillna(0.0).astype(float)
     return out
+
+
+def cost_basis(fills: pd.DataFrame) -> pd.DataFrame:
+    """What the fills leave open per (account, symbol): signed quantity and average cost (before
+    fees), by the same average-cost method as the realized P&L."""
+    cols = ["account", "symbol", "quantity", "avg_cost"]
+    if fills.empty:
+        return pd.DataFrame(columns=cols)
+    _, _, book = _average_cost_walk(fills.sort_values("ts"))
+    rows = [(a, s, q, avg) for (a, s), (q, avg) in book.items() if q != 0]
+    return pd.DataFrame(rows, columns=cols)
+
+
+#: The prices open positions are marked at (see :mod:`catalyst.runs.review_marks`).
+MARK_COLUMNS = ["symbol", "price", "as_of", "source"]
+
+
+def _no_marks() -> pd.DataFrame:
+    return pd.DataFrame(columns=MARK_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -102,6 +130,16 @@ class ReviewData:
     alerts: pd.DataFrame
     reconciliations: pd.DataFrame
     runs: pd.DataFrame
+    #: the last price of each open symbol (``MARK_COLUMNS``); empty: not marked
+    marks: pd.DataFrame = field(default_factory=_no_marks)
+
+    def with_marks(self, marks: pd.DataFrame) -> ReviewData:
+        """The same review with its open positions marked at ``marks``."""
+        return replace(self, marks=marks)
+
+    def open_symbols(self) -> list[str]:
+        pos = self.positions
+        return sorted({str(s) for s in pos.loc[pos["quantity"] != 0, "symbol"]}) if not pos.empty else []
 
     def _in_period(self, frame: pd.DataFrame, col: str = "ts") -> pd.DataFrame:
         if frame.empty:
@@ -136,9 +174,22 @@ class ReviewData:
         return g[cols]
 
     def equity_curve(self) -> pd.DataFrame:
-        """Cumulative net realized P&L (after fees) by day: the change in equity from closed trades."""
+        """By day: net realized P&L (after fees), its running total, and the change in equity with the
+        open positions marked at their last price (their unrealized P&L, on the period's last day)."""
         d = self.pnl_by_day()
-        return d.assign(cumulative_net=d["net"].cumsum()) if not d.empty else d.assign(cumulative_net=[])
+        unrealized = self.unrealized_total()
+        if d.empty and not unrealized:
+            return d.assign(cumulative_net=[], unrealized=[], equity_change=[])
+        if d.empty or d["day"].iloc[-1] != self.period.end:
+            end = pd.DataFrame(
+                [{"day": self.period.end, "fills": 0, "realized": 0.0, "fees": 0.0, "net": 0.0}]
+            )
+            d = pd.concat([d, end], ignore_index=True) if not d.empty else end
+        d = d.assign(cumulative_net=d["net"].astype(float).cumsum())
+        marked = [0.0] * (len(d) - 1) + [unrealized]
+        return d.assign(
+            unrealized=marked, equity_change=d["cumulative_net"] + pd.Series(marked, index=d.index)
+        )
 
     def pnl_by_symbol(self) -> pd.DataFrame:
         f = self.period_fills()
@@ -166,12 +217,21 @@ class ReviewData:
         return f[cols] if not f.empty else pd.DataFrame(columns=cols)
 
     def open_positions(self) -> pd.DataFrame:
-        """Open positions with their protective orders at the broker (as the ledger last saw them)."""
+        """Open positions with their average cost, unrealized P&L at the last price, and their
+        protective orders at the broker (as the ledger last saw them).
+
+        The average cost is the ledger's (a reconciliation records the broker's), else the fills'
+        (average-cost method, as for the realized P&L); the unrealized P&L is (last - average cost)
+        x signed quantity, before the fees of closing.
+        """
         cols = [
             "account",
             "symbol",
             "quantity",
             "avg_cost",
+            "last",
+            "unrealized",
+            "marked_at",
             "stop_price",
             "target_price",
             "stop_order",
@@ -183,7 +243,7 @@ class ReviewData:
             return pd.DataFrame(columns=cols)
         pos = pos.loc[pos["quantity"] != 0].copy()
         working = (
-            self.orders.loc[~self.orders["status"].isin(TERMINAL)] if not self.orders.empty else self.orders
+            self.orders.loc[~self.orders["status"].isin(texts(FINAL))] if not self.orders.empty else self.orders
         )
 
         def leg(row: Any, role: str) -> str:
@@ -192,10 +252,32 @@ class ReviewData:
             m = working.loc[(working["symbol"].astype(str) == str(row.symbol)) & (working["role"] == role)]
             return ", ".join(f"{r.order_ref} ({r.status})" for r in m.itertuples()) if len(m) else ""
 
+        basis: dict[tuple[str, str], float | None] = {
+            (str(r.account), str(r.symbol)): _number(r.avg_cost) for r in cost_basis(self.fills).itertuples()
+        }
+        marks = {str(r.symbol): r for r in self.marks.itertuples()} if not self.marks.empty else {}
+        costs: list[float | None] = [
+            _number(r.avg_cost)
+            if _number(r.avg_cost) is not None
+            else basis.get((str(r.account), str(r.symbol)))
+            for r in pos.itertuples()
+        ]
+        pos["avg_cost"] = costs
+        pos["last"] = [_number(marks[str(s)].price) if str(s) in marks else None for s in pos["symbol"]]
+        pos["marked_at"] = [str(marks[str(s)].as_of) if str(s) in marks else "" for s in pos["symbol"]]
+        pos["unrealized"] = [
+            round((last - avg) * int(q), 2) if last is not None and avg is not None else None
+            for last, avg, q in zip(pos["last"], pos["avg_cost"], pos["quantity"], strict=True)
+        ]
         pos["stop_order"] = [leg(r, "stop_loss") for r in pos.itertuples()]
         pos["target_order"] = [leg(r, "take_profit") for r in pos.itertuples()]
         pos["protected"] = pos["stop_order"] != ""
         return pos.reindex(columns=cols)
+
+    def unrealized_total(self) -> float:
+        """Unrealized P&L of the open positions that have a price (HKD); 0.0 when none has."""
+        values = [v for v in self.open_positions()["unrealized"] if v is not None and v == v]
+        return round(float(sum(values)), 2)
 
     def period_risk_events(self) -> pd.DataFrame:
         return self._in_period(self.risk_events)
@@ -210,6 +292,7 @@ class ReviewData:
         d = self.pnl_by_day()
         recs = self.period_reconciliations()
         unclean = int((recs["status"] != "clean").sum()) if len(recs) else 0
+        opened = self.open_positions()
         rows = [
             ("period", self.period.label),
             ("runs archived", len(self.runs)),
@@ -218,20 +301,41 @@ class ReviewData:
             ("realized P&L before fees (HKD)", round(float(d["realized"].sum()), 2) if len(d) else 0.0),
             ("fees (HKD)", round(float(d["fees"].sum()), 2) if len(d) else 0.0),
             ("net realized P&L (HKD)", round(float(d["net"].sum()), 2) if len(d) else 0.0),
-            ("open positions", len(self.open_positions())),
-            ("unprotected open positions", int((~self.open_positions()["protected"].astype(bool)).sum())),
+            ("open positions", len(opened)),
+            ("unrealized P&L at the last price (HKD)", self._unrealized_text(opened)),
+            ("unprotected open positions", int((~opened["protected"].astype(bool)).sum())),
             ("risk events", len(self.period_risk_events())),
             ("alerts", len(self.period_alerts())),
             ("reconciliations (not clean)", f"{len(recs)} ({unclean})"),
         ]
         return pd.DataFrame([(k, str(v)) for k, v in rows], columns=["item", "value"])
 
+    def _unrealized_text(self, opened: pd.DataFrame) -> str:
+        if opened.empty:
+            return "0.0"
+        missing = [str(s) for s, v in zip(opened["symbol"], opened["unrealized"], strict=True) if v is None]
+        total = self.unrealized_total()
+        if len(missing) == len(opened):
+            return "not marked: no last price (the gateway was not reachable)"
+        return f"{total}" + (f" (no price for {', '.join(missing)})" if missing else "")
+
+
+def _number(value: Any) -> float | None:
+    """A price or cost as a float; None for a missing value (None, NaN, NA)."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number
+
 
 def archive_runs(runs_dir: Path, period: ReviewPeriod, *, current_run_id: str = "") -> pd.DataFrame:
     """The archive's runs in the period with their status and whether they still verify (the run
     doing the review is left out: it is sealed only after it finishes)."""
     report = verify_archive(runs_dir)
-    broken = {p.run for p in report.problems if not p.run.endswith(current_run_id[-6:] or "?")}
+    broken = {r for r in report.broken_runs() if not r.endswith(current_run_id[-6:] or "?")}
     rows = []
     for r in list_runs(runs_dir):
         if r.run_id == current_run_id:

@@ -118,6 +118,8 @@ def run_id_of(run_dir: Path) -> str:
 
 #: Files of the archive's top folder that are not runs (the chain's head and lock, a write probe).
 ARCHIVE_FILES = ("chain_head.json", "chain_head.json.tmp", ".chain.lock")
+#: The archive's folder of shared report assets (:mod:`catalyst.runs.shared_assets`).
+ARCHIVE_ASSETS_DIR = "assets"
 ARCHIVE_PROBE = ".catalyst-write-probe-"
 
 
@@ -154,6 +156,8 @@ def unexpected_entries(runs_dir: Path) -> list[Path]:
     for entry in sorted(runs_dir.iterdir()):
         if entry.is_dir() and _DAY_DIR.match(entry.name):
             out.extend(p for p in sorted(entry.iterdir()) if not (p.is_dir() and _RUN_DIR.match(p.name)))
+        elif entry.is_dir() and entry.name == ARCHIVE_ASSETS_DIR:
+            continue  # its files are checked through the manifests that list them
         elif entry.name not in ARCHIVE_FILES and not entry.name.startswith(ARCHIVE_PROBE):
             out.append(entry)
     return out

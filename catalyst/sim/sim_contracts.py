@@ -1,9 +1,19 @@
 """The securities the simulator lists: identities, descriptions and the numbers behind their prices.
 
-Board lots, spread tables and stamp-duty flags come from ``catalyst.market`` (the one source of
-those facts); this table adds what only the simulator needs: a conId, a long name marked
-" (SIM)" so synthetic data is visible wherever a contract is shown, IB-style industry fields, and
-the parameters of the synthetic price process (daily volatility, daily turnover).
+The simulator lists every tradable security of the *active* universe (``catalyst.market``, the one
+source of board lots, spread tables and stamp-duty flags; the gateway process applies the same
+settings as the client, so an imported HKEX list is what it serves). This module adds what only the
+simulator needs: a conId, a long name marked " (SIM)" so synthetic data is visible wherever a
+contract is shown, IB-style industry fields, and the parameters of the synthetic price process
+(daily volatility, daily turnover).
+
+The shipped 20 keep their hand-set descriptions below. Any other security gets the universe's name,
+HKEX's category as IB-style fields, :data:`DEFAULT_DAILY_VOL` and :data:`DEFAULT_TURNOVER_HKD_M`,
+and a **seed price** from :func:`seed_price` when the universe has no reference price for it: a
+whole-dollar level between HK$2 and HK$200, log-uniform, chosen by the SHA-256 of the stock code.
+It is deterministic (the same code always starts from the same level, in every process and run),
+independent of the simulator's seed and of the rest of the universe, and a whole dollar is on
+every ladder of tables A and D at any date, so it is a valid price wherever it is quoted.
 
 ConIds are made up (``SIM_CONID_BASE + stock code``); real IB conIds are different numbers, so
 nothing should ever hard-code them.
@@ -11,17 +21,25 @@ nothing should ever hard-code them.
 
 from __future__ import annotations
 
+import hashlib
+import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from catalyst.market import HK_TZ, CalendarRangeError, security
+from catalyst.market import HK_TZ, ActiveUniverse, CalendarRangeError, Security, active_universe
 from catalyst.market.market_phase import session_for
 
 SIM_CONID_BASE = 900_000_000
 #: Market-rule ids served for each spread table (IB's real SEHK ids are unknown [U]; opaque here).
 MARKET_RULE_IDS: dict[str, int] = {"A": 3201, "D": 3204}
 SYNTHETIC_LABEL = " (SIM)"
+#: Price-process parameters of a security outside the shipped 20.
+DEFAULT_DAILY_VOL = 0.025
+DEFAULT_TURNOVER_HKD_M = 200.0
+#: Range of :func:`seed_price` (whole HK dollars).
+SEED_PRICE_RANGE = (2, 200)
 
 
 @dataclass(frozen=True)
@@ -85,29 +103,126 @@ _TABLE: dict[str, tuple[str, str, str, str, float, float]] = {
 }
 
 
-def _build() -> dict[str, ListedStock]:
-    out: dict[str, ListedStock] = {}
-    for symbol, (name, industry, category, sub, vol, turnover) in _TABLE.items():
-        sec = security(symbol)
-        out[symbol] = ListedStock(
-            symbol=symbol,
-            con_id=SIM_CONID_BASE + int(symbol),
-            long_name=name + SYNTHETIC_LABEL,
-            industry=industry,
-            category=category,
-            subcategory=sub,
-            stock_type="ETF" if sec.is_etf else "COMMON",
-            daily_vol=vol,
-            turnover_hkd_m=turnover,
-            board_lot=sec.board_lot,
-            spread_table=sec.spread_table,
-            ref_price=sec.ref_price,
-        )
-    return out
+def seed_price(symbol: str) -> Decimal:
+    """The deterministic starting level of a security without a reference price (module docstring)."""
+    digest = hashlib.sha256(f"catalyst-sim-seed-price:{symbol}".encode()).digest()
+    u = int.from_bytes(digest[:8], "big") / 2**64
+    low, high = SEED_PRICE_RANGE
+    return Decimal(round(math.exp(math.log(low) + u * (math.log(high) - math.log(low)))))
 
 
-LISTINGS: dict[str, ListedStock] = _build()
-BY_CON_ID: dict[int, ListedStock] = {s.con_id: s for s in LISTINGS.values()}
+def _stock_type(sec: Security) -> str:
+    if sec.is_etf:
+        return "ETF"
+    return "REIT" if sec.kind == "reit" else "COMMON"
+
+
+def listed_stock(sec: Security) -> ListedStock:
+    """The simulator's listing of one universe security."""
+    known = _TABLE.get(sec.symbol)
+    if known is not None:
+        name, industry, category, sub, vol, turnover = known
+    else:
+        name, vol, turnover = sec.name, DEFAULT_DAILY_VOL, DEFAULT_TURNOVER_HKD_M
+        industry = "Funds" if sec.is_etf or sec.kind == "reit" else "Unclassified"
+        category, sub = sec.category, sec.sub_category or sec.category
+    return ListedStock(
+        symbol=sec.symbol,
+        con_id=SIM_CONID_BASE + int(sec.symbol),
+        long_name=name + SYNTHETIC_LABEL,
+        industry=industry,
+        category=category,
+        subcategory=sub,
+        stock_type=_stock_type(sec),
+        daily_vol=vol,
+        turnover_hkd_m=turnover,
+        board_lot=sec.board_lot,
+        spread_table=sec.spread_table,
+        ref_price=sec.ref_price if sec.ref_price is not None else seed_price(sec.symbol),
+    )
+
+
+@dataclass
+class _Served:
+    """The listings of one active universe, and the ones served so far (see :data:`LISTINGS`)."""
+
+    active: ActiveUniverse
+    every: dict[str, ListedStock]
+    by_con_id: dict[int, ListedStock]
+    served: dict[str, ListedStock]
+
+    def serve(self, stock: ListedStock) -> ListedStock:
+        self.served.setdefault(stock.symbol, stock)
+        return stock
+
+
+_current: _Served | None = None
+
+
+def _listings() -> _Served:
+    """Listings of the active universe, rebuilt when another universe becomes active."""
+    global _current
+    active = active_universe()
+    if _current is None or _current.active is not active:
+        every = {code: listed_stock(sec) for code, sec in active.tradable.items()}
+        first = {code: stock for code, stock in every.items() if code in _TABLE}
+        _current = _Served(active, every, {s.con_id: s for s in every.values()}, first)
+    return _current
+
+
+class _BySymbol(Mapping[str, ListedStock]):
+    """symbol -> listing, of the active universe (read-only).
+
+    Every tradable security of the active universe can be looked up. Iteration (which the exchange
+    does every tick, to push changed quotes) covers the securities *served* so far: the shipped 20
+    from the start, any other one from its first lookup (contract details, a quote, bars, an order).
+    A full HKEX list has about 2,900 tradable securities and a quote costs about 10 ms to build, so
+    pushing quotes for every one each tick would stall the simulator; IB too streams only what
+    someone asked for.
+    """
+
+    def __getitem__(self, key: str) -> ListedStock:
+        current = _listings()
+        return current.serve(current.every[key])
+
+    def __contains__(self, key: object) -> bool:
+        return key in _listings().every
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(_listings().served))
+
+    def __len__(self) -> int:
+        return len(_listings().served)
+
+
+class _ByConId(Mapping[int, ListedStock]):
+    """conId -> listing, of the active universe (read-only; iterates the served ones like LISTINGS)."""
+
+    def __getitem__(self, key: int) -> ListedStock:
+        current = _listings()
+        return current.serve(current.by_con_id[key])
+
+    def __contains__(self, key: object) -> bool:
+        return key in _listings().by_con_id
+
+    def __iter__(self) -> Iterator[int]:
+        return iter([s.con_id for s in list(_listings().served.values())])
+
+    def __len__(self) -> int:
+        return len(_listings().served)
+
+
+#: symbol -> listing; see :class:`_BySymbol` for what iteration covers.
+LISTINGS: Mapping[str, ListedStock] = _BySymbol()
+BY_CON_ID: Mapping[int, ListedStock] = _ByConId()
+
+
+def listed_codes(limit: int = 30) -> str:
+    """The listed codes for a message, shortened when the universe is large."""
+    codes = list(_listings().every)
+    if len(codes) <= limit:
+        return ", ".join(codes)
+    return f"the {len(codes):,} tradable securities of the active universe, e.g. {', '.join(codes[:5])}"
 
 
 def session_hours(first_day: date, days: int = 7) -> tuple[str, str]:

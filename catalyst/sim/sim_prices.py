@@ -7,7 +7,8 @@ The price of a stock at a moment is a pure function of ``(seed, symbol, time)``:
 
 * **Days.** From :data:`ANCHOR` on, each trading day ``i`` has an open and a close drawn from a
   per-symbol random stream: an overnight gap, a daily return with a weak pull back towards the
-  universe's reference price (so levels stay plausible for years), and on about
+  universe's reference price, or the seed price of ``sim_contracts.seed_price`` for a security
+  without one (so levels stay plausible for years), and on about
   :data:`CATALYST_PROBABILITY` of days a *catalyst*: a jump of 2-6 daily standard deviations, either
   overnight (a gap at the open) or at a random moment of the session, with a volume surge after it.
 * **Seconds.** Inside a day the log price follows a Brownian bridge from the open to the close with a
@@ -39,7 +40,7 @@ import numpy.typing as npt
 
 from catalyst.market import HK_TZ, ladder, snap_to_tick, to_hk
 from catalyst.market.market_phase import TradingDay, session_for, sessions_between
-from catalyst.sim.sim_contracts import LISTINGS, ListedStock
+from catalyst.sim.sim_contracts import LISTINGS, ListedStock, listed_codes
 from catalyst.sim.sim_errors import UnknownSimContractError
 from catalyst.sim.sim_model import Bar, Quote
 
@@ -173,7 +174,7 @@ class PriceModel:
             return LISTINGS[symbol]
         except KeyError:
             raise UnknownSimContractError(
-                f"the simulator lists no stock {symbol!r}; it lists {', '.join(LISTINGS)}"
+                f"the simulator lists no stock {symbol!r}; it lists {listed_codes()}"
             ) from None
 
     def chain(self, symbol: str) -> DayChain:

@@ -51,6 +51,7 @@ from catalyst.sim.wire_framing import (
     negotiate_version,
     split_fields,
 )
+from catalyst.sim.wire_versions import for_session
 
 log = structlog.get_logger(__name__)
 
@@ -135,12 +136,13 @@ class ClientSession:
     _out: bytearray = field(default_factory=bytearray)
 
     def send(self, fields: Sequence[str]) -> None:
-        """Queue a frame; frames queued in one loop iteration leave in one write (one syscall)."""
+        """Queue a frame, laid out for this session's version; frames queued in one loop iteration
+        leave in one write (one syscall)."""
         if self.closed:
             return
         if not self._out:
             asyncio.get_running_loop().call_soon(self.flush)
-        self._out += encode_frame(fields)
+        self._out += encode_frame(for_session(fields, self.server_version))
         self.messages_out += 1
 
     def drop_position_pushes(self) -> None:
@@ -304,8 +306,9 @@ class GatewayServer:
         version_text = pending.pop(0).decode("ascii", errors="replace")
         try:
             session.server_version = negotiate_version(version_text)
-        except HandshakeError as exc:
-            log.warning("sim.client.handshake_refused", peer=session.peer, reason=str(exc))
+        except HandshakeError as exc:  # a real gateway answers nothing it could read: close at once
+            log.warning("sim.client.handshake_refused", peer=session.peer, version_text=version_text[:40],
+                        reason=str(exc))  # fmt: skip
             return
         now = self.exchange.now()
         session.send(enc.handshake_reply(session.server_version, now.astimezone(UTC)))

@@ -1,10 +1,14 @@
-"""Outgoing TWS messages at server version 178: one function per message, returning its fields.
+"""Outgoing TWS messages at each served server version: one function per message, returning its fields.
 
 Each function returns the list of text fields (message id first) exactly as a real IB Gateway lays
-them out for the IB client library (2.1.0) at version 178 (``docs/simulator.md`` and ``tws-protocol.md`` §3).
-``wire_framing.encode_frame`` turns the list into bytes. Rules that matter to the client's decoder:
-ints as plain decimal, booleans as ``0``/``1``, unset values as empty strings (never ``None`` or
-``?``), ASCII text (non-ASCII is sent as ``\\uXXXX`` escapes, which the IB client unescapes in long names).
+them out at version 178 (``docs/simulator.md`` and ``tws-protocol.md`` §3). The five messages whose
+layout changes inside 157..178 (error, openOrder, completedOrder, contractDetails, execDetails) are
+built per version (``wire_versions`` holds each field's first version): they return
+:class:`~catalyst.sim.wire_versions.VersionedFields`, and ``.at_version(v)`` gives the layout a
+client at ``v`` reads. ``wire_framing.encode_frame`` turns the list into bytes. Rules that matter to
+the client's decoder: ints as plain decimal, booleans as ``0``/``1``, unset values as empty strings
+(never ``None`` or ``?``), ASCII text (non-ASCII is sent as ``\\uXXXX`` escapes, which the IB client
+unescapes in long names).
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+
+from catalyst.sim import wire_versions as v
+from catalyst.sim.wire_versions import per_version
 
 #: IB's "unset double" sentinel, as real gateways write it (e.g. realizedPNL before a position closes).
 UNSET_DOUBLE = "1.7976931348623157E308"
@@ -96,9 +103,13 @@ def current_time(epoch_seconds: int) -> Fields:
     return ["49", "1", str(epoch_seconds)]
 
 
-def error(req_id: int, code: int, message: str, advanced_order_reject_json: str = "") -> Fields:
-    """Error message layout v2; at 178 it ends with ``advancedOrderRejectJson`` (usually empty)."""
-    return ["4", "2", str(req_id), str(code), ascii_text(message), advanced_order_reject_json]
+@per_version
+def error(version: int, req_id: int, code: int, message: str, advanced_order_reject_json: str = "") -> Fields:
+    """Error message layout v2; from 166 it ends with ``advancedOrderRejectJson`` (usually empty)."""
+    out = ["4", "2", str(req_id), str(code), ascii_text(message)]
+    if version >= v.ADVANCED_ORDER_REJECT:
+        out.append(advanced_order_reject_json)
+    return out
 
 
 # --- orders ------------------------------------------------------------------------------------
@@ -134,8 +145,31 @@ class WireOrder:
     completed_status: str = ""
 
 
-def open_order(o: WireOrder, contract: WireContract) -> Fields:
-    """openOrder (5) for a plain order: 127 fields (no combo, delta-neutral, scale, algo, condition)."""
+def _fa_profile(version: int) -> Fields:
+    """``faProfile`` after ``faPercentage`` in openOrder and completedOrder, below 177 only."""
+    return [""] if version < v.FA_PROFILE_DESUPPORT else []
+
+
+def _peg_best_mid(version: int) -> Fields:
+    """minTradeQty, minCompeteSize, competeAgainstBestOffset, midOffsetAtWhole, midOffsetAtHalf (>= 170)."""
+    return ["", "", "", "", ""] if version >= v.PEGBEST_PEGMID_OFFSETS else []
+
+
+def _open_order_tail(version: int) -> Fields:
+    """What follows ``usePriceMgmtAlgo`` in openOrder, field by field from its first version."""
+    out: Fields = []
+    if version >= v.DURATION:
+        out.append("")  # duration
+    if version >= v.POST_TO_ATS:
+        out.append("")  # postToAts
+    if version >= v.AUTO_CANCEL_PARENT:
+        out.append("0")  # autoCancelParent
+    return out + _peg_best_mid(version)
+
+
+@per_version
+def open_order(version: int, o: WireOrder, contract: WireContract) -> Fields:
+    """openOrder (5), plain order: 127 fields at 178 (no combo, delta-neutral, scale, algo, condition)."""
     return [
         "5",
         str(o.order_id),
@@ -161,6 +195,7 @@ def open_order(o: WireOrder, contract: WireContract) -> Fields:
         "",  # faGroup
         "",  # faMethod
         "",  # faPercentage
+        *_fa_profile(version),
         "",  # modelCode
         "",  # goodTillDate
         "",  # rule80A
@@ -246,14 +281,7 @@ def open_order(o: WireOrder, contract: WireContract) -> Fields:
         "0",  # isOmsContainer
         "0",  # discretionaryUpToLimitPrice
         "",  # usePriceMgmtAlgo
-        "",  # duration (>= 159)
-        "",  # postToAts (>= 160)
-        "0",  # autoCancelParent (>= 162)
-        "",  # minTradeQty (>= 170)
-        "",  # minCompeteSize
-        "",  # competeAgainstBestOffset
-        "",  # midOffsetAtWhole
-        "",  # midOffsetAtHalf
+        *_open_order_tail(version),  # duration, postToAts, autoCancelParent, minTradeQty..midOffsetAtHalf
     ]
 
 
@@ -279,8 +307,9 @@ def open_order_end() -> Fields:
     return ["53", "1"]
 
 
-def completed_order(o: WireOrder, contract: WireContract) -> Fields:
-    """completedOrder (101): keyed by permId (no orderId/clientId); 96 fields for a plain order."""
+@per_version
+def completed_order(version: int, o: WireOrder, contract: WireContract) -> Fields:
+    """completedOrder (101): keyed by permId (no orderId/clientId); 96 fields for a plain order at 178."""
     return [
         "101",
         *contract.c11(),
@@ -303,6 +332,7 @@ def completed_order(o: WireOrder, contract: WireContract) -> Fields:
         "",  # faGroup
         "",  # faMethod
         "",  # faPercentage
+        *_fa_profile(version),
         "",  # modelCode
         "",  # goodTillDate
         "",  # rule80A
@@ -363,11 +393,7 @@ def completed_order(o: WireOrder, contract: WireContract) -> Fields:
         str(o.parent_perm_id),
         o.completed_time,
         o.completed_status,
-        "",  # minTradeQty
-        "",  # minCompeteSize
-        "",  # competeAgainstBestOffset
-        "",  # midOffsetAtWhole
-        "",  # midOffsetAtHalf
+        *_peg_best_mid(version),
     ]
 
 
@@ -397,9 +423,10 @@ class WireExecution:
     last_liquidity: int
 
 
-def exec_details(e: WireExecution, contract: WireContract) -> Fields:
-    """execDetails (11): no version field at 178; 32 fields with pendingPriceRevision."""
-    return [
+@per_version
+def exec_details(version: int, e: WireExecution, contract: WireContract) -> Fields:
+    """execDetails (11): no version field; 32 fields at 178, where pendingPriceRevision ends it."""
+    out = [
         "11",
         str(e.req_id),
         str(e.order_id),
@@ -421,8 +448,10 @@ def exec_details(e: WireExecution, contract: WireContract) -> Fields:
         "",  # evMultiplier
         "",  # modelCode
         str(e.last_liquidity),
-        "0",  # pendingPriceRevision (>= 178)
     ]
+    if version >= v.PENDING_PRICE_REVISION:
+        out.append("0")  # pendingPriceRevision
+    return out
 
 
 def exec_details_end(req_id: int) -> Fields:
@@ -538,11 +567,15 @@ class WireContractDetails:
     exchange: str = "SEHK"  # as the request named it (the client keeps SMART if asked)
 
 
-def contract_details(req_id: int, d: WireContractDetails) -> Fields:
-    """contractDetails (10) at >= 164: no version field, 40 fields with no secIds."""
+@per_version
+def contract_details(version: int, req_id: int, d: WireContractDetails) -> Fields:
+    """contractDetails (10): 40 fields at >= 164 (no version field, no secIds); below 164 a message
+    version and ``mdSizeMultiplier``, and no size rules (163 alone: one ``sizeMinTick``)."""
     c = d.contract
+    sized = version >= v.SIZE_RULES
     return [
         "10",
+        *([] if sized else [v.CONTRACT_DETAILS_MESSAGE_VERSION]),
         str(req_id),
         c.symbol,
         c.sec_type,
@@ -556,6 +589,7 @@ def contract_details(req_id: int, d: WireContractDetails) -> Fields:
         c.trading_class or c.symbol,
         str(c.con_id),
         fmt_num(d.min_tick),
+        *([] if sized else ["1"]),  # mdSizeMultiplier
         "",  # multiplier
         d.order_types,
         d.valid_exchanges,
@@ -579,10 +613,16 @@ def contract_details(req_id: int, d: WireContractDetails) -> Fields:
         d.market_rule_ids,
         "",  # realExpirationDate
         d.stock_type,
-        fmt_num(d.min_size),
-        fmt_num(d.size_increment),
-        fmt_num(d.suggested_size_increment),
+        *_size_rules(version, d),
     ]
+
+
+def _size_rules(version: int, d: WireContractDetails) -> Fields:
+    if version >= v.SIZE_RULES:
+        return [fmt_num(d.min_size), fmt_num(d.size_increment), fmt_num(d.suggested_size_increment)]
+    if version == v.FRACTIONAL_SIZE_SUPPORT:
+        return [fmt_num(d.size_increment)]  # sizeMinTick
+    return []
 
 
 def contract_details_end(req_id: int) -> Fields:

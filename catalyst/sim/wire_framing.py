@@ -11,10 +11,8 @@ import re
 import struct
 from collections.abc import Sequence
 
-#: The version the simulator announces (the IB client library 2.1.0's maximum, as with real gateways).
-SERVER_VERSION = 178
-#: The oldest client version we accept (the IB client library 2.1.0's minimum).
-MIN_CLIENT_VERSION = 157
+from catalyst.sim.wire_versions import MIN_CLIENT_VERSION, SERVER_VERSION
+
 #: A frame longer than this is treated as garbage and the connection dropped (IB's own cap is 16 MB).
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 GREETING = b"API\0"
@@ -54,7 +52,7 @@ def split_fields(payload: bytes) -> list[str]:
 def negotiate_version(version_text: str) -> int:
     """Answer a client's ``vMIN..MAX`` as a real gateway does: ``min(MAX, 178)``.
 
-    Raises :class:`HandshakeError` if the client cannot speak 178 or any version we serve.
+    Raises :class:`HandshakeError` if no version in the client's range is served (157..178).
     """
     text = version_text.rstrip("\0")
     match = _VERSION_RANGE.match(text)
@@ -70,8 +68,9 @@ def negotiate_version(version_text: str) -> int:
     chosen = min(high, SERVER_VERSION)
     if chosen < low or chosen < MIN_CLIENT_VERSION:
         raise HandshakeError(
-            f"client versions {low}..{high} are outside what the simulator serves "
-            f"({MIN_CLIENT_VERSION}..{SERVER_VERSION})"
+            f"client speaks API versions {low}..{high}; the simulator serves "
+            f"{MIN_CLIENT_VERSION}..{SERVER_VERSION} (IB's API 9.81 or newer, ib_insync 0.9.86): "
+            f"refused before any reply"
         )
     return chosen
 

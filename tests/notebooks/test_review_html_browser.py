@@ -1,4 +1,8 @@
-"""The HTML review, opened offline in headless Chromium, draws its plotly charts without errors."""
+"""The HTML review, opened offline in headless Chromium, draws its plotly charts without errors.
+
+The network is off for the browser: every request it would make beyond the file itself goes to a
+proxy on a closed port, so a chart that needed a CDN would not draw. plotly.js and the stylesheet
+come from the archive's shared assets folder (``runs/assets/``) by a relative path."""
 
 from __future__ import annotations
 
@@ -24,6 +28,9 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--hide-scrollbars",
     "--virtual-time-budget=15000",
+    # the network off: anything not on disk would go through a proxy that does not answer
+    "--proxy-server=http://127.0.0.1:9",
+    "--proxy-bypass-list=<-loopback>",
 ]
 
 
@@ -73,6 +80,19 @@ def test_every_plotly_chart_of_the_review_renders_without_javascript_errors(
     assert console_errors == []
     assert len(rendered) == plots, f"{len(rendered)} of {plots} plots rendered"
     assert done.stdout.count('class="main-svg"') >= plots
+
+
+def test_the_review_loads_plotly_js_from_the_archives_shared_assets_by_a_relative_path(
+    review_html: Path,
+) -> None:
+    html = review_html.read_text()
+    scripts = re.findall(r'<script src="([^"]+)"', html)
+    assert [s for s in scripts if "plotly" in s] == [
+        s for s in scripts if s.startswith("../../assets/plotly-")
+    ]
+    (plotly_js,) = [s for s in scripts if "plotly" in s]
+    assert (review_html.parent / plotly_js).resolve().is_file()
+    assert review_html.stat().st_size < 500_000, "plotly.js is not copied into the report"
 
 
 def test_a_screenshot_of_the_review_is_not_blank(review_html: Path, tmp_path: Path) -> None:

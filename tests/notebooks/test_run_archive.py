@@ -112,6 +112,55 @@ def test_changing_one_byte_of_an_artifact_makes_verify_fail_and_name_it(
     }
 
 
+def test_a_run_folder_is_under_a_megabyte_and_plotly_js_is_stored_once_for_the_archive(
+    archived: Archived,
+) -> None:
+    for kind in ("cycle", "review"):
+        folder = archived.folder(kind)
+        size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        assert size < 1_000_000, f"the {kind} run folder holds {size} bytes"
+    assets = sorted((archived.runs_dir / "assets").iterdir())
+    assert len([a for a in assets if a.name.startswith("plotly-")]) == 1
+    for kind in ("cycle", "review"):
+        manifest = json.loads((archived.folder(kind) / "manifest.json").read_text())
+        assert set(manifest["assets"]) == {f"assets/{a.name}" for a in assets}
+
+
+def test_changing_one_byte_of_the_shared_plotly_js_makes_verify_fail_and_name_it(
+    archived: Archived, tmp_path: Path
+) -> None:
+    shutil.copytree(archived.runs_dir, tmp_path / "runs")
+    (plotly_js,) = (tmp_path / "runs" / "assets").glob("plotly-*.js")
+    data = bytearray(plotly_js.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    plotly_js.write_bytes(bytes(data))
+    problems = verify_archive(tmp_path / "runs").problems
+    assert [(p.run, p.artifact, p.kind) for p in problems] == [("assets", plotly_js.name, "changed")]
+    for kind in ("cycle", "review"):
+        assert archived.folder(kind).relative_to(archived.runs_dir).as_posix() in problems[0].message
+
+
+def test_the_html_report_leaves_the_code_out_and_the_archived_notebook_keeps_it(archived: Archived) -> None:
+    folder = archived.folder("review")
+    assert "load_review(" in (folder / "review.ipynb").read_text()
+    html = (folder / "review.html").read_text()
+    assert "load_review(" not in html and "Open positions" in html
+
+
+def test_the_reviews_open_positions_show_average_cost_and_unrealized_pnl_at_the_last_price(
+    archived: Archived,
+) -> None:
+    """The cycle left positions open: the review marks them, so the day does not read as fees only."""
+    nb = nbformat.read(str(archived.folder("review") / "review.ipynb"), as_version=4)
+    (cell,) = [c for c in nb.cells if c.cell_type == "code" and "data.open_positions()" in c.source]
+    (table,) = [
+        o for o in cell.outputs if "text/plain" in o.get("data", {}) and "avg_cost" in o.data["text/plain"]
+    ]
+    lines = table.data["text/plain"].splitlines()
+    assert "unrealized" in lines[0] and len(lines) > 1, "the cycle left open positions"
+    assert all("None" not in line and "NaN" not in line for line in lines[1:]), lines
+
+
 def test_runs_list_and_show_describe_the_archive(archived: Archived) -> None:
     listed = CliRunner().invoke(app, ["runs", "list"], env=archived.env)
     assert "cycle" in listed.output and "review" in listed.output

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from broker_harness import STATE_DIR, GatewayTarget, run_session, tick_down
+from broker_harness import STATE_DIR, GatewayTarget, run_session, tick_down, tick_up
 
 from catalyst.broker import BrokerSession
 from catalyst.broker.broker_errors import OrdersNotRecordedError, SymbolExitsBusyError
@@ -135,3 +135,63 @@ def test_a_bracket_waits_while_the_monitor_holds_the_symbols_exits_and_is_refuse
         {"intent_id": "it-lease-1", "status": "rejected"},
         {"intent_id": "it-lease-2", "status": "proven"},
     ]
+
+
+def test_protection_and_flatten_rows_are_committed_when_place_order_is_called(
+    gateway: GatewayTarget, ledger: Ledger
+) -> None:
+    """Exits too (the monitor's re-protection, every flatten): on record before they leave."""
+    control = gateway.require_control()
+    seen: dict[str, list[dict[str, Any]]] = {}
+
+    async def scenario(s: BrokerSession) -> None:
+        control.drift(s.account, "2388", 500)
+        reader = Ledger(ledger.path)
+        real_place = s.connection.ib.placeOrder
+
+        def observed_place(contract: Any, order: Any) -> Any:
+            seen[order.orderRef] = reader.query(
+                "SELECT role, status, order_id FROM orders WHERE order_ref = ?", [order.orderRef]
+            ).to_dict("records")
+            return real_place(contract, order)
+
+        s.connection.ib.placeOrder = observed_place  # type: ignore[method-assign]
+        try:
+            q = await s.quote("2388")
+            assert q.bid is not None and q.ask is not None
+            await s.protect("2388", 500, stop=tick_down(q.bid, 20, "2388"), target=tick_up(q.ask, 20, "2388"))
+            await s.flatten("2388")
+        finally:
+            s.connection.ib.placeOrder = real_place  # type: ignore[method-assign]
+
+    run_session(gateway, ledger, scenario)
+    assert sorted(ref.rsplit(":", 1)[-1] if "PROT" in ref else "FLAT" for ref in seen) == ["FLAT", "SL", "TP"]
+    for ref, rows in seen.items():
+        assert len(rows) == 1, f"{ref} was sent before its row was committed"
+        assert rows[0]["role"] in {"protect", "flatten"}
+
+
+def test_an_exit_is_sent_even_when_the_ledger_cannot_record_it_and_lands_later(
+    gateway: GatewayTarget, tmp_path: Any
+) -> None:
+    """Unlike an entry, a flatten reduces risk: a ledger held by another process does not stop it.
+    Its row is written once the ledger is free again."""
+    control = gateway.require_control()
+    ledger = Ledger(tmp_path / "ledger.duckdb", lock_timeout=1.0)
+    ledger.tables()
+    refs: list[str] = []
+
+    async def scenario(s: BrokerSession) -> None:
+        control.drift(s.account, "1299", 200)
+        blocker = LedgerFileLock(ledger.lock_path, timeout=5)
+        blocker.acquire()
+        try:
+            exit_order = await s.flatten("1299")
+        finally:
+            blocker.release()
+        assert exit_order is not None
+        refs.append(exit_order.order_ref)
+
+    run_session(gateway, ledger, scenario)
+    assert refs and refs[0] in [str(o["order_ref"]) for o in control.orders()]
+    assert ledger.query("SELECT role FROM orders WHERE order_ref = ?", refs)["role"].tolist() == ["flatten"]

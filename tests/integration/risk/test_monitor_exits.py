@@ -34,6 +34,7 @@ ACCOUNTS = (
     "DU0000048",
     "DU0000049",
     "DU0000050",
+    "DU0000051",
 )
 WORKING = {"PreSubmitted", "Submitted"}
 
@@ -310,6 +311,44 @@ def test_a_gap_through_the_stop_right_after_a_re_protection_is_closed_at_once(
 
     run(rig, scenario)
     assert "level_breach_closed" in kinds(rig.ledger)
+
+
+def test_a_flatten_ends_the_stop_and_target_another_client_left_working(
+    gw: GatewayHandle, tmp_path: Path
+) -> None:
+    """The chaos soak's naked exit: a cycle placed the bracket and exited; the price gaps through its
+    stop-limit, which triggers but cannot fill, and the monitor closes the position. IB lets only the
+    placing client cancel those legs, so the flatten joins their OCA group (type 3): its fill
+    reduces them to nothing and nothing is left working on the flat symbol."""
+    account, symbol = ACCOUNTS[10], "5"
+    rig = make_rig(gw.host, gw.port, account, tmp_path, RiskLimits(daily_loss_fraction=None))
+    cycle = BrokerSession(settings_for(gw.host, gw.port, account), run_id="cycle", proof_timeout=3.0)
+    gw.control.drift(account, symbol, 400)
+
+    async def scenario(r: Rig) -> None:
+        await cycle.connect()
+        try:
+            stop, target = await levels(cycle, symbol)
+            await cycle.protect(symbol, 400, stop=stop, target=target, oca_group="intent-x:OCA")
+        finally:
+            await cycle.close()  # the cycle has exited; its legs keep working at the broker
+        record_position(r.ledger, account, symbol, 400, stop, target)
+        gw.control.move_price(symbol, pct=-20)
+
+        async def acted() -> list[str]:
+            return (await r.monitor.check_quotes()).actions
+
+        assert await until(acted, what="the breach acted on") == [f"flatten {symbol}"]
+        await until(lambda: flat(r.session, symbol), what=f"{symbol} flat")
+
+        async def nothing_works() -> bool:
+            return working(gw, account, symbol) == []
+
+        await until(nothing_works, what=f"no order left working on flat {symbol}")
+
+    run(rig, scenario)
+    assert "level_breach_closed" in kinds(rig.ledger)
+    assert "foreign_orders_after_flatten" not in kinds(rig.ledger)
 
 
 def test_a_new_position_in_a_symbol_just_flattened_is_acted_on_without_waiting_for_the_cooldown(

@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 
 from catalyst.cycle.rerun import ledger_numbering, split_resumed
-from catalyst.domain import BracketIntent, Side
+from catalyst.domain import BracketIntent, Candidate, Side
 from catalyst.ledger import Ledger
 from catalyst.market import HK_TZ
-from catalyst.research.position_sizing import size_candidates
-from catalyst.research.strategy_base import Candidate
+from catalyst.risk.position_sizing import size_candidates
 from catalyst.risk.risk_limits import RiskLimits
 
 AT = datetime(2026, 11, 24, 10, 5, tzinfo=HK_TZ)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from catalyst.domain import (
     MAX_ORDER_REF_LEN,
     BracketIntent,
+    Candidate,
     IntentNumbering,
     InvalidIntentError,
     Side,
@@ -21,8 +22,7 @@ from catalyst.domain import (
     parse_order_ref,
 )
 from catalyst.market import HK_TZ, universe
-from catalyst.research.position_sizing import size_candidates
-from catalyst.research.strategy_base import Candidate
+from catalyst.risk.position_sizing import size_candidates
 from catalyst.risk.risk_limits import RiskLimits
 
 

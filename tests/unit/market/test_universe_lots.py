@@ -84,7 +84,7 @@ def test_malformed_codes_raise_unknown_symbol(text: object) -> None:
 
 
 def test_a_code_outside_the_universe_raises_and_says_how_to_add_it() -> None:
-    with pytest.raises(UnknownSymbolError, match=r"universe\.json"):
+    with pytest.raises(UnknownSymbolError, match=r"catalyst universe import FILE"):
         board_lot("1")
 
 

@@ -101,3 +101,17 @@ def test_orders_unknown_to_the_ledger_and_stale_ledger_orders_are_found() -> Non
         ("b:P", "stale_order"),
         ("manual", "unknown_order"),
     ]
+
+
+def test_an_expired_day_order_is_not_a_stale_open_order() -> None:
+    """The diff once kept its own list of final statuses, without ``expired``: every DAY order that
+    lapsed at the close was reported stale by the next reconciliation."""
+    broker = pd.DataFrame({"order_ref": ["a:SL"], "symbol": ["700"]})
+    ledger = pd.DataFrame(
+        {
+            "order_ref": ["a:SL", "b:P", "c:P"],
+            "symbol": ["700", "388", "16"],
+            "status": ["Submitted", "expired", "not_sent"],
+        }
+    )
+    assert diff_orders(broker, ledger).empty

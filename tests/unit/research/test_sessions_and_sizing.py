@@ -8,12 +8,11 @@ from types import SimpleNamespace
 import pandas as pd
 from research_fixtures import hk
 
-from catalyst.domain import Side
+from catalyst.domain import Candidate, Side
 from catalyst.market import FIXED, TIERED
 from catalyst.research.backtester import BacktestConfig
 from catalyst.research.continuous_session import continuous_mask
-from catalyst.research.position_sizing import size_candidate
-from catalyst.research.strategy_base import Candidate
+from catalyst.risk.position_sizing import size_candidate
 from catalyst.risk.risk_limits import RiskLimits
 
 

@@ -11,7 +11,13 @@ from typing import Any
 from catalyst.ledger import Ledger
 from catalyst.risk.alert_channels import AppriseChannels, ChannelOutcome
 from catalyst.risk.alerts import Alerter, Severity, read_alert_file
-from catalyst.risk.event_alerts import RiskEventAlerts, alert_function, alert_severity, alert_title
+from catalyst.risk.event_alerts import (
+    MONITOR_SESSION_KINDS,
+    RiskEventAlerts,
+    alert_function,
+    alert_severity,
+    alert_title,
+)
 
 
 def unproven_event(intent: str = "it-1", symbol: str = "941", flattened: int = 3000) -> dict[str, Any]:
@@ -121,3 +127,17 @@ def test_a_delivered_alert_prints_no_undelivered_line(tmp_path: Path) -> None:
     channel.release.set()
     Alerter(channel, alert_file=tmp_path / "a.jsonl", say=said.append).alert(Severity.CRITICAL, "x")
     assert said == []
+
+
+def test_the_monitor_session_alerts_the_events_the_monitor_does_not_alert_itself_once(tmp_path: Path) -> None:
+    """A flatten the broker never acknowledged reaches a person; a repair failure the monitor
+    alerts in its own words is not alerted a second time by its session."""
+    said: list[str] = []
+    hook = RiskEventAlerts(no_channel_alerter(tmp_path, said), only=MONITOR_SESSION_KINDS)
+    unconfirmed = {**unproven_event(), "kind": "flatten_unconfirmed", "message": "flatten 941:FLAT not acked"}
+    hook(unconfirmed)
+    hook({**unproven_event(), "kind": "protection_unproven", "message": "protective orders not proven"})
+    assert hook.close() == 0
+    lines = read_alert_file(tmp_path / "alerts.jsonl")
+    assert [line["severity"] for line in lines] == ["critical"]
+    assert "flatten 941:FLAT not acked" in lines[0]["body"]

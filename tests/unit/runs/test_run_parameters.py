@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "limit_overrides": {},
     "dry_run": False,
     "lookback_days": 20,
+    "show_code": False,
 }
 
 

@@ -25,9 +25,8 @@ from decimal import Decimal
 
 import structlog
 
-from catalyst.domain import BracketIntent, IntentNumbering
+from catalyst.domain import BracketIntent, Candidate, IntentNumbering
 from catalyst.market import as_hk_date, board_lot, shares_for_budget
-from catalyst.research.strategy_base import Candidate
 from catalyst.risk.pretrade import risk_of
 from catalyst.risk.risk_limits import RiskLimits
 
