@@ -1,18 +1,31 @@
 """The ledger: one DuckDB file that several processes read and write.
 
-DuckDB lets one process hold a database file open at a time, so every operation here opens a
-short-lived connection under a cross-process lock (``<ledger>.lock``, see ``ledger_lock``), does its
-work and closes the connection, releasing the file for the next process. A process that opens the
-file without our lock (a DuckDB shell, an old notebook) makes ``duckdb.connect`` fail with a lock
-error; that is retried with backoff and jitter until ``busy_timeout``. Both waits end in
+DuckDB lets one process hold a database file open at a time, so every locked operation here opens
+a short-lived connection under a cross-process lock (``<ledger>.lock``, see ``ledger_lock``), does
+its work and closes the connection, releasing the file for the next process. A process that opens
+the file without our lock (a DuckDB shell, an old notebook) makes ``duckdb.connect`` fail with a
+lock error; that is retried with backoff and jitter until ``busy_timeout``. Both waits end in
 :class:`LedgerBusyError` naming the file and how long we waited.
 
+Appends to the event tables (``EVENT_TABLES``) do not take that lock: each process writes them to
+its own append-only journal (``ledger_journal``: framed, checksummed records, one per ``append``
+call), and ``append`` returns once the record is written (in the page cache: it survives a kill -9
+of the process; with ``sync_appends`` it is also flushed to disk). Every locked operation first
+ingests every process's journal (``ledger_ingest``: one transaction, deduplicated on the primary
+key, offsets recorded in ``journal_ingest``), so a read sees every append that returned before it,
+in any process. A background thread ingests this process's journal about once a second
+(``ledger_flusher``) and each process ingests once more at exit, so the DuckDB file is complete
+whenever no Catalyst process runs. ``flush()`` ingests now.
+
 Inside one thread the connection is re-entrant: ``with ledger.transaction(): ledger.append(...)``
-uses the transaction's connection, so the writes commit or roll back together.
+uses the transaction's connection (the append is written to DuckDB directly, not journaled), so
+the writes commit or roll back together.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import hashlib
 import os
 import random
@@ -27,9 +40,12 @@ import duckdb
 import pandas as pd
 
 from catalyst.ledger.ledger_errors import LedgerBusyError, LedgerError
+from catalyst.ledger.ledger_flusher import BackgroundFlush
+from catalyst.ledger.ledger_ingest import IngestResult, ingest_journals
+from catalyst.ledger.ledger_journal import JournalWriter, encode_record, journal_folder
 from catalyst.ledger.ledger_lock import LedgerFileLock
 from catalyst.ledger.ledger_migrations import migrate
-from catalyst.ledger.ledger_values import ColumnInfo, coerce
+from catalyst.ledger.ledger_values import ColumnInfo, coerce, column_text
 from catalyst.ledger.run_export import export_run_rows
 
 #: Append-only tables: rows are inserted once, keyed by a caller-made id, never updated.
@@ -37,8 +53,21 @@ EVENT_TABLES: frozenset[str] = frozenset(
     {"order_events", "fills", "position_snapshots", "discrepancies", "risk_events", "alerts", "log_events"}
 )
 
+#: Tables the ledger keeps for itself: not written or read through ``append``/``upsert``.
+INTERNAL_TABLES: frozenset[str] = frozenset({"schema_version", "journal_ingest"})
+
 #: Rows per INSERT statement when appending a batch.
 _CHUNK = 400
+
+#: Environment variable: "1" makes every journaled append ``fdatasync`` before it returns.
+SYNC_APPENDS_ENV = "CATALYST_LEDGER_SYNC_APPENDS"
+
+#: How long an attach waits for this process's previous detach of the same file to finish.
+_REATTACH_WAIT_S = 5.0
+
+#: How long the at-exit ingest waits for the ledger lock and for a foreign holder of the file.
+_EXIT_LOCK_WAIT_S = 2.0
+_EXIT_BUSY_WAIT_S = 0.5
 
 Statement = str | tuple[str, Sequence[Any] | None]
 
@@ -47,6 +76,12 @@ _instance: duckdb.DuckDBPyConnection | None = None
 _instance_pid = 0
 _instance_lock = threading.Lock()
 _inherited: list[duckdb.DuckDBPyConnection] = []
+
+
+#: Per process and ledger path: the journal this process appends to and its background ingest.
+_journals: dict[Path, tuple[JournalWriter, BackgroundFlush]] = {}
+_journals_lock = threading.Lock()
+_journals_pid = os.getpid()
 
 
 #: Per thread: the open connection and transaction flag of each ledger path (re-entrancy across
@@ -93,17 +128,85 @@ def _is_duckdb_lock_error(exc: BaseException) -> bool:
     return "lock" in text and ("conflicting" in text or "could not set lock" in text)
 
 
-class Ledger:
-    """Access to one ledger file; cheap to create, safe to share between threads and processes."""
+def _is_still_attached_error(exc: BaseException) -> bool:
+    """DuckDB finishes a DETACH lazily while another thread's connection is mid-query: wait for it."""
+    return "already attached" in str(exc).lower()
 
-    def __init__(self, path: Path | str, *, lock_timeout: float = 60.0, busy_timeout: float = 60.0) -> None:
+
+def _sync_appends_default() -> bool:
+    return os.environ.get(SYNC_APPENDS_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _journal_of(path: Path, sync: bool) -> tuple[JournalWriter, BackgroundFlush]:
+    """This process's journal writer and background ingest for the ledger at ``path``."""
+    global _journals_pid
+    with _journals_lock:
+        if _journals_pid != os.getpid():  # forked without our hook (should not happen): start clean
+            _journals.clear()
+            _journals_pid = os.getpid()
+        entry = _journals.get(path)
+        if entry is None:
+            background = Ledger(path, lock_timeout=0.0, busy_timeout=0.0)
+            writer = JournalWriter(journal_folder(path), sync=sync)
+            entry = _journals[path] = (writer, BackgroundFlush(background.try_flush))
+        elif sync and not entry[0].sync:
+            entry[0].sync = True  # any Ledger of this path asking for synced appends gets them
+        return entry
+
+
+def _flush_at_exit() -> None:
+    """Close this process's journals and ingest them, waiting briefly for the lock; never raise."""
+    with _journals_lock:
+        entries = list(_journals.items()) if _journals_pid == os.getpid() else []
+    for path, (writer, background) in entries:
+        background.stop()
+        if not writer.close_and_remove_if_ingested() and path.exists():
+            # on failure the journal stays; the next Catalyst process ingests it
+            with contextlib.suppress(Exception):
+                Ledger(path, lock_timeout=_EXIT_LOCK_WAIT_S, busy_timeout=_EXIT_BUSY_WAIT_S).flush()
+
+
+def _after_fork_in_child() -> None:
+    global _journals_lock, _instance_lock, _journals_pid
+    _journals_lock = threading.Lock()
+    _instance_lock = threading.Lock()
+    for writer, background in _journals.values():
+        writer.forget_after_fork()
+        background.reset_after_fork()
+    _journals.clear()
+    _journals_pid = os.getpid()
+
+
+atexit.register(_flush_at_exit)
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class Ledger:
+    """Access to one ledger file; cheap to create, safe to share between threads and processes.
+
+    ``sync_appends``: flush every journaled append to disk before it returns (survives a power cut,
+    costs a disk flush per append); by default appends survive a kill of the process but not of
+    the machine. None reads ``CATALYST_LEDGER_SYNC_APPENDS`` ("1" turns it on).
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        lock_timeout: float = 60.0,
+        busy_timeout: float = 60.0,
+        sync_appends: bool | None = None,
+    ) -> None:
         text = str(path)
         if not text or text == ":memory:":
             raise LedgerError("the ledger needs a file path (several processes share it); got " + repr(text))
         self.path = Path(path).expanduser().absolute()
         self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.journal_folder = journal_folder(self.path)
         self.lock_timeout = lock_timeout
         self.busy_timeout = busy_timeout
+        self.sync_appends = _sync_appends_default() if sync_appends is None else sync_appends
+        self.last_ingest = IngestResult()
         self._schema_lock = threading.Lock()
         self._columns: dict[str, dict[str, ColumnInfo]] | None = None
         self._keys: dict[str, tuple[str, ...]] = {}
@@ -125,6 +228,9 @@ class Ledger:
                 con.execute("USE " + self._alias)
                 return con
             except duckdb.Error as exc:
+                if _is_still_attached_error(exc) and time.monotonic() - start < _REATTACH_WAIT_S:
+                    time.sleep(0.001)
+                    continue
                 _detach(con, self._alias)
                 if not _is_duckdb_lock_error(exc):
                     con.close()
@@ -156,11 +262,44 @@ class Ledger:
             try:
                 if self._columns is None:
                     self._prepare(con)
+                self._ingest(con)
                 yield con
             finally:
                 state["con"] = None
                 _detach(con, self._alias)
                 con.close()
+
+    def _ingest(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Move every process's journaled appends into the file (we hold the lock)."""
+        assert self._columns is not None
+        own = _journals.get(self.path)
+        written_before = own[0].written if own is not None else 0
+        try:
+            self.last_ingest = ingest_journals(con, self.journal_folder, self._columns, self._keys)
+            if own is not None:
+                own[0].note_ingested(written_before)
+        except (OSError, duckdb.Error) as exc:
+            raise LedgerError(
+                f"could not ingest the ledger journals in {self.journal_folder}: {exc}"
+            ) from exc
+
+    def flush(self) -> IngestResult:
+        """Ingest every journal into the DuckDB file now (waits for the lock like any operation)."""
+        with self._connection():
+            return self.last_ingest
+
+    def try_flush(self) -> bool:
+        """Ingest now if the ledger is free; False (nothing done) when another process holds it.
+
+        A ledger file that no longer exists (its folder was removed) is not created again: True.
+        """
+        if not self.path.exists():
+            return True
+        try:
+            self.flush()
+        except LedgerBusyError:
+            return False
+        return True
 
     def _prepare(self, con: duckdb.DuckDBPyConnection) -> None:
         with self._schema_lock:
@@ -170,12 +309,15 @@ class Ledger:
     def _load_schema(self, con: duckdb.DuckDBPyConnection) -> None:
         columns: dict[str, dict[str, ColumnInfo]] = {}
         rows = con.execute(
-            "SELECT table_name, column_name, data_type, numeric_precision, numeric_scale "
-            "FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' "
+            "SELECT table_name, column_name, data_type, numeric_precision, numeric_scale, is_nullable, "
+            "column_default FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND schema_name = 'main' "
             "ORDER BY table_name, column_index"
         ).fetchall()
-        for table, column, data_type, precision, scale in rows:
-            columns.setdefault(table, {})[column] = ColumnInfo(column, data_type, precision, scale)
+        for table, column, data_type, precision, scale, nullable, default in rows:
+            columns.setdefault(table, {})[column] = ColumnInfo(
+                column, data_type, precision, scale, bool(nullable), default is not None
+            )
         keys: dict[str, tuple[str, ...]] = {}
         for table, names in con.execute(
             "SELECT table_name, constraint_column_names FROM duckdb_constraints() "
@@ -206,8 +348,8 @@ class Ledger:
 
     def _table(self, table: str) -> dict[str, ColumnInfo]:
         assert self._columns is not None
-        if table not in self._columns or table == "schema_version":
-            known = ", ".join(sorted(t for t in self._columns if t != "schema_version"))
+        if table not in self._columns or table in INTERNAL_TABLES:
+            known = ", ".join(sorted(t for t in self._columns if t not in INTERNAL_TABLES))
             raise LedgerError(f"unknown ledger table {table!r}; the ledger has: {known}")
         return self._columns[table]
 
@@ -238,25 +380,61 @@ class Ledger:
     # -- writes ------------------------------------------------------------------------------------
 
     def append(self, table: str, rows: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> int:
-        """Insert rows that are not there yet; return how many were new.
+        """Record rows; idempotent on the primary key: a row whose key is stored is never doubled.
 
-        Idempotent on the primary key: appending a row whose id is already stored (a retry after a
-        crash, a second sync of the same execution) is a no-op, never a duplicate.
+        An event-table append outside ``transaction()`` is journaled: it returns once the record is
+        written, without waiting for any other process, and returns how many distinct rows it
+        recorded (a row stored earlier, a retry after a crash, is dropped when the journal is
+        ingested). Any other append writes DuckDB directly under the lock and returns how many
+        rows were new.
         """
         self._ensure_schema()  # validate and convert before taking the lock: hold it briefly
-        prepared = self._prepared_rows(table, rows)
+        prepared = self._unique(table, self._prepared_rows(table, rows))
         if not prepared:
             return 0
+        self._check_required(table, prepared)
+        state = _thread_state(self.path)
+        if table in EVENT_TABLES and not state["in_tx"]:
+            return self._journal(table, prepared)
+        return self._append_direct(table, prepared)
+
+    def _unique(self, table: str, prepared: list[dict[str, Any]]) -> list[dict[str, Any]]:
         keys = self._keys.get(table, ())
-        if keys:
-            seen: set[tuple[Any, ...]] = set()
-            unique: list[dict[str, Any]] = []
-            for row in prepared:
-                key = tuple(row[k] for k in keys)
-                if key not in seen:
-                    seen.add(key)
-                    unique.append(row)
-            prepared = unique
+        if not keys:
+            return prepared
+        seen: set[tuple[Any, ...]] = set()
+        unique: list[dict[str, Any]] = []
+        for row in prepared:
+            key = tuple(row[k] for k in keys)
+            if key not in seen:
+                seen.add(key)
+                unique.append(row)
+        return unique
+
+    def _check_required(self, table: str, prepared: list[dict[str, Any]]) -> None:
+        required = [c for c in self._table(table).values() if not c.nullable and not c.has_default]
+        for row in prepared:
+            missing = [c.name for c in required if row.get(c.name) is None]
+            if missing:
+                raise LedgerError(
+                    f"{table} row lacks required column(s) {', '.join(missing)} (NOT NULL): {row!r}"
+                )
+
+    def _journal(self, table: str, prepared: list[dict[str, Any]]) -> int:
+        columns = self._table(table)
+        groups: dict[tuple[str, ...], list[list[str | None]]] = {}
+        for row in prepared:
+            groups.setdefault(tuple(row), []).append(
+                [column_text(table, columns[c], v) for c, v in row.items()]
+            )
+        record = encode_record(table, [(list(cols), texts) for cols, texts in groups.items()])
+        writer, background = _journal_of(self.path, self.sync_appends)
+        writer.write(record)
+        background.poke()
+        return len(prepared)
+
+    def _append_direct(self, table: str, prepared: list[dict[str, Any]]) -> int:
+        keys = self._keys.get(table, ())
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in prepared:
             groups.setdefault(tuple(row), []).append(row)

@@ -22,6 +22,14 @@ from catalyst.ledger.ledger_errors import LedgerError
 
 _INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UBIGINT", "UINTEGER"})
 
+#: Ranges of the signed integer types, checked before a value is journaled (the cast happens later).
+_INTEGER_RANGES = {
+    "TINYINT": 1 << 7,
+    "SMALLINT": 1 << 15,
+    "INTEGER": 1 << 31,
+    "BIGINT": 1 << 63,
+}
+
 
 @dataclass(frozen=True)
 class ColumnInfo:
@@ -29,6 +37,8 @@ class ColumnInfo:
     data_type: str  # as DuckDB reports it: VARCHAR, DECIMAL(18,4), TIMESTAMP WITH TIME ZONE, JSON ...
     precision: int | None
     scale: int | None
+    nullable: bool = True
+    has_default: bool = False
 
     @property
     def is_decimal(self) -> bool:
@@ -138,3 +148,76 @@ def coerce(table: str, col: ColumnInfo, value: Any) -> Any:
     if hasattr(value, "item") and not isinstance(value, str | bytes):  # numpy scalar
         return value.item()
     return value
+
+
+def column_text(table: str, col: ColumnInfo, value: Any) -> str | None:
+    """A coerced value as the exact text DuckDB casts back to it (for the journal); raise if it cannot.
+
+    The journal is ingested later, by whichever process reads next: a value that would fail there
+    must fail here, in the caller's ``append``, naming the column.
+    """
+    if value is None:
+        return None
+    where = f"{table}.{col.name}"
+    if col.is_decimal:
+        return (
+            format(value, "f") if isinstance(value, Decimal) else format(_to_decimal(table, col, value), "f")
+        )
+    if col.is_integer:
+        return _integer_text(where, col, value)
+    if col.data_type in ("DOUBLE", "FLOAT", "REAL"):
+        return _float_text(where, col, value)
+    if col.data_type == "BOOLEAN":
+        return _bool_text(where, value)
+    if col.is_timestamp:
+        return _timestamp_text(where, value)
+    if col.is_json or col.data_type == "VARCHAR":
+        if isinstance(value, str):
+            return value
+        if isinstance(value, bool | int | float | Decimal):
+            return str(value)
+        raise LedgerError(f"{where} is {col.data_type}; got {type(value).__name__} {value!r}")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _integer_text(where: str, col: ColumnInfo, value: Any) -> str:
+    try:
+        number = int(value.strip()) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError):
+        raise LedgerError(f"{where} holds whole numbers; got {type(value).__name__} {value!r}") from None
+    if isinstance(value, float) and not value.is_integer():
+        raise LedgerError(f"{where} holds whole numbers; got {value!r}")
+    bound = _INTEGER_RANGES.get(col.data_type)
+    if bound is not None and not -bound <= number < bound:
+        raise LedgerError(f"{where} is {col.data_type}; {value!r} is out of its range")
+    return str(number)
+
+
+def _float_text(where: str, col: ColumnInfo, value: Any) -> str:
+    if isinstance(value, bool):
+        raise LedgerError(f"{where} is {col.data_type}; got a bool {value!r}")
+    try:
+        return repr(float(value.strip() if isinstance(value, str) else value))
+    except (TypeError, ValueError):
+        raise LedgerError(f"{where} is {col.data_type}; got {type(value).__name__} {value!r}") from None
+
+
+def _bool_text(where: str, value: Any) -> str:
+    if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
+        return "true" if value else "false"
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "t", "f", "1", "0"):
+        return "true" if value.strip().lower() in ("true", "t", "1") else "false"
+    raise LedgerError(f"{where} is BOOLEAN; got {type(value).__name__} {value!r}")
+
+
+def _timestamp_text(where: str, value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            raise LedgerError(f"{where} is a timestamp; {value!r} is not an ISO date and time") from None
+    raise LedgerError(f"{where} is a timestamp; got {type(value).__name__} {value!r}")

@@ -39,6 +39,7 @@ def test_a_held_ledger_lock_ends_in_a_busy_error_naming_the_file_and_the_wait(tm
 
 
 def test_a_writer_waits_for_a_process_holding_the_duckdb_file_and_then_succeeds(tmp_path: Path) -> None:
+    """A state-table write (upsert) goes to the file itself: it waits for the holder, then lands."""
     ledger = Ledger(tmp_path / "l.duckdb")
     ledger.schema_version()  # create it
     holder = hold_with_plain_duckdb(ledger.path, 0.6)
@@ -48,6 +49,25 @@ def test_a_writer_waits_for_a_process_holding_the_duckdb_file_and_then_succeeds(
     holder.wait(timeout=30)
     assert ledger.scalar("SELECT quantity FROM positions") == 100
     assert waited > 0.1
+
+
+def test_an_event_appended_while_a_process_holds_the_duckdb_file_lands_once_the_file_is_free(
+    tmp_path: Path,
+) -> None:
+    """An event append is journaled: it returns while the holder still has the file (it does not
+    wait for it) and is in the file once the holder lets go and the ledger is next used."""
+    ledger = Ledger(tmp_path / "l.duckdb", busy_timeout=1.0)
+    ledger.schema_version()
+    holder = hold_with_plain_duckdb(ledger.path, 120)
+    try:
+        assert ledger.append("risk_events", {"event_id": "r1", "ts": "2026-03-02T02:30:00+00:00",
+                                             "kind": "breaker_tripped", "severity": "critical",
+                                             "message": "loss limit"}) == 1  # fmt: skip
+        assert holder.poll() is None  # the holder still has the file: the append did not wait for it
+    finally:
+        holder.kill()
+        holder.wait()
+    assert ledger.scalar("SELECT kind FROM risk_events WHERE event_id = 'r1'") == "breaker_tripped"
 
 
 def test_a_process_holding_the_duckdb_file_too_long_ends_in_a_busy_error(tmp_path: Path) -> None:
