@@ -51,7 +51,14 @@ NON_SETTING_ENV: frozenset[str] = frozenset(
         CONFIG_ENV,
         "CATALYST_RUN_ID",
         "CATALYST_RUN_DIR",
+        "CATALYST_LEDGER_SYNC_APPENDS",  # catalyst.ledger: fdatasync every journaled append
+        # the test suite's switches (CI sets them; the commands the tests run inherit them)
         "CATALYST_REQUIRE_BROWSER",
+        "CATALYST_REQUIRE_CLIENTS",
+        "CATALYST_TEST_CLIENTS",
+        "CATALYST_CHAOS_SEED",
+        "CATALYST_CHAOS_ROUNDS",
+        "CATALYST_CHAOS_KEEP_GOING",
         # test-only crash points (catalyst.broker.crash_points)
         "CATALYST_CRASH_POINT",
         "CATALYST_CRASH_PARENT",

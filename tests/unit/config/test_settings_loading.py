@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from catalyst.config import ConfigError, Settings, load_settings
+from catalyst.config.settings_loader import ENV_ALIASES
 from catalyst.market import phase2_date, set_phase2_date
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -138,3 +140,27 @@ def test_applying_the_settings_moves_the_phase2_date_of_the_market_rules() -> No
         assert phase2_date() == dt.date(2027, 1, 4)
     finally:
         set_phase2_date(None)
+
+
+def _switches_read_outside_the_settings() -> set[str]:
+    """Every CATALYST_ variable that CI exports or that code reads straight from the environment."""
+    found: set[str] = set()
+    exported = re.compile(r"\bexport (CATALYST_[A-Z0-9_]+)=")
+    read = re.compile(r"""(?:environ\.get\(|environ\[|getenv\(|_ENV = )["'](CATALYST_[A-Z0-9_]+)["']""")
+    for path in [ROOT / ".ci" / "run", ROOT / "Makefile"]:
+        found |= set(exported.findall(path.read_text(encoding="utf-8")))
+    for folder in ("catalyst", "tests", "benchmarks"):
+        for path in (ROOT / folder).rglob("*.py"):
+            found |= set(read.findall(path.read_text(encoding="utf-8")))
+    return {
+        name for name in found if "__" not in name and name not in ENV_ALIASES and name != "CATALYST_CONFIG"
+    }
+
+
+def test_every_switch_ci_or_the_code_sets_is_accepted_by_every_command() -> None:
+    """CI once exported CATALYST_REQUIRE_CLIENTS, which every command then refused as a misspelt
+    setting: 40 tests failed on a clean checkout."""
+    switches = _switches_read_outside_the_settings()
+    assert {"CATALYST_REQUIRE_CLIENTS", "CATALYST_LEDGER_SYNC_APPENDS", "CATALYST_CHAOS_SEED"} <= switches
+    for name in sorted(switches):
+        load_settings(environ={name: "1"})  # no ConfigError
