@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import re
 import time
 from collections.abc import Awaitable, Coroutine, Iterable
 from datetime import date, datetime
@@ -55,7 +56,7 @@ from catalyst.broker.global_cancel import GlobalCancelResult, working_orders
 from catalyst.broker.order_latency import LatencyReport, latency_report
 from catalyst.broker.status_sync import StatusSync
 from catalyst.config import Settings
-from catalyst.domain import BracketIntent, OrderType, Side
+from catalyst.domain import BracketIntent, OrderStatus, OrderType, Side
 from catalyst.domain.order_status import DONE_AT_BROKER
 from catalyst.ledger import Ledger
 from catalyst.market import security
@@ -64,6 +65,8 @@ log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
+#: The flatten part of an orderRef (``<intent>:FLAT`` or ``<run>:<symbol>:FLAT:<n>``).
+_FLAT_REF = re.compile(r":FLAT(:\d+)?$")
 #: Longest wait, in seconds, for the ledger to commit an exit's row before the exit is sent anyway.
 EXIT_RECORD_WAIT = 2.0
 
@@ -833,15 +836,38 @@ class BrokerSession:
         self.connection.ib.placeOrder(contract, order)
 
         def acked() -> bool | None:
-            rep = self.reports.latest_order(client_id=self.client_id, order_id=order_id)
-            st = self.reports.latest_status(client_id=self.client_id, order_id=order_id)
-            if (rep and rep.perm_id) or (st and st.status in DONE_AT_BROKER):
-                return True
+            """True once the broker works (or finished) it; False when it refused it."""
             if any(e.is_order_failure for e in self.reports.errors_for_order(order_id)):
                 return False
+            rep = self.reports.latest_order(client_id=self.client_id, order_id=order_id)
+            st = self.reports.latest_status(client_id=self.client_id, order_id=order_id)
+            if (st and st.status == OrderStatus.INACTIVE) or (rep and rep.status == OrderStatus.INACTIVE):
+                return False  # IB's end state of a refusal: it never worked
+            if (rep and rep.perm_id) or (st and st.status in DONE_AT_BROKER):
+                return True  # working, filled, or reduced to nothing by its OCA group
             return None
 
         ok = await self.reports.wait_for(acked, self.proof_timeout)
+        if ok is False and oca_group:
+            # Refused while joined to the group (if IB will not join another client's group): the
+            # position must still be closed, so once more on its own; the refused order never worked,
+            # so this cannot close it twice. The surviving legs are then named by the caller's check.
+            log.critical(
+                "broker.flatten.refused_in_group",
+                order_ref=order_ref,
+                oca_group=oca_group,
+                symbol=described.symbol,
+            )
+            self._flatten_seq += 1
+            return await self._place_exit(
+                contract,
+                described,
+                side,
+                quantity,
+                _FLAT_REF.sub(f":FLAT:{self._flatten_seq}", order_ref),
+                fallback=fallback,
+                intent_id=intent_id,
+            )
         if not ok:
             self.recorder.risk_event(
                 "flatten_unconfirmed",
