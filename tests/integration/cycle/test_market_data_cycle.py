@@ -30,7 +30,9 @@ def project(tmp_path: Path) -> Iterator[CliProject]:
 
 
 def run_folder(stdout: str) -> Path:
-    return Path(next(ln for ln in stdout.splitlines() if ln.startswith("Run folder:")).split(":", 1)[1].strip())
+    return Path(
+        next(ln for ln in stdout.splitlines() if ln.startswith("Run folder:")).split(":", 1)[1].strip()
+    )
 
 
 def test_without_market_data_the_cycle_refuses_by_name_and_sends_nothing(project: CliProject) -> None:
