@@ -15,8 +15,8 @@ from catalyst.sim import wire_encode as enc
 from catalyst.sim.sim_errors import FaultParameterError
 from catalyst.sim.sim_faults import FAULT_NAMES, FaultBoard
 
-ALL = {"no-market-data": {}}
-ONLY_700 = {"no-market-data": {"symbols": "700,0005"}}
+ALL: dict[str, dict[str, object]] = {"no-market-data": {}}
+ONLY_700: dict[str, dict[str, object]] = {"no-market-data": {"symbols": "700,0005"}}
 
 
 def test_the_fault_is_known_to_the_fault_board() -> None:
