@@ -35,6 +35,7 @@ import structlog
 
 from catalyst.broker.broker_errors import MarketDataNotSubscribedError
 from catalyst.broker.broker_reports import ReportedExecution, ReportedPosition, ReportedStatus
+from catalyst.broker.market_data_entitlements import is_delayed
 from catalyst.domain.order_status import DONE_AT_BROKER
 from catalyst.market import HK_TZ, session_for
 from catalyst.risk.alerts import Alerter, Severity
@@ -318,7 +319,8 @@ class Monitor:
                 log.warning("monitor.quote.failed", symbol=symbol, error=str(exc))
             else:
                 served = str(getattr(quotes[symbol], "data_type", "live"))
-                if served in ("delayed", "delayed-frozen"):
+                if served in ("delayed", "delayed-frozen") and not is_delayed(self.market_data_type()):
+                    # delayed data nobody asked for; when it was asked for, the start alert said so
                     await self._market_data_alert(symbol, "delayed prices", f"{symbol} is quoted {served}")
         return quotes
 
@@ -331,7 +333,7 @@ class Monitor:
         """At start: when layer 2 acts on delayed prices, say so (log and alert), and what still
         protects the positions. Returns the message, or None on live data."""
         data_type = self.market_data_type()
-        if data_type not in ("delayed", "delayed-frozen"):
+        if not is_delayed(data_type):
             return None
         message = (
             f"broker.market_data_type = {data_type!r}: the monitor's level checks and breaker (layer 2) act "

@@ -73,24 +73,32 @@ def test_without_market_data_the_monitor_alerts_by_name_and_sends_nothing(
 def test_on_delayed_data_the_monitor_says_so_at_start_and_names_the_broker_held_stop(
     gw: GatewayHandle, tmp_path: Path
 ) -> None:
-    rig = delayed_rig(gw, ACCOUNTS[1], tmp_path)
+    account = ACCOUNTS[1]
+    gw.control.drift(account, "700", 100)
+    rig = delayed_rig(gw, account, tmp_path)
 
-    async def scenario(r: Rig) -> list[str]:
+    async def scenario(r: Rig) -> tuple[list[str], str]:
+        record_position(r.ledger, account, "700", 100, Decimal("300"), Decimal("500"))
+        gw.control.fault("no-market-data", True, symbols="700")
         stop = asyncio.Event()
         task = asyncio.create_task(r.monitor.run(stop, tick=0.1))
         try:
             for _ in range(100):  # the start message comes before the first pass
-                if r.monitor.passes:
+                if r.monitor.passes >= 2:
                     break
                 await asyncio.sleep(0.1)
+            served = (await r.session.quote("700")).data_type
         finally:
             stop.set()
             await task
-        return [a["title"] + "\n" + a["body"] for a in read_alert_file(r.alert_file)]
+            gw.control.fault("no-market-data", False)
+        return [a["title"] + "\n" + a["body"] for a in read_alert_file(r.alert_file)], served
 
-    alerts = run(rig, scenario)
+    alerts, served = run(rig, scenario)
+    assert served == "delayed", "the position's quotes arrive delayed"
     delayed = [a for a in alerts if "DELAYED market data" in a]
     assert len(delayed) == 1, alerts
+    assert not [a for a in alerts if "delayed prices for 700" in a], "said once at start, not per quote"
     assert "layer 2" in delayed[0] and "delayed prices" in delayed[0]
     assert "stop" in delayed[0] and "held at the broker" in delayed[0]
 
