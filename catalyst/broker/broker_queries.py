@@ -150,6 +150,9 @@ class BrokerQueries:
         self.contracts = contracts
         self.timeout = request_timeout
         self.pacer = pacer or HistoricalPacer()
+        #: (symbol, what) already logged as refused or delayed: the monitor asks four times a second,
+        #: so each is logged loudly once and at debug afterwards
+        self._market_data_noted: set[tuple[str, str]] = set()
 
     async def _timed(self, what: str, awaitable: Awaitable[T], timeout: float | None = None) -> T:
         limit = timeout or self.timeout
@@ -360,8 +363,16 @@ class BrokerQueries:
         refused = [n for n in notices if n.answer == "not_subscribed"]
         if refused:
             message = refusal_message(symbol, what, refused[0], self.conn.market_data_type)
-            log.error("broker.market_data.not_subscribed", symbol=symbol, what=what, code=refused[0].code)
-            raise MarketDataNotSubscribedError(message, symbol=symbol, code=refused[0].code, what=what)
+            code = refused[0].code
+            self._note_once((symbol, what), "broker.market_data.not_subscribed", code=code, what=what)
+            raise MarketDataNotSubscribedError(message, symbol=symbol, code=code, what=what)
+
+    def _note_once(self, key: tuple[str, str], event: str, **fields: Any) -> None:
+        if key in self._market_data_noted:
+            log.debug(event, symbol=key[0], **fields)
+            return
+        self._market_data_noted.add(key)
+        log.warning(event, symbol=key[0], **fields)
 
     async def quote(self, symbol: str) -> Quote:
         """A snapshot quote, with the market data type IB served it as. Refused for want of a
@@ -375,9 +386,9 @@ class BrokerQueries:
         served = market_data_type_name(getattr(t, "marketDataType", 1))
         if is_delayed(served) or any(n.answer == "delayed_instead" for n in notices):
             served = served if is_delayed(served) else "delayed"
-            log.warning(
+            self._note_once(
+                (described.symbol, "delayed"),
                 "broker.market_data.delayed",
-                symbol=described.symbol,
                 message=delayed_message(described.symbol, served, self.conn.market_data_type),
             )
         quote = Quote(

@@ -351,10 +351,11 @@ class Monitor:
 
     async def _market_data_alert(self, symbol: str, what: str, detail: str) -> None:
         """Once per symbol: its quotes are missing or delayed, so layer 2 is blind or late for it."""
-        log.warning("monitor.market_data", symbol=symbol, what=what, detail=detail)
-        if symbol in self._market_data_alerted:
+        if symbol in self._market_data_alerted:  # said once; the quote path runs four times a second
+            log.debug("monitor.market_data", symbol=symbol, what=what, detail=detail)
             return
         self._market_data_alerted.add(symbol)
+        log.warning("monitor.market_data", symbol=symbol, what=what, detail=detail)
         await self._alert(
             Severity.CRITICAL if what == "no market data" else Severity.WARNING,
             f"Monitor has {what} for {symbol} ({self.account or '?'})",

@@ -6,6 +6,8 @@ log and in an alert, naming what still protects the position (the broker-held st
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 from risk_sim_helpers import SIM_CLOCK, Rig, make_rig, record_position, run
 
 from catalyst.broker import BrokerSession
+from catalyst.log import configure_logging, reset_logging
 from catalyst.risk.alerts import read_alert_file
 from catalyst.risk.risk_limits import RiskLimits
 from catalyst.sim.sim_launcher import GatewayHandle, start_gateway
@@ -111,3 +114,32 @@ def test_on_live_data_the_monitor_says_nothing_about_market_data(gw: GatewayHand
 
     assert run(rig, scenario) is None
     assert not rig.alert_file.exists() or not read_alert_file(rig.alert_file)
+
+
+def test_missing_market_data_is_logged_loudly_once_not_on_every_quote_pass(
+    gw: GatewayHandle, tmp_path: Path
+) -> None:
+    account = ACCOUNTS[0]
+    rig = make_rig(gw.host, gw.port, account, tmp_path, RiskLimits())
+    log_file = tmp_path / "monitor.jsonl"
+
+    async def scenario(r: Rig) -> None:
+        record_position(r.ledger, account, "700", 100, Decimal("300"), Decimal("500"))
+        gw.control.fault("no-market-data", True, symbols="700")
+        try:
+            for _ in range(5):
+                await r.monitor.check_quotes()
+        finally:
+            gw.control.fault("no-market-data", False)
+
+    quiet = open(os.devnull, "w")  # noqa: SIM115 - closed below
+    configure_logging(json_file=log_file, level="INFO", console=False, stream=quiet)
+    try:
+        run(rig, scenario)
+    finally:
+        reset_logging()
+        quiet.close()
+    records = [json.loads(line) for line in log_file.read_text().splitlines() if line.strip()]
+    prefixes = ("broker.market_data", "monitor.market_data")
+    loud = [r["event"] for r in records if r["event"].startswith(prefixes)]
+    assert loud == ["broker.market_data.not_subscribed", "monitor.market_data"], loud
