@@ -29,6 +29,7 @@ from catalyst.broker.broker_errors import (
     GatewayUnreachableError,
 )
 from catalyst.broker.broker_reports import BrokerReports
+from catalyst.broker.market_data_entitlements import market_data_type_code
 
 log = structlog.get_logger(__name__)
 
@@ -84,6 +85,7 @@ class BrokerConnection:
         resync: Resync | None = None,
         reconnect_delays: Sequence[float] = DEFAULT_RECONNECT_DELAYS,
         max_messages_per_second: int = MAX_MESSAGES_PER_SECOND,
+        market_data_type: str = "live",
     ) -> None:
         self.host = host
         self.port = int(port)
@@ -95,6 +97,9 @@ class BrokerConnection:
         self._session_account = ""
         self.connect_timeout = float(connect_timeout)
         self.readonly = readonly
+        #: ``broker.market_data_type``: asked of IB (reqMarketDataType) at every (re)connect.
+        self.market_data_type = market_data_type
+        self.market_data_type_code = market_data_type_code(market_data_type)
         self.reports = reports
         self.resync: Resync | None = resync
         #: Coroutines that re-request a stream after IB dropped it (1101: "data lost").
@@ -248,8 +253,10 @@ class BrokerConnection:
             self.ib.disconnect()
             raise
         self.account = self._session_account = resolved
+        self.ib.reqMarketDataType(self.market_data_type_code)  # IB keeps it per connection
         log.info(
             "broker.connect.ok",
+            market_data_type=self.market_data_type,
             host=self.host,
             port=self.port,
             client_id=self.client_id,

@@ -99,3 +99,16 @@ class OrdersNotRecordedError(BrokerError, RuntimeError):
 
 class NothingToAdoptError(BrokerError, LookupError):
     """A rerun was to adopt a crashed run's bracket, but the broker lists none of its legs."""
+
+
+class MarketDataNotSubscribedError(BrokerError, LookupError):
+    """IB refused quotes or historical bars of a symbol because the account has no market-data
+    subscription for it (errors 354, 10089, 10168, or 162 "no market data permissions"). Nothing is
+    priced from the missing data; the message names the symbol, what is missing and the setting
+    that would help."""
+
+    def __init__(self, message: str, *, symbol: str, code: int, what: str) -> None:
+        super().__init__(message)
+        self.symbol = symbol
+        self.code = code
+        self.what = what

@@ -7,9 +7,10 @@ Nothing returned here is an ib_async object: prices are Decimal (from the broker
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -19,10 +20,23 @@ import pandas as pd
 import structlog
 
 from catalyst.broker.broker_connection import BrokerConnection
-from catalyst.broker.broker_errors import BrokerError, BrokerPacingError, BrokerTimeoutError
+from catalyst.broker.broker_errors import (
+    BrokerError,
+    BrokerPacingError,
+    BrokerTimeoutError,
+    MarketDataNotSubscribedError,
+)
 from catalyst.broker.broker_reports import BrokerReports, ReportedExecution, ReportedOrder, ReportedStatus
 from catalyst.broker.contracts_cache import ContractsCache
 from catalyst.broker.historical_pacing import HistoricalPacer
+from catalyst.broker.market_data_entitlements import (
+    EntitlementNotice,
+    delayed_message,
+    entitlement_answer,
+    is_delayed,
+    market_data_type_name,
+    refusal_message,
+)
 from catalyst.broker.order_mapping import decimal_from_wire, side_from_exec_side, side_from_ib_action
 from catalyst.market import HK_TZ
 
@@ -95,6 +109,8 @@ class Quote:
     ask_size: int | None
     volume: int | None
     time: datetime | None
+    #: the market data type IB served it as: live, frozen, delayed, delayed-frozen
+    data_type: str = "live"
 
 
 def _dec(value: Any) -> Decimal | None:
@@ -134,6 +150,9 @@ class BrokerQueries:
         self.contracts = contracts
         self.timeout = request_timeout
         self.pacer = pacer or HistoricalPacer()
+        #: (symbol, what) already logged as refused or delayed: the monitor asks four times a second,
+        #: so each is logged loudly once and at debug afterwards
+        self._market_data_noted: set[tuple[str, str]] = set()
 
     async def _timed(self, what: str, awaitable: Awaitable[T], timeout: float | None = None) -> T:
         limit = timeout or self.timeout
@@ -321,11 +340,57 @@ class BrokerQueries:
 
     # -- market data -------------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _entitlements(self, con_id: int) -> Iterator[list[EntitlementNotice]]:
+        """IB's entitlement answers (354, 10089, 10167, 10168, 162 ...) to requests for ``con_id``
+        while the block runs: ib_async ends such a request with an empty result, so without this a
+        refusal would look like a quote or a bar list with nothing in it."""
+        seen: list[EntitlementNotice] = []
+
+        def on_error(req_id: int, code: int, message: str, contract: Any) -> None:
+            if contract is not None and int(getattr(contract, "conId", 0) or 0) == con_id:
+                notice = entitlement_answer(code, message)
+                if notice is not None:
+                    seen.append(notice)
+
+        self.conn.ib.errorEvent += on_error
+        try:
+            yield seen
+        finally:
+            self.conn.ib.errorEvent -= on_error
+
+    def _refuse(self, symbol: str, what: str, notices: list[EntitlementNotice]) -> None:
+        refused = [n for n in notices if n.answer == "not_subscribed"]
+        if refused:
+            message = refusal_message(symbol, what, refused[0], self.conn.market_data_type)
+            code = refused[0].code
+            self._note_once((symbol, what), "broker.market_data.not_subscribed", code=code, what=what)
+            raise MarketDataNotSubscribedError(message, symbol=symbol, code=code, what=what)
+
+    def _note_once(self, key: tuple[str, str], event: str, **fields: Any) -> None:
+        if key in self._market_data_noted:
+            log.debug(event, symbol=key[0], **fields)
+            return
+        self._market_data_noted.add(key)
+        log.warning(event, symbol=key[0], **fields)
+
     async def quote(self, symbol: str) -> Quote:
+        """A snapshot quote, with the market data type IB served it as. Refused for want of a
+        subscription: :class:`MarketDataNotSubscribedError` (never a quote of empty prices)."""
         contract, described = await self.contracts.resolve(symbol, for_orders=False)
-        tickers = await self._timed(f"quote {described.symbol}", self.conn.ib.reqTickersAsync(contract))
+        with self._entitlements(int(described.con_id)) as notices:
+            tickers = await self._timed(f"quote {described.symbol}", self.conn.ib.reqTickersAsync(contract))
+        self._refuse(described.symbol, "quotes", notices)
         t = tickers[0]
         when = t.time if isinstance(t.time, datetime) else None
+        served = market_data_type_name(getattr(t, "marketDataType", 1))
+        if is_delayed(served) or any(n.answer == "delayed_instead" for n in notices):
+            served = served if is_delayed(served) else "delayed"
+            self._note_once(
+                (described.symbol, "delayed"),
+                "broker.market_data.delayed",
+                message=delayed_message(described.symbol, served, self.conn.market_data_type),
+            )
         quote = Quote(
             symbol=described.symbol,
             bid=_dec(t.bid),
@@ -336,6 +401,7 @@ class BrokerQueries:
             ask_size=_int(t.askSize),
             volume=_int(t.volume),
             time=when,
+            data_type=served,
         )
         log.info("broker.query.quote", **{k: str(v) for k, v in quote.__dict__.items()})
         return quote
@@ -364,20 +430,22 @@ class BrokerQueries:
             log.warning("broker.query.bars.paced", symbol=described.symbol, wait_seconds=round(wait, 2))
             await asyncio.sleep(wait)  # IB's pacing window, not an event we could wait for
         self.pacer.record(key, (described.con_id, what_to_show))
-        raw = await self._timed(
-            f"bars {described.symbol} {duration} {bar_size}",
-            self.conn.ib.reqHistoricalDataAsync(
-                contract,
-                endDateTime=end or "",
-                durationStr=duration,
-                barSizeSetting=bar_size,
-                whatToShow=what_to_show,
-                useRTH=use_rth,
-                formatDate=2,
-                timeout=0,
-            ),
-            timeout=max(self.timeout, 60.0),
-        )
+        with self._entitlements(int(described.con_id)) as notices:
+            raw = await self._timed(
+                f"bars {described.symbol} {duration} {bar_size}",
+                self.conn.ib.reqHistoricalDataAsync(
+                    contract,
+                    endDateTime=end or "",
+                    durationStr=duration,
+                    barSizeSetting=bar_size,
+                    whatToShow=what_to_show,
+                    useRTH=use_rth,
+                    formatDate=2,
+                    timeout=0,
+                ),
+                timeout=max(self.timeout, 60.0),
+            )
+        self._refuse(described.symbol, "historical bars", notices)
         rows = []
         for b in raw:
             when = b.date
@@ -398,12 +466,15 @@ class BrokerQueries:
                 }
             )
         frame = pd.DataFrame(rows, columns=BAR_COLUMNS)
+        # IB's historical answer names no data type: the bars are what this connection asked for
+        frame.attrs["data_type"] = self.conn.market_data_type
         log.info(
             "broker.query.bars",
             symbol=described.symbol,
             duration=duration,
             bar_size=bar_size,
             bars=len(frame),
+            data_type=self.conn.market_data_type,
         )
         self.pacer.remember(key, frame)
         return frame.copy()

@@ -110,6 +110,7 @@ class BrokerSession:
             reports=self.reports,
             resync=self._resync,
             reconnect_delays=reconnect_delays,
+            market_data_type=b.market_data_type,
         )
         self.recorder = LedgerRecorder(
             ledger,

@@ -49,6 +49,10 @@ class BrokerSettings(_Section):
     connect_timeout: float = Field(default=10.0, gt=0, le=300)
     request_timeout: float = Field(default=30.0, gt=0, le=600)
     readonly: bool = False
+    #: The market data asked of IB at connect (reqMarketDataType): ``live`` (1), ``frozen`` (2: the
+    #: last live quote outside hours), ``delayed`` (3: 15+ minutes late, where the account has no
+    #: live subscription), ``delayed-frozen`` (4). IB serves live data wherever the account is entitled.
+    market_data_type: Literal["live", "frozen", "delayed", "delayed-frozen"] = "live"
 
 
 class RiskSettings(_Section):

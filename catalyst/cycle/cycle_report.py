@@ -29,6 +29,15 @@ REFUSED_COLUMNS = ["stage", "intent_id", "symbol", "side", "code", "reason"]
 CANDIDATE_COLUMNS = ["symbol", "side", "entry", "stop", "target", "score", "reason"]
 
 
+def market_data_note(data_type: str) -> str:
+    """The report's line on the market data the cycle decided on (``broker.market_data_type``); short
+    enough for a table cell: delayed data is 15+ minutes old where the account has no live HKEX
+    subscription."""
+    if data_type in ("delayed", "delayed-frozen"):
+        return f"{data_type.upper()}: 15+ min old unless subscribed"
+    return data_type
+
+
 def empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
 
@@ -47,6 +56,8 @@ class CycleReport:
     message: str
     #: the daily circuit breaker was tripped when the cycle decided (no new entries)
     halted: bool = False
+    #: ``broker.market_data_type`` the cycle's session asked IB for (live, frozen, delayed, delayed-frozen)
+    market_data: str = "live"
     strategy: dict[str, Any] = field(default_factory=dict)
     limits: dict[str, Any] = field(default_factory=dict)
     reconciliation: dict[str, Any] = field(default_factory=dict)
@@ -94,6 +105,7 @@ class CycleReport:
             ("new entries allowed", "yes" if self.accepts_orders else "no"),
             ("startup reconciliation", self.reconciliation.get("status", "not run")),
             ("universe", active_universe().describe()),
+            ("market data (broker.market_data_type)", market_data_note(self.market_data)),
         ]
         warning = self.universe_warning()
         if warning:

@@ -178,6 +178,7 @@ async def run_cycle(
     limits = limits_with_overrides(RiskLimits.from_settings(settings), request.limit_overrides)
     now = (await broker.server_time()).astimezone(HK_TZ)
     base = _report_base(request, mode, account, now, strategy.describe(), limits)
+    base["market_data"] = settings.broker.market_data_type  # the report says what data it decided on
     if not base["accepts_orders"]:
         return await _finish(
             broker,

@@ -33,7 +33,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import structlog
 
+from catalyst.broker.broker_errors import MarketDataNotSubscribedError
 from catalyst.broker.broker_reports import ReportedExecution, ReportedPosition, ReportedStatus
+from catalyst.broker.market_data_entitlements import is_delayed
 from catalyst.domain.order_status import DONE_AT_BROKER
 from catalyst.market import HK_TZ, session_for
 from catalyst.risk.alerts import Alerter, Severity
@@ -71,6 +73,12 @@ BookFn = Callable[["Ledger", str], pd.DataFrame]
 ReconcileFn = Callable[[], Awaitable[Any]]
 #: How long the quote path may reuse the ledger's book of positions and levels.
 BOOK_TTL_SECONDS = 5.0
+#: What protects a position while the monitor's prices are missing or delayed.
+PROTECTED_BY = (
+    "What still protects each position: its stop (and target) held at the broker, which IB triggers "
+    "on its own live prices whatever data this account receives; the monitor still repairs missing "
+    "protection from the broker's order reports"
+)
 #: A duty that fails this many times in a row raises an alert.
 FAILURES_BEFORE_ALERT = 3
 #: Longest pause between attempts to make the first connection.
@@ -161,6 +169,7 @@ class Monitor:
         self._epoch: int | None = None
         self._book_cache: tuple[datetime, pd.DataFrame] | None = None
         self._failures: dict[str, int] = {}
+        self._market_data_alerted: set[str] = set()  # symbols whose missing/delayed data was alerted
         self.passes = 0  # completed ``run_once`` passes (tests and benchmarks wait on the first)
         self.polls = PollTally()  # routine polls log at debug, a summary line a minute at info
         self._listen()
@@ -304,9 +313,55 @@ class Monitor:
         for symbol in symbols:
             try:
                 quotes[symbol] = await self.broker.quote(symbol)
+            except MarketDataNotSubscribedError as exc:  # no price at all: never read as zero
+                await self._market_data_alert(symbol, "no market data", str(exc))
             except Exception as exc:  # one bad quote must not blind the others
                 log.warning("monitor.quote.failed", symbol=symbol, error=str(exc))
+            else:
+                served = str(getattr(quotes[symbol], "data_type", "live"))
+                if served in ("delayed", "delayed-frozen") and not is_delayed(self.market_data_type()):
+                    # delayed data nobody asked for; when it was asked for, the start alert said so
+                    await self._market_data_alert(symbol, "delayed prices", f"{symbol} is quoted {served}")
         return quotes
+
+    def market_data_type(self) -> str:
+        """``broker.market_data_type`` of the monitor's session (live when the broker does not say)."""
+        connection = getattr(self.broker, "connection", None)
+        return str(getattr(connection, "market_data_type", "live") or "live")
+
+    async def announce_market_data(self) -> str | None:
+        """At start: when layer 2 acts on delayed prices, say so (log and alert), and what still
+        protects the positions. Returns the message, or None on live data."""
+        data_type = self.market_data_type()
+        if not is_delayed(data_type):
+            return None
+        message = (
+            f"broker.market_data_type = {data_type!r}: the monitor's level checks and breaker (layer 2) act "
+            f"on {data_type} prices, at least 15 minutes old where account {self.account or '?'} has no "
+            f"live HKEX subscription. {PROTECTED_BY}"
+        )
+        log.warning("monitor.market_data.delayed", account=self.account, data_type=data_type, message=message)
+        await self._alert(
+            Severity.WARNING,
+            f"Monitor on {data_type.upper()} market data ({self.account or '?'})",
+            message,
+            key=f"market_data:{self.account}:{data_type}",
+        )
+        return message
+
+    async def _market_data_alert(self, symbol: str, what: str, detail: str) -> None:
+        """Once per symbol: its quotes are missing or delayed, so layer 2 is blind or late for it."""
+        if symbol in self._market_data_alerted:  # said once; the quote path runs four times a second
+            log.debug("monitor.market_data", symbol=symbol, what=what, detail=detail)
+            return
+        self._market_data_alerted.add(symbol)
+        log.warning("monitor.market_data", symbol=symbol, what=what, detail=detail)
+        await self._alert(
+            Severity.CRITICAL if what == "no market data" else Severity.WARNING,
+            f"Monitor has {what} for {symbol} ({self.account or '?'})",
+            f"{detail}. The monitor cannot check {symbol}'s levels on live prices. {PROTECTED_BY}",
+            key=f"market_data:{self.account}:{symbol}:{what}",
+        )
 
     # -- layer 2: levels ---------------------------------------------------------------------------
 
@@ -1091,7 +1146,13 @@ class Monitor:
         first connection fails; afterwards the broker session reconnects by itself. A watcher task
         tracks the connection on its own, so an outage is noticed even while a step waits on it."""
         tick = tick if tick is not None else min(self.config.quote_interval, 1.0)
-        log.info("monitor.start", account=self.account, config=str(self.config))
+        log.info(
+            "monitor.start",
+            account=self.account,
+            config=str(self.config),
+            market_data=self.market_data_type(),
+        )
+        await self.announce_market_data()
         connected = asyncio.Event()
         if connect is None:
             connected.set()

@@ -3,7 +3,9 @@
 Engine faults act inside the exchange (``drop-children``, ``reject-children``, ``partial-fills``,
 ``drift``); connection faults (``latency``, ``disconnect``, ``restart``, ``pacing``,
 ``connectivity``) are acted on by the protocol server and only stored here so
-:meth:`FaultBoard.active` reports them too. :func:`unknown_fault` is the one refusal of a name the
+:meth:`FaultBoard.active` reports them too; market-data faults (``no-market-data``, see
+:mod:`catalyst.sim.sim_entitlements`) are stored here and read by the server's market-data and
+historical-data handlers. :func:`unknown_fault` is the one refusal of a name the
 simulator does not know, whichever layer meets it.
 """
 
@@ -13,7 +15,8 @@ from catalyst.sim.sim_errors import UnknownFaultError
 
 ENGINE_FAULT_NAMES = ("drop-children", "reject-children", "partial-fills", "drift")
 SERVER_FAULT_NAMES = ("latency", "disconnect", "restart", "pacing", "connectivity")
-FAULT_NAMES = ENGINE_FAULT_NAMES + SERVER_FAULT_NAMES
+DATA_FAULT_NAMES = ("no-market-data",)
+FAULT_NAMES = ENGINE_FAULT_NAMES + SERVER_FAULT_NAMES + DATA_FAULT_NAMES
 
 
 def unknown_fault(name: str) -> UnknownFaultError:

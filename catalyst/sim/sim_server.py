@@ -20,10 +20,12 @@ from typing import Any, ClassVar
 
 import structlog
 
+from catalyst.sim import sim_entitlements as entitlements
 from catalyst.sim import sim_model as m
 from catalyst.sim import wire_decode as dec
 from catalyst.sim import wire_encode as enc
 from catalyst.sim.sim_connection_faults import (
+    ALL_FAULTS,
     CONNECTION_FAULTS,
     ENGINE_FAULTS,
     ConnectionFaults,
@@ -123,6 +125,7 @@ class ClientSession:
     summary_subs: dict[int, tuple[str, ...]] = field(default_factory=dict)
     market_data: dict[int, str] = field(default_factory=dict)  # reqId -> symbol (streaming)
     market_data_type: int = 1
+    delayed_streams: set[int] = field(default_factory=set)  # reqIds served delayed ticks
     bar_subs: dict[int, BarSubscription] = field(default_factory=dict)
     auto_open_orders: bool = False
     #: position frames waiting to be pushed, newest per (account, conId) (see position_push_delay)
@@ -439,8 +442,10 @@ class GatewayServer:
 
     def set_fault(self, name: str, on: bool, **params: object) -> dict[str, dict[str, object]]:
         """Switch a fault; the engine records every fault, the server acts on the connection ones."""
-        if name not in ENGINE_FAULTS and name not in CONNECTION_FAULTS:
+        if name not in ALL_FAULTS:
             raise unknown_fault(name)
+        if name == entitlements.FAULT_NAME and on:
+            entitlements.check_params(params)
         if name == "connectivity" and on:
             seconds, restore = connectivity_params(params)  # refuse bad parameters before recording
             if self._outage is not None:
@@ -449,7 +454,7 @@ class GatewayServer:
                     "switch it off first or wait for it to end"
                 )
         self.exchange.set_fault(name, on, **params)
-        layer = "engine" if name in ENGINE_FAULTS else "connection"
+        layer = "engine" if name in ENGINE_FAULTS else "connection" if name in CONNECTION_FAULTS else "data"
         log.info(
             "sim.fault.set", fault=name, on=on, params={k: str(v) for k, v in params.items()}, layer=layer
         )
@@ -770,7 +775,8 @@ class GatewayServer:
         for s in list(self.sessions.values()):
             for req_id, symbol in s.market_data.items():
                 if symbol == q.symbol:
-                    for frame in quote_ticks(req_id, q):
+                    frames = quote_ticks(req_id, q)
+                    for frame in entitlements.as_delayed(frames) if req_id in s.delayed_streams else frames:
                         s.send(frame)
 
     # --- requests ---------------------------------------------------------------------------------
@@ -999,24 +1005,39 @@ class GatewayServer:
         if sc is None:
             s.send(enc.error(req.req_id, 200, "No security definition has been found for the request"))
             return
+        answer = entitlements.quote_answer(self.exchange.faults(), sc.symbol, s.market_data_type)
+        for code, text in answer.notices:
+            s.send(enc.error(req.req_id, code, text))
+        if answer.served_type is None:  # refused: IB sends no ticks and ends the request
+            log.info("sim.market_data.refused", client_id=s.client_id, symbol=sc.symbol)
+            return
         s.send(enc.tick_req_params(req.req_id, sc.min_tick, "a60001", 3))
-        s.send(enc.market_data_type(req.req_id, 1))
-        quote = self.exchange.quote(sc.symbol)
-        for frame in quote_ticks(req.req_id, quote, full=True):
+        s.send(enc.market_data_type(req.req_id, answer.served_type))
+        frames = quote_ticks(req.req_id, self.exchange.quote(sc.symbol), full=True)
+        delayed = answer.served_type in (3, 4)
+        for frame in entitlements.as_delayed(frames) if delayed else frames:
             s.send(frame)
         if req.snapshot or req.regulatory_snapshot:
             s.send(enc.tick_snapshot_end(req.req_id))
         else:
             s.market_data[req.req_id] = sc.symbol
+            if delayed:
+                s.delayed_streams.add(req.req_id)
 
     def _cancel_mkt_data(self, s: ClientSession, fields: list[str]) -> None:
-        s.market_data.pop(dec.decode_versioned_req_id(fields), None)
+        req_id = dec.decode_versioned_req_id(fields)
+        s.market_data.pop(req_id, None)
+        s.delayed_streams.discard(req_id)
 
     def _req_historical_data(self, s: ClientSession, fields: list[str]) -> None:
         req = dec.decode_historical_data(fields)
         sc = self._lookup(req.contract)
         if sc is None:
             s.send(enc.error(req.req_id, 200, "No security definition has been found for the request"))
+            return
+        refusal = entitlements.historical_refusal(self.exchange.faults(), sc.symbol)
+        if refusal is not None:
+            s.send(enc.error(req.req_id, *refusal))
             return
         if req.what_to_show.upper() not in ("TRADES", "MIDPOINT", "BID", "ASK", "BID_ASK", "ADJUSTED_LAST"):
             s.send(
