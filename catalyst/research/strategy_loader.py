@@ -98,13 +98,15 @@ def _module_name(path: Path) -> str:
 
 def _import_file(path: Path) -> ModuleType:
     name = _module_name(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     loaded = sys.modules.get(name)
-    if loaded is not None and getattr(loaded, "__file__", None) == str(path):
-        return loaded
+    if loaded is not None and getattr(loaded, "__catalyst_sha256__", None) == digest:
+        return loaded  # unchanged since imported: the same classes (an edited file is imported again)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise StrategyLoadError(f"strategy file {path} cannot be imported")
     module = importlib.util.module_from_spec(spec)
+    module.__dict__["__catalyst_sha256__"] = digest
     sys.modules[name] = module  # dataclasses and pickling look their module up here
     try:
         spec.loader.exec_module(module)

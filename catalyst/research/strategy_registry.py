@@ -56,7 +56,7 @@ class StrategyInfo:
 _BUILT_IN: dict[str, StrategyInfo] = {}
 _ADDED: dict[str, StrategyInfo] = {}
 _LOCK = threading.RLock()
-_state: dict[str, Any] = {"search": None, "found": None, "timeout": None}
+_state: dict[str, Any] = {"search": None, "timeout": None, "key": None, "found": None}
 
 
 def _info(cls: type[Strategy], origin: str, sources: tuple[Path, ...] | None = None) -> StrategyInfo:
@@ -77,7 +77,7 @@ def register_strategy(cls: S) -> S:
     """Class decorator: make ``cls`` available as ``get_strategy(cls.name)``."""
     name = _check_name(cls, cls.__module__)
     with _LOCK:
-        existing = _BUILT_IN.get(name) or _ADDED.get(name) or _found().get(name)
+        existing = _BUILT_IN.get(name) or _ADDED.get(name)
         if existing is not None and existing.cls is not cls:
             raise StrategyLoadError(
                 f"strategy name {name!r} is defined twice: by {existing.origin} and by "
@@ -89,9 +89,9 @@ def register_strategy(cls: S) -> S:
 
 
 def use_search(search: StrategySearch | None, *, timeout: float | None = None) -> None:
-    """Look for the trader's strategies per ``search`` from now on (``None``: per the settings)."""
+    """Look for the trader's strategies per ``search`` from now on (``None``: per the settings again)."""
     with _LOCK:
-        _state.update(search=search, found=None, timeout=timeout)
+        _state.update(search=search, timeout=timeout, key=None, found=None)
 
 
 def configure_from_settings(settings: Any) -> None:
@@ -99,32 +99,43 @@ def configure_from_settings(settings: Any) -> None:
     use_search(StrategySearch.from_settings(settings), timeout=settings.research.strategy_timeout_seconds)
 
 
+def _resolved() -> tuple[StrategySearch, float | None]:
+    """The search and time limit in use: those of :func:`use_search`, else the current settings'."""
+    with _LOCK:
+        if _state["search"] is not None:
+            return _state["search"], _state["timeout"]
+    from catalyst.config import load_settings
+
+    settings = load_settings()
+    return StrategySearch.from_settings(settings), settings.research.strategy_timeout_seconds
+
+
 def current_search() -> StrategySearch:
     """The search in use (the settings' one unless :func:`use_search` set another)."""
-    with _LOCK:
-        if _state["search"] is None:
-            from catalyst.config import load_settings
-
-            settings = load_settings()
-            _state["search"] = StrategySearch.from_settings(settings)
-            if _state["timeout"] is None:
-                _state["timeout"] = settings.research.strategy_timeout_seconds
-        search: StrategySearch = _state["search"]
-        return search
+    return _resolved()[0]
 
 
 def current_timeout() -> float | None:
     """The time limit given to every strategy ``get_strategy`` builds (seconds; ``None``: none)."""
-    current_search()
-    timeout: float | None = _state["timeout"]
-    return timeout
+    return _resolved()[1]
+
+
+def _stamp(search: StrategySearch) -> tuple[Any, ...]:
+    """What changes when a strategy file is added, removed or edited (so a notebook sees the edit)."""
+    out: list[Any] = [search]
+    for folder in search.folders:
+        if folder.is_dir():
+            out += [(p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.glob("*.py"))]
+    return tuple(out)
 
 
 def _found() -> dict[str, StrategyInfo]:
+    search = current_search()
+    key = _stamp(search)
     with _LOCK:
-        if _state["found"] is None:
+        if _state["key"] != key:
             table: dict[str, StrategyInfo] = {}
-            for f in discover(current_search()):
+            for f in discover(search):
                 name = _check_name(f.cls, f.origin)
                 info = _info(f.cls, f.origin, f.sources)
                 earlier = _BUILT_IN.get(name) or table.get(name)
@@ -134,14 +145,21 @@ def _found() -> dict[str, StrategyInfo]:
                         "rename one (its class attribute `name`)"
                     )
                 table[name] = info
-            _state["found"] = table
+            _state.update(key=key, found=table)
         found: dict[str, StrategyInfo] = _state["found"]
         return found
 
 
 def _all() -> dict[str, StrategyInfo]:
+    found = _found()
     with _LOCK:
-        return {**_ADDED, **_found(), **_BUILT_IN}
+        for name, added in _ADDED.items():
+            other = found.get(name)
+            if other is not None and other.cls is not added.cls:
+                raise StrategyLoadError(
+                    f"strategy name {name!r} is defined twice: by {other.origin} and {added.origin}"
+                )
+        return {**_ADDED, **found, **_BUILT_IN}
 
 
 def strategy_infos() -> list[StrategyInfo]:
@@ -170,7 +188,7 @@ def get_strategy(name: str, **params: Any) -> Strategy:
     """A strategy instance by name, with parameter overrides (unknown names raise)."""
     info = strategy_info(name)
     strategy = info.cls(**params)
-    strategy.signal_timeout = _state["timeout"]
+    strategy.signal_timeout = current_timeout()
     return strategy
 
 
