@@ -104,18 +104,22 @@ def _sessions(bars: pd.DataFrame, step: int, cutoff: time, p: MeanReversionParam
     frame = bars.assign(day=local.dt.date, tod=(local - local.dt.normalize()).dt.total_seconds())
     seconds = cutoff.hour * 3600 + cutoff.minute * 60 + cutoff.second
     known = frame.loc[frame["tod"] + step <= seconds].groupby(["symbol", "day"])["close"].last()
-    daily = frame.groupby(["symbol", "day"]).agg(high=("high", "max"), low=("low", "min"), close=("close", "last"))
+    daily = frame.groupby(["symbol", "day"]).agg(
+        high=("high", "max"), low=("low", "min"), close=("close", "last")
+    )
     daily["last"] = known
     daily = daily.reset_index()
     by_symbol = daily.groupby("symbol", sort=False)
     prev = by_symbol["close"].shift(1)
-    true_range = np.fmax(
-        daily["high"] - daily["low"], np.fmax((daily["high"] - prev).abs(), (daily["low"] - prev).abs())
-    )
+    true_range = pd.concat(
+        [daily["high"] - daily["low"], (daily["high"] - prev).abs(), (daily["low"] - prev).abs()], axis=1
+    ).max(axis=1)  # the first session has no previous close: its range alone
     closes = by_symbol["close"]
     daily["mean"] = closes.transform(lambda c: c.rolling(p.lookback_days).mean().shift(1))
     daily["std"] = closes.transform(lambda c: c.rolling(p.lookback_days).std().shift(1))
-    daily["atr"] = true_range.groupby(daily["symbol"]).transform(lambda r: r.rolling(p.atr_days).mean().shift(1))
+    daily["atr"] = true_range.groupby(daily["symbol"]).transform(
+        lambda r: r.rolling(p.atr_days).mean().shift(1)
+    )
     return daily
 
 

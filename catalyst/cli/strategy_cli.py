@@ -9,11 +9,12 @@ with their defaults. ``new NAME`` writes a commented, working strategy into the 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from catalyst.config import ConfigError, Settings, load_settings
-from catalyst.research.strategy_registry import configure_from_settings, strategy_infos, strategy_info
+from catalyst.research.strategy_registry import configure_from_settings, strategy_info, strategy_infos
 from catalyst.research.strategy_template import write_template
 
 strategy_app = typer.Typer(
@@ -54,21 +55,28 @@ def list_command() -> None:
 
 @strategy_app.command("new")
 def new_command(
-    name: str = typer.Argument(..., help="the strategy's name: lowercase words joined by hyphens"),
-    folder: Path | None = typer.Option(None, help="where to write it (default: research.strategy_paths[0])"),
+    name: Annotated[str, typer.Argument(help="the strategy's name: lowercase words joined by hyphens")],
+    folder: Annotated[
+        Path | None, typer.Option(help="where to write it (default: research.strategy_paths[0])")
+    ] = None,
 ) -> None:
     """Write a commented starting file for strategy NAME into strategies/ (it passes the contract tests)."""
     settings = _settings()
     if name in {i.name for i in strategy_infos()}:
-        typer.secho(f"error: a strategy named {name!r} exists already ({strategy_info(name).origin})",
-                    fg=typer.colors.RED, err=True)
+        typer.secho(
+            f"error: a strategy named {name!r} exists already ({strategy_info(name).origin})",
+            fg=typer.colors.RED,
+            err=True,
+        )
         raise typer.Exit(code=2)
     paths = settings.research.strategy_paths
-    target = folder if folder is not None else settings.resolve(Path(paths[0]) if paths else Path("strategies"))
+    target = folder or settings.resolve(Path(paths[0]) if paths else Path("strategies"))
     path = write_template(target, name)
     typer.echo(f"wrote {path}")
-    typer.echo(f"next: edit it, then `catalyst strategy list` and `catalyst research -p strategy {name} "
-               "-p params '{}'`")
+    typer.echo(
+        f"next: edit it, then `catalyst strategy list` and `catalyst research -p strategy {name} "
+        "-p params '{}'`"
+    )
 
 
 def register(app: typer.Typer) -> None:

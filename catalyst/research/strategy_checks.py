@@ -83,10 +83,13 @@ def check_signals(frame: Any, name: str) -> None:
     if missing:
         raise StrategyOutputError(f"strategy {name!r} returned a frame without column(s) {missing}")
     seen: dict[tuple[str, Any], int] = {}
-    for i, row in enumerate(frame[list(SIGNAL_COLUMNS)].to_dict("records")):
+    records: list[dict[str, Any]] = frame[list(SIGNAL_COLUMNS)].to_dict("records")  # type: ignore[assignment]
+    for i, row in enumerate(records):
         problem = _row_problem(row)
         if problem:
-            raise StrategyOutputError(f"strategy {name!r} row {i} ({_brief(row)}): {problem}; nothing was sent")
+            raise StrategyOutputError(
+                f"strategy {name!r} row {i} ({_brief(row)}): {problem}; nothing was sent"
+            )
         key = (str(row["symbol"]), pd.Timestamp(row["at"]))
         if key in seen:
             raise StrategyOutputError(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,8 +58,10 @@ def contract_bars(sessions: int = 30, seed: int = 11) -> pd.DataFrame:
                 }
             )
         )
-    return pd.concat(frames, ignore_index=True).sort_values(["symbol", "time"], kind="mergesort").reset_index(
-        drop=True
+    return (
+        pd.concat(frames, ignore_index=True)
+        .sort_values(["symbol", "time"], kind="mergesort")
+        .reset_index(drop=True)
     )
 
 
@@ -85,19 +88,21 @@ def _declaration_problems(cls: type[Strategy]) -> list[str]:
     out = []
     if not isinstance(getattr(cls, "name", None), str) or not cls.name.strip():
         out.append("the class attribute `name` is not set")
-    params = getattr(cls, "params_type", None)
+    params: Any = getattr(cls, "params_type", None)
     if params is None or not dataclasses.is_dataclass(params):
         out.append("params_type is not a dataclass")
     else:
-        if not params.__dataclass_params__.frozen:  # type: ignore[attr-defined]
-            out.append(f"{params.__name__} is not frozen (@dataclass(frozen=True))")
+        if not getattr(params, "__dataclass_params__").frozen:  # noqa: B009 - typed as Any for mypy
+            out.append(f"{getattr(params, '__name__', params)} is not frozen (@dataclass(frozen=True))")
         for f in dataclasses.fields(params):
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 out.append(f"parameter {f.name} has no default")
     return out
 
 
-def _look_ahead_problems(strategy: Strategy, bars: pd.DataFrame, whole: pd.DataFrame, max_times: int) -> list[str]:
+def _look_ahead_problems(
+    strategy: Strategy, bars: pd.DataFrame, whole: pd.DataFrame, max_times: int
+) -> list[str]:
     times = sorted(pd.unique(whole["at"]))[:max_times] if len(whole) else []
     out = []
     for at in times:

@@ -40,10 +40,14 @@ class StrategyInfo:
 
     def defaults(self) -> dict[str, Any]:
         """Each parameter and its default (a dataclass ``params_type``; empty otherwise)."""
-        params = getattr(self.cls, "params_type", None)
-        if params is None or not dataclasses.is_dataclass(params):
+        params: Any = getattr(self.cls, "params_type", None)
+        if params is None or not (isinstance(params, type) and dataclasses.is_dataclass(params)):
             return {}
-        return {f.name: getattr(params(), f.name) for f in dataclasses.fields(params)}
+        try:
+            instance = params()
+        except Exception:  # a parameter without a default: `strategy list` still shows the rest
+            return {f.name: getattr(f, "default", None) for f in dataclasses.fields(params)}
+        return {f.name: getattr(instance, f.name) for f in dataclasses.fields(params)}
 
     def fingerprint(self) -> str:
         """One SHA-256 over the source files' hashes: equal fingerprints, the same code."""
@@ -205,7 +209,9 @@ def provenance(name: str, params: dict[str, Any] | None = None) -> dict[str, Any
     return {
         "name": info.name,
         "origin": info.origin,
-        "params": {k: str(v) if not isinstance(v, (int, float, bool, str)) else v for k, v in described.items()},
+        "params": {
+            k: str(v) if not isinstance(v, (int, float, bool, str)) else v for k, v in described.items()
+        },
         "sources": dict(info.sha256),
         "fingerprint": info.fingerprint(),
     }

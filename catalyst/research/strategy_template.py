@@ -68,7 +68,9 @@ class {params_class}:
     def __post_init__(self) -> None:
         # Refuse values that make no sense with a message naming the parameter.
         if not 0 < self.stop_pct < 1 or self.target_pct <= 0 or self.min_move_pct < 0:
-            raise StrategyParamError(f"{name}: need 0 < stop_pct < 1, target_pct > 0, min_move_pct >= 0 (got {{self}})")
+            raise StrategyParamError(
+                f"{name}: need 0 < stop_pct < 1, target_pct > 0 and min_move_pct >= 0 (got {{self}})"
+            )
         if self.max_candidates < 1:
             raise StrategyParamError(f"{name}: max_candidates must be at least 1 (got {{self}})")
 
@@ -96,7 +98,8 @@ class {class_name}(Strategy):
         if at is not None:
             known = known.loc[known["day"] == to_hk(at).date()]
         # 3. Per symbol and session: the open and the last price known at the cutoff.
-        day = known.groupby(["symbol", "day"]).agg(open=("open", "first"), last=("close", "last")).reset_index()
+        day = known.groupby(["symbol", "day"]).agg(open=("open", "first"), last=("close", "last"))
+        day = day.reset_index()
         day["move"] = day["last"] / day["open"] - 1.0
         picked = day.loc[day["move"] >= p.min_move_pct].copy()
         # 4. The bracket, as raw floats (Catalyst snaps them onto the spread table).
@@ -105,7 +108,9 @@ class {class_name}(Strategy):
         picked["target"] = picked["entry"] * (1 + p.target_pct)
         picked["score"] = picked["move"]
         # 5. Best first, at most max_candidates per session; rows sorted by (at, score desc, symbol).
-        picked = picked.sort_values(["day", "score", "symbol"], ascending=[True, False, True], kind="mergesort")
+        picked = picked.sort_values(
+            ["day", "score", "symbol"], ascending=[True, False, True], kind="mergesort"
+        )
         picked = picked.groupby("day", sort=False).head(p.max_candidates)
         ats = [datetime.combine(d, cutoff, tzinfo=HK_TZ) for d in picked["day"]]
         return pd.DataFrame(
@@ -117,7 +122,10 @@ class {class_name}(Strategy):
                 "stop": picked["stop"].to_numpy(float),
                 "target": picked["target"].to_numpy(float),
                 "score": picked["score"].to_numpy(float),
-                "reason": [f"up {{m:+.2%}} from the open {{o:g}}" for m, o in zip(picked["move"], picked["open"])],
+                "reason": [
+                    f"up {{m:+.2%}} from the open {{o:g}}"
+                    for m, o in zip(picked["move"], picked["open"], strict=True)
+                ],
             }}
         )
 '''

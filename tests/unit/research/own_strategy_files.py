@@ -34,8 +34,9 @@ def strategy_source(name: str, body: str = "", *, params: str = "lookback: int =
         return pd.DataFrame(rows, columns=list(SIGNAL_COLUMNS))
     """
     class_name = "".join(p.capitalize() for p in name.replace("_", "-").split("-")) + "Strategy"
-    return textwrap.dedent(
-        f'''
+    return (
+        textwrap.dedent(
+            f'''
         from dataclasses import dataclass
         from datetime import datetime, time
         from typing import ClassVar
@@ -59,7 +60,10 @@ def strategy_source(name: str, body: str = "", *, params: str = "lookback: int =
 
             def signals(self, bars, *, at=None):
         '''
-    ) + textwrap.indent(textwrap.dedent(body or default).strip("\n"), " " * 8) + "\n"
+        )
+        + textwrap.indent(textwrap.dedent(body or default).strip("\n"), " " * 8)
+        + "\n"
+    )
 
 
 def write_strategy(folder: Path, stem: str, name: str, body: str = "", **kw: str) -> Path:

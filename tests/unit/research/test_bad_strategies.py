@@ -17,7 +17,10 @@ from tests.unit.research.research_fixtures import hk, momentum_history
 
 __all__ = ["own_folder"]
 
-ROW = 'dict(symbol="700", at=pd.Timestamp(hk_at), side="BUY", entry=500.0, stop=495.0, target=510.0, score=1.0, reason="x")'
+ROW = (
+    'dict(symbol="700", at=pd.Timestamp(hk_at), side="BUY", entry=500.0, stop=495.0, target=510.0, '
+    'score=1.0, reason="x")'
+)
 
 
 def _body(*rows: str, before: str = "") -> str:
@@ -31,22 +34,38 @@ def _body(*rows: str, before: str = "") -> str:
 
 
 BAD = {
-    "raises": (_body(ROW, before="raise ZeroDivisionError('division by zero in my indicator')"),
-               r"raised ZeroDivisionError: division by zero in my indicator"),
+    "raises": (
+        _body(ROW, before="raise ZeroDivisionError('division by zero in my indicator')"),
+        r"raised ZeroDivisionError: division by zero in my indicator",
+    ),
     "nan": (_body(ROW.replace("stop=495.0", "stop=float('nan')")), r"stop is nan \(not a finite price\)"),
-    "off-ladder": (_body(ROW.replace("target=510.0", "target=12000.0")), r"target 12000 is off the spread table"),
+    "off-ladder": (
+        _body(ROW.replace("target=510.0", "target=12000.0")),
+        r"target 12000 is off the spread table",
+    ),
     "negative": (_body(ROW.replace("stop=495.0", "stop=-1.0")), r"stop -1 is off the spread table"),
-    "side-word": (_body(ROW.replace('side="BUY"', 'side="LONGISH"')), r"side 'LONGISH' is neither BUY nor SELL"),
-    "wrong-side": (_body(ROW.replace("stop=495.0", "stop=505.0")), r"a BUY bracket needs stop < entry < target.*wrong side"),
+    "side-word": (
+        _body(ROW.replace('side="BUY"', 'side="LONGISH"')),
+        r"side 'LONGISH' is neither BUY nor SELL",
+    ),
+    "wrong-side": (
+        _body(ROW.replace("stop=495.0", "stop=505.0")),
+        r"a BUY bracket needs stop < entry < target.*wrong side",
+    ),
     "unknown-symbol": (_body(ROW.replace('symbol="700"', 'symbol="99999"')), r"unknown symbol: .*99999"),
     "duplicate": (_body(ROW, ROW), r"proposed 700 twice at 2025-03-24 10:00:00\+08:00 \(rows 0 and 1\)"),
     "not-a-frame": ("return [1, 2, 3]", r"returned list, not a pandas DataFrame"),
-    "slow": (_body(ROW, before="import time as _t\n_t.sleep(3)"), r"took longer than 0.5 s \(research.strategy_timeout_seconds\)"),
+    "slow": (
+        _body(ROW, before="import time as _t\n_t.sleep(3)"),
+        r"took longer than 0.5 s \(research.strategy_timeout_seconds\)",
+    ),
 }
 
 
 @pytest.mark.parametrize("kind", sorted(BAD))
-def test_a_bad_strategy_is_refused_by_scan_naming_it_and_what_it_returned(own_folder: Path, kind: str) -> None:
+def test_a_bad_strategy_is_refused_by_scan_naming_it_and_what_it_returned(
+    own_folder: Path, kind: str
+) -> None:
     body, message = BAD[kind]
     write_strategy(own_folder, "bad", f"bad-{kind}", body)
     strategy = get_strategy(f"bad-{kind}")
@@ -78,9 +97,9 @@ def test_get_strategy_gives_the_settings_time_limit(own_folder: Path) -> None:
 
 
 def test_a_strategy_may_not_replace_scan_so_its_output_is_always_checked() -> None:
-    with pytest.raises(TypeError, match="overrides Strategy.scan; a strategy implements `signals` only"):
+    with pytest.raises(TypeError, match=r"overrides Strategy\.scan; a strategy implements `signals` only"):
 
-        class Sneaky(Strategy):  # noqa: F841 - defining it is the test
+        class Sneaky(Strategy):
             name = "sneaky"
 
             def signals(self, bars, *, at=None):  # type: ignore[no-untyped-def]

@@ -112,7 +112,9 @@ def _install_entry_point(site: Path, dist: str, value: str) -> None:
     )
 
 
-def test_a_packaged_strategy_is_found_by_its_entry_point(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_packaged_strategy_is_found_by_its_entry_point(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     site = tmp_path / "site"
     write_strategy(site / "packaged_strats", "__init__", "packaged-idea")
     _install_entry_point(site, "packaged_strats", "packaged_strats:PackagedIdeaStrategy")
@@ -140,7 +142,9 @@ def test_a_name_both_in_the_folder_and_an_entry_point_is_an_error_naming_both(
     try:
         with pytest.raises(StrategyLoadError, match="'clash' is defined twice") as err:
             list_strategies()
-        assert str(path) in str(err.value) and "entry point packaged = clash_pkg:ClashStrategy" in str(err.value)
+        assert str(path) in str(err.value) and "entry point packaged = clash_pkg:ClashStrategy" in str(
+            err.value
+        )
     finally:
         use_search(None)
         sys.modules.pop("clash_pkg", None)
