@@ -9,7 +9,7 @@ in paper and live) → the papermill run into a sealed run folder (:mod:`catalys
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +112,23 @@ def launch_run(
         account=settings.broker.account or None,
         progress=progress,
         kernel_env=kernel_settings_env(settings),
+        strategy=strategy_of_run(kind, parameters),
     )
+
+
+#: The parameter holding a run kind's strategy overrides (kinds not named run no strategy).
+STRATEGY_PARAMETERS: dict[str, str] = {"cycle": "strategy_params", "research": "params"}
+
+
+def strategy_of_run(kind: str, parameters: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the manifest records of the run's strategy: its name, origin, every parameter (defaults
+    and overrides) and the SHA-256 of its source files, read before the notebook starts."""
+    key = STRATEGY_PARAMETERS.get(kind)
+    if key is None or "strategy" not in parameters:
+        return None
+    from catalyst.research.strategy_registry import provenance
+
+    return provenance(str(parameters["strategy"]), dict(parameters.get(key) or {}))
 
 
 def kernel_settings_env(settings: Any) -> dict[str, str]:
