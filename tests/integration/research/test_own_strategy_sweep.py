@@ -46,7 +46,9 @@ def _imported_own_files() -> list[str]:
 
 def test_a_sweep_of_an_own_strategy_runs_on_a_process_pool(own_folder: Path) -> None:
     write_strategy(own_folder, "swept", "swept-idea")
-    table = sweep(contract_bars(sessions=6), "swept-idea", GRID, executor="process", workers=2, progress=False)
+    table = sweep(
+        contract_bars(sessions=6), "swept-idea", GRID, executor="process", workers=2, progress=False
+    )
     assert sorted(table["lookback"]) == [2, 3] and (table["trades"] > 0).all()
 
 
