@@ -110,6 +110,10 @@ class ResearchSettings(_Section):
     strategy_modules: list[str] = Field(default_factory=list)
     #: A strategy's ``signals`` taking longer than this is an error (in the cycle and the backtest).
     strategy_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    #: The strategy of `catalyst cycle` (and so of `catalyst schedule`) when ``-p strategy`` is not
+    #: given; empty: the notebook's default, catalyst-momentum. ``cycle_strategy_params``: its overrides.
+    cycle_strategy: str = ""
+    cycle_strategy_params: dict[str, Any] = Field(default_factory=dict)
 
 
 class SimSettings(_Section):

@@ -8,6 +8,7 @@ in paper and live) → the papermill run into a sealed run folder (:mod:`catalys
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -85,7 +86,7 @@ def launch_run(
     if not source.exists():
         raise BadRunParameterError(f"notebook {source} is missing; `catalyst {kind}` needs it")
     defaults = notebook_parameters(source)
-    given = parse_pairs(pairs)
+    given = parse_pairs(strategy_from_settings(kind, pairs, settings))
     parameters = check_parameters(given, defaults, settings.secret_values(), notebook=source.name)
     check_values(kind, parameters, defaults, settings, notebook=source.name)
     ledger = Ledger(settings.ledger_path)
@@ -114,6 +115,19 @@ def launch_run(
         kernel_env=kernel_settings_env(settings),
         strategy=strategy_of_run(kind, parameters),
     )
+
+
+def strategy_from_settings(kind: str, pairs: Sequence[Sequence[str]], settings: Any) -> list[Sequence[str]]:
+    """``pairs`` with the cycle's strategy from ``research.cycle_strategy`` (and its parameters) when
+    ``-p strategy`` is not given, so `catalyst schedule` trades the trader's own strategy."""
+    chosen = settings.research.cycle_strategy
+    names = {p[0] for p in pairs if len(p) == 2}
+    if kind != "cycle" or not chosen or "strategy" in names:
+        return list(pairs)
+    extra: list[Sequence[str]] = [("strategy", chosen)]
+    if "strategy_params" not in names:
+        extra.append(("strategy_params", json.dumps(settings.research.cycle_strategy_params)))
+    return [*extra, *pairs]
 
 
 #: The parameter holding a run kind's strategy overrides (kinds not named run no strategy).

@@ -1,6 +1,7 @@
 """Issue 13 §2 acceptance, as a trader meets it: a strategy in the project's own `strategies/` folder
 (nothing in catalyst/ edited) is listed by `catalyst strategy list`, traded by a real `catalyst cycle`
-on the simulator with its name, parameters and source hash in the run's manifest; a strategy that
+on the simulator (named by the settings, as `catalyst schedule` runs it) with its name, parameters and
+source hash in the run's manifest; a strategy that
 raises is a clear error naming it, and nothing is sent."""
 
 from __future__ import annotations
@@ -90,10 +91,12 @@ def test_a_strategy_in_the_projects_folder_is_listed_traded_and_hashed_in_the_ma
     assert "always-700\n  from: file " + str(source.resolve()) in listed.stdout
     assert "stop_pct = 0.01" in listed.stdout and "catalyst-momentum" in listed.stdout
 
-    cycle = project.catalyst(
-        "cycle", "--no-progress", "-p", "universe", "700", "-p", "strategy", "always-700",
-        "-p", "strategy_params", '{"stop_pct": 0.015}',
-    )  # fmt: skip
+    # The schedule runs `catalyst cycle --mode ...` without -p: the settings name the strategy.
+    (project.root / "catalyst.toml").write_text(
+        '[research]\ncycle_strategy = "always-700"\ncycle_strategy_params = { stop_pct = 0.015 }\n',
+        encoding="utf-8",
+    )
+    cycle = project.catalyst("cycle", "--no-progress", "-p", "universe", "700")
     shown = f"--- cycle (exit {cycle.returncode}) ---\n{cycle.stdout}\n{cycle.stderr}"
     assert cycle.returncode == 0, shown
     entries = project.entries()
