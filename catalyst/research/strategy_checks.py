@@ -22,9 +22,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from catalyst.domain import Side
+from catalyst.domain.side import SIDE_TABLE
 from catalyst.market import security
 from catalyst.research.research_errors import StrategyOutputError
 from catalyst.research.strategy_base import SIGNAL_COLUMNS, Strategy
@@ -82,21 +84,60 @@ def check_signals(frame: Any, name: str) -> None:
     missing = [c for c in SIGNAL_COLUMNS if c not in frame.columns]
     if missing:
         raise StrategyOutputError(f"strategy {name!r} returned a frame without column(s) {missing}")
-    seen: dict[tuple[str, Any], int] = {}
-    records: list[dict[str, Any]] = frame[list(SIGNAL_COLUMNS)].to_dict("records")  # type: ignore[assignment]
-    for i, row in enumerate(records):
+    if len(frame) == 0:
+        return
+    columns = frame[list(SIGNAL_COLUMNS)].reset_index(drop=True)
+    for i in np.flatnonzero(_suspect_rows(columns)):  # vectorised first; each suspect row explained
+        row: dict[str, Any] = {str(k): v for k, v in columns.iloc[int(i)].items()}
         problem = _row_problem(row)
         if problem:
             raise StrategyOutputError(
-                f"strategy {name!r} row {i} ({_brief(row)}): {problem}; nothing was sent"
+                f"strategy {name!r} row {int(i)} ({_brief(row)}): {problem}; nothing was sent"
             )
-        key = (str(row["symbol"]), pd.Timestamp(row["at"]))
-        if key in seen:
-            raise StrategyOutputError(
-                f"strategy {name!r} proposed {key[0]} twice at {key[1]} (rows {seen[key]} and {i}); "
-                "one candidate per symbol and decision time; nothing was sent"
-            )
-        seen[key] = i
+    keys = pd.DataFrame({"symbol": columns["symbol"].astype(str), "at": columns["at"]})
+    twice = keys.duplicated(keep=False).to_numpy()
+    if twice.any():
+        first = int(np.flatnonzero(twice)[0])
+        same = keys.eq(keys.iloc[first]).all(axis=1).to_numpy()
+        a, b = (int(j) for j in np.flatnonzero(same)[:2])
+        raise StrategyOutputError(
+            f"strategy {name!r} proposed {keys['symbol'][a]} twice at {pd.Timestamp(keys['at'][a])} "
+            f"(rows {a} and {b}); one candidate per symbol and decision time; nothing was sent"
+        )
+
+
+def _suspect_rows(frame: pd.DataFrame) -> np.ndarray:
+    """True for every row that may break the contract (all rows when the columns are not plain
+    numbers, so that each is looked at one by one)."""
+    n = len(frame)
+    everything = np.ones(n, dtype=bool)
+    numeric = ("entry", "stop", "target", "score")
+    if any(
+        not pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]) for c in numeric
+    ):
+        return everything
+    if not isinstance(frame["at"].dtype, pd.DatetimeTZDtype):
+        return everything
+    entry, stop, target, score = (frame[c].to_numpy(np.float64) for c in numeric)
+    sides = frame["side"].astype(str).str.strip().str.lower().map(SIDE_TABLE)
+    buy = (sides == Side.BUY).to_numpy()
+    sell = (sides == Side.SELL).to_numpy()
+    prices = np.vstack([entry, stop, target])
+    top = float(TOP_OF_LADDER)
+    on_table = np.isfinite(prices).all(axis=0) & (prices > 0).all(axis=0) & (prices <= top).all(axis=0)
+    ordered = (buy & (stop < entry) & (entry < target)) | (sell & (target < entry) & (entry < stop))
+    known = {str(sym): _known(str(sym)) for sym in pd.unique(frame["symbol"])}
+    listed = frame["symbol"].astype(str).map(known).to_numpy(dtype=bool)
+    ok = on_table & ordered & np.isfinite(score) & listed
+    return ~ok
+
+
+def _known(symbol: str) -> bool:
+    try:
+        security(symbol)
+    except Exception:
+        return False
+    return True
 
 
 def _row_problem(row: dict[str, Any]) -> str:

@@ -107,3 +107,21 @@ def test_a_strategy_may_not_replace_scan_so_its_output_is_always_checked() -> No
 
             def scan(self, bars, at):  # type: ignore[no-untyped-def]
                 return []
+
+
+def test_one_bad_row_among_thousands_is_named_by_its_position() -> None:
+    import pandas as pd
+
+    from catalyst.market import HK_TZ
+    from catalyst.research.strategy_checks import check_signals
+
+    days = pd.bdate_range("2024-01-02", periods=3000)
+    rows = [
+        {"symbol": "700", "at": pd.Timestamp(d.replace(hour=10), tz=HK_TZ), "side": "BUY", "entry": 100.0,
+         "stop": 99.0, "target": 102.0, "score": 1.0, "reason": "x"}
+        for d in days
+    ]  # fmt: skip
+    check_signals(pd.DataFrame(rows), "many")  # all good
+    rows[2345]["target"] = 98.0
+    with pytest.raises(StrategyOutputError, match=r"strategy 'many' row 2345 .*wrong side"):
+        check_signals(pd.DataFrame(rows), "many")
