@@ -20,6 +20,7 @@ BENCHMARKS: tuple[str, ...] = (
     "backtest",
     "monitor",
     "universe",
+    "strategy_checks",
 )
 
 
