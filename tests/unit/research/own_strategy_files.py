@@ -11,6 +11,28 @@ import pytest
 from catalyst.research.strategy_loader import StrategySearch
 from catalyst.research.strategy_registry import use_search
 
+#: The repository's own strategies/ folder (the shipped example), whatever folder pytest runs from.
+SHIPPED = StrategySearch(folders=(Path(__file__).resolve().parents[3] / "strategies",), entry_points=False)
+
+
+@pytest.fixture
+def shipped() -> Iterator[None]:
+    """The registry searches the repository's strategies/ folder for one test."""
+    use_search(SHIPPED)
+    yield
+    use_search(None)
+
+
+def shipped_names() -> list[str]:
+    """Every strategy name with the repository's folder searched (for parametrize at collection)."""
+    from catalyst.research.strategy_registry import list_strategies
+
+    use_search(SHIPPED)
+    try:
+        return list_strategies()
+    finally:
+        use_search(None)
+
 
 def strategy_source(name: str, body: str = "", *, params: str = "lookback: int = 3") -> str:
     """A small strategy ``name``; ``body`` replaces the default ``signals`` body (one BUY of 700 per

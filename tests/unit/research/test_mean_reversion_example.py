@@ -3,14 +3,25 @@ is bought with the mean as target; a calm one is left alone; shorts only when al
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
+
+import pytest
 
 from catalyst.domain import Side
 from catalyst.research import run_backtest
 from catalyst.research.strategy_contract import contract_bars
-from catalyst.research.strategy_registry import get_strategy, strategy_info
+from catalyst.research.strategy_registry import get_strategy, strategy_info, use_search
+from tests.unit.research.own_strategy_files import SHIPPED
 from tests.unit.research.research_fixtures import bars, hk, session_minutes
+
+
+@pytest.fixture(autouse=True)
+def _shipped_folder() -> Iterator[None]:
+    use_search(SHIPPED)
+    yield
+    use_search(None)
 
 
 def history(last_day_move: float) -> Any:

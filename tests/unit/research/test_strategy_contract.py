@@ -11,20 +11,20 @@ import pytest
 from catalyst.research.strategy_contract import contract_bars, contract_problems
 from catalyst.research.strategy_registry import get_strategy, list_strategies
 from catalyst.research.strategy_template import template_source, write_template
-from tests.unit.research.own_strategy_files import own_folder, write_strategy
+from tests.unit.research.own_strategy_files import own_folder, shipped, shipped_names, write_strategy
 
-__all__ = ["own_folder"]
+__all__ = ["own_folder", "shipped"]
 
 BARS = contract_bars()
 
 
-@pytest.mark.parametrize("name", list_strategies())
-def test_every_listed_strategy_keeps_the_contract(name: str) -> None:
+@pytest.mark.parametrize("name", shipped_names())
+def test_every_listed_strategy_keeps_the_contract(shipped: None, name: str) -> None:
     params = {"min_gap_pct": 0.001, "min_rvol": 0.5} if name == "catalyst-momentum" else {}
     assert contract_problems(get_strategy(name, **params), BARS) == []
 
 
-def test_the_shipped_strategies_folder_holds_the_mean_reversion_example() -> None:
+def test_the_shipped_strategies_folder_holds_the_mean_reversion_example(shipped: None) -> None:
     assert "mean-reversion" in list_strategies()
     assert not get_strategy("mean-reversion", min_z=1.0).signals(BARS).empty  # it finds something to test
 
