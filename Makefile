@@ -37,10 +37,11 @@ demo: setup
 	$(BIN)/catalyst demo
 
 lint: setup
-	$(BIN)/ruff check catalyst tests benchmarks
+	$(BIN)/ruff check catalyst tests benchmarks strategies
 
 typecheck: setup
 	$(BIN)/mypy
+	$(BIN)/mypy strategies
 
 layers: setup
 	$(BIN)/lint-imports

@@ -22,6 +22,7 @@ BENCHMARKS: tuple[str, ...] = (
     "universe",
     "archive",
     "monitor_log",
+    "strategy_checks",
 )
 
 

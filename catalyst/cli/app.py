@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "catalyst.cli.monitor_cli",
     "catalyst.cli.runs_cli",
     "catalyst.cli.research_cli",
+    "catalyst.cli.strategy_cli",
     "catalyst.cli.rehearse_cli",
 )
 

@@ -107,6 +107,19 @@ class MarketSettings(_Section):
     universe_max_age_days: int = Field(default=7, ge=1, le=366)
 
 
+class ResearchSettings(_Section):
+    #: Folders of the trader's own strategies (every ``*.py`` in them), relative to the project root.
+    strategy_paths: list[Path] = Field(default_factory=lambda: [Path("strategies")])
+    #: Importable modules of strategies (``mypkg.strategies``), besides the folders and entry points.
+    strategy_modules: list[str] = Field(default_factory=list)
+    #: A strategy's ``signals`` taking longer than this is an error (in the cycle and the backtest).
+    strategy_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    #: The strategy of `catalyst cycle` (and so of `catalyst schedule`) when ``-p strategy`` is not
+    #: given; empty: the notebook's default, catalyst-momentum. ``cycle_strategy_params``: its overrides.
+    cycle_strategy: str = ""
+    cycle_strategy_params: dict[str, Any] = Field(default_factory=dict)
+
+
 class SimSettings(_Section):
     host: str = Field(default="127.0.0.1", min_length=1)
     port: int = Field(default=4002, ge=1, le=65535)
@@ -130,6 +143,7 @@ class Settings(BaseSettings):
     paths: PathSettings = Field(default_factory=PathSettings)
     market: MarketSettings = Field(default_factory=MarketSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
+    research: ResearchSettings = Field(default_factory=ResearchSettings)
     golive: GoLiveSettings = Field(default_factory=GoLiveSettings)
     #: Other secrets found in the environment (``CATALYST_SMTP_PASSWORD`` -> ``smtp_password``).
     secrets: dict[str, SecretStr] = Field(default_factory=dict)

@@ -290,7 +290,7 @@ def run_backtest(
     t0 = _time.perf_counter()
     require_bars(bars)
     book = _Book(bars)
-    signals = strategy.signals(bars)
+    signals = strategy.checked_signals(bars)  # a bad strategy is an error here, before any sizing
     signals = signals.sort_values("at", kind="mergesort")
     if cfg.trade_from is not None:
         first = pd.Timestamp(datetime.combine(cfg.trade_from, datetime.min.time(), tzinfo=HK_TZ))

@@ -37,3 +37,11 @@ class StrategyParamError(ResearchError, ValueError):
 
 class BacktestConfigError(ResearchError, ValueError):
     """A backtest setting that cannot be used (non-positive capital, an unknown commission plan...)."""
+
+
+class StrategyLoadError(ResearchError, ImportError):
+    """A strategy file, module or entry point that cannot be loaded, or two strategies of one name."""
+
+
+class StrategyOutputError(ResearchError, ValueError):
+    """A strategy that raised, returned something off the contract, or took too long; nothing is sent."""

@@ -104,6 +104,17 @@ class Strategy(ABC):
 
     name: ClassVar[str] = ""
     params_type: ClassVar[type[Any]]
+    #: Seconds ``signals`` may take before it is an error (``get_strategy`` sets the setting's value).
+    signal_timeout: float | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for final in ("scan", "checked_signals"):
+            if final in cls.__dict__:
+                raise TypeError(
+                    f"{cls.__qualname__} overrides Strategy.{final}; a strategy implements `signals` only, "
+                    "so the cycle and the backtest check its output the same way"
+                )
 
     def __init__(self, params: Any | None = None, **overrides: Any) -> None:
         base = params if params is not None else self.params_type()
@@ -120,11 +131,18 @@ class Strategy(ABC):
         Must be pure and deterministic; rows sorted by (at, score descending, symbol).
         """
 
+    def checked_signals(self, bars: pd.DataFrame, *, at: datetime | None = None) -> pd.DataFrame:
+        """``signals`` under ``signal_timeout``, its frame checked (``strategy_checks``): what the
+        backtester and ``scan`` use, so a bad strategy is an error before anything is sized."""
+        from catalyst.research.strategy_checks import call_signals
+
+        return call_signals(self, bars, at=at, timeout=self.signal_timeout)
+
     def scan(self, bars: pd.DataFrame, at: datetime) -> list[Candidate]:
         """The candidates at ``at``, from the bars complete by then (later bars are ignored)."""
         require_bars(bars)
         at_hk = to_hk(at)
-        frame = self.signals(visible_bars(bars, at_hk), at=at_hk)
+        frame = self.checked_signals(visible_bars(bars, at_hk), at=at_hk)
         frame = frame.loc[frame["at"] == pd.Timestamp(at_hk)]
         cands = candidates_from_signals(frame, strategy=self.name)
         log.info(

@@ -28,7 +28,7 @@ import itertools
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal
 
@@ -38,8 +38,15 @@ from tqdm.auto import tqdm
 
 from catalyst.research.backtester import BacktestConfig, run_backtest
 from catalyst.research.bar_frame import NS_PER_DAY, local_ns, require_bars
-from catalyst.research.research_errors import BacktestConfigError
-from catalyst.research.strategy_registry import get_strategy
+from catalyst.research.research_errors import BacktestConfigError, StrategyLoadError
+from catalyst.research.strategy_loader import StrategySearch
+from catalyst.research.strategy_registry import (
+    current_search,
+    current_timeout,
+    get_strategy,
+    strategy_info,
+    use_search,
+)
 
 Executor = Literal["process", "serial", "dask"]
 
@@ -57,6 +64,7 @@ SWEEP_STATS: tuple[str, ...] = (
 )
 
 _WORKER_BARS: pd.DataFrame | None = None
+_WORKER_REF: StrategyRef | None = None
 _EPOCH = date(1970, 1, 1).toordinal()
 
 
@@ -85,9 +93,35 @@ def backtest_params(
     return {**params, **{k: result.stats[k] for k in SWEEP_STATS}}
 
 
-def _init_worker(bars: pd.DataFrame) -> None:
-    global _WORKER_BARS
-    _WORKER_BARS = bars
+@dataclass(frozen=True)
+class StrategyRef:
+    """What a worker needs to resolve a name to the parent's code: where to look, and its fingerprint."""
+
+    name: str
+    search: StrategySearch
+    fingerprint: str
+    timeout: float | None = None
+
+    @classmethod
+    def here(cls, name: str) -> StrategyRef:
+        return cls(name, current_search(), strategy_info(name).fingerprint(), current_timeout())
+
+
+def same_strategy(ref: StrategyRef) -> None:
+    """In a worker: search where the parent did; refuse a name that resolves to other code."""
+    if current_search() != ref.search:
+        use_search(ref.search, timeout=ref.timeout)
+    info = strategy_info(ref.name)
+    if info.fingerprint() != ref.fingerprint:
+        raise StrategyLoadError(
+            f"this worker resolves strategy {ref.name!r} to different code ({info.origin}, sources "
+            f"{info.sha256}) than the process that started the sweep; install the same code on every worker"
+        )
+
+
+def _init_worker(bars: pd.DataFrame, ref: StrategyRef) -> None:
+    global _WORKER_BARS, _WORKER_REF
+    _WORKER_BARS, _WORKER_REF = bars, ref
     import structlog
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))  # warnings only
@@ -96,18 +130,20 @@ def _init_worker(bars: pd.DataFrame) -> None:
 def _worker_job(
     strategy: str, params: dict[str, Any], config: BacktestConfig | None, base: dict[str, Any]
 ) -> dict[str, Any]:
-    assert _WORKER_BARS is not None, "pool initializer did not run"
+    assert _WORKER_BARS is not None and _WORKER_REF is not None, "pool initializer did not run"
+    same_strategy(_WORKER_REF)
     return backtest_params(_WORKER_BARS, strategy, params, config, base)
 
 
 def _dask_job(
     bars: pd.DataFrame,
-    strategy: str,
+    ref: StrategyRef,
     params: dict[str, Any],
     config: BacktestConfig | None,
     base: dict[str, Any],
 ) -> dict[str, Any]:
-    return backtest_params(bars, strategy, params, config, base)
+    same_strategy(ref)
+    return backtest_params(bars, ref.name, params, config, base)
 
 
 def sweep(
@@ -162,7 +198,8 @@ def _run(
             yield backtest_params(bars, strategy, p, config, base)
     elif executor == "process":
         n = max(1, min(workers or os.cpu_count() or 1, len(points)))
-        with ProcessPoolExecutor(max_workers=n, initializer=_init_worker, initargs=(bars,)) as pool:
+        ref = StrategyRef.here(strategy)
+        with ProcessPoolExecutor(max_workers=n, initializer=_init_worker, initargs=(bars, ref)) as pool:
             futures = [pool.submit(_worker_job, strategy, p, config, base) for p in points]
             for fut in as_completed(futures):
                 yield fut.result()
@@ -174,7 +211,8 @@ def _run(
         from dask.distributed import as_completed as dask_completed
 
         shared = client.scatter(bars, broadcast=True)
-        futures = [client.submit(_dask_job, shared, strategy, p, config, base, pure=False) for p in points]
+        ref = StrategyRef.here(strategy)
+        futures = [client.submit(_dask_job, shared, ref, p, config, base, pure=False) for p in points]
         for fut in dask_completed(futures):
             yield fut.result()
     else:

@@ -161,10 +161,12 @@ def execute_run(
     execution_timeout: float | None = 1800,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     kernel_env: Mapping[str, str] | None = None,
+    strategy: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """Run ``kind``'s notebook into a new run folder and seal it. Never raises for a failing notebook:
     the result's manifest says ``failed`` and names the cell. Once the folder exists it is always
-    sealed: a runner failure (ledger, disk) seals it as ``failed`` too, with the error."""
+    sealed: a runner failure (ledger, disk) seals it as ``failed`` too, with the error. ``strategy``
+    (name, parameters, SHA-256 of its source files) goes into the manifest's summary."""
     import papermill
 
     check_kind(kind)
@@ -266,10 +268,14 @@ def execute_run(
         finished_at=finished.isoformat(),
         parameters=injected,
         failure=failure,
-        summary={**summary, "outcome": outcome.to_dict()},
+        summary={**summary, "outcome": outcome.to_dict(), **_strategy_summary(strategy)},
     )
     log.info("run.outcome", run_id=folder.run_id, **outcome.to_dict())
     claim.release()
     if interrupted is not None:
         raise interrupted
     return RunResult(folder=folder, manifest=manifest, manifest_sha256=sha, figures=figures, notes=notes)
+
+
+def _strategy_summary(strategy: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {"strategy": dict(strategy)} if strategy else {}

@@ -8,8 +8,9 @@ in paper and live) → the papermill run into a sealed run folder (:mod:`catalys
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,7 @@ def launch_run(
     if not source.exists():
         raise BadRunParameterError(f"notebook {source} is missing; `catalyst {kind}` needs it")
     defaults = notebook_parameters(source)
-    given = parse_pairs(pairs)
+    given = parse_pairs(strategy_from_settings(kind, pairs, settings))
     parameters = check_parameters(given, defaults, settings.secret_values(), notebook=source.name)
     check_values(kind, parameters, defaults, settings, notebook=source.name)
     ledger = Ledger(settings.ledger_path)
@@ -112,7 +113,36 @@ def launch_run(
         account=settings.broker.account or None,
         progress=progress,
         kernel_env=kernel_settings_env(settings),
+        strategy=strategy_of_run(kind, parameters),
     )
+
+
+def strategy_from_settings(kind: str, pairs: Sequence[Sequence[str]], settings: Any) -> list[Sequence[str]]:
+    """``pairs`` with the cycle's strategy from ``research.cycle_strategy`` (and its parameters) when
+    ``-p strategy`` is not given, so `catalyst schedule` trades the trader's own strategy."""
+    chosen = settings.research.cycle_strategy
+    names = {p[0] for p in pairs if len(p) == 2}
+    if kind != "cycle" or not chosen or "strategy" in names:
+        return list(pairs)
+    extra: list[Sequence[str]] = [("strategy", chosen)]
+    if "strategy_params" not in names:
+        extra.append(("strategy_params", json.dumps(settings.research.cycle_strategy_params)))
+    return [*extra, *pairs]
+
+
+#: The parameter holding a run kind's strategy overrides (kinds not named run no strategy).
+STRATEGY_PARAMETERS: dict[str, str] = {"cycle": "strategy_params", "research": "params"}
+
+
+def strategy_of_run(kind: str, parameters: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the manifest records of the run's strategy: its name, origin, every parameter (defaults
+    and overrides) and the SHA-256 of its source files, read before the notebook starts."""
+    key = STRATEGY_PARAMETERS.get(kind)
+    if key is None or "strategy" not in parameters:
+        return None
+    from catalyst.research.strategy_registry import provenance
+
+    return provenance(str(parameters["strategy"]), dict(parameters.get(key) or {}))
 
 
 def kernel_settings_env(settings: Any) -> dict[str, str]:
