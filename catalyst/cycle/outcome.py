@@ -50,8 +50,14 @@ class ExitCode(IntEnum):
 _MEANING = {
     ExitCode.OK: "finished; every bracket it sent was proven at the broker (or none was sent)",
     ExitCode.CRASH: "a notebook cell raised (the run is archived, the cell named) or Catalyst crashed",
-    ExitCode.BAD_INPUT: "an unknown option or parameter, a bad value, unusable settings or files; no run",
-    ExitCode.REFUSED: "another trader holds the account (its lease, named in the message); nothing was sent",
+    ExitCode.BAD_INPUT: (
+        "an unknown option or parameter, a bad value, unusable settings or files (no run), or a strategy "
+        "that raised or returned bad output (the run is archived, the strategy named); nothing was sent"
+    ),
+    ExitCode.REFUSED: (
+        "another trader holds the account (its lease, named in the message), or the account has no "
+        "market data for a symbol (named, with the setting that helps); nothing was sent"
+    ),
     ExitCode.HALTED: "the daily circuit breaker is tripped; no new entry was sent",
     ExitCode.BLOCKED: "the start-up reconciliation did not complete; no order was sent",
     ExitCode.UNPROVEN: (

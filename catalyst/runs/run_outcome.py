@@ -32,6 +32,13 @@ REFUSAL_ERRORS: Mapping[str, ExitCode] = {
     "TradingBlockedError": ExitCode.BLOCKED,
     "ConfigError": ExitCode.BAD_INPUT,
     "AlertConfigError": ExitCode.BAD_INPUT,
+    # the account has no market data for a symbol: refused before anything was sized or sent
+    "MarketDataNotSubscribedError": ExitCode.REFUSED,
+    # the trader's own strategy raised, returned bad output or could not be loaded: nothing was sent
+    "StrategyOutputError": ExitCode.BAD_INPUT,
+    "StrategyLoadError": ExitCode.BAD_INPUT,
+    "StrategyParamError": ExitCode.BAD_INPUT,
+    "UnknownStrategyError": ExitCode.BAD_INPUT,
 }
 
 

@@ -39,7 +39,7 @@ def test_without_market_data_the_cycle_refuses_by_name_and_sends_nothing(project
     project.gateway.control.fault("no-market-data", True)
     done = project.catalyst("cycle", "--no-progress", *CYCLE_PARAMS)
     shown = f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
-    assert done.returncode != 0, shown
+    assert done.returncode == 3, shown  # refused: nothing was sized or sent
     assert "MarketDataNotSubscribedError: no historical bars for 700" in done.stderr, shown
     assert "No market data permissions" in done.stderr, "IB's own words are kept"
     assert "market-data subscription" in done.stderr and "Client Portal" in done.stderr, "what would help"
