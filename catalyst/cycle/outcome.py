@@ -85,6 +85,7 @@ def exit_code_table() -> str:
 
 #: Report statuses of a cycle that sent nothing because something refused it.
 _STATUS_CODES = {
+    "strategy_failed": ExitCode.BAD_INPUT,  # the trader's strategy raised or returned bad output
     "blocked": ExitCode.BLOCKED,
     "halted": ExitCode.HALTED,
     "refused": ExitCode.REFUSED,

@@ -38,6 +38,7 @@ from catalyst.market import HK_TZ, accepts_new_orders, phase
 from catalyst.reconcile.reconcile_errors import TradingBlockedError
 from catalyst.reconcile.reconciler import AlertFn, BrokerReader, require_clean_start
 from catalyst.research.bar_import import bars_from_records
+from catalyst.research.research_errors import StrategyOutputError
 from catalyst.research.strategy_base import Strategy
 from catalyst.research.strategy_registry import get_strategy
 from catalyst.risk.alerts import Severity, alerter_from_settings
@@ -193,7 +194,11 @@ async def run_cycle(
         return await _finish(
             broker, base, "blocked", str(exc), reconciliation={"status": "failed", "error": str(exc)}
         )
-    gathered = await gather(broker, request, strategy, now)
+    try:
+        gathered = await gather(broker, request, strategy, now)
+    except StrategyOutputError as exc:  # the trader's strategy raised or returned bad output
+        log.error("cycle.strategy_failed", run_id=request.run_id, strategy=request.strategy, error=str(exc))
+        return await _finish(broker, base, "strategy_failed", str(exc))
     decision = decide(decision_inputs(gathered, ledger, request, account=account, now=now, limits=limits))
     record_rejections(ledger, decision.verdict, run_id=request.run_id, account=account)
     sent = await send(broker, ledger, decision, request, account=account)

@@ -25,6 +25,13 @@ log = structlog.get_logger(__name__)
 CLIENT_ID_OFFSET = 51
 
 
+def mark_source(quote: Any, kind: str) -> str:
+    """Where a mark came from, saying so when IB served the quote as anything but live data
+    (``broker last (delayed)``): the review does not pass delayed prices off as live ones."""
+    served = str(getattr(quote, "data_type", "") or "live")
+    return f"broker {kind}" + ("" if served == "live" else f" ({served})")
+
+
 def mark_price(quote: Any) -> tuple[Decimal | None, str]:
     """The price a position is marked at from one quote, and which price it was."""
     if quote.last is not None and quote.last > 0:
@@ -62,7 +69,8 @@ async def last_prices(
             if price is None:
                 continue
             when = quote.time or datetime.now(UTC)
-            rows.append({"symbol": str(symbol), "price": price, "as_of": when, "source": f"broker {kind}"})
+            source = mark_source(quote, kind)
+            rows.append({"symbol": str(symbol), "price": price, "as_of": when, "source": source})
     finally:
         await broker.close()
     return pd.DataFrame(rows, columns=MARK_COLUMNS)

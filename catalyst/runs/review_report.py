@@ -21,7 +21,6 @@ from catalyst.runs.run_folder import day_of
 from catalyst.runs.runs_errors import BadRunParameterError
 
 
-
 @dataclass(frozen=True)
 class ReviewPeriod:
     start: date
@@ -243,7 +242,9 @@ class ReviewData:
             return pd.DataFrame(columns=cols)
         pos = pos.loc[pos["quantity"] != 0].copy()
         working = (
-            self.orders.loc[~self.orders["status"].isin(texts(FINAL))] if not self.orders.empty else self.orders
+            self.orders.loc[~self.orders["status"].isin(texts(FINAL))]
+            if not self.orders.empty
+            else self.orders
         )
 
         def leg(row: Any, role: str) -> str:

@@ -118,3 +118,8 @@ def test_a_strategy_that_raises_is_an_error_naming_it_and_nothing_is_sent(projec
     assert "strategy 'broken-idea' raised KeyError" in cycle.stdout + cycle.stderr, shown
     assert "no column named vwap" in cycle.stdout + cycle.stderr, shown
     assert project.entries() == [], shown
+    folder = Path(
+        next(ln for ln in cycle.stdout.splitlines() if ln.startswith("Run folder:")).split(":", 1)[1].strip()
+    )
+    report = (folder / "cycle.html").read_text(encoding="utf-8")
+    assert "strategy_failed" in report and "raised KeyError" in report, "the cycle report shows it"

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from catalyst.runs.review_charts import equity_chart
-from catalyst.runs.review_marks import mark_price
+from catalyst.runs.review_marks import mark_price, mark_source
 from catalyst.runs.review_report import MARK_COLUMNS, ReviewData, ReviewPeriod, cost_basis
 
 DAY = date(2026, 11, 24)
@@ -133,3 +133,10 @@ def test_a_position_is_marked_at_the_last_trade_else_the_close_else_the_midpoint
     assert mark_price(quote("10.2", "10", "10.1", "10.3")) == (Decimal("10.2"), "last")
     assert mark_price(quote(None, "10", "10.1", "10.3")) == (Decimal("10"), "close")
     assert mark_price(quote(None, None, "10.1", "10.3")) == (Decimal("10.2"), "mid")
+
+
+def test_a_mark_from_delayed_or_frozen_data_says_so() -> None:
+    assert mark_source(SimpleNamespace(data_type="live"), "last") == "broker last"
+    assert mark_source(SimpleNamespace(data_type="delayed"), "last") == "broker last (delayed)"
+    frozen = SimpleNamespace(data_type="delayed-frozen")
+    assert mark_source(frozen, "close") == "broker close (delayed-frozen)"
