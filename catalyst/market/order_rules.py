@@ -198,6 +198,41 @@ def require_within_quotation_rule(
     )
 
 
+# --- the take-profit of a bracket -----------------------------------------------------------------
+
+#: Spreads a bracket's target keeps from the quotation limit when it is planned from the entry:
+#: the target is sent when the entry fills, and the best price may have moved one spread by then.
+TARGET_MARGIN_SPREADS = 1
+
+
+def farthest_target(
+    entry_side: object, entry: Decimal, *, on: date | datetime | None = None, table: str = "A"
+) -> Decimal:
+    """The farthest take-profit the quotation rule lets through when it is sent at the entry's fill.
+
+    Counted from the entry price: a long's target (a sell) at most 22 spreads above the entry, a
+    short's (a buy) at most 22 below. The best price on the target's side is then within a spread
+    of the entry, so the target stays under 24 spreads from it with one spread to spare.
+    """
+    spreads = QUOTATION_SPREADS - 1 - TARGET_MARGIN_SPREADS
+    direction: Literal["up", "down"] = "up" if _side(entry_side) == "BUY" else "down"
+    return ticks_from(as_price(entry), spreads, direction, on=on, table=table)
+
+
+def target_inside_quotation_rule(
+    entry_side: object,
+    entry: Decimal,
+    target: Decimal,
+    *,
+    on: date | datetime | None = None,
+    table: str = "A",
+) -> Decimal:
+    """``target``, or :func:`farthest_target` when ``target`` lies beyond it."""
+    t = as_price(target)
+    limit = farthest_target(entry_side, entry, on=on, table=table)
+    return min(t, limit) if _side(entry_side) == "BUY" else max(t, limit)
+
+
 # --- price limits and size ------------------------------------------------------------------------
 
 
@@ -297,8 +332,10 @@ __all__ = [
     "ORDER_ACTIONS",
     "PRICE_LIMIT_MULTIPLE",
     "QUOTATION_SPREADS",
+    "TARGET_MARGIN_SPREADS",
     "OrderAction",
     "WindowVerdict",
+    "farthest_target",
     "max_order_shares",
     "may_amend",
     "may_cancel",
@@ -308,6 +345,7 @@ __all__ = [
     "require_order_size",
     "require_within_price_limits",
     "require_within_quotation_rule",
+    "target_inside_quotation_rule",
     "tick_down",
     "tick_up",
     "ticks_from",
