@@ -201,8 +201,9 @@ def require_within_quotation_rule(
 # --- the take-profit of a bracket -----------------------------------------------------------------
 
 #: Spreads a bracket's target keeps from the quotation limit when it is planned from the entry:
-#: the target is sent when the entry fills, and the best price may have moved one spread by then.
-TARGET_MARGIN_SPREADS = 1
+#: the target is sent when the entry fills, when the best price on its side may be a few spreads
+#: nearer than the entry (an entry priced through the touch, or a market that moved).
+TARGET_MARGIN_SPREADS = 3
 
 
 def farthest_target(
@@ -210,9 +211,9 @@ def farthest_target(
 ) -> Decimal:
     """The farthest take-profit the quotation rule lets through when it is sent at the entry's fill.
 
-    Counted from the entry price: a long's target (a sell) at most 22 spreads above the entry, a
-    short's (a buy) at most 22 below. The best price on the target's side is then within a spread
-    of the entry, so the target stays under 24 spreads from it with one spread to spare.
+    Counted from the entry price: a long's target (a sell) at most 20 spreads above the entry, a
+    short's (a buy) at most 20 below. While the best price on the target's side is no more than
+    three spreads nearer than the entry, the target stays under 24 spreads from it.
     """
     spreads = QUOTATION_SPREADS - 1 - TARGET_MARGIN_SPREADS
     direction: Literal["up", "down"] = "up" if _side(entry_side) == "BUY" else "down"

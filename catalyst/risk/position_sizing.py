@@ -35,7 +35,6 @@ __all__ = ["MAX_LOTS_PER_ORDER", "size_candidate", "size_candidates"]
 log = structlog.get_logger(__name__)
 
 
-
 def size_candidate(
     candidate: Candidate,
     *,

@@ -6,7 +6,7 @@ limit that each intent alone would pass.
 
 HKEX's quotation rule (``catalyst.market.order_rules``): an approved intent whose target lies 24
 spreads or more beyond what the market will be when the entry fills would have its take-profit
-rejected by HKEX. Pre-trade plans such a target inside the limit: at most 22 spreads beyond the
+rejected by HKEX. Pre-trade plans such a target inside the limit: at most 20 spreads beyond the
 entry (:func:`~catalyst.market.farthest_target`). The approved intent carries that target, so the
 ledger, the bracket, the review and the backtester all see the one target that is sent; the
 result lists each move in ``adjustments`` (docs/risk-operations.md, "Targets and HKEX's
@@ -186,8 +186,8 @@ def target_within_quotation_rule(intent: BracketIntent) -> tuple[BracketIntent, 
     """The intent with its target planned inside HKEX's quotation rule, and the move if one was made.
 
     The take-profit is sent when the entry fills; HKEX rejects a limit 24 spreads or more beyond
-    the best price on its side, which is then about the entry. A target beyond 22 spreads from the
-    entry is moved to 22 spreads (one spread kept for the market moving); the stop is untouched.
+    the best price on its side, which is then about the entry. A target beyond 20 spreads from the
+    entry is moved to 20 spreads (three kept for the market moving); the stop is untouched.
     """
     table = security(intent.symbol).spread_table
     target = target_inside_quotation_rule(
@@ -197,7 +197,7 @@ def target_within_quotation_rule(intent: BracketIntent) -> tuple[BracketIntent, 
         return intent, None
     text = (
         f"target {intent.target} is 24 spreads or more beyond the entry {intent.entry}: HKEX would reject "
-        f"the take-profit (quotation rule); planned at {target}, 22 spreads from the entry"
+        f"the take-profit (quotation rule); planned at {target}, 20 spreads from the entry"
     )
     moved = TargetAdjustment(intent.intent_id, intent.symbol, intent.target, target, text)
     return replace(intent, target=target), moved

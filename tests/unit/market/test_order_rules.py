@@ -193,13 +193,14 @@ def test_an_unknown_action_or_a_naive_time_is_refused() -> None:
 # --- a bracket's target ---------------------------------------------------------------------------
 
 
-def test_a_target_is_kept_at_most_22_spreads_beyond_the_entry() -> None:
+def test_a_target_is_kept_at_most_20_spreads_beyond_the_entry() -> None:
     from catalyst.market import farthest_target, target_inside_quotation_rule
 
-    assert farthest_target("BUY", D("600"), on=TODAY) == D("611")
-    assert farthest_target("SELL", D("600"), on=TODAY) == D("589")
-    assert target_inside_quotation_rule("BUY", D("600"), D("620"), on=TODAY) == D("611")
+    assert farthest_target("BUY", D("600"), on=TODAY) == D("610")
+    assert farthest_target("SELL", D("600"), on=TODAY) == D("590")
+    assert target_inside_quotation_rule("BUY", D("600"), D("620"), on=TODAY) == D("610")
     assert target_inside_quotation_rule("BUY", D("600"), D("605"), on=TODAY) == D("605")
-    assert target_inside_quotation_rule("SELL", D("600"), D("550"), on=TODAY) == D("589")
-    # a target planned so, sent when the best ask is one spread below the entry, is still accepted
-    assert within_quotation_rule("SELL", D("611"), best_bid=None, best_ask=D("599.5"), on=TODAY)
+    assert target_inside_quotation_rule("SELL", D("600"), D("550"), on=TODAY) == D("590")
+    # a target planned so, sent when the best ask is three spreads below the entry, is still accepted
+    assert within_quotation_rule("SELL", D("610"), best_bid=None, best_ask=D("598.5"), on=TODAY)
+    assert not within_quotation_rule("SELL", D("610"), best_bid=None, best_ask=D("598"), on=TODAY)
