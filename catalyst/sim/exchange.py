@@ -696,12 +696,18 @@ class Exchange:
         events = [OrderChanged(_copy(o), warning)]
         return events + self._sweep(o, t)
 
-    def _quotation_breach(self, o: SimOrder | OrderRequest, t: float) -> OrderProblem | None:
-        """HKEX's quotation rule for a plain LMT reaching the exchange at ``t`` (continuous trading)."""
+    def _quotation_breach(
+        self, o: SimOrder | OrderRequest, t: float, *, symbol: str | None = None
+    ) -> OrderProblem | None:
+        """HKEX's quotation rule for a plain LMT reaching the exchange at ``t`` (continuous trading).
+
+        ``symbol`` names the listing when ``o`` is a request (which may carry only a conId).
+        """
         if o.order_type != "LMT" or o.lmt_price is None or not self._continuous(t):
             return None
-        stock = self.prices.listing(o.symbol)
-        bid, ask, _path, _k = self.prices.touch(o.symbol, t)
+        name = symbol or o.symbol
+        stock = self.prices.listing(name)
+        bid, ask, _path, _k = self.prices.touch(name, t)
         return quotation_problem(
             o.action, o.lmt_price, bid, ask, day=from_epoch(t).date(), table=stock.spread_table
         )
@@ -1037,7 +1043,7 @@ class Exchange:
         if problem is None:
             problem = price_limit_problem(req, self.prices.last_price(stock.symbol, t))
         if problem is None and self._ext[o.perm_id].working:
-            problem = self._quotation_breach(req, t)
+            problem = self._quotation_breach(req, t, symbol=stock.symbol)
         if problem is not None:
             return self._reject(req, problem.code, problem.message)
         qty = whole_quantity(req.total_quantity)
