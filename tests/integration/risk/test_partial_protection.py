@@ -60,7 +60,7 @@ async def cycle_bracket_then_drop(
     try:
         q = await cycle.quote(symbol)
         assert q.ask is not None
-        entry = q.ask + Decimal("0.5")  # marketable: fills at once
+        entry = ticks(q.ask, 2, symbol)  # marketable: fills at once
         intent = BracketIntent.snapped(
             intent_id,
             symbol,
