@@ -275,7 +275,7 @@ class Exchange:
 
     def _release_quotation_held(self, t: float) -> list[SimEvent]:
         """Send each LMT held beyond the quotation rule that the market has come close enough to."""
-        if not self._continuous(t):
+        if self.behaviour.quotation_rule_breach != "hold" or not self._continuous(t):
             return []
         events: list[SimEvent] = []
         for o in self._live():
