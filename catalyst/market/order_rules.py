@@ -60,7 +60,7 @@ from catalyst.market.market_errors import (
     QuotationRuleError,
 )
 from catalyst.market.market_phase import TradingDay, session_for
-from catalyst.market.spread_table import as_price, bands
+from catalyst.market.spread_table import Band, as_price, bands
 
 #: A limit this many spreads or more beyond the best price on its side is rejected.
 QUOTATION_SPREADS = 24
@@ -80,24 +80,32 @@ CAS_NO_CANCEL_FROM = timedelta(minutes=6)  # after the close (16:00 -> 16:06)
 # --- ticks along the ladder -----------------------------------------------------------------------
 
 
+def _step(p: Decimal, direction: str, table_bands: list[Band]) -> Decimal | None:
+    """One tick from ``p`` up or down along ``table_bands``; None past either end of the table."""
+    for b in table_bands:
+        if direction == "up" and b.low <= p < b.high:
+            return p + b.increment
+        if direction == "down" and b.low < p <= b.high:
+            return p - b.increment if p - b.increment > 0 else None
+    return None
+
+
 def tick_up(price: Decimal, *, on: date | datetime | None = None, table: str = "A") -> Decimal:
     """The next price above ``price`` on the ladder (a band's top steps by the next band's tick)."""
     p = as_price(price)
-    for b in bands(on=on, table=table):
-        if b.low <= p < b.high:
-            return p + b.increment
-    raise PriceOutOfRangeError(f"price {p} is at or above the top of spread table {table}; no tick above")
+    nxt = _step(p, "up", bands(on=on, table=table))
+    if nxt is None:
+        raise PriceOutOfRangeError(f"price {p} is at or above the top of spread table {table}; no tick above")
+    return nxt
 
 
 def tick_down(price: Decimal, *, on: date | datetime | None = None, table: str = "A") -> Decimal:
     """The next price below ``price`` on the ladder; the lowest tick has none."""
     p = as_price(price)
-    for b in bands(on=on, table=table):
-        if b.low < p <= b.high:
-            if p - b.increment <= 0:
-                raise PriceOutOfRangeError(f"price {p} is the lowest tick of spread table {table}")
-            return p - b.increment
-    raise PriceOutOfRangeError(f"price {p} is outside spread table {table}")
+    nxt = _step(p, "down", bands(on=on, table=table))
+    if nxt is None:
+        raise PriceOutOfRangeError(f"price {p} is the lowest tick of spread table {table} or outside it")
+    return nxt
 
 
 def ticks_from(
@@ -110,13 +118,12 @@ def ticks_from(
 ) -> Decimal:
     """``price`` moved ``n`` ticks along the ladder, stopping at the table's top or lowest tick."""
     out = as_price(price)
+    table_bands = bands(on=on, table=table)
     for _ in range(n):
-        try:
-            out = (
-                tick_up(out, on=on, table=table) if direction == "up" else tick_down(out, on=on, table=table)
-            )
-        except PriceOutOfRangeError:
+        nxt = _step(out, direction, table_bands)
+        if nxt is None:
             break
+        out = nxt
     return out
 
 
