@@ -67,7 +67,7 @@ def exclusion_reason(sec: Security, let_in: frozenset[str]) -> str | None:
     if sec.kind not in DEFAULT_TRADABLE_KINDS and sec.kind not in let_in:
         return (
             f"{KIND_PLURALS[sec.kind]} are kept out of the tradable set "
-            f'(let them in with the setting market.universe_include = ["{sec.kind}"])'
+            f"(let them in with the setting market.universe_include = [\"{sec.kind}\"])"
         )
     if sec.spread_table not in TABLES:
         return f"it trades on spread table {sec.spread_table}, which Catalyst cannot price (only A and D)"
