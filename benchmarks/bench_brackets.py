@@ -107,7 +107,7 @@ async def predecessor_run(port: int, n: int, client_id: int) -> dict[str, Any]:
         contract = Stock(SYMBOL, "SEHK", "HKD")
         await ib.qualifyContractsAsync(contract)
         ticker = (await ib.reqTickersAsync(contract))[0]
-        entry = round(float(ticker.bid) - 0.2, 2)
+        entry = round(float(ticker.bid) - 0.1, 3)  # 20 ticks of 0.005: inside the quotation rule
         t0 = time.perf_counter()
         acknowledged = 0
         for i in range(n):

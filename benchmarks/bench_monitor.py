@@ -52,7 +52,7 @@ from catalyst.broker import BrokerSession
 from catalyst.config import BrokerSettings, Settings
 from catalyst.domain.order_status import ACKNOWLEDGED, DONE_AT_BROKER
 from catalyst.ledger import Ledger
-from catalyst.market import board_lot, security, snap_to_tick
+from catalyst.market import board_lot, security, snap_to_tick, ticks_from
 from catalyst.risk.alert_channels import AppriseChannels
 from catalyst.risk.alerts import Alerter
 from catalyst.risk.monitor_daemon import Monitor, MonitorConfig
@@ -237,7 +237,7 @@ class Bench:
                 "symbol": symbol,
                 "quantity": quantity,
                 "stop_price": snap_to_tick(q.bid * Decimal("0.9"), "down", table=table),
-                "target_price": snap_to_tick(q.ask * Decimal("1.1"), "up", table=table),
+                "target_price": ticks_from(q.ask, 20, "up", table=table),  # inside the quotation rule
                 "source": "fill",
                 "updated_at": _now(),
             },

@@ -5,7 +5,10 @@ Choices (documented in docs/contracts.md):
 * entry: LMT on the intent's side at the entry price, TIF DAY (an unfilled entry expires at the
   close, and IB cancels its children with it);
 * take profit: LMT on the opposite side at the target, TIF GTC (a position stays protected
-  overnight);
+  overnight). HKEX rejects a limit 24 spreads or more beyond the best price when it is sent (at
+  the entry's fill): pre-trade has already planned an approved intent's target at most 20
+  spreads beyond its entry (``catalyst.risk.pretrade.target_within_quotation_rule``,
+  docs/risk-operations.md), so the plan sends the intent's target as it is;
 * stop loss: **STP LMT** on the opposite side, trigger at the stop, limit a few ticks beyond it
   (``stop_limit_ticks``, default 5). HKEX has no exchange stop order, so IB simulates every stop
   on SEHK; a plain STP would become a market-to-limit conversion whose price IB picks, while a STP

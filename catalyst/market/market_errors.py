@@ -57,3 +57,19 @@ class UniverseImportError(MarketError, ValueError):
 
 class UniverseFileError(MarketError, ValueError):
     """The trader's universe file (written by ``catalyst universe import``) is unreadable."""
+
+
+class OrderRuleError(MarketError, ValueError):
+    """An order HKEX would not accept (``catalyst.market.order_rules``); nothing was sent."""
+
+
+class QuotationRuleError(OrderRuleError):
+    """A limit 24 spreads or more beyond the best price on its side, in continuous trading."""
+
+
+class PriceLimitError(OrderRuleError):
+    """A price at 9 times the nominal price or more, or at one-ninth of it or less."""
+
+
+class OrderSizeError(OrderRuleError):
+    """An order of more than HKEX's maximum of 3,000 board lots."""

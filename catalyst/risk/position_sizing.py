@@ -26,14 +26,13 @@ from decimal import Decimal
 import structlog
 
 from catalyst.domain import BracketIntent, Candidate, IntentNumbering
-from catalyst.market import as_hk_date, board_lot, shares_for_budget
+from catalyst.market import MAX_LOTS_PER_ORDER, as_hk_date, board_lot, shares_for_budget
 from catalyst.risk.pretrade import risk_of
 from catalyst.risk.risk_limits import RiskLimits
 
-log = structlog.get_logger(__name__)
+__all__ = ["MAX_LOTS_PER_ORDER", "size_candidate", "size_candidates"]
 
-#: HKEX's maximum order size in board lots (hkex-rules.md §1).
-MAX_LOTS_PER_ORDER = 3000
+log = structlog.get_logger(__name__)
 
 
 def size_candidate(

@@ -3,12 +3,20 @@
 Intents are checked in the order given, and each approval uses up what it needs (a position
 slot, buying power) before the next intent is judged, so a batch can never jointly exceed a
 limit that each intent alone would pass.
+
+HKEX's quotation rule (``catalyst.market.order_rules``): an approved intent whose target lies 24
+spreads or more beyond what the market will be when the entry fills would have its take-profit
+rejected by HKEX. Pre-trade plans such a target inside the limit: at most 20 spreads beyond the
+entry (:func:`~catalyst.market.farthest_target`). The approved intent carries that target, so the
+ledger, the bracket, the review and the backtester all see the one target that is sent; the
+result lists each move in ``adjustments`` (docs/risk-operations.md, "Targets and HKEX's
+quotation rule").
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -26,6 +34,7 @@ from catalyst.market import (
     phase,
     security,
     session_for,
+    target_inside_quotation_rule,
 )
 from catalyst.risk.risk_errors import RiskInputError
 from catalyst.risk.risk_limits import RiskLimits
@@ -107,13 +116,26 @@ class Rejection:
 
 
 @dataclass(frozen=True)
+class TargetAdjustment:
+    """A target moved inside HKEX's quotation rule before the intent was approved."""
+
+    intent_id: str
+    symbol: str
+    planned: Decimal  # the strategy's target
+    target: Decimal  # the target approved and sent
+    text: str
+
+
+@dataclass(frozen=True)
 class PreTradeResult:
     approved: tuple[BracketIntent, ...]
     rejections: tuple[Rejection, ...]
+    adjustments: tuple[TargetAdjustment, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """One row per intent with its verdict, for the cycle notebook."""
-        rows = [_row(i, "approved", "", "") for i in self.approved]
+        moved = {a.intent_id: a.text for a in self.adjustments}
+        rows = [_row(i, "approved", "", moved.get(i.intent_id, "")) for i in self.approved]
         rows += [_row(r.intent, "rejected", r.code.value, r.text) for r in self.rejections]
         return pd.DataFrame(
             rows,
@@ -160,6 +182,27 @@ def risk_of(intent: BracketIntent) -> Decimal:
     return abs(intent.entry - intent.stop) * intent.quantity + round_trip_fees(intent)
 
 
+def target_within_quotation_rule(intent: BracketIntent) -> tuple[BracketIntent, TargetAdjustment | None]:
+    """The intent with its target planned inside HKEX's quotation rule, and the move if one was made.
+
+    The take-profit is sent when the entry fills; HKEX rejects a limit 24 spreads or more beyond
+    the best price on its side, which is then about the entry. A target beyond 20 spreads from the
+    entry is moved to 20 spreads (three kept for the market moving); the stop is untouched.
+    """
+    table = security(intent.symbol).spread_table
+    target = target_inside_quotation_rule(
+        intent.side.value, intent.entry, intent.target, on=intent.trade_date, table=table
+    )
+    if target == intent.target:
+        return intent, None
+    text = (
+        f"target {intent.target} is 24 spreads or more beyond the entry {intent.entry}: HKEX would reject "
+        f"the take-profit (quotation rule); planned at {target}, 20 spreads from the entry"
+    )
+    moved = TargetAdjustment(intent.intent_id, intent.symbol, intent.target, target, text)
+    return replace(intent, target=target), moved
+
+
 def market_refusal(now: datetime, limits: RiskLimits) -> tuple[RejectReason, str] | None:
     """Why no entry may be sent at ``now``, or None when entries are allowed."""
     local = now.astimezone(HK_TZ)
@@ -190,6 +233,7 @@ def pre_trade(
     """Judge each intent; approvals use up position slots and buying power in order."""
     approved: list[BracketIntent] = []
     rejections: list[Rejection] = []
+    adjustments: list[TargetAdjustment] = []
     held = {s for s, q in context.positions.items() if q != 0}
     busy = held | set(context.open_entry_symbols)
     buying_power = context.account.buying_power
@@ -209,6 +253,16 @@ def pre_trade(
                 reason=text,
             )
             continue
+        intent, moved = target_within_quotation_rule(intent)
+        if moved is not None:
+            adjustments.append(moved)
+            log.info(
+                "risk.pretrade.target_moved",
+                intent_id=intent.intent_id,
+                symbol=intent.symbol,
+                planned=str(moved.planned),
+                target=str(moved.target),
+            )
         approved.append(intent)
         busy.add(intent.symbol)
         buying_power -= _cost(intent)
@@ -220,7 +274,7 @@ def pre_trade(
             quantity=intent.quantity,
             risk=str(risk_of(intent)),
         )
-    return PreTradeResult(tuple(approved), tuple(rejections))
+    return PreTradeResult(tuple(approved), tuple(rejections), tuple(adjustments))
 
 
 def _cost(intent: BracketIntent) -> Decimal:

@@ -22,6 +22,12 @@ How orders live (IB on SEHK, ``tws-protocol.md`` §5-§6, ``hkex-rules.md`` §1-
 * A marketable order sweeps the synthetic book (up to 10 price levels, limited size per level:
   several executions); a resting limit fills at its price when the trade path reaches it, at most
   one execution per print. Nothing fills at lunch, in the auctions or when closed.
+* HKEX's order rules come from ``catalyst.market.order_rules``: a limit at 9x / one-ninth of the
+  last price is rejected (201) at placement; a LMT that reaches the exchange in continuous trading
+  24 spreads or more beyond the best price on its side is rejected and ends ``Inactive`` (or is
+  held, ``quotation_rule_breach="hold"``); a cancel inside a no-cancel window (09:15-09:30,
+  12:00-12:30, 16:06-16:10 or 12:06-12:10 on a half day) is ``PendingCancel`` until the window
+  opens, then cancelled (``cancel_window_pending``).
 * DAY orders still working at the end of the closing auction are cancelled (with a 202 if
   ``day_expiry_sends_202``); GTC orders carry over.
 * Every execution is charged through ``catalyst.market.fees`` (see ``sim_charges``), and moves
@@ -46,8 +52,9 @@ from pathlib import Path
 import numpy as np
 import structlog
 
-from catalyst.market import HK_TZ, ladder, snap_to_tick, to_hk
+from catalyst.market import HK_TZ, ladder, may_cancel, snap_to_tick, to_hk
 from catalyst.market.market_phase import CONTINUOUS_PHASES, TradingDay, phase, session_for
+from catalyst.market.order_rules import LUNCH_CANCELS_FROM
 from catalyst.sim.sim_accounts import AccountBook
 from catalyst.sim.sim_behaviour import SimBehaviour
 from catalyst.sim.sim_charges import execution_charges
@@ -83,7 +90,10 @@ from catalyst.sim.sim_order_rules import (
     MSG_NO_SECURITY,
     STOP_TYPES,
     TIFS,
+    OrderProblem,
     check_order,
+    price_limit_problem,
+    quotation_problem,
     rejected,
     whole_quantity,
 )
@@ -101,6 +111,7 @@ MSG_CANCELLED = "Order Canceled - reason:"
 CLOCK_SAVE_SECONDS = 5.0  # wall seconds between saves when only the clock moved
 ACCOUNT_PUSH_SECONDS = 180.0  # simulated seconds between account-value refreshes while holding stock
 SAVE_INTERVAL = 0.25  # wall seconds: changes are saved by the first call after this much time
+HELD_QUOTATION = "quotation"  # whyHeld of a LMT held beyond the quotation rule (simulator's choice)
 
 
 def _copy(o: SimOrder) -> SimOrder:
@@ -259,6 +270,19 @@ class Exchange:
                 self._bounds_done = max(self._bounds_done, end)
                 break
         self._prints_done = max(self._prints_done, end)
+        events += self._release_quotation_held(end)
+        return events
+
+    def _release_quotation_held(self, t: float) -> list[SimEvent]:
+        """Send each LMT held beyond the quotation rule that the market has come close enough to."""
+        if self.behaviour.quotation_rule_breach != "hold" or not self._continuous(t):
+            return []
+        events: list[SimEvent] = []
+        for o in self._live():
+            held = o.why_held == HELD_QUOTATION and o.status == PRE_SUBMITTED
+            if held and self._quotation_breach(o, t) is None:
+                o.why_held = ""
+                events += self._start_working(o, t)
         return events
 
     def _sessions_from(self, t: float) -> list[TradingDay]:
@@ -274,7 +298,8 @@ class Exchange:
 
     def _next_boundary(self, after: float) -> float | None:
         for td in self._sessions_from(after):
-            for b in (td.open, td.break_end, td.auction_end):
+            lunch_cancels = td.break_start + LUNCH_CANCELS_FROM if td.break_start is not None else None
+            for b in (td.open, lunch_cancels, td.break_end, td.auction_end):
                 if b is not None and b.timestamp() > after:
                     return b.timestamp()
         return None
@@ -282,9 +307,11 @@ class Exchange:
     def _boundary(self, t: float) -> list[SimEvent]:
         td = session_for(from_epoch(t).date())
         assert td is not None
-        events: list[SimEvent] = []
+        events: list[SimEvent] = self._carry_out_pending_cancels(t)
         if t == td.auction_end.timestamp():
             events += self._expire_day_orders(t)
+            return events
+        if not self._continuous(t):
             return events
         for o in self._live():
             ext = self._ext[o.perm_id]
@@ -451,6 +478,8 @@ class Exchange:
         problem = check_order(
             req, stock, day, self.accounts, unknown_type_code=self.behaviour.reject_unknown_order_type_code
         )
+        if problem is None:
+            problem = price_limit_problem(req, self.prices.last_price(stock.symbol, t))
         if problem is not None:
             return self._reject(req, problem.code, problem.message)
         parent: SimOrder | None = None
@@ -657,12 +686,56 @@ class Exchange:
             if (last >= o.aux_price) if o.action == "BUY" else (last <= o.aux_price):
                 events += self._trigger(o, t)
             return events
+        breach = self._quotation_breach(o, t)
+        if breach is not None:
+            return self._refuse_beyond_quotation(o, t, breach, warning)
         o.status = SUBMITTED
         o.why_held = ""
         ext.working = True
         ext.limit = o.lmt_price if o.order_type in ("LMT", "STP LMT") else self._converted_limit(o, t)
         events = [OrderChanged(_copy(o), warning)]
         return events + self._sweep(o, t)
+
+    def _quotation_breach(
+        self, o: SimOrder | OrderRequest, t: float, *, symbol: str | None = None
+    ) -> OrderProblem | None:
+        """HKEX's quotation rule for a plain LMT reaching the exchange at ``t`` (continuous trading).
+
+        ``symbol`` names the listing when ``o`` is a request (which may carry only a conId).
+        """
+        if o.order_type != "LMT" or o.lmt_price is None or not self._continuous(t):
+            return None
+        name = symbol or o.symbol
+        stock = self.prices.listing(name)
+        bid, ask, _path, _k = self.prices.touch(name, t)
+        return quotation_problem(
+            o.action, o.lmt_price, bid, ask, day=from_epoch(t).date(), table=stock.spread_table
+        )
+
+    def _refuse_beyond_quotation(
+        self, o: SimOrder, t: float, breach: OrderProblem, warning: tuple[int, str] | None
+    ) -> list[SimEvent]:
+        """Hold ``o`` (``quotation_rule_breach="hold"``) or reject it as HKEX does: it ends Inactive."""
+        self._ext[o.perm_id].working = False
+        if self.behaviour.quotation_rule_breach == "hold":
+            o.status = PRE_SUBMITTED
+            o.why_held = HELD_QUOTATION
+            log.info("sim.order.held_quotation_rule", perm_id=o.perm_id, lmt=str(o.lmt_price))
+            return [OrderChanged(_copy(o), warning)]
+        o.status = INACTIVE
+        o.why_held = ""
+        o.completed_at = from_epoch(t)
+        o.completed_status = "Rejected: HKEX quotation rule"
+        log.info("sim.order.rejected_quotation_rule", perm_id=o.perm_id, lmt=str(o.lmt_price))
+        events: list[SimEvent] = [
+            OrderRejected(o.client_id, o.order_id, breach.code, breach.message, _copy(o), INACTIVE)
+        ]
+        for c in self._children(o):
+            if not c.is_done:
+                events += self._cancel(
+                    c, t, pending=False, send_202=True, completed_status="Cancelled: parent rejected"
+                )
+        return events
 
     def _trigger(self, o: SimOrder, t: float) -> list[SimEvent]:
         ext = self._ext[o.perm_id]
@@ -869,9 +942,7 @@ class Exchange:
                     )
                 )
             else:
-                events += self._cancel(
-                    o, t, pending=True, send_202=True, completed_status="Cancelled by Trader"
-                )
+                events += self._request_cancel(o, t)
         self._autosave()
         return events
 
@@ -882,10 +953,38 @@ class Exchange:
         self._state_dirty = True
         for o in sorted(self._live(), key=lambda o: (o.parent_perm_id != 0, o.perm_id)):
             if not o.is_done:
-                events += self._cancel(
-                    o, t, pending=True, send_202=True, completed_status="Cancelled by Trader"
-                )
+                events += self._request_cancel(o, t)
         self._autosave()
+        return events
+
+    def _request_cancel(self, o: SimOrder, t: float) -> list[SimEvent]:
+        """A trader's cancel: at once, or PendingCancel until HKEX's no-cancel window opens."""
+        if o.status == PENDING_CANCEL:
+            return [OrderChanged(_copy(o))]
+        verdict = may_cancel(from_epoch(t))
+        if verdict.allowed or not self.behaviour.cancel_window_pending:
+            return self._cancel(o, t, pending=True, send_202=True, completed_status="Cancelled by Trader")
+        o.status = PENDING_CANCEL
+        self._dirty.add(o.perm_id)
+        log.info(
+            "sim.order.cancel_waits_for_window",
+            perm_id=o.perm_id,
+            order_id=o.order_id,
+            until=verdict.opens_at.isoformat() if verdict.opens_at else "",
+        )
+        return [OrderChanged(_copy(o))]
+
+    def _carry_out_pending_cancels(self, t: float) -> list[SimEvent]:
+        """Cancel every order that waited PendingCancel for a no-cancel window that is now open."""
+        if not may_cancel(from_epoch(t)).allowed:
+            return []
+        events: list[SimEvent] = []
+        waiting = [o for o in self._live() if o.status == PENDING_CANCEL]
+        for o in sorted(waiting, key=lambda o: (o.parent_perm_id != 0, o.perm_id)):
+            if not o.is_done:
+                events += self._cancel(
+                    o, t, pending=False, send_202=True, completed_status="Cancelled by Trader"
+                )
         return events
 
     def _cancel(
@@ -941,6 +1040,10 @@ class Exchange:
             self.accounts,
             unknown_type_code=self.behaviour.reject_unknown_order_type_code,
         )
+        if problem is None:
+            problem = price_limit_problem(req, self.prices.last_price(stock.symbol, t))
+        if problem is None and self._ext[o.perm_id].working:
+            problem = self._quotation_breach(req, t, symbol=stock.symbol)
         if problem is not None:
             return self._reject(req, problem.code, problem.message)
         qty = whole_quantity(req.total_quantity)

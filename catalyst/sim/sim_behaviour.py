@@ -38,6 +38,17 @@ setting                                default                    meaning
                                                                   399 warning and are held PreSubmitted
 ``reject_unknown_order_type_code``     387                        error code for an order type other than
                                                                   LMT, MKT, STP, STP LMT
+``quotation_rule_breach``              "reject"                   a LMT 24 spreads or more beyond the best
+                                                                  price on its side when it reaches the
+                                                                  exchange (continuous trading): "reject"
+                                                                  = Inactive with a 201, as HKEX does;
+                                                                  "hold" = kept PreSubmitted (whyHeld
+                                                                  ``quotation``) and sent once in range,
+                                                                  as some brokers do
+``cancel_window_pending``              True                       a cancel inside an HKEX no-cancel window
+                                                                  (09:15-09:30, 12:00-12:30, 16:06-16:10)
+                                                                  is PendingCancel until the window opens;
+                                                                  False = cancelled at once (the old model)
 ``auction_fills``                      False                      the closing auction matches nothing: DAY
                                                                   orders rest through it and expire at its
                                                                   end (16:10, or 12:10 on a half day)
@@ -56,6 +67,7 @@ from dataclasses import dataclass, fields
 from typing import Literal
 
 ChildSizing = Literal["filled", "full"]
+QuotationBreach = Literal["reject", "hold"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,8 @@ class SimBehaviour:
     margin_leverage: int = 4
     outside_hours_warning_399: bool = True
     reject_unknown_order_type_code: int = 387
+    quotation_rule_breach: QuotationBreach = "reject"
+    cancel_window_pending: bool = True
     auction_fills: bool = False
 
     def __post_init__(self) -> None:
@@ -80,6 +94,10 @@ class SimBehaviour:
             raise ValueError(
                 "children_size_on_partial_parent must be 'filled' or 'full', "
                 f"got {self.children_size_on_partial_parent!r}"
+            )
+        if self.quotation_rule_breach not in ("reject", "hold"):
+            raise ValueError(
+                f"quotation_rule_breach must be 'reject' or 'hold', got {self.quotation_rule_breach!r}"
             )
         if self.mkt_conversion_ticks < 1 or self.mkt_conversion_max_pct <= 0:
             raise ValueError("mkt_conversion_ticks must be >= 1 and mkt_conversion_max_pct > 0")

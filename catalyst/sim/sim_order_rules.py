@@ -12,7 +12,12 @@ order type other than LMT/MKT/STP/STP LMT   387    ``SimBehaviour.reject_unknown
 TIF other than DAY/GTC ("" = DAY)           201
 quantity not a whole number, or <= 0        201
 special lot (over one lot, not a multiple)  201    IB: rejected; HKEX odd-lot book takes only < 1 lot
-more than 3,000 board lots                  201
+more than 3,000 board lots                  201    ``catalyst.market.MAX_LOTS_PER_ORDER``
+limit at 9x the nominal price or more, or   201    checked by ``price_limit_problem`` with the
+at one-ninth of it or less                         last price as the nominal
+LMT 24 spreads or more beyond the best      201    ``quotation_problem``, when the order reaches
+price on its side (quotation rule)                 the exchange in continuous trading; or held
+                                                   (``SimBehaviour.quotation_rule_breach``)
 account not managed by this gateway         201
 missing or non-positive limit/stop price    201
 unknown symbol/conId                        200    "No security definition has been found ..."
@@ -28,7 +33,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from catalyst.market import is_on_tick
+from catalyst.market import (
+    MAX_LOTS_PER_ORDER,
+    QUOTATION_SPREADS,
+    is_on_tick,
+    quotation_limit,
+    within_price_limits,
+    within_quotation_rule,
+)
 from catalyst.sim.sim_contracts import ListedStock
 from catalyst.sim.sim_model import OrderRequest
 
@@ -37,7 +49,6 @@ ORDER_TYPES = ("LMT", "MKT", "STP", "STP LMT")
 STOP_TYPES = ("STP", "STP LMT")
 LIMIT_TYPES = ("LMT", "STP LMT")
 TIFS = {"": "DAY", "DAY": "DAY", "GTC": "GTC"}
-MAX_BOARD_LOTS = 3000
 
 MSG_OFF_TICK = "The price does not conform to the minimum price variation for this contract."
 MSG_NO_SECURITY = "No security definition has been found for the request"
@@ -96,12 +107,12 @@ def check_order(
                 f"(board lot {lot}); use a multiple of {lot}"
             ),
         )
-    if qty > MAX_BOARD_LOTS * lot:
+    if qty > MAX_LOTS_PER_ORDER * lot:
         return OrderProblem(
             201,
             rejected(
-                f"Order size {qty} exceeds the maximum of {MAX_BOARD_LOTS} board lots "
-                f"({MAX_BOARD_LOTS * lot} shares)"
+                f"Order size {qty} exceeds the maximum of {MAX_LOTS_PER_ORDER} board lots "
+                f"({MAX_LOTS_PER_ORDER * lot} shares)"
             ),
         )
     prices: list[Decimal | None] = []
@@ -115,3 +126,35 @@ def check_order(
         if not is_on_tick(p, on=day, table=stock.spread_table):
             return OrderProblem(110, MSG_OFF_TICK)
     return None
+
+
+def price_limit_problem(req: OrderRequest, nominal: Decimal) -> OrderProblem | None:
+    """A limit price at 9x the nominal price or more, or at one-ninth of it or less (HKEX rejects it)."""
+    if req.order_type not in LIMIT_TYPES or req.lmt_price is None:
+        return None
+    if within_price_limits(req.lmt_price, nominal):
+        return None
+    return OrderProblem(
+        201,
+        rejected(
+            f"The limit price {req.lmt_price} is at or beyond 9 times or one-ninth of the nominal price "
+            f"{nominal} (HKEX price limits)"
+        ),
+    )
+
+
+def quotation_problem(
+    action: str, price: Decimal, bid: Decimal, ask: Decimal, *, day: date, table: str
+) -> OrderProblem | None:
+    """A limit 24 spreads or more beyond the best price on its side (HKEX's quotation rule), or None."""
+    if within_quotation_rule(action, price, best_bid=bid, best_ask=ask, on=day, table=table):
+        return None
+    farthest = quotation_limit(action, best_bid=bid, best_ask=ask, on=day, table=table)
+    best = f"best ask {ask}" if action == "SELL" else f"best bid {bid}"
+    return OrderProblem(
+        201,
+        rejected(
+            f"The price {price} is {QUOTATION_SPREADS} spreads or more away from the {best} "
+            f"(HKEX quotation rule); the farthest accepted price is {farthest}"
+        ),
+    )

@@ -22,7 +22,7 @@ async def resting_long(s: BrokerSession, symbol: str, intent_id: str, quantity: 
     assert q.bid is not None
     entry = tick_down(q.bid, 10, symbol)
     return BracketIntent.snapped(
-        intent_id, symbol, Side.BUY, quantity, entry, entry * Decimal("0.9"), entry * Decimal("1.1")
+        intent_id, symbol, Side.BUY, quantity, entry, entry * Decimal("0.9"), tick_up(entry, 20, symbol)
     )
 
 
@@ -42,7 +42,7 @@ def test_dropped_children_are_detected_the_entry_fill_flattened_and_a_risk_event
             assert q.ask is not None
             entry = tick_up(q.ask, 2, "1398")  # marketable: the naked entry fills
             intent = BracketIntent.snapped(
-                "it-drop-1", "1398", Side.BUY, 1000, entry, entry * Decimal("0.9"), entry * Decimal("1.1")
+                "it-drop-1", "1398", Side.BUY, 1000, entry, entry * Decimal("0.9"), tick_up(entry, 20, "1398")
             )
             with pytest.raises(BracketVerificationError) as caught:
                 await s.submit_bracket(intent)

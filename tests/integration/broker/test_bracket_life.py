@@ -18,7 +18,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("broker_bracket_l
 
 
 async def marketable_long(session: BrokerSession, symbol: str, intent_id: str) -> BracketIntent:
-    """A long whose entry crosses the ask (fills at once), stop 5% below, target 5% above."""
+    """A long whose entry crosses the ask (fills at once), stop 5% below, target 20 spreads above
+    (inside HKEX's quotation rule, as pre-trade plans it)."""
     q = await session.quote(symbol)
     assert q.ask is not None
     entry = tick_up(q.ask, 2, symbol)
@@ -29,7 +30,7 @@ async def marketable_long(session: BrokerSession, symbol: str, intent_id: str) -
         session_lot(symbol),
         entry,
         entry * Decimal("0.95"),
-        entry * Decimal("1.05"),
+        tick_up(entry, 20, symbol),
     )
 
 
@@ -59,7 +60,7 @@ def test_a_long_bracket_is_proven_and_reaches_the_gateway_as_buy_with_sell_child
         assert q.bid is not None
         entry = tick_down(q.bid, 10, "3988")  # resting: not filled during the test
         intent = BracketIntent.snapped(
-            "it-long-1", "3988", Side.BUY, 1000, entry, entry * Decimal("0.9"), entry * Decimal("1.1")
+            "it-long-1", "3988", Side.BUY, 1000, entry, entry * Decimal("0.9"), tick_up(entry, 20, "3988")
         )
         verified = await s.submit_bracket(intent)
         assert verified.entry.status in {"Submitted", "PreSubmitted"}
@@ -89,7 +90,7 @@ def test_a_short_intent_arrives_at_the_gateway_as_sell_with_buy_children(
         assert q.ask is not None
         entry = tick_up(q.ask, 10, "939")
         intent = BracketIntent.snapped(
-            "it-short-1", "939", "short", 1000, entry, entry * Decimal("1.1"), entry * Decimal("0.9")
+            "it-short-1", "939", "short", 1000, entry, entry * Decimal("1.1"), tick_down(entry, 20, "939")
         )
         await s.submit_bracket(intent)
         actions = [gateway_order(control, f"it-short-1:{c}")["action"] for c in ("P", "TP", "SL")]
@@ -149,7 +150,7 @@ def test_partial_fills_are_recorded_fill_by_fill(gateway: GatewayTarget, ledger:
             assert q.ask is not None
             entry = tick_up(q.ask, 2, "883")
             intent = BracketIntent.snapped(
-                "it-part-1", "883", Side.BUY, 3000, entry, entry * Decimal("0.9"), entry * Decimal("1.1")
+                "it-part-1", "883", Side.BUY, 3000, entry, entry * Decimal("0.9"), tick_up(entry, 20, "883")
             )
             await s.submit_bracket(intent)
             assert await s.wait_for_order("it-part-1:P", {"Filled"}, timeout=20) == "Filled"

@@ -43,7 +43,7 @@ async def resting_long(s: BrokerSession, symbol: str, intent_id: str, quantity: 
     assert q.bid is not None
     entry = tick_down(q.bid, 4, symbol)
     return BracketIntent.snapped(
-        intent_id, symbol, Side.BUY, quantity, entry, entry * Decimal("0.9"), entry * Decimal("1.1")
+        intent_id, symbol, Side.BUY, quantity, entry, entry * Decimal("0.9"), tick_up(entry, 20, symbol)
     )
 
 
@@ -115,7 +115,7 @@ def test_open_orders_show_every_client_and_executions_carry_commissions(
         entry = tick_up(q.ask, 2, "1299")
         await s.submit_bracket(
             BracketIntent.snapped(
-                "it-q-1", "1299", Side.BUY, 200, entry, entry * Decimal("0.9"), entry * Decimal("1.1")
+                "it-q-1", "1299", Side.BUY, 200, entry, entry * Decimal("0.9"), tick_up(entry, 20, "1299")
             )
         )
         assert await s.wait_for_order("it-q-1:P", {"Filled"}, timeout=15) == "Filled"

@@ -50,7 +50,7 @@ async def intent_at(
     assert q.bid is not None and q.ask is not None
     entry = tick_up(q.ask, 2, symbol) if marketable else tick_down(q.bid, 4, symbol)
     return BracketIntent.snapped(
-        intent_id, symbol, Side.BUY, quantity, entry, entry * Decimal("0.9"), entry * Decimal("1.1")
+        intent_id, symbol, Side.BUY, quantity, entry, entry * Decimal("0.9"), tick_up(entry, 20, symbol)
     )
 
 

@@ -30,7 +30,7 @@ async def resting_long(s: BrokerSession, symbol: str, intent_id: str) -> Bracket
     entry = tick_down(q.bid, 10, symbol)
     lot = (await s.contract(symbol)).board_lot
     return BracketIntent.snapped(
-        intent_id, symbol, Side.BUY, lot, entry, entry * Decimal("0.9"), entry * Decimal("1.1")
+        intent_id, symbol, Side.BUY, lot, entry, entry * Decimal("0.9"), tick_up(entry, 20, symbol)
     )
 
 

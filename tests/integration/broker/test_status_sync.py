@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from broker_harness import GatewayTarget, run_session
+from broker_harness import GatewayTarget, run_session, tick_down, tick_up
 
 from catalyst.broker import BracketVerificationError, BrokerSession
 from catalyst.domain import BracketIntent, Side
@@ -25,9 +25,10 @@ def test_a_day_entry_that_expires_at_the_close_is_synced_as_expired(
     async def scenario(s: BrokerSession) -> Any:
         q = await s.quote("3988")
         assert q.bid is not None
-        entry = q.bid * Decimal("0.8")  # far below the market: never fills today
+        # as far below the market as HKEX's quotation rule lets an order rest (23 spreads)
+        entry = tick_down(q.bid, 23, "3988")
         intent = BracketIntent.snapped(
-            "it-exp-1", "3988", Side.BUY, 1000, entry, entry * Decimal("0.9"), entry * Decimal("1.2")
+            "it-exp-1", "3988", Side.BUY, 1000, entry, entry * Decimal("0.9"), tick_up(entry, 20, "3988")
         )
         await s.submit_bracket(intent)
         control.set_clock("2026-11-24T16:11:00+08:00")  # past the closing auction

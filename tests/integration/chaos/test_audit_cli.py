@@ -15,7 +15,7 @@ from chaos_project import CATALYST, SIM_CLOCK, project_env
 from ib_async import IB, LimitOrder, Stock
 
 from catalyst.ledger import Ledger
-from catalyst.market import security, snap_to_tick
+from catalyst.market import security, ticks_from
 from catalyst.sim.sim_launcher import GatewayHandle, start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("chaos_audit_cli")]
@@ -63,11 +63,10 @@ def project(tmp_path: Path) -> Path:
 
 
 def place_resting_sell(gateway: GatewayHandle, order_ref: str) -> int:
-    """A take-profit-like SELL limit far above the market in 700, placed by another API client."""
+    """A take-profit-like SELL limit above the market in 700 (20 ticks: as far as HKEX's quotation
+    rule lets it rest), placed by another API client."""
     last = Decimal(str(gateway.control.quote("700")["last"]))
-    price = snap_to_tick(
-        last * Decimal("1.3"), "up", on=date(2026, 11, 24), table=security("700").spread_table
-    )
+    price = ticks_from(last, 20, "up", on=date(2026, 11, 24), table=security("700").spread_table)
     ib = IB()
     ib.connect(gateway.host, gateway.port, clientId=7, timeout=10)
     try:

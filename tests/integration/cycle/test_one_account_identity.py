@@ -23,6 +23,7 @@ from cycle_cli_project import (
 from catalyst.broker import BrokerSession
 from catalyst.config import BrokerSettings, Settings
 from catalyst.domain import BracketIntent, Side
+from catalyst.market import security, ticks_from
 from catalyst.sim.sim_launcher import start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("cycle_cli")]
@@ -61,8 +62,15 @@ def open_filled_bracket(project: CliProject, intent_id: str, symbol: str, quanti
             q = await session.quote(symbol)
             assert q.ask is not None
             entry = q.ask * Decimal("1.01")  # marketable: fills at once
+            target = ticks_from(q.ask, 20, "up", table=security(symbol).spread_table)  # quotation rule
             intent = BracketIntent.snapped(
-                intent_id, symbol, Side.BUY, quantity, entry, entry * Decimal("0.9"), entry * Decimal("1.1")
+                intent_id,
+                symbol,
+                Side.BUY,
+                quantity,
+                entry,
+                entry * Decimal("0.9"),
+                target,
             )
             await session.submit_bracket(intent)
             assert await session.wait_for_order(intent.order_ref("P"), {"Filled"}, timeout=15) == "Filled"

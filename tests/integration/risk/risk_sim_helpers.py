@@ -28,6 +28,15 @@ _client_ids = itertools.count(71)
 STATE_DIR = Path(tempfile.mkdtemp(prefix="catalyst-risk-it-"))
 
 
+def ticks(price: Decimal, n: int, symbol: str) -> Decimal:
+    """``price`` moved ``n`` ticks on ``symbol``'s ladder (negative: down). Within 20 ticks of the
+    touch an order stays inside HKEX's quotation rule, which the simulator enforces."""
+    from catalyst.market import security, ticks_from
+
+    table = security(symbol).spread_table
+    return ticks_from(price, abs(n), "up" if n > 0 else "down", table=table)
+
+
 def settings_for(host: str, port: int, account: str, *, client_id: int | None = None) -> Settings:
     return Settings(
         mode="sim",

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from risk_sim_helpers import SIM_CLOCK, Rig, make_rig, run, settings_for, until
+from risk_sim_helpers import SIM_CLOCK, Rig, make_rig, run, settings_for, ticks, until
 
 from catalyst.broker import BrokerSession
 from catalyst.domain import BracketIntent, Side
@@ -45,9 +45,9 @@ async def bracket(
 ) -> BracketIntent:
     q = await cycle.quote(symbol)
     assert q.bid is not None and q.ask is not None
-    entry = q.ask * Decimal("1.01") if fill else q.bid * Decimal("0.9")
+    entry = q.ask * Decimal("1.01") if fill else ticks(q.bid, -20, symbol)
     intent = BracketIntent.snapped(
-        intent_id, symbol, Side.BUY, quantity, entry, entry * Decimal("0.9"), entry * Decimal("1.1")
+        intent_id, symbol, Side.BUY, quantity, entry, entry * Decimal("0.9"), ticks(q.ask, 20, symbol)
     )
     await cycle.submit_bracket(intent)
     return intent

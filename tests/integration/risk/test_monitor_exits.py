@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from risk_sim_helpers import SIM_CLOCK, Rig, flat, make_rig, record_position, run, settings_for, until
+from risk_sim_helpers import SIM_CLOCK, Rig, flat, make_rig, record_position, run, settings_for, ticks, until
 
 from catalyst.broker import BrokerSession
 from catalyst.ledger import Ledger
@@ -62,13 +62,13 @@ def working(gw: GatewayHandle, account: str, symbol: str) -> list[dict[str, Any]
 
 
 async def levels(session: BrokerSession, symbol: str) -> tuple[Decimal, Decimal]:
-    """A stop 10 % under the bid and a target 10 % over the ask, on the symbol's ticks."""
+    """A stop 10 % under the bid and a target 20 ticks over the ask (inside the quotation rule)."""
     q = await session.quote(symbol)
     assert q.bid is not None and q.ask is not None
     table = security(symbol).spread_table
     return (
         snap_to_tick(q.bid * Decimal("0.9"), "down", table=table),
-        snap_to_tick(q.ask * Decimal("1.1"), "up", table=table),
+        ticks(q.ask, 20, symbol),
     )
 
 

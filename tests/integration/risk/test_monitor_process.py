@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from risk_sim_helpers import SIM_CLOCK, Rig, make_rig, run, until
+from risk_sim_helpers import SIM_CLOCK, Rig, make_rig, run, ticks, until
 
 from catalyst.domain import BracketIntent, Side
 from catalyst.ledger import Ledger
@@ -62,7 +62,7 @@ def test_the_monitor_loop_reconnects_after_a_gateway_restart_and_loses_nothing(
     async def scenario(r: Rig) -> dict[str, int]:
         q = await r.session.quote("3988")
         assert q.bid is not None
-        entry = q.bid * Decimal("0.9")  # resting: stays open through the restart
+        entry = ticks(q.bid, -20, "3988")  # resting: stays open through the restart
         intent = BracketIntent.snapped(
             "proc-rst-1",
             "3988",
@@ -70,7 +70,7 @@ def test_the_monitor_loop_reconnects_after_a_gateway_restart_and_loses_nothing(
             board_lot("3988"),
             entry,
             entry * Decimal("0.9"),
-            entry * Decimal("1.1"),
+            ticks(q.ask, 20, "3988"),
         )
         await r.session.submit_bracket(intent)
         stop = asyncio.Event()

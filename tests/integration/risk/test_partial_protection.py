@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from risk_sim_helpers import SIM_CLOCK, Rig, flat, make_rig, record_position, run, settings_for, until
+from risk_sim_helpers import SIM_CLOCK, Rig, flat, make_rig, record_position, run, settings_for, ticks, until
 
 from catalyst.broker import BrokerSession
 from catalyst.domain import BracketIntent, Side
@@ -60,7 +60,7 @@ async def cycle_bracket_then_drop(
     try:
         q = await cycle.quote(symbol)
         assert q.ask is not None
-        entry = q.ask + Decimal("0.5")  # marketable: fills at once
+        entry = ticks(q.ask, 2, symbol)  # marketable: fills at once
         intent = BracketIntent.snapped(
             intent_id,
             symbol,
@@ -68,7 +68,7 @@ async def cycle_bracket_then_drop(
             lots * board_lot(symbol),
             entry,
             entry * Decimal("0.9"),
-            entry * Decimal("1.1"),
+            ticks(q.ask, 20, symbol),
         )
         await cycle.submit_bracket(intent)
         assert await cycle.wait_for_order(intent.order_ref("P"), {"Filled"}, timeout=15) == "Filled"

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from risk_sim_helpers import SIM_CLOCK, Rig, flat, make_rig, record_position, run, settings_for, until
+from risk_sim_helpers import SIM_CLOCK, Rig, flat, make_rig, record_position, run, settings_for, ticks, until
 
 from catalyst.broker import BrokerSession
 from catalyst.domain import BracketIntent, Side
@@ -86,7 +86,7 @@ def test_a_position_whose_bracket_is_live_is_not_touched(gw: GatewayHandle, tmp_
             board_lot("3988"),
             entry,
             entry * Decimal("0.9"),
-            entry * Decimal("1.1"),
+            ticks(q.ask, 20, "3988"),
         )
         await r.session.submit_bracket(intent)
         await until(lambda: _holds(r.session, "3988"), what="entry filled")
@@ -113,7 +113,7 @@ def test_an_adverse_move_trips_the_breaker_cancels_entries_flattens_and_the_halt
         nonlocal entry_ref
         q = await r.session.quote("3988")
         assert q.bid is not None
-        entry = q.bid * Decimal("0.9")  # resting, never fills in this test
+        entry = ticks(q.bid, -20, "3988")  # resting, never fills in this test
         intent = BracketIntent.snapped(
             "acc-brk-1",
             "3988",
@@ -121,7 +121,7 @@ def test_an_adverse_move_trips_the_breaker_cancels_entries_flattens_and_the_halt
             board_lot("3988"),
             entry,
             entry * Decimal("0.9"),
-            entry * Decimal("1.1"),
+            ticks(q.ask, 20, "3988"),
         )
         bracket = await r.session.submit_bracket(intent)
         entry_ref = intent.order_ref("P")
@@ -282,7 +282,7 @@ def test_drop_children_an_unprotected_position_is_re_protected_by_default(
         assert q.bid is not None and q.ask is not None
         table = security("1299").spread_table
         stop = snap_to_tick(q.bid * Decimal("0.9"), "down", table=table)
-        target = snap_to_tick(q.ask * Decimal("1.1"), "up", table=table)
+        target = ticks(q.ask, 20, "1299")
         record_position(r.ledger, account, "1299", 200, stop, target)
         report = await r.monitor.check_protection()
         assert [g.symbol for g in report.gaps] == ["1299"] and report.actions == ["protect 1299"]

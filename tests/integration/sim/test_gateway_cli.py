@@ -82,7 +82,7 @@ def test_sigterm_stops_cleanly_and_a_restart_keeps_orders_and_clock(tmp_path: Pa
     ib = connect(handle)
     [c] = ib.qualifyContracts(Stock("700", "SEHK", "HKD"))
     bid = ib.reqTickers(c)[0].bid
-    trade = ib.placeOrder(c, LimitOrder("BUY", 100, round(bid - 20, 1), orderRef="kept", tif="GTC"))
+    trade = ib.placeOrder(c, LimitOrder("BUY", 100, round(bid - 11, 1), orderRef="kept", tif="GTC"))
     assert wait_until(ib, lambda: trade.orderStatus.status == "Submitted")
     ib.disconnect()
     handle.control.advance(600)

@@ -56,7 +56,7 @@ def test_outage_sends_1100_then_1102_and_answers_an_order_placed_meanwhile_only_
         bid = ib.reqTickers(contract)[0].bid
         gateway.control.fault("connectivity", True, seconds=0.5)
         assert wait_until(ib, lambda: (-1, 1100) in errors.seen)
-        errors.trade = ib.placeOrder(contract, LimitOrder("BUY", 100, round(bid - 20, 1), orderRef="outage"))
+        errors.trade = ib.placeOrder(contract, LimitOrder("BUY", 100, round(bid - 5, 1), orderRef="outage"))
         assert wait_until(ib, lambda: (-1, 1102) in errors.seen)
         assert errors.status_at[1102] == "PendingSubmit"  # no answer while connectivity was lost
         assert wait_until(ib, lambda: errors.trade.orderStatus.status == "Submitted")

@@ -23,7 +23,7 @@ def _tencent(ib: IB) -> Contract:
 def _resting_buy(ib: IB, ref: str) -> LimitOrder:
     contract = _tencent(ib)
     bid = ib.reqTickers(contract)[0].bid
-    order = LimitOrder("BUY", 100, round(bid - 20, 1), orderRef=ref)
+    order = LimitOrder("BUY", 100, round(bid - 5, 1), orderRef=ref)
     trade = ib.placeOrder(contract, order)
     assert wait_until(ib, lambda: trade.orderStatus.status == "Submitted")
     return order
@@ -74,7 +74,7 @@ def test_latency_delays_the_acknowledgement(gateway: GatewayHandle) -> None:
         contract = _tencent(ib)
         bid = ib.reqTickers(contract)[0].bid
         started = time.monotonic()
-        trade = ib.placeOrder(contract, LimitOrder("BUY", 100, round(bid - 20, 1)))
+        trade = ib.placeOrder(contract, LimitOrder("BUY", 100, round(bid - 5, 1)))
         assert wait_until(ib, lambda: trade.orderStatus.status == "Submitted")
         assert time.monotonic() - started >= 0.4
         ib.cancelOrder(trade.order)
@@ -107,7 +107,7 @@ def test_reject_children_rejects_the_legs_after_the_parent(gateway: GatewayHandl
         contract = _tencent(ib)
         bid = ib.reqTickers(contract)[0].bid
         parent, tp, sl = (
-            ib.placeOrder(contract, o) for o in ib.bracketOrder("BUY", 100, bid - 20, bid, bid - 30)
+            ib.placeOrder(contract, o) for o in ib.bracketOrder("BUY", 100, bid - 5, bid, bid - 15)
         )
         assert wait_until(
             ib, lambda: tp.orderStatus.status == "Inactive" and sl.orderStatus.status == "Inactive"

@@ -31,7 +31,7 @@ def test_twenty_concurrent_ib_async_clients_all_work(gateway: GatewayHandle) -> 
             )  # cheap: 20 orders fit the cash
             [t] = await ib.reqTickersAsync(c)
             trade = ib.placeOrder(
-                c, LimitOrder("BUY", 1000, round(t.bid - 0.2, 2), orderRef=f"load-{client_id}")
+                c, LimitOrder("BUY", 1000, round(t.bid - 0.05, 3), orderRef=f"load-{client_id}")
             )
             while trade.orderStatus.status not in ("Submitted", "Cancelled", "Inactive"):
                 await asyncio.sleep(0.02)

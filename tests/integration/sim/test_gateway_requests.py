@@ -154,7 +154,7 @@ def test_order_events_go_to_the_owner_and_all_open_orders_shows_them_to_others(
     try:
         contract = _tencent(owner)
         bid = owner.reqTickers(contract)[0].bid
-        trade = owner.placeOrder(contract, LimitOrder("BUY", 100, round(bid - 20, 1), orderRef="far-below"))
+        trade = owner.placeOrder(contract, LimitOrder("BUY", 100, round(bid - 5, 1), orderRef="far-below"))
         assert wait_until(owner, lambda: trade.orderStatus.status == "Submitted")
         other.sleep(0.2)
         assert not [t for t in other.trades() if t.order.orderRef == "far-below"]  # no unsolicited events
@@ -170,10 +170,10 @@ def test_order_events_go_to_the_owner_and_all_open_orders_shows_them_to_others(
 def test_modify_changes_the_price_at_the_gateway(ib: IB, gateway: GatewayHandle) -> None:
     contract = _tencent(ib)
     bid = ib.reqTickers(contract)[0].bid
-    order = LimitOrder("BUY", 100, round(bid - 20, 1), orderRef="modify-me")
+    order = LimitOrder("BUY", 100, round(bid - 5, 1), orderRef="modify-me")
     trade = ib.placeOrder(contract, order)
     assert wait_until(ib, lambda: trade.orderStatus.status == "Submitted")
-    order.lmtPrice = round(bid - 10, 1)
+    order.lmtPrice = round(bid - 4, 1)
     ib.placeOrder(contract, order)
     assert wait_until(
         ib, lambda: any(o["order_ref"] == "modify-me" and o["lmt_price"] == str(order.lmtPrice)
@@ -185,7 +185,7 @@ def test_modify_changes_the_price_at_the_gateway(ib: IB, gateway: GatewayHandle)
 def test_global_cancel_cancels_working_orders(ib: IB) -> None:
     contract = _tencent(ib)
     bid = ib.reqTickers(contract)[0].bid
-    trade = ib.placeOrder(contract, LimitOrder("BUY", 100, round(bid - 20, 1)))
+    trade = ib.placeOrder(contract, LimitOrder("BUY", 100, round(bid - 5, 1)))
     assert wait_until(ib, lambda: trade.orderStatus.status == "Submitted")
     ib.reqGlobalCancel()
     assert wait_until(ib, lambda: trade.orderStatus.status == "Cancelled")
@@ -213,7 +213,7 @@ def test_fill_brings_execution_commission_and_position(ib: IB) -> None:
 def test_completed_orders_list_todays_finished_orders(ib: IB) -> None:
     contract = _tencent(ib)
     bid = ib.reqTickers(contract)[0].bid
-    trade = ib.placeOrder(contract, LimitOrder("BUY", 100, round(bid - 20, 1), orderRef="to-complete"))
+    trade = ib.placeOrder(contract, LimitOrder("BUY", 100, round(bid - 5, 1), orderRef="to-complete"))
     assert wait_until(ib, lambda: trade.orderStatus.status == "Submitted")
     ib.cancelOrder(trade.order)
     assert wait_until(ib, lambda: trade.orderStatus.status == "Cancelled")

@@ -94,7 +94,7 @@ def resting_order(gateway: GatewayHandle) -> None:
     ib = connect(gateway, client_id=1)
     [c] = ib.qualifyContracts(Stock("700", "SEHK", "HKD"))
     bid = ib.reqTickers(c)[0].bid
-    trade = ib.placeOrder(c, LimitOrder("BUY", 100, round(bid - 30, 1), orderRef="must-survive"))
+    trade = ib.placeOrder(c, LimitOrder("BUY", 100, round(bid - 5, 1), orderRef="must-survive"))
     assert wait_until(ib, lambda: trade.orderStatus.status == "Submitted")
     ib.disconnect()
 

@@ -43,16 +43,18 @@ def test_entry_and_exit_fees_are_hk_fees_to_the_cent() -> None:
     trade = run_backtest(frame, strat).trades.iloc[0]
     # 800 x 600 = 480,000: commission 0.08% 384.00, stamp 0.1% 480, SFC 0.0027% 12.96, AFRC 0.00015% 0.72
     assert trade["entry_fees"] == Decimal("877.68")
-    # 800 x 620 = 496,000: commission 396.80, stamp 496, SFC 13.392 -> 13.39, AFRC 0.744 -> 0.74
-    assert trade["exit_fees"] == Decimal("906.93")
-    assert trade["net_pnl"] == Decimal("14215.39")
+    # The 620 target is 40 spreads of 0.50 above the 600 entry: pre-trade plans it at 610, 20 spreads
+    # (HKEX's quotation rule, catalyst.market.order_rules), live and in the backtest alike.
+    # 800 x 610 = 488,000: commission 390.40, stamp 488, SFC 13.176 -> 13.18, AFRC 0.732 -> 0.73
+    assert trade["exit_fees"] == Decimal("892.31")
+    assert trade["net_pnl"] == Decimal("6230.01")
 
 
 def test_equity_ends_at_initial_capital_plus_net_pnl() -> None:
     frame, strat = winning_trade()
     result = run_backtest(frame, strat)
-    assert result.equity["equity"].iloc[-1] == pytest.approx(1_000_000 + 14215.39)
-    assert result.stats["fees"] == Decimal("1784.61")
+    assert result.equity["equity"].iloc[-1] == pytest.approx(1_000_000 + 6230.01)
+    assert result.stats["fees"] == Decimal("1769.99")
 
 
 def test_entry_not_traded_through_by_the_close_expires_and_never_fills_next_day() -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from catalyst.market import HK_TZ
+from catalyst.market import HK_TZ, quotation_limit
 from catalyst.sim.exchange import Exchange
 from catalyst.sim.sim_behaviour import SimBehaviour
 from catalyst.sim.sim_model import (
@@ -75,6 +75,12 @@ def order(
         transmit=transmit,
         parent_id=parent_id,
     )
+
+
+def deep_bid(ex: Exchange, symbol: str = "700") -> Decimal:
+    """The lowest buy HKEX accepts now (23 spreads under the bid): it rests, far from a fill."""
+    q = ex.quote(symbol)
+    return quotation_limit("BUY", best_bid=q.bid, best_ask=q.ask, on=ex.now())
 
 
 def changes(events: Iterable[SimEvent], order_id: int | None = None) -> list[tuple[int, str, str]]:

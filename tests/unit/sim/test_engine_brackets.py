@@ -20,7 +20,7 @@ def ex() -> Exchange:
 def _levels(ex: Exchange) -> tuple[Decimal, Decimal, Decimal]:
     bid = ex.quote("700").bid
     entry = bid - 5  # ten ticks of 0.5 under the bid: rests
-    return entry, entry + 20, entry - 10
+    return entry, entry + 10, entry - 10
 
 
 def test_untransmitted_legs_produce_nothing_and_are_not_open(ex: Exchange) -> None:
@@ -129,11 +129,11 @@ def test_partial_parent_fill_lets_children_cover_only_the_filled_shares() -> Non
     q = ex.quote("700")
     entry = q.bid - 5
     qty = 3000 * 100  # far beyond what one print offers
-    place_bracket(ex, entry=entry, target=entry + 20, stop=entry - 10, qty=qty)
+    place_bracket(ex, entry=entry, target=entry + 10, stop=entry - 10, qty=qty)
     ex.move_price("700", price=entry)
     parent = next(o for o in ex.open_orders() if o.order_id == 1)
     assert 0 < parent.filled < qty
-    ex.move_price("700", price=entry + 20)
+    ex.move_price("700", price=entry + 10)
     tp = next(o for o in ex.all_orders() if o.order_id == 2)
     assert tp.filled == parent.filled  # never more than the parent bought
     assert ex.positions()[0].quantity == 0
@@ -142,7 +142,7 @@ def test_partial_parent_fill_lets_children_cover_only_the_filled_shares() -> Non
 def test_full_policy_holds_children_until_the_parent_is_completely_filled() -> None:
     ex = make_exchange(behaviour=SimBehaviour(children_size_on_partial_parent="full"), cash=Decimal("1e9"))
     entry = ex.quote("700").bid - 5
-    place_bracket(ex, entry=entry, target=entry + 20, stop=entry - 10, qty=300_000)
+    place_bracket(ex, entry=entry, target=entry + 10, stop=entry - 10, qty=300_000)
     events = ex.move_price("700", price=entry)
     assert fills(events, 1) and changes(events, 2) == []
     assert status_of(ex, 2) == "PreSubmitted"
@@ -174,9 +174,9 @@ def test_reject_children_fault_rejects_each_leg_with_201_and_inactive(ex: Exchan
 def test_oca_type_3_reduces_the_sibling_by_a_partial_fill(ex: Exchange) -> None:
     bid = ex.quote("700").bid
     ex.drift("DU0000001", "700", 300_000)
-    ex.place_order(order(1, "SELL", 300_000, lmt=bid + 20, oca_group="G", oca_type=3))
-    ex.place_order(order(2, "SELL", 300_000, lmt=bid + 30, oca_group="G", oca_type=3))
-    events = ex.move_price("700", price=bid + 20)
+    ex.place_order(order(1, "SELL", 300_000, lmt=bid + 5, oca_group="G", oca_type=3))
+    ex.place_order(order(2, "SELL", 300_000, lmt=bid + 10, oca_group="G", oca_type=3))
+    events = ex.move_price("700", price=bid + 5)
     sold = sum(f.execution.shares for f in fills(events, 1))
     assert 0 < sold < 300_000
     sibling = next(o for o in ex.open_orders() if o.order_id == 2)
@@ -186,7 +186,7 @@ def test_oca_type_3_reduces_the_sibling_by_a_partial_fill(ex: Exchange) -> None:
 def test_cancelling_a_partly_filled_parent_leaves_children_protecting_the_filled_shares() -> None:
     ex = make_exchange(cash=Decimal("1e9"))
     entry = ex.quote("700").bid - 5
-    place_bracket(ex, entry=entry, target=entry + 20, stop=entry - 10, qty=300_000)
+    place_bracket(ex, entry=entry, target=entry + 10, stop=entry - 10, qty=300_000)
     ex.move_price("700", price=entry)
     filled = next(o for o in ex.open_orders() if o.order_id == 1).filled
     events = ex.cancel_order(1, 1)

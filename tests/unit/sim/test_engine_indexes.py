@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from engine_support import make_exchange, order
+from engine_support import deep_bid, make_exchange, order
 
 from catalyst.sim.exchange import Exchange
 from catalyst.sim.sim_model import TERMINAL_STATUSES, SimOrder
-
-FAR_BELOW = "500"  # a resting buy of Tencent (trading near 770): never fills
 
 
 @pytest.fixture
@@ -28,7 +26,7 @@ def done_checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 
 def _place_and_cancel(ex: Exchange, first_id: int, n: int) -> None:
     for oid in range(first_id, first_id + n):
-        ex.place_order(order(oid, lmt=FAR_BELOW))
+        ex.place_order(order(oid, lmt=deep_bid(ex)))
         ex.cancel_order(1, oid)
 
 
@@ -50,7 +48,7 @@ def test_place_and_cancel_cost_does_not_grow_with_finished_orders(done_checks: l
 def test_live_orders_stay_visible_among_many_finished_ones() -> None:
     ex = make_exchange()
     _place_and_cancel(ex, 1, 50)
-    ex.place_order(order(51, lmt=FAR_BELOW))
+    ex.place_order(order(51, lmt=deep_bid(ex)))
     _place_and_cancel(ex, 52, 50)
     assert [o.order_id for o in ex.open_orders()] == [51]
     assert len(ex.all_orders()) == 101
@@ -59,7 +57,7 @@ def test_live_orders_stay_visible_among_many_finished_ones() -> None:
 def test_highest_order_id_counts_finished_orders_per_client() -> None:
     ex = make_exchange()
     _place_and_cancel(ex, 7, 3)
-    ex.place_order(order(4, lmt=FAR_BELOW, client_id=2))
+    ex.place_order(order(4, lmt=deep_bid(ex), client_id=2))
     assert ex.highest_order_id(1) == 9
     assert ex.highest_order_id(2) == 4
     assert ex.highest_order_id(3) == 0

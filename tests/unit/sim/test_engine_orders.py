@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from engine_support import ACCOUNT, changes, errors, fills, make_exchange, order, status_of
+from engine_support import ACCOUNT, changes, deep_bid, errors, fills, make_exchange, order, status_of
 
 from catalyst.market import HK_TZ, is_on_tick
 from catalyst.sim.exchange import Exchange
@@ -128,7 +128,7 @@ def test_market_order_is_converted_to_a_limit_a_few_ticks_through(ex: Exchange) 
 def test_outside_hours_an_order_is_held_with_399_and_released_at_the_open() -> None:
     ex = make_exchange(datetime(2026, 11, 24, 8, 0, tzinfo=HK_TZ))
     bid = ex.quote("700").bid
-    events = ex.place_order(order(1, lmt=bid - 50, tif="DAY"))
+    events = ex.place_order(order(1, lmt=bid - 5, tif="DAY"))
     change = next(e for e in events if isinstance(e, OrderChanged))
     assert change.warning is not None and change.warning[0] == 399
     assert changes(events) == [(1, "PreSubmitted", "")]
@@ -152,7 +152,7 @@ def test_nothing_fills_during_the_lunch_break() -> None:
 
 
 def test_day_orders_expire_after_the_closing_auction_with_202(ex: Exchange) -> None:
-    ex.place_order(order(1, lmt=ex.quote("700").bid - 100, tif="DAY"))
+    ex.place_order(order(1, lmt=deep_bid(ex), tif="DAY"))
     assert fills(ex.set_clock(datetime(2026, 11, 24, 16, 5, tzinfo=HK_TZ))) == []
     assert status_of(ex, 1) == "Submitted"  # rests through the auction
     events = ex.set_clock(datetime(2026, 11, 24, 16, 10, 1, tzinfo=HK_TZ))
@@ -162,13 +162,13 @@ def test_day_orders_expire_after_the_closing_auction_with_202(ex: Exchange) -> N
 
 def test_day_expiry_without_202_when_configured() -> None:
     ex = make_exchange(behaviour=SimBehaviour(day_expiry_sends_202=False))
-    ex.place_order(order(1, lmt=ex.quote("700").bid - 100))
+    ex.place_order(order(1, lmt=deep_bid(ex)))
     events = ex.set_clock(datetime(2026, 11, 24, 16, 11, tzinfo=HK_TZ))
     assert changes(events, 1) == [(1, "Cancelled", "")] and errors(events) == []
 
 
 def test_gtc_orders_survive_to_the_next_day(ex: Exchange) -> None:
-    ex.place_order(order(1, lmt=ex.quote("700").bid - 100, tif="GTC"))
+    ex.place_order(order(1, lmt=deep_bid(ex), tif="GTC"))
     ex.set_clock(datetime(2026, 11, 25, 10, 0, tzinfo=HK_TZ))
     assert status_of(ex, 1) == "Submitted"
 

@@ -11,6 +11,7 @@ from engine_support import ACCOUNT, MORNING, changes, fills, make_exchange, orde
 
 from catalyst.sim import exchange as exchange_module
 from catalyst.sim.exchange import Exchange
+from catalyst.sim.sim_behaviour import SimBehaviour
 from catalyst.sim.sim_errors import SimClockError
 from catalyst.sim.sim_model import Executed, FaultFired, PositionChanged
 
@@ -21,7 +22,7 @@ def _busy_exchange(state: Path) -> Exchange:
     q = ex.quote("700")
     ex.place_order(order(1, lmt=q.ask))  # filled
     entry = q.bid - 5
-    place_bracket(ex, entry=entry, target=entry + 20, stop=entry - 10)  # ids 1..3: 1 is taken
+    place_bracket(ex, entry=entry, target=entry + 10, stop=entry - 10)  # ids 1..3: 1 is taken
     ex.place_order(order(10, lmt=q.bid - 5, transmit=False))  # held, untransmitted
     ex.set_fault("latency", True, ms=100)
     ex.advance(30)
@@ -116,10 +117,12 @@ def test_a_frozen_clock_moves_only_when_advanced() -> None:
 
 
 def test_advancing_over_days_expires_day_orders_and_keeps_gtc() -> None:
-    ex = make_exchange()
-    bid = ex.quote("700").bid
-    ex.place_order(order(1, lmt=bid - 200, tif="DAY"))
-    ex.place_order(order(2, lmt=bid - 200, tif="GTC"))
+    # Far below the market (beyond the quotation rule, so held by the simulated broker): no fill
+    # in three days, whatever the price path does.
+    ex = make_exchange(behaviour=SimBehaviour(quotation_rule_breach="hold"))
+    far_below = ex.quote("700").bid - 200
+    ex.place_order(order(1, lmt=far_below, tif="DAY"))
+    ex.place_order(order(2, lmt=far_below, tif="GTC"))
     ex.advance(3 * 86400)
     assert [o.order_id for o in ex.open_orders()] == [2]
     assert (

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
-from engine_support import ACCOUNT, changes, fills, make_exchange, order, status_of
+from engine_support import ACCOUNT, changes, deep_bid, fills, make_exchange, order, status_of
 
 from catalyst.market import HK_TZ
 from catalyst.sim.sim_behaviour import SimBehaviour
@@ -57,7 +57,7 @@ def test_a_converted_market_order_never_goes_beyond_its_percentage_cap() -> None
 
 def test_half_days_expire_day_orders_at_1210() -> None:
     ex = make_exchange(datetime(2026, 12, 24, 10, 0, tzinfo=HK_TZ))  # Christmas Eve: morning only
-    ex.place_order(order(1, lmt=ex.quote("700").bid - 100))
+    ex.place_order(order(1, lmt=deep_bid(ex)))
     assert status_of(ex, 1) == "Submitted"
     ex.set_clock(datetime(2026, 12, 24, 12, 9, tzinfo=HK_TZ))
     assert status_of(ex, 1) == "Submitted"
