@@ -16,7 +16,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from catalyst.sim.capture_file import CLIENT, GATEWAY, Capture, CaptureVersionError, Frame, Session
 from catalyst.sim.capture_redaction import Redactor
@@ -34,6 +34,7 @@ class ReplayError(ConnectionError):
 class ReplayedSession:
     captured: Session
     answers: tuple[Frame, ...]  # the gateway's frames, t relative to the capture's clock
+    sent: tuple[Frame, ...]  # the client frames as replayed, t when each was actually sent
 
 
 async def replay_session(
@@ -66,14 +67,14 @@ async def replay_session(
         reading = asyncio.create_task(
             _read_answers(reader, frames, early, redactor, session.conn, now, answers)
         )
-        await _send_requests(session, writer, redactor, now, answers, gap)
+        sent = await _send_requests(session, writer, redactor, now, answers, gap)
         await _settle(session, now, answers, gap, settle, reading)
         reading.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionError):
             await reading
     finally:
         writer.close()
-    return ReplayedSession(session, tuple(answers))
+    return ReplayedSession(session, tuple(answers), tuple(sent))
 
 
 async def _handshake(
@@ -118,17 +119,21 @@ async def _send_requests(
     now: Clock,
     answers: list[Frame],
     gap: float,
-) -> None:
-    seen = 0
+) -> list[Frame]:
+    seen = shortfall = 0  # shortfall: answers the gateway did not send when the capture had them
+    sent: list[Frame] = []
     for frame in session.frames:
         if frame.direction == GATEWAY:
             seen += 1
             continue
         assert frame.direction == CLIENT
-        while now() < frame.t or (len(answers) < seen and now() < frame.t + gap):
+        while now() < frame.t or (len(answers) + shortfall < seen and now() < frame.t + gap):
             await asyncio.sleep(0.005)
+        shortfall = max(shortfall, seen - len(answers))
         writer.write(encode_frame(redactor.restore(frame.fields)))
+        sent.append(replace(frame, t=now()))
         await writer.drain()
+    return sent
 
 
 async def _settle(

@@ -113,17 +113,11 @@ def compare(
     captured_total = simulator_total = 0
     for replay in replays:
         captured = _events(replay.captured.frames, replay.captured.t)
-        simulated = _events(_merge(replay.captured.frames, replay.answers), replay.captured.t)
+        simulated = _events(sorted([*replay.sent, *replay.answers], key=lambda f: f.t), replay.captured.t)
         captured_total += len(captured)
         simulator_total += len(simulated)
         differences += _align(replay.captured.conn, captured, simulated, behaviour, tolerance)
     return ConformReport(tuple(differences), len(replays), captured_total, simulator_total)
-
-
-def _merge(captured: Sequence[Frame], answers: Sequence[Frame]) -> list[Frame]:
-    """The captured client frames with the simulator's answers, in time order (for delays)."""
-    requests = [f for f in captured if f.direction == CLIENT]
-    return sorted([*requests, *answers], key=lambda f: f.t)
 
 
 def _events(frames: Iterable[Frame], start: float) -> list[_Event]:
