@@ -105,16 +105,16 @@ class CaptureWriter:
 
     def frame(self, conn: int, t: float, direction: str, name: str, fields: list[str]) -> None:
         self.frames += 1
-        self._write(
-            {
-                "type": "frame",
-                "conn": conn,
-                "t": round(t, 6),
-                "dir": direction,
-                "id": _msg_id(fields),
-                "name": name,
-                "fields": fields,
-            }
+        if not self._header_written:
+            self._write({"type": "frame", "conn": conn, "t": round(t, 6), "dir": direction,
+                         "id": _msg_id(fields), "name": name, "fields": fields})  # fmt: skip
+            return
+        # the hot path of a recording: the same record as json.dumps would write, built directly
+        msg_id = _msg_id(fields)
+        self._out.write(
+            f'{{"type": "frame", "conn": {conn}, "t": {round(t, 6)}, "dir": "{direction}", '
+            f'"id": {"null" if msg_id is None else msg_id}, "name": {_json_text(name)}, '
+            f'"fields": {_dumps(fields)}}}\n'
         )
 
     def event(self, conn: int, t: float, event: str, detail: str = "") -> None:
@@ -141,6 +141,13 @@ class CaptureWriter:
             self._pending.append(record)
             return
         self._out.write(json.dumps(record) + "\n")
+
+
+_dumps = json.JSONEncoder(ensure_ascii=True).encode
+
+
+def _json_text(text: str) -> str:
+    return f'"{text}"' if text.isalnum() else _dumps(text)
 
 
 def _msg_id(fields: list[str]) -> int | None:

@@ -31,6 +31,8 @@ from catalyst.sim.wire_message_names import answer_name, request_name
 log = structlog.get_logger(__name__)
 
 CHUNK = 65536
+#: seconds between flushes of the capture file (a recorder killed outright loses at most this much)
+FLUSH_EVERY = 0.2
 
 
 class UpstreamError(ConnectionError):
@@ -161,6 +163,7 @@ class CaptureProxy:
         self._server: asyncio.base_events.Server | None = None
         self._conns = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._flusher: asyncio.Task[None] | None = None
 
     @property
     def upstream(self) -> str:
@@ -172,11 +175,20 @@ class CaptureProxy:
         return list(self._rec.errors)
 
     async def start(self) -> None:
+        self._flusher = asyncio.create_task(self._flush_periodically())
         self._server = await asyncio.start_server(self._on_client, self.host, self.port, reuse_address=True)
         self.port = int(self._server.sockets[0].getsockname()[1])
         log.info("capture.proxy.listening", host=self.host, port=self.port, upstream=self.upstream)
 
+    async def _flush_periodically(self) -> None:
+        """The file is flushed every FLUSH_EVERY seconds rather than per frame (off the forwarding path)."""
+        while True:
+            await asyncio.sleep(FLUSH_EVERY)
+            self._rec.writer.flush()
+
     async def stop(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
@@ -217,8 +229,8 @@ class CaptureProxy:
         rec.writer.event(conn, rec.now(), "connected", str(client_writer.get_extra_info("peername")))
         decoder = _ConnectionDecoder(conn, rec, self.upstream)
         pumps = [
-            asyncio.create_task(_pump(client_reader, up_writer, decoder.from_client, rec.writer.flush)),
-            asyncio.create_task(_pump(up_reader, client_writer, decoder.from_gateway, rec.writer.flush)),
+            asyncio.create_task(_pump(client_reader, up_writer, decoder.from_client)),
+            asyncio.create_task(_pump(up_reader, client_writer, decoder.from_gateway)),
         ]
         try:
             done, _ = await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
@@ -242,10 +254,7 @@ class CaptureProxy:
 
 
 async def _pump(
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
-    observe: Callable[[bytes], None],
-    flush: Callable[[], None],
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, observe: Callable[[bytes], None]
 ) -> None:
     """Forward bytes until the reader ends; each chunk goes out before it is observed."""
     while True:
@@ -260,7 +269,6 @@ async def _pump(
         writer.write(data)
         observe(data)
         await writer.drain()
-        flush()
 
 
 async def probe_upstream(host: str, port: int, timeout: float = 5.0) -> None:

@@ -24,6 +24,11 @@ ACCOUNT_ID = re.compile(r"(?<![A-Za-z0-9])(?:DU|DF|U|F)\d{4,}(?![0-9])")
 _SECRET_WORD = re.compile(r"(?i)pass(?:word|wd)|token|secret")
 _TOKEN = re.compile(r"^[A-Za-z0-9+/=_\-]{24,}$")
 _NAME_KEY = re.compile(r"(?i)(name|owner|alias)$")
+#: one pass over a whole frame: could anything in it need redacting? (most frames: no)
+_ANYTHING = re.compile(
+    r"(?<![A-Za-z0-9])(?:DU|DF|U|F)\d{4,}(?![0-9])|(?i:pass(?:word|wd)|token|secret)"
+    r"|(?:^|\0)[A-Za-z0-9+/=_\-]{24,}(?:\0|$)"
+)
 _PLACEHOLDER = re.compile(r"<(account|name|secret)-(\d+)>")
 
 #: answers whose fields are (id, version, key, value, ...) or carry a key at a known position
@@ -44,6 +49,9 @@ class Redactor:
         self._counts: dict[str, int] = {}
 
     def redact(self, name: str, fields: Sequence[str]) -> list[str]:
+        special = name in _WHOLLY_PRIVATE or name in _KEY_VALUE_AT
+        if not special and not _ANYTHING.search("\0".join(fields)):
+            return list(fields)
         out = [self._field(value) for value in fields]
         if name in _WHOLLY_PRIVATE:
             out = out[:2] + [self._placeholder("name", value) for value in fields[2:]]
