@@ -2,10 +2,11 @@
 
 A client connects to the proxy as it would to IB Gateway; for each connection the proxy opens one to
 the upstream (a real IB Gateway or TWS, or the simulator) and forwards bytes unchanged in both
-directions, each chunk before it is looked at. A copy of each chunk is parsed (``wire_framing``)
-into frames, named (``wire_message_names``), redacted (``capture_redaction``) and written to the
-capture file (``capture_file``). An upstream whose first answer is not a TWS handshake is reported
-and the connection closed; a client that does not speak TWS is forwarded but not decoded.
+directions. Each chunk goes out first; then a copy, with its time and direction, goes to the
+recorder (``capture_recorder``), which runs as its own lower-priority process and does all the
+parsing, naming, redaction and writing. The proxy itself parses only the upstream's first frame:
+if it is not a TWS handshake reply, the upstream is reported as not a TWS endpoint and the
+connection closed.
 """
 
 from __future__ import annotations
@@ -13,26 +14,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
 
 import structlog
 
-from catalyst.sim.capture_file import CLIENT, GATEWAY, CaptureWriter
-from catalyst.sim.capture_redaction import Redactor
-from catalyst.sim.wire_framing import GREETING, FrameReader, FramingError, split_fields
-from catalyst.sim.wire_message_names import answer_name, request_name
+from catalyst.sim import capture_recorder as rec
+from catalyst.sim.wire_framing import FrameReader, FramingError, split_fields
 
 log = structlog.get_logger(__name__)
 
 CHUNK = 65536
-#: seconds between flushes of the capture file (a recorder killed outright loses at most this much)
-FLUSH_EVERY = 0.2
 
 
 class UpstreamError(ConnectionError):
@@ -43,99 +39,37 @@ class NotTwsEndpointError(UpstreamError):
     """The upstream answered something other than a TWS handshake."""
 
 
-@dataclass
-class _Recording:
-    """What is shared by every connection of one recording: the file, the redactor, the clock."""
+class RecorderProcess:
+    """The recorder as a child process fed through its stdin (never waited on while recording)."""
 
-    writer: CaptureWriter
-    started: float = field(default_factory=time.monotonic)
-    redactor: Redactor = field(default_factory=Redactor)
-    errors: list[str] = field(default_factory=list)
-
-    def now(self) -> float:
-        return time.monotonic() - self.started
-
-
-class _ConnectionDecoder:
-    """Turns the two byte streams of one connection into capture records."""
-
-    def __init__(self, conn: int, rec: _Recording, upstream: str) -> None:
-        self.conn = conn
-        self._rec = rec
+    def __init__(self, out_path: Path, upstream: str) -> None:
+        self._out_path = out_path
         self._upstream = upstream
-        self._greeting = b""
-        self._client_frames: FrameReader | None = None
-        self._client_versions = ""
-        self._gateway_frames = FrameReader()
-        self._handshake_done = False
+        self._proc: asyncio.subprocess.Process | None = None
 
-    def from_client(self, data: bytes) -> None:
-        if self._client_frames is None:
-            self._greeting += data
-            if len(self._greeting) < len(GREETING):
-                return
-            if not self._greeting.startswith(GREETING):
-                self._rec.writer.event(
-                    self.conn,
-                    self._rec.now(),
-                    "not-tws-client",
-                    "the client sent no API greeting; forwarded, not decoded",
-                )
-                self._client_frames = _Undecoded()
-                return
-            self._client_frames = FrameReader()
-            data, self._greeting = self._greeting[len(GREETING) :], b""
-        try:
-            payloads = self._client_frames.feed(data)
-        except FramingError as exc:
-            self._rec.writer.event(self.conn, self._rec.now(), "client-framing", str(exc))
-            self._client_frames = _Undecoded()
+    async def start(self) -> None:
+        self._proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "catalyst.sim.capture_recorder",
+            str(self._out_path),
+            self._upstream,
+            stdin=asyncio.subprocess.PIPE,
+        )
+
+    def send(self, message: bytes) -> None:
+        if self._proc is not None and self._proc.stdin is not None and not self._proc.stdin.is_closing():
+            self._proc.stdin.write(message)  # buffered by the event loop: the forwarding never waits
+
+    async def finish(self, t: float) -> None:
+        """Send the end, then wait until the recorder has written everything and exited."""
+        if self._proc is None or self._proc.stdin is None:
             return
-        for payload in payloads:
-            if not self._client_versions:
-                self._client_versions = payload.decode("ascii", errors="replace").rstrip("\0")
-                continue
-            self._record(CLIENT, request_name, split_fields(payload))
-
-    def from_gateway(self, data: bytes) -> None:
-        try:
-            payloads = self._gateway_frames.feed(data)
-        except FramingError as exc:
-            raise NotTwsEndpointError(self._not_tws(str(exc))) from None
-        for payload in payloads:
-            fields = split_fields(payload)
-            if not self._handshake_done:
-                self._handshake(fields)
-                continue
-            self._record(GATEWAY, answer_name, fields)
-
-    def _handshake(self, fields: list[str]) -> None:
-        if len(fields) < 1 or not fields[0].isdigit() or not 100 <= int(fields[0]) <= 999:
-            raise NotTwsEndpointError(self._not_tws(f"its first answer {fields[:2]!r} is no handshake"))
-        self._handshake_done = True
-        server_time = fields[1] if len(fields) > 1 else ""
-        self._rec.writer.session(
-            self.conn, self._rec.now(), self._client_versions, int(fields[0]), server_time
-        )
-
-    def _not_tws(self, reason: str) -> str:
-        return (
-            f"upstream {self._upstream} is not a TWS endpoint (IB Gateway or TWS with the API "
-            f"enabled): {reason}"
-        )
-
-    def _record(self, direction: str, namer: Callable[[list[str]], str], fields: list[str]) -> None:
-        name = namer(fields)
-        self._rec.writer.frame(
-            self.conn, self._rec.now(), direction, name, self._rec.redactor.redact(name, fields)
-        )
-
-
-class _Undecoded(FrameReader):
-    """Stands in for the parser of a stream that is forwarded but no longer decoded."""
-
-    def feed(self, data: bytes) -> list[bytes]:
-        return []
+        self.send(rec.pack(rec.KIND_END, 0, t, b""))
+        with contextlib.suppress(ConnectionError):
+            await self._proc.stdin.drain()
+        self._proc.stdin.close()
+        await self._proc.wait()
 
 
 class CaptureProxy:
@@ -145,7 +79,7 @@ class CaptureProxy:
         self,
         upstream_host: str,
         upstream_port: int,
-        out: TextIO,
+        out_path: Path,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -156,14 +90,12 @@ class CaptureProxy:
         self.host = host
         self.port = port
         self._timeout = connect_timeout
-        upstream = f"{upstream_host}:{upstream_port}"
-        self._rec = _Recording(
-            CaptureWriter(out, upstream=upstream, recorded_at=datetime.now(UTC).isoformat())
-        )
+        self._recorder = RecorderProcess(out_path, self.upstream)
+        self._started = time.monotonic()
+        self._errors: list[str] = []
         self._server: asyncio.base_events.Server | None = None
         self._conns = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._flusher: asyncio.Task[None] | None = None
 
     @property
     def upstream(self) -> str:
@@ -172,23 +104,18 @@ class CaptureProxy:
     @property
     def errors(self) -> list[str]:
         """Upstream problems met so far (each also logged and written to the capture as an event)."""
-        return list(self._rec.errors)
+        return list(self._errors)
+
+    def now(self) -> float:
+        return time.monotonic() - self._started
 
     async def start(self) -> None:
-        self._flusher = asyncio.create_task(self._flush_periodically())
+        await self._recorder.start()
         self._server = await asyncio.start_server(self._on_client, self.host, self.port, reuse_address=True)
         self.port = int(self._server.sockets[0].getsockname()[1])
         log.info("capture.proxy.listening", host=self.host, port=self.port, upstream=self.upstream)
 
-    async def _flush_periodically(self) -> None:
-        """The file is flushed every FLUSH_EVERY seconds rather than per frame (off the forwarding path)."""
-        while True:
-            await asyncio.sleep(FLUSH_EVERY)
-            self._rec.writer.flush()
-
     async def stop(self) -> None:
-        if self._flusher is not None:
-            self._flusher.cancel()
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
@@ -198,7 +125,10 @@ class CaptureProxy:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        self._rec.writer.end(self._rec.now())
+        await self._recorder.finish(self.now())
+
+    def _event(self, conn: int, event: str, detail: str = "") -> None:
+        self._recorder.send(rec.pack_event(conn, self.now(), event, detail))
 
     async def _on_client(
         self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
@@ -213,12 +143,10 @@ class CaptureProxy:
             if task is not None:
                 self._tasks.discard(task)
             client_writer.close()
-            self._rec.writer.flush()
 
     async def _relay(
         self, conn: int, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
     ) -> None:
-        rec = self._rec
         try:
             up_reader, up_writer = await asyncio.wait_for(
                 asyncio.open_connection(self.upstream_host, self.upstream_port), self._timeout
@@ -226,11 +154,11 @@ class CaptureProxy:
         except (OSError, TimeoutError) as exc:
             self._fail(conn, "refused", f"upstream {self.upstream} cannot be reached: {exc}")
             return
-        rec.writer.event(conn, rec.now(), "connected", str(client_writer.get_extra_info("peername")))
-        decoder = _ConnectionDecoder(conn, rec, self.upstream)
+        self._event(conn, "connected", str(client_writer.get_extra_info("peername")))
+        check = _HandshakeCheck(self.upstream)
         pumps = [
-            asyncio.create_task(_pump(client_reader, up_writer, decoder.from_client)),
-            asyncio.create_task(_pump(up_reader, client_writer, decoder.from_gateway)),
+            asyncio.create_task(self._pump(conn, rec.KIND_CLIENT, client_reader, up_writer, None)),
+            asyncio.create_task(self._pump(conn, rec.KIND_GATEWAY, up_reader, client_writer, check)),
         ]
         try:
             done, _ = await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
@@ -245,30 +173,63 @@ class CaptureProxy:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             up_writer.close()
-            rec.writer.event(conn, rec.now(), "closed")
+            self._event(conn, "closed")
+
+    async def _pump(
+        self,
+        conn: int,
+        kind: int,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        check: _HandshakeCheck | None,
+    ) -> None:
+        """Forward bytes until the reader ends; each chunk goes out before the recorder gets its copy."""
+        while True:
+            try:
+                data = await reader.read(CHUNK)
+            except ConnectionError:
+                return
+            if not data:
+                with contextlib.suppress(OSError):
+                    writer.write_eof()
+                return
+            writer.write(data)
+            self._recorder.send(rec.pack(kind, conn, self.now(), data))
+            if check is not None and not check.passed:
+                check.feed(data)
+            await writer.drain()
 
     def _fail(self, conn: int, event: str, detail: str) -> None:
-        self._rec.errors.append(detail)
-        self._rec.writer.event(conn, self._rec.now(), event, detail)
+        self._errors.append(detail)
+        self._event(conn, event, detail)
         log.error("capture.proxy.upstream_failed", conn=conn, reason=detail)
 
 
-async def _pump(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, observe: Callable[[bytes], None]
-) -> None:
-    """Forward bytes until the reader ends; each chunk goes out before it is observed."""
-    while True:
+class _HandshakeCheck:
+    """Reads the upstream's first frame only: a TWS gateway's is its handshake reply."""
+
+    def __init__(self, upstream: str) -> None:
+        self._upstream = upstream
+        self._frames = FrameReader()
+        self.passed = False
+
+    def feed(self, data: bytes) -> None:
         try:
-            data = await reader.read(CHUNK)
-        except ConnectionError:
+            payloads = self._frames.feed(data)
+        except FramingError as exc:
+            raise NotTwsEndpointError(self._not_tws(str(exc))) from None
+        if not payloads:
             return
-        if not data:
-            with contextlib.suppress(OSError):
-                writer.write_eof()
-            return
-        writer.write(data)
-        observe(data)
-        await writer.drain()
+        fields = split_fields(payloads[0])
+        if rec.handshake_version(fields) is None:
+            raise NotTwsEndpointError(self._not_tws(f"its first answer {fields[:2]!r} is no handshake"))
+        self.passed = True
+
+    def _not_tws(self, reason: str) -> str:
+        return (
+            f"upstream {self._upstream} is not a TWS endpoint (IB Gateway or TWS with the API "
+            f"enabled): {reason}"
+        )
 
 
 async def probe_upstream(host: str, port: int, timeout: float = 5.0) -> None:
@@ -283,38 +244,6 @@ async def probe_upstream(host: str, port: int, timeout: float = 5.0) -> None:
     writer.close()
     with contextlib.suppress(Exception):
         await writer.wait_closed()
-
-
-class ProxyThread:
-    """A :class:`CaptureProxy` on its own event loop in a thread (tests, benchmarks)."""
-
-    def __init__(self, upstream_host: str, upstream_port: int, out_path: Path) -> None:
-        self._out = open(out_path, "w", encoding="utf-8")  # noqa: SIM115 - closed in stop()
-        self.proxy = CaptureProxy(upstream_host, upstream_port, self._out)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="capture-proxy", daemon=True)
-
-    @property
-    def port(self) -> int:
-        return self.proxy.port
-
-    def start(self) -> ProxyThread:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.proxy.start(), self._loop).result(10)
-        return self
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.proxy.stop(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
-        self._out.close()
-
-    def __enter__(self) -> ProxyThread:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def parse_host_port(text: str) -> tuple[str, int]:
@@ -333,20 +262,47 @@ async def run_recording(
     out_path: Path,
     on_listening: Callable[[CaptureProxy], None],
 ) -> CaptureProxy:
-    """Probe the upstream, record until cancelled (SIGINT/SIGTERM), then end the file cleanly."""
-    import signal
-
+    """Probe the upstream, record until SIGINT/SIGTERM, then end the file cleanly."""
     await probe_upstream(*upstream)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    with open(out_path, "w", encoding="utf-8") as out:
-        proxy = CaptureProxy(upstream[0], upstream[1], out, host=listen[0], port=listen[1])
-        await proxy.start()
-        on_listening(proxy)
-        try:
-            await stop.wait()
-        finally:
-            await proxy.stop()
+    proxy = CaptureProxy(upstream[0], upstream[1], out_path, host=listen[0], port=listen[1])
+    await proxy.start()
+    on_listening(proxy)
+    try:
+        await stop.wait()
+    finally:
+        await proxy.stop()
     return proxy
+
+
+class ProxyThread:
+    """A :class:`CaptureProxy` on its own event loop in a thread (tests, benchmarks)."""
+
+    def __init__(self, upstream_host: str, upstream_port: int, out_path: Path) -> None:
+        self.proxy = CaptureProxy(upstream_host, upstream_port, out_path)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="capture-proxy", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self.proxy.port
+
+    def start(self) -> ProxyThread:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.proxy.start(), self._loop).result(30)
+        return self
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.proxy.stop(), self._loop).result(60)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    def __enter__(self) -> ProxyThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
