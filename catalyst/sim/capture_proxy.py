@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import itertools
 import signal
 import sys
@@ -29,6 +30,7 @@ from catalyst.sim.wire_framing import FrameReader, FramingError, split_fields
 log = structlog.get_logger(__name__)
 
 CHUNK = 65536
+PIPE_BYTES = 1 << 20
 
 
 class UpstreamError(ConnectionError):
@@ -56,6 +58,7 @@ class RecorderProcess:
             self._upstream,
             stdin=asyncio.subprocess.PIPE,
         )
+        _widen_pipe(self._proc.stdin)
 
     def send(self, message: bytes) -> None:
         if self._proc is not None and self._proc.stdin is not None and not self._proc.stdin.is_closing():
@@ -70,6 +73,15 @@ class RecorderProcess:
             await self._proc.stdin.drain()
         self._proc.stdin.close()
         await self._proc.wait()
+
+
+def _widen_pipe(stdin: asyncio.StreamWriter | None) -> None:
+    """Give the pipe to the recorder 1 MB (Linux; 64 KB by default), so bursts rarely wait on it."""
+    if stdin is None or not hasattr(fcntl, "F_SETPIPE_SZ"):
+        return
+    pipe = stdin.get_extra_info("pipe")
+    with contextlib.suppress(OSError, AttributeError, ValueError):
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
 class CaptureProxy:

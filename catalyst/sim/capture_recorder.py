@@ -30,7 +30,7 @@ from catalyst.sim.wire_message_names import answer_name, request_name
 HEADER = struct.Struct(">IdIB")
 KIND_CLIENT, KIND_GATEWAY, KIND_EVENT, KIND_END = 0, 1, 2, 3
 #: how much lower the recorder process runs than the proxy (os.nice increment)
-NICENESS = 10
+NICENESS = 19
 
 
 class Recorder:
