@@ -41,10 +41,23 @@ GOAL_THROUGHPUT_RATIO = 0.8
 
 def start_recorder(handle: GatewayHandle, out: Path) -> tuple[subprocess.Popen[str], int]:
     recorder = subprocess.Popen(
-        [sys.executable, "-c", "from catalyst.cli.app import main; main()", "gateway", "record",
-         "--upstream", f"{handle.host}:{handle.port}", "--listen", "0", "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "from catalyst.cli.app import main; main()",
+            "gateway",
+            "record",
+            "--upstream",
+            f"{handle.host}:{handle.port}",
+            "--listen",
+            "0",
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert recorder.stdout is not None
     line = "-"
     while line and "clients connect to" not in line:
@@ -140,13 +153,18 @@ def main(argv: list[str] | None = None) -> int:
     ]
     direct_rate = (rates["direct"] + rates["direct again"]) / 2
     ratio = rates["proxied"] / direct_rate
-    rows.append(f"| pipelined reqCurrentTime, frames/s (in+out) | {direct_rate:,.0f} | {rates['proxied']:,.0f} "
-                f"| {rates['proxied'] - direct_rate:+,.0f} | {ratio:.2f}x |")  # fmt: skip
+    rows.append(
+        f"| pipelined reqCurrentTime, frames/s (in+out) | {direct_rate:,.0f} | {rates['proxied']:,.0f} "
+        f"| {rates['proxied'] - direct_rate:+,.0f} | {ratio:.2f}x |"
+    )
     worst_p99 = max(added[1], added[3])
+    latency_verdict = "meets" if worst_p99 < GOAL_ADDED_P99_MS else "misses"
+    throughput_verdict = "meets" if ratio >= GOAL_THROUGHPUT_RATIO else "misses"
+    machine = f"{platform.machine()} / Python {platform.python_version()}"
     text = f"""## Recording TWS proxy (`benchmarks/bench_proxy.py`)
 
-One in-memory simulated gateway and `catalyst gateway record` in front of it, each its own
-process, measured side by side in one run on {platform.machine()} / Python {platform.python_version()}
+One in-memory simulated gateway and `catalyst gateway record` in front of it (with its recorder
+process), each its own process, measured side by side in one run on {machine}
 by a bare TWS-framing socket client: {TIME_TRIPS:,} reqCurrentTime and {ORDER_TRIPS} placeOrder round
 trips one at a time, alternating direct and proxied requests (so both see the same load), then
 {PIPELINED:,} pipelined reqCurrentTime per connection (direct measured before and after the proxied
@@ -156,12 +174,15 @@ run, averaged). The proxy wrote {frames:,} frames ({size_mb:.1f} MB) to its capt
 |---|---|---|---|---|
 {chr(10).join(rows)}
 
-Goal: p99 added < {GOAL_ADDED_P99_MS:.0f} ms: **{"meets" if worst_p99 < GOAL_ADDED_P99_MS else "misses"}** (worst p99 added
-{worst_p99:+.3f} ms). Throughput within 20 %: **{"meets" if ratio >= GOAL_THROUGHPUT_RATIO else "misses"}**
-({ratio:.2f}x of direct). The proxy forwards each chunk before it parses, redacts and writes its
-copy, so the added latency is one extra loopback hop and event-loop turn per direction; on a pipelined
-stream the recorder's JSON encoding of every frame is what bounds its rate. The machine is shared
-(2 cores), so figures vary between runs. Reproduce: `.venv/bin/python -m benchmarks.bench_proxy`.
+Goal: p99 added < {GOAL_ADDED_P99_MS:.0f} ms: **{latency_verdict}** (worst p99 added
+{worst_p99:+.3f} ms). Throughput within 20 %: **{throughput_verdict}**
+({ratio:.2f}x of direct). The proxy only forwards: each chunk goes out first, then a copy goes down
+a 1 MB pipe to the recorder process (nice 19), which parses, redacts and writes it, and catches up
+when the session is quiet. What the proxy adds is one loopback hop and one event-loop turn per
+direction (the p50 column); at p99 both columns are dominated by the shared machine's scheduling
+(2 cores, load about 6 while measured: a third process in the path waits its turn more often), so
+the p99 "added" figure moves by about 1 ms between runs. Reproduce:
+`.venv/bin/python -m benchmarks.bench_proxy`.
 """
     print(text)
     if write:
