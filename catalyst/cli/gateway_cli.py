@@ -403,8 +403,12 @@ def record(
     except ValueError as exc:
         _fail(str(exc))
         return
-    if out.parent and not out.parent.exists():
-        _fail(f"the directory of --out {out} does not exist")
+    if out.exists() and (out.is_dir() or out.stat().st_size > 0):
+        _fail(f"--out {out} already exists; choose another file (a capture is never overwritten)")
+    try:
+        out.touch()
+    except OSError as exc:
+        _fail(f"cannot write --out {out}: {exc.strerror or exc}")
 
     def listening(proxy: CaptureProxy) -> None:
         typer.echo(f"recording {proxy.upstream} to {out}: clients connect to {proxy.host}:{proxy.port}; "

@@ -57,6 +57,7 @@ class RecorderProcess:
             str(self._out_path),
             self._upstream,
             stdin=asyncio.subprocess.PIPE,
+            start_new_session=True,  # a Ctrl-C in the terminal stops the proxy, which then ends the recorder
         )
         _widen_pipe(self._proc.stdin)
 

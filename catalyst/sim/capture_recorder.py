@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import signal
 import struct
 import sys
 from collections.abc import Callable
@@ -185,6 +186,9 @@ def _dispatch(recorder: Recorder, kind: int, conn: int, t: float, payload: bytes
 def main(argv: list[str] | None = None) -> int:
     out_path, upstream = (argv if argv is not None else sys.argv[1:])[:2]
     os.nice(NICENESS)
+    # Ctrl-C reaches the whole process group: the recorder ends when the proxy closes its stdin,
+    # after writing everything it was sent, not at the signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with open(Path(out_path), "w", encoding="utf-8") as out:
         run(
             sys.stdin.fileno(),

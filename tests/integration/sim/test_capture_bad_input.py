@@ -50,6 +50,7 @@ def small_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,
         )
         try:
             assert recorder.stdout is not None
@@ -65,7 +66,7 @@ def small_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
             assert ib.managedAccounts() == ["DU0000001"]
             ib.disconnect()
         finally:
-            os.kill(recorder.pid, signal.SIGINT)
+            os.killpg(recorder.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole process group
             recorder.wait(15)
     assert recorder.returncode == 0
     return out
@@ -174,3 +175,12 @@ def test_record_refuses_an_upstream_nobody_listens_on(tmp_path: Path) -> None:
     assert f"upstream 127.0.0.1:{free} cannot be reached" in result.output
     bad = runner.invoke(gateway_app, ["record", "--upstream", "gateway", "--out", str(tmp_path / "y.jsonl")])
     assert bad.exit_code == 1 and "--upstream takes HOST:PORT" in bad.output
+
+
+def test_record_never_overwrites_a_capture(small_capture: Path) -> None:
+    before = small_capture.read_bytes()
+    result = runner.invoke(
+        gateway_app, ["record", "--upstream", "127.0.0.1:4002", "--out", str(small_capture)]
+    )
+    assert result.exit_code == 1 and "already exists" in result.output
+    assert small_capture.read_bytes() == before
