@@ -38,7 +38,7 @@ class ReplayedSession:
 
 
 async def replay_session(
-    session: Session, host: str, port: int, *, gap: float = 2.0, settle: float = 1.0
+    session: Session, host: str, port: int, *, gap: float = 5.0, settle: float = 1.0
 ) -> ReplayedSession:
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 10)
@@ -155,7 +155,7 @@ def _msg_id(fields: list[str]) -> int | None:
         return None
 
 
-def replay_capture(capture: Capture, host: str, port: int, *, gap: float = 2.0) -> list[ReplayedSession]:
+def replay_capture(capture: Capture, host: str, port: int, *, gap: float = 5.0) -> list[ReplayedSession]:
     """Replay every session, one after the other, on a private event loop in a worker thread."""
     result: list[ReplayedSession] = []
     failure: list[BaseException] = []

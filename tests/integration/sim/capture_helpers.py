@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from ib_async import IB, LimitOrder, Order, Stock
 from sim_gateway_helpers import wait_until
 
+from catalyst.market import tick_size
 from catalyst.sim.wire_framing import FrameReader, split_fields
 
 #: an orderRef that looks like a secret: it must reach the gateway and come back, but never the file
 SECRET_REF = "token=Zq7Kp2Lm9Xv4Rt8Wn3Yb6Hc1"
+
+
+def resting_price(bid: float) -> float:
+    """Ten ticks below the bid: rests (no fill) and stays well inside HKEX's 24-spread quotation rule."""
+    tick = tick_size(Decimal(str(bid)))
+    return float(Decimal(str(bid)) - 10 * tick)
+
+
+#: answers whose values follow the market from moment to moment (tick values), compared by id only
+TICK_IDS = frozenset({"1", "2", "45", "46"})
 
 
 @dataclass
@@ -43,7 +55,10 @@ def scripted_session(host: str, port: int, client_id: int = 7) -> SessionOutcome
     try:
         contract = Stock("700", "SEHK", "HKD")
         ib.qualifyContracts(contract)
-        resting = ib.placeOrder(contract, LimitOrder("BUY", 100, 300.0, orderRef=SECRET_REF))
+        (ticker,) = ib.reqTickers(contract)
+        resting = ib.placeOrder(
+            contract, LimitOrder("BUY", 100, resting_price(ticker.bid), orderRef=SECRET_REF)
+        )
         assert wait_until(ib, lambda: resting.orderStatus.status == "Submitted")
         ib.cancelOrder(resting.order)
         assert wait_until(ib, lambda: resting.orderStatus.status == "Cancelled")
