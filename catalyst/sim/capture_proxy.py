@@ -123,8 +123,8 @@ class CaptureProxy:
         return time.monotonic() - self._started
 
     async def start(self) -> None:
-        await self._recorder.start()
         self._server = await asyncio.start_server(self._on_client, self.host, self.port, reuse_address=True)
+        await self._recorder.start()  # after the bind: a port in use leaves no recorder behind
         self.port = int(self._server.sockets[0].getsockname()[1])
         log.info("capture.proxy.listening", host=self.host, port=self.port, upstream=self.upstream)
 
