@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,8 +157,11 @@ def test_an_upstream_that_is_not_a_tws_endpoint_is_reported(tmp_path: Path) -> N
     with _http_server() as port, ProxyThread("127.0.0.1", port, out) as proxy:
         ib = IB()
         with pytest.raises((ConnectionError, TimeoutError, OSError)):
-            ib.connect("127.0.0.1", proxy.port, clientId=1, timeout=3)
+            ib.connect("127.0.0.1", proxy.port, clientId=1, timeout=10)
         ib.disconnect()
+        deadline = time.monotonic() + 10
+        while not proxy.proxy.errors and time.monotonic() < deadline:
+            time.sleep(0.05)
         errors = proxy.proxy.errors
     assert errors and f"upstream 127.0.0.1:{port} is not a TWS endpoint" in errors[0]
     events = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
