@@ -157,7 +157,7 @@ def test_an_upstream_that_is_not_a_tws_endpoint_is_reported(tmp_path: Path) -> N
     with _http_server() as port, ProxyThread("127.0.0.1", port, out) as proxy:
         ib = IB()
         with pytest.raises((ConnectionError, TimeoutError, OSError)):
-            ib.connect("127.0.0.1", proxy.port, clientId=1, timeout=10)
+            ib.connect("127.0.0.1", proxy.port, clientId=1, timeout=4)
         ib.disconnect()
         deadline = time.monotonic() + 10
         while not proxy.proxy.errors and time.monotonic() < deadline:
