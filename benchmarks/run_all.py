@@ -23,6 +23,7 @@ BENCHMARKS: tuple[str, ...] = (
     "archive",
     "monitor_log",
     "strategy_checks",
+    "proxy",
 )
 
 

@@ -381,6 +381,94 @@ def clock(
     typer.echo(f"clock {before.isoformat(timespec='seconds')} -> {moved.isoformat(timespec='seconds')}")
 
 
+@gateway_app.command("record")
+def record(
+    upstream: Annotated[str, typer.Option(help="HOST:PORT of the real IB Gateway / TWS (or a simulator).")],
+    out: Annotated[Path, typer.Option("--out", help="Capture file to write (JSON lines).")],
+    listen: Annotated[int, typer.Option(help="Local port clients connect to (0: any free port).")] = 4012,
+    host: Annotated[
+        str, typer.Option(help="Address to bind (loopback unless told otherwise).")
+    ] = "127.0.0.1",
+) -> None:
+    """Record a TWS session: a transparent proxy that writes every frame, redacted, to --out.
+
+    Point any client at --listen instead of the gateway; Ctrl-C stops the recording cleanly.
+    """
+    import asyncio
+
+    from catalyst.sim.capture_proxy import CaptureProxy, UpstreamError, parse_host_port, run_recording
+
+    try:
+        target = parse_host_port(upstream)
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    if out.exists() and (out.is_dir() or out.stat().st_size > 0):
+        _fail(f"--out {out} already exists; choose another file (a capture is never overwritten)")
+    try:
+        out.touch()
+    except OSError as exc:
+        _fail(f"cannot write --out {out}: {exc.strerror or exc}")
+
+    def listening(proxy: CaptureProxy) -> None:
+        typer.echo(f"recording {proxy.upstream} to {out}: clients connect to {proxy.host}:{proxy.port}; "
+                   "Ctrl-C stops", err=False)  # fmt: skip
+
+    try:
+        proxy = asyncio.run(run_recording(target, (host, listen), out, listening))
+    except UpstreamError as exc:
+        _fail(str(exc))
+        return
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{listen}: {exc.strerror or exc}")
+        return
+    for problem in proxy.errors:
+        typer.echo(f"error: {problem}", err=True)
+    typer.echo(f"recording stopped; capture in {out}")
+    if proxy.errors:
+        raise typer.Exit(code=1)
+
+
+@gateway_app.command("conform")
+def conform(
+    capture: Annotated[Path, typer.Argument(help="A capture file of `catalyst gateway record`.")],
+    behaviour: Annotated[
+        list[str] | None,
+        typer.Option("--behaviour", help="NAME=VALUE for the fresh simulator (as `start`); repeatable."),
+    ] = None,
+    clock: Annotated[
+        str | None, typer.Option(help="Simulator start time (default: the captured gateway's time).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic market.")] = 7,
+    tolerance: Annotated[float, typer.Option(help="Seconds a reply may come sooner or later.")] = 1.0,
+    against: Annotated[
+        str | None, typer.Option(help="HOST:PORT of a running simulator instead of a fresh one.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Replay a capture's client side against a fresh simulator; report where it answers differently.
+
+    Exit code 0: no difference; 2: differences (listed); 1: the capture or the replay failed.
+    """
+    from catalyst.sim.capture_file import CaptureFileError
+    from catalyst.sim.capture_proxy import parse_host_port
+    from catalyst.sim.capture_replay import ReplayError
+    from catalyst.sim.conform import render_table
+    from catalyst.sim.conform_run import conform_capture
+    from catalyst.sim.sim_launcher import GatewayStartError
+
+    try:
+        target = parse_host_port(against) if against else None
+        report = conform_capture(capture, behaviour=behaviour or [], clock=clock, seed=seed,
+                                 tolerance=tolerance, against=target)  # fmt: skip
+    except (CaptureFileError, ReplayError, GatewayStartError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    typer.echo(report.to_json() if as_json else render_table(report))
+    if not report.conforms:
+        raise typer.Exit(code=2)
+
+
 def register(app: typer.Typer) -> None:
     """Add the `gateway` group to the root app."""
     app.add_typer(gateway_app, name="gateway")
