@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from risk_sim_helpers import SIM_CLOCK, Rig, make_rig, record_position, run
+from risk_sim_helpers import SIM_CLOCK, Rig, make_rig, record_position, run, ticks
 
 from catalyst.log import configure_logging, reset_logging
 from catalyst.market import board_lot, security, snap_to_tick
@@ -64,9 +64,7 @@ async def _open_positions(gw: GatewayHandle, rig: Rig, account: str) -> None:
         table = security(symbol).spread_table
         qty = board_lot(symbol) * max(1, int(Decimal(50000) / (q.ask * board_lot(symbol))))
         stop = snap_to_tick(q.bid * Decimal("0.8"), "down", table=table)
-        record_position(
-            rig.ledger, account, symbol, qty, stop, snap_to_tick(q.ask * Decimal("1.2"), "up", table=table)
-        )
+        record_position(rig.ledger, account, symbol, qty, stop, ticks(q.ask, 20, symbol))  # quotation rule
         gw.control.drift(account, symbol, qty)
     deadline = time.monotonic() + 30
     while not _protected(gw, account):
