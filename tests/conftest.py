@@ -25,8 +25,10 @@ def _restore_process_environment() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _shipped_universe_between_tests() -> Iterator[None]:
     """The active universe is per process (``catalyst.market.use_universe``): a test that imports one,
-    or runs a command in a project that has one, must not change the lots of the next test."""
-    from catalyst.market import use_universe
+    or runs a command in a project that has one, must not change the lots of the next test (a module
+    that chose one for all its tests keeps it: what was chosen before the test is put back)."""
+    from catalyst.market.universe import universe_choice
 
+    before = universe_choice()
     yield
-    use_universe(None)
+    before.restore()

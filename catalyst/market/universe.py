@@ -141,6 +141,22 @@ def use_universe(
     _active = None
 
 
+@dataclass(frozen=True)
+class UniverseChoice:
+    """What :func:`use_universe` was last told (so a caller can put it back)."""
+
+    path: Path | None
+    include: frozenset[str]
+    max_age_days: int
+
+    def restore(self) -> None:
+        use_universe(self.path, include=self.include, max_age_days=self.max_age_days)
+
+
+def universe_choice() -> UniverseChoice:
+    return UniverseChoice(_chosen_path, _let_in, _max_age_days)
+
+
 def active_universe() -> ActiveUniverse:
     """The universe in force (read on first use after :func:`use_universe`)."""
     global _active

@@ -63,3 +63,24 @@ def test_show_code_puts_the_code_cells_into_the_html_report(tmp_path: Path) -> N
         html[show] = result.folder.html.read_text()
     assert "the answer 42" in html[False] and "6 * 7" not in html[False].replace("&nbsp;", " ")
     assert "6" in html[True] and "print" in html[True]
+
+
+def test_two_kernels_started_at_once_get_sockets_of_their_own() -> None:
+    """jupyter_client's default ``kernel-ipc`` prefix is the same for every kernel started in one
+    folder: two cycles at once bound each other's sockets and every message failed its signature
+    (``ValueError: Invalid Signature``). Ports are chosen when the connection file is written, before
+    either kernel binds, which is exactly when two simultaneous runs collided."""
+    from catalyst.runs.kernel_transport import IpcKernelManager
+
+    managers = [IpcKernelManager(kernel_name="python3") for _ in (1, 2)]  # as papermill makes them
+    sockets = []
+    for km in managers:
+        km.write_connection_file()
+        info = km.get_connection_info()
+        ports = [info[f"{c}_port"] for c in ("shell", "iopub", "stdin", "control", "hb")]
+        sockets.append({f"{info['ip']}-{port}" for port in ports})
+        assert Path(info["ip"]).is_absolute(), "not a prefix relative to the kernel's working folder"
+    for km in managers:
+        km.cleanup_connection_file()
+    assert not sockets[0] & sockets[1]
+    assert all(len(path) < 108 for path in sockets[0] | sockets[1])  # the OS's limit for a socket path
