@@ -12,13 +12,14 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 import pandas as pd
 import structlog
 
 from catalyst.broker import BracketVerificationError, BrokerError, BrokerSession, VerifiedBracket
-from catalyst.broker.broker_queries import AccountSnapshot
+from catalyst.broker.broker_queries import AccountSnapshot, Quote
 from catalyst.config.settings import Settings
 from catalyst.cycle.account_lease import lease_refused_report, release_account_lease, take_account_lease
 from catalyst.cycle.cycle_report import (
@@ -122,6 +123,8 @@ class CycleBroker(BrokerReader, Protocol):
 
     async def open_orders(self) -> pd.DataFrame: ...
 
+    async def quote(self, symbol: str) -> Quote: ...
+
     async def bars(self, symbol: str, *, duration: str, bar_size: str) -> pd.DataFrame: ...
 
     async def submit_bracket(self, intent: BracketIntent, *, adopt_only: bool = False) -> VerifiedBracket: ...
@@ -136,6 +139,7 @@ class Gathered:
     open_orders: pd.DataFrame
     bars: pd.DataFrame
     candidates: list[Candidate]
+    touch: dict[str, dict[str, Decimal]] = field(default_factory=dict)  # candidates' best bid/ask
 
 
 @dataclass
@@ -279,7 +283,18 @@ async def gather(broker: CycleBroker, request: CycleRequest, strategy: Strategy,
     positions = await broker.positions()
     orders = await broker.open_orders()
     bars = await load_bars(broker, request.symbols(), request)
-    return Gathered(snapshot, positions, orders, bars, strategy.scan(bars, now))
+    candidates = strategy.scan(bars, now)
+    return Gathered(snapshot, positions, orders, bars, candidates, await _touch(broker, candidates))
+
+
+async def _touch(broker: CycleBroker, candidates: list[Candidate]) -> dict[str, dict[str, Decimal]]:
+    """The best bid and ask now of each candidate's symbol (where the broker quotes one): the
+    take-profit is planned inside HKEX's quotation rule from the nearer of it and the entry."""
+    out: dict[str, dict[str, Decimal]] = {}
+    for symbol in sorted({c.symbol for c in candidates}):
+        quote = await broker.quote(symbol)
+        out[symbol] = {k: v for k, v in (("bid", quote.bid), ("ask", quote.ask)) if v is not None}
+    return out
 
 
 def decision_inputs(
@@ -323,6 +338,7 @@ def decision_inputs(
         open_entry_symbols=entries,
         risk_state=load_risk_state(ledger, account, now),
         numbering=ledger_numbering(ledger),  # a rerun after a crash gets the crashed run's ids back
+        touch=gathered.touch,
         resume=lambda intents: split_resumed(ledger, intents),  # those are adopted, never judged again
     )
 

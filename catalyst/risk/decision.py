@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 import structlog
 
@@ -52,6 +53,7 @@ class DecisionInputs:
     open_entry_symbols: frozenset[str] = frozenset()
     risk_state: RiskState = field(default_factory=RiskState)
     numbering: IntentNumbering | None = None  # default: a fresh numbering (nothing recorded)
+    touch: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)  # best bid/ask now
     resume: ResumeSplit = nothing_resumed
 
 
@@ -102,6 +104,7 @@ def decide(inputs: DecisionInputs) -> Decision:
         positions=dict(inputs.positions),
         open_entry_symbols=inputs.open_entry_symbols,
         risk_state=inputs.risk_state,
+        touch=inputs.touch,
     )
     verdict = pre_trade(fresh, context, inputs.limits)
     log.info(

@@ -102,6 +102,10 @@ class PreTradeContext:
     positions: Mapping[str, int] = field(default_factory=dict)  # symbol -> signed quantity held
     open_entry_symbols: frozenset[str] = frozenset()  # symbols with a working entry order
     risk_state: RiskState = field(default_factory=RiskState)
+    #: symbol -> the best price now on each side ("bid", "ask"), where the broker quoted one: a
+    #: target is planned from the nearer of it and the entry (an entry priced through the touch
+    #: fills at the touch, and its take-profit is then judged against the touch)
+    touch: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:
@@ -182,22 +186,40 @@ def risk_of(intent: BracketIntent) -> Decimal:
     return abs(intent.entry - intent.stop) * intent.quantity + round_trip_fees(intent)
 
 
-def target_within_quotation_rule(intent: BracketIntent) -> tuple[BracketIntent, TargetAdjustment | None]:
+def target_reference(intent: BracketIntent, touch: Mapping[str, Decimal] | None = None) -> Decimal:
+    """The price a take-profit is counted from: the entry, or the best price on the target's side
+    now when that is nearer (a long's target is judged against the best ask, a short's the bid)."""
+    if not touch:
+        return intent.entry
+    if intent.side is Side.BUY:
+        ask = touch.get("ask")
+        return min(intent.entry, ask) if ask is not None and ask > 0 else intent.entry
+    bid = touch.get("bid")
+    return max(intent.entry, bid) if bid is not None and bid > 0 else intent.entry
+
+
+def target_within_quotation_rule(
+    intent: BracketIntent, touch: Mapping[str, Decimal] | None = None
+) -> tuple[BracketIntent, TargetAdjustment | None]:
     """The intent with its target planned inside HKEX's quotation rule, and the move if one was made.
 
     The take-profit is sent when the entry fills; HKEX rejects a limit 24 spreads or more beyond
-    the best price on its side, which is then about the entry. A target beyond 20 spreads from the
-    entry is moved to 20 spreads (three kept for the market moving); the stop is untouched.
+    the best price on its side, which is then about the entry, or the touch for an entry priced
+    through it (``touch``: the best bid and ask now). A target beyond 20 spreads from that reference
+    is moved to 20 spreads (three kept for the market moving); the stop is untouched.
     """
     table = security(intent.symbol).spread_table
+    reference = target_reference(intent, touch)
     target = target_inside_quotation_rule(
-        intent.side.value, intent.entry, intent.target, on=intent.trade_date, table=table
+        intent.side.value, reference, intent.target, on=intent.trade_date, table=table
     )
     if target == intent.target:
         return intent, None
+    touch_side = "ask" if intent.side is Side.BUY else "bid"
+    source = "the entry" if reference == intent.entry else f"the best {touch_side}"
     text = (
-        f"target {intent.target} is 24 spreads or more beyond the entry {intent.entry}: HKEX would reject "
-        f"the take-profit (quotation rule); planned at {target}, 20 spreads from the entry"
+        f"target {intent.target} is 24 spreads or more beyond {source} {reference}: HKEX would reject "
+        f"the take-profit (quotation rule); planned at {target}, 20 spreads from {source}"
     )
     moved = TargetAdjustment(intent.intent_id, intent.symbol, intent.target, target, text)
     return replace(intent, target=target), moved
@@ -253,7 +275,7 @@ def pre_trade(
                 reason=text,
             )
             continue
-        intent, moved = target_within_quotation_rule(intent)
+        intent, moved = target_within_quotation_rule(intent, context.touch.get(intent.symbol))
         if moved is not None:
             adjustments.append(moved)
             log.info(

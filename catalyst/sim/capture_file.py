@@ -274,5 +274,5 @@ def check_replayable(capture: Capture, path: Path) -> None:
                 f"capture file {path}: connection {session.conn} ran at server version "
                 f"{session.server_version}; the simulator serves {MIN_CLIENT_VERSION}..{SERVER_VERSION}, "
                 f"so its answers cannot be compared (record with a client whose newest version is "
-                f"{SERVER_VERSION} or lower, e.g. ib_async 2.1.0)"
+                f"{SERVER_VERSION} or lower)"
             )

@@ -33,8 +33,8 @@ def test_a_flatten_refused_in_the_other_clients_group_is_sent_again_on_its_own(
             await other.protect(
                 "1299",
                 200,
-                stop=tick_down(q.bid, 30, "1299"),
-                target=tick_up(q.ask, 30, "1299"),
+                stop=tick_down(q.bid, 20, "1299"),
+                target=tick_up(q.ask, 20, "1299"),
                 oca_group="it-grp:OCA",
             )
         finally:
@@ -78,8 +78,8 @@ def test_a_flatten_joins_the_group_of_the_exits_another_client_left_and_ends_the
             await other.protect(
                 "388",
                 100,
-                stop=tick_down(q.bid, 30, "388"),
-                target=tick_up(q.ask, 30, "388"),
+                stop=tick_down(q.bid, 20, "388"),
+                target=tick_up(q.ask, 20, "388"),
                 oca_group="it-grp2:OCA",
             )
         finally:

@@ -120,6 +120,7 @@ def test_missing_market_data_is_logged_loudly_once_not_on_every_quote_pass(
     gw: GatewayHandle, tmp_path: Path
 ) -> None:
     account = ACCOUNTS[0]
+    gw.control.drift(account, "700", 100)  # its own position: not one an earlier test left
     rig = make_rig(gw.host, gw.port, account, tmp_path, RiskLimits())
     log_file = tmp_path / "monitor.jsonl"
 
