@@ -19,7 +19,7 @@ import pandas as pd
 import structlog
 
 from catalyst.broker import BracketVerificationError, BrokerError, BrokerSession, VerifiedBracket
-from catalyst.broker.broker_queries import AccountSnapshot, Quote
+from catalyst.broker.broker_queries import AccountSnapshot
 from catalyst.config.settings import Settings
 from catalyst.cycle.account_lease import lease_refused_report, release_account_lease, take_account_lease
 from catalyst.cycle.cycle_report import (
@@ -40,7 +40,7 @@ from catalyst.reconcile.reconcile_errors import TradingBlockedError
 from catalyst.reconcile.reconciler import AlertFn, BrokerReader, require_clean_start
 from catalyst.research.bar_import import bars_from_records
 from catalyst.research.research_errors import StrategyOutputError
-from catalyst.research.strategy_base import Strategy
+from catalyst.research.strategy_base import Strategy, last_prices
 from catalyst.research.strategy_registry import get_strategy
 from catalyst.risk.alerts import Severity, alerter_from_settings
 from catalyst.risk.decision import Decision, DecisionInputs, decide
@@ -123,8 +123,6 @@ class CycleBroker(BrokerReader, Protocol):
 
     async def open_orders(self) -> pd.DataFrame: ...
 
-    async def quote(self, symbol: str) -> Quote: ...
-
     async def bars(self, symbol: str, *, duration: str, bar_size: str) -> pd.DataFrame: ...
 
     async def submit_bracket(self, intent: BracketIntent, *, adopt_only: bool = False) -> VerifiedBracket: ...
@@ -139,7 +137,7 @@ class Gathered:
     open_orders: pd.DataFrame
     bars: pd.DataFrame
     candidates: list[Candidate]
-    touch: dict[str, dict[str, Decimal]] = field(default_factory=dict)  # candidates' best bid/ask
+    last: dict[str, Decimal] = field(default_factory=dict)  # candidates' last traded prices
 
 
 @dataclass
@@ -284,17 +282,8 @@ async def gather(broker: CycleBroker, request: CycleRequest, strategy: Strategy,
     orders = await broker.open_orders()
     bars = await load_bars(broker, request.symbols(), request)
     candidates = strategy.scan(bars, now)
-    return Gathered(snapshot, positions, orders, bars, candidates, await _touch(broker, candidates))
-
-
-async def _touch(broker: CycleBroker, candidates: list[Candidate]) -> dict[str, dict[str, Decimal]]:
-    """The best bid and ask now of each candidate's symbol (where the broker quotes one): the
-    take-profit is planned inside HKEX's quotation rule from the nearer of it and the entry."""
-    out: dict[str, dict[str, Decimal]] = {}
-    for symbol in sorted({c.symbol for c in candidates}):
-        quote = await broker.quote(symbol)
-        out[symbol] = {k: v for k, v in (("bid", quote.bid), ("ask", quote.ask)) if v is not None}
-    return out
+    last = last_prices(bars, now, {c.symbol for c in candidates})
+    return Gathered(snapshot, positions, orders, bars, candidates, last)
 
 
 def decision_inputs(
@@ -338,7 +327,7 @@ def decision_inputs(
         open_entry_symbols=entries,
         risk_state=load_risk_state(ledger, account, now),
         numbering=ledger_numbering(ledger),  # a rerun after a crash gets the crashed run's ids back
-        touch=gathered.touch,
+        last=gathered.last,
         resume=lambda intents: split_resumed(ledger, intents),  # those are adopted, never judged again
     )
 

@@ -49,7 +49,7 @@ from catalyst.research.bar_frame import (
 )
 from catalyst.research.fill_rules import BarPath, Fill, close_fill, entry_fill, exit_fill
 from catalyst.research.research_errors import BacktestConfigError
-from catalyst.research.strategy_base import Strategy, candidates_from_signals
+from catalyst.research.strategy_base import Strategy, candidates_from_signals, last_prices
 from catalyst.risk.circuit_breaker import DayPnl, evaluate_breaker
 from catalyst.risk.decision import DecisionInputs, decide
 from catalyst.risk.pretrade import AccountView, PreTradeResult
@@ -282,6 +282,17 @@ class DayBreaker:
         return self._halt
 
 
+def _last_prices(book: _Book, cands: Sequence[Any], at_ns: int) -> dict[str, Decimal]:
+    """Each candidate symbol's last close at the decision (``strategy_base.last_prices``'s definition:
+    the close of its last bar complete by then), from the book."""
+    out: dict[str, Decimal] = {}
+    for symbol in {c.symbol for c in cands}:
+        px = book.last_close(book.index[symbol], at_ns) if symbol in book.index else None
+        if px is not None:
+            out[symbol] = Decimal(f"{px:.6f}")
+    return out
+
+
 def run_backtest(
     bars: pd.DataFrame, strategy: Strategy, config: BacktestConfig | None = None
 ) -> BacktestResult:
@@ -333,6 +344,7 @@ def run_backtest(
                 open_entry_symbols=frozenset(w.intent.symbol for w in working),
                 risk_state=risk_state,
                 numbering=numbering,
+                last=_last_prices(book, cands, at_ns),
             )
         )
         verdict = decision.verdict
@@ -520,9 +532,10 @@ def backtest_day_verdict(
     """What the backtester would send at ``at``, with the pre-trade verdict on every intent."""
     lim = limits or (RiskLimits.from_settings(settings) if settings is not None else RiskLimits())
     bp = equity if buying_power is None else buying_power
+    candidates = strategy.scan(bars, at)
     decision = decide(
         DecisionInputs(
-            candidates=strategy.scan(bars, at),
+            candidates=candidates,
             account=AccountView(equity=equity, buying_power=bp),
             now=to_hk(at),
             limits=lim,
@@ -530,6 +543,7 @@ def backtest_day_verdict(
             positions=dict(positions or {}),
             open_entry_symbols=open_entry_symbols,
             risk_state=risk_state or RiskState(),
+            last=last_prices(bars, at, {c.symbol for c in candidates}),
         )
     )
     return decision.verdict

@@ -15,7 +15,7 @@ stop and target round toward the entry), and drops a row whose bracket does not 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
@@ -93,6 +93,17 @@ def visible_bars(bars: pd.DataFrame, at: datetime) -> pd.DataFrame:
     length = pd.Timedelta(seconds=bar_seconds(bars))
     cutoff = pd.Timestamp(to_hk(at))
     return bars.loc[bars["time"] + length <= cutoff].reset_index(drop=True)
+
+
+def last_prices(bars: pd.DataFrame, at: datetime, symbols: Iterable[str]) -> dict[str, Decimal]:
+    """Each symbol's last traded price at ``at``: the close of its last bar complete by then (what the
+    strategy saw). The decision plans take-profits from it; the cycle and the backtester use this
+    same definition, so they plan the same target."""
+    wanted = set(symbols)
+    seen = visible_bars(bars, at)
+    seen = seen.loc[seen["symbol"].astype(str).isin(wanted)]
+    last = seen.sort_values("time", kind="mergesort").groupby("symbol", observed=True)["close"].last()
+    return {str(sym): _dec(float(close)) for sym, close in last.items()}
 
 
 class Strategy(ABC):

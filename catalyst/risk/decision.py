@@ -53,7 +53,7 @@ class DecisionInputs:
     open_entry_symbols: frozenset[str] = frozenset()
     risk_state: RiskState = field(default_factory=RiskState)
     numbering: IntentNumbering | None = None  # default: a fresh numbering (nothing recorded)
-    touch: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)  # best bid/ask now
+    last: Mapping[str, Decimal] = field(default_factory=dict)  # each symbol's last traded price
     resume: ResumeSplit = nothing_resumed
 
 
@@ -104,7 +104,7 @@ def decide(inputs: DecisionInputs) -> Decision:
         positions=dict(inputs.positions),
         open_entry_symbols=inputs.open_entry_symbols,
         risk_state=inputs.risk_state,
-        touch=inputs.touch,
+        last=inputs.last,
     )
     verdict = pre_trade(fresh, context, inputs.limits)
     log.info(

@@ -102,10 +102,10 @@ class PreTradeContext:
     positions: Mapping[str, int] = field(default_factory=dict)  # symbol -> signed quantity held
     open_entry_symbols: frozenset[str] = frozenset()  # symbols with a working entry order
     risk_state: RiskState = field(default_factory=RiskState)
-    #: symbol -> the best price now on each side ("bid", "ask"), where the broker quoted one: a
-    #: target is planned from the nearer of it and the entry (an entry priced through the touch
-    #: fills at the touch, and its take-profit is then judged against the touch)
-    touch: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
+    #: symbol -> its last traded price at the decision (the close of its last complete bar): a target
+    #: is planned from the nearer of it and the entry (an entry priced through the touch fills at
+    #: about the touch, and its take-profit is then judged against it)
+    last: Mapping[str, Decimal] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:
@@ -186,37 +186,32 @@ def risk_of(intent: BracketIntent) -> Decimal:
     return abs(intent.entry - intent.stop) * intent.quantity + round_trip_fees(intent)
 
 
-def target_reference(intent: BracketIntent, touch: Mapping[str, Decimal] | None = None) -> Decimal:
-    """The price a take-profit is counted from: the entry, or the best price on the target's side
-    now when that is nearer (a long's target is judged against the best ask, a short's the bid)."""
-    if not touch:
+def target_reference(intent: BracketIntent, last: Decimal | None = None) -> Decimal:
+    """The price a take-profit is counted from: the entry, or the last traded price when that is
+    nearer the target's side (a long priced through the touch fills about there)."""
+    if last is None or last <= 0:
         return intent.entry
-    if intent.side is Side.BUY:
-        ask = touch.get("ask")
-        return min(intent.entry, ask) if ask is not None and ask > 0 else intent.entry
-    bid = touch.get("bid")
-    return max(intent.entry, bid) if bid is not None and bid > 0 else intent.entry
+    return min(intent.entry, last) if intent.side is Side.BUY else max(intent.entry, last)
 
 
 def target_within_quotation_rule(
-    intent: BracketIntent, touch: Mapping[str, Decimal] | None = None
+    intent: BracketIntent, last: Decimal | None = None
 ) -> tuple[BracketIntent, TargetAdjustment | None]:
     """The intent with its target planned inside HKEX's quotation rule, and the move if one was made.
 
     The take-profit is sent when the entry fills; HKEX rejects a limit 24 spreads or more beyond
-    the best price on its side, which is then about the entry, or the touch for an entry priced
-    through it (``touch``: the best bid and ask now). A target beyond 20 spreads from that reference
-    is moved to 20 spreads (three kept for the market moving); the stop is untouched.
+    the best price on its side, which is then about the entry, or about the last traded price for an
+    entry priced through the touch (``last``). A target beyond 20 spreads from that reference is
+    moved to 20 spreads (three kept for the market moving); the stop is untouched.
     """
     table = security(intent.symbol).spread_table
-    reference = target_reference(intent, touch)
+    reference = target_reference(intent, last)
     target = target_inside_quotation_rule(
         intent.side.value, reference, intent.target, on=intent.trade_date, table=table
     )
     if target == intent.target:
         return intent, None
-    touch_side = "ask" if intent.side is Side.BUY else "bid"
-    source = "the entry" if reference == intent.entry else f"the best {touch_side}"
+    source = "the entry" if reference == intent.entry else "the last price"
     text = (
         f"target {intent.target} is 24 spreads or more beyond {source} {reference}: HKEX would reject "
         f"the take-profit (quotation rule); planned at {target}, 20 spreads from {source}"
@@ -275,7 +270,7 @@ def pre_trade(
                 reason=text,
             )
             continue
-        intent, moved = target_within_quotation_rule(intent, context.touch.get(intent.symbol))
+        intent, moved = target_within_quotation_rule(intent, context.last.get(intent.symbol))
         if moved is not None:
             adjustments.append(moved)
             log.info(

@@ -83,26 +83,27 @@ def test_an_intent_already_inside_the_rule_is_approved_unchanged() -> None:
     assert result.approved == (near,) and result.adjustments == ()
 
 
-def test_an_entry_priced_through_the_touch_has_its_target_planned_from_the_touch() -> None:
-    """A buy limit 10 spreads above the best ask fills at the ask; its take-profit is then judged
-    against the ask, so 20 spreads from the entry would be 30 from the ask (the demo's cycles had
-    brackets refused exactly so)."""
+def test_an_entry_priced_through_the_touch_has_its_target_planned_from_the_last_price() -> None:
+    """A buy limit 10 spreads above the market fills at about the last price; its take-profit is then
+    judged against that, so 20 spreads from the entry would be 30 from the market (the demo's cycles
+    had brackets refused exactly so)."""
     through = bracket(Side.BUY, "600", "590", str(up("600", 40)))
-    context = PreTradeContext(account=RICH, now=MORNING, touch={"700": {"bid": D("594.5"), "ask": D("595")}})
-    (approved,) = pre_trade([through], context, RiskLimits()).approved
+    context = PreTradeContext(account=RICH, now=MORNING, last={"700": D("595")})
+    result = pre_trade([through], context, RiskLimits())
+    (approved,) = result.approved
     assert approved.target == up("595", 20) == D("605")
-    assert "best ask 595" in pre_trade([through], context, RiskLimits()).adjustments[0].text
+    assert "the last price 595" in result.adjustments[0].text
 
 
-def test_a_short_priced_through_the_bid_has_its_target_planned_from_the_bid() -> None:
+def test_a_short_priced_through_the_market_has_its_target_planned_from_the_last_price() -> None:
     through = bracket(Side.SELL, "600", "610", "560")
-    context = PreTradeContext(account=RICH, now=MORNING, touch={"700": {"bid": D("605"), "ask": D("605.5")}})
+    context = PreTradeContext(account=RICH, now=MORNING, last={"700": D("605")})
     (approved,) = pre_trade([through], context, RiskLimits(allow_shorts=True)).approved
     assert approved.target == down("605", 20) == D("595")
 
 
-def test_a_touch_farther_than_the_entry_changes_nothing() -> None:
+def test_a_last_price_farther_than_the_entry_changes_nothing() -> None:
     resting = bracket(Side.BUY, "600", "590", str(up("600", 40)))
-    context = PreTradeContext(account=RICH, now=MORNING, touch={"700": {"bid": D("602"), "ask": D("602.5")}})
+    context = PreTradeContext(account=RICH, now=MORNING, last={"700": D("602.5")})
     (approved,) = pre_trade([resting], context, RiskLimits()).approved
     assert approved.target == up("600", 20)
