@@ -117,7 +117,9 @@ def run_id_of(run_dir: Path) -> str:
 
 
 #: Files of the archive's top folder that are not runs (the chain's head and lock, a write probe).
-ARCHIVE_FILES = ("chain_head.json", "chain_head.json.tmp", ".chain.lock")
+#: The archive's own files: its chain head and lock, and the two the repository ships in ``runs/``
+#: (an empty archive on a fresh checkout must verify clean).
+ARCHIVE_FILES = ("chain_head.json", "chain_head.json.tmp", ".chain.lock", ".gitkeep", "README.md")
 #: The archive's folder of shared report assets (:mod:`catalyst.runs.shared_assets`).
 ARCHIVE_ASSETS_DIR = "assets"
 ARCHIVE_PROBE = ".catalyst-write-probe-"
