@@ -8,13 +8,13 @@ lock error; that is retried with backoff and jitter until ``busy_timeout``. Both
 :class:`LedgerBusyError` naming the file and how long we waited.
 
 Appends to the event tables (``EVENT_TABLES``) do not take that lock: each process writes them to
-its own append-only journal (``ledger_journal``: framed, checksummed records, one per ``append``
+its own append-only journal (``journal``: framed, checksummed records, one per ``append``
 call), and ``append`` returns once the record is written (in the page cache: it survives a kill -9
 of the process; with ``sync_appends`` it is also flushed to disk). Every locked operation first
-ingests every process's journal (``ledger_ingest``: one transaction, deduplicated on the primary
+ingests every process's journal (``ingest``: one transaction, deduplicated on the primary
 key, offsets recorded in ``journal_ingest``), so a read sees every append that returned before it,
 in any process. A background thread ingests this process's journal about once a second
-(``ledger_flusher``) and each process ingests once more at exit, so the DuckDB file is complete
+(``flusher``) and each process ingests once more at exit, so the DuckDB file is complete
 whenever no Catalyst process runs. ``flush()`` ingests now.
 
 Inside one thread the connection is re-entrant: ``with ledger.transaction(): ledger.append(...)``
@@ -39,10 +39,10 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from catalyst.ledger.flusher import BackgroundFlush
+from catalyst.ledger.ingest import IngestResult, ingest_journals
+from catalyst.ledger.journal import JournalWriter, encode_record, journal_folder
 from catalyst.ledger.ledger_errors import LedgerBusyError, LedgerError
-from catalyst.ledger.ledger_flusher import BackgroundFlush
-from catalyst.ledger.ledger_ingest import IngestResult, ingest_journals
-from catalyst.ledger.ledger_journal import JournalWriter, encode_record, journal_folder
 from catalyst.ledger.ledger_lock import LedgerFileLock
 from catalyst.ledger.ledger_migrations import migrate
 from catalyst.ledger.ledger_values import ColumnInfo, coerce, column_text

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import structlog
 
-from catalyst.sim import sim_entitlements as entitlements
+from catalyst.sim import entitlements
 from catalyst.sim import sim_model as m
 from catalyst.sim import wire_decode as dec
 from catalyst.sim import wire_encode as enc

@@ -1,6 +1,6 @@
 -- Catalyst ledger, schema version 3: how far each process journal has been ingested.
 -- Appends to event tables are first written to a per-process journal next to the ledger
--- (<ledger>.journal/*.jnl, see catalyst/ledger/ledger_journal.py) and moved into these tables by
+-- (<ledger>.journal/*.jnl, see catalyst/ledger/journal.py) and moved into these tables by
 -- whichever Catalyst process takes the ledger lock next. This table records, per journal file, the
 -- byte offset up to which its records are in the ledger; it is updated in the same transaction as
 -- the rows, so a record is ingested exactly once even if the ingesting process is killed.

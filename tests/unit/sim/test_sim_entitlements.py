@@ -10,7 +10,7 @@ import pytest
 from ib_async import IB, Stock
 from ib_async.decoder import Decoder
 
-from catalyst.sim import sim_entitlements as ent
+from catalyst.sim import entitlements as ent
 from catalyst.sim import wire_encode as enc
 from catalyst.sim.sim_errors import FaultParameterError
 from catalyst.sim.sim_faults import FAULT_NAMES, FaultBoard

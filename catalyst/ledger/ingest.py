@@ -2,7 +2,7 @@
 
 The caller holds the ledger lock and a connection to the attached ledger (``ledger_store``). Steps:
 
-1. list the journals (``ledger_journal``) and read how far each was ingested (``journal_ingest``);
+1. list the journals (``journal``) and read how far each was ingested (``journal_ingest``);
 2. note which journals' writers are gone, then read the whole records after each offset (in a
    journal whose writer is gone a damaged record, a torn tail from a kill, is skipped);
 3. in one transaction, insert every record's rows and advance the offsets: a reader sees all of
@@ -27,7 +27,7 @@ import duckdb
 import pyarrow as pa
 import structlog
 
-from catalyst.ledger.ledger_journal import (
+from catalyst.ledger.journal import (
     Group,
     JournalRead,
     decode_record,
