@@ -55,8 +55,8 @@ from catalyst.ledger import Ledger
 from catalyst.market import board_lot, security, snap_to_tick, ticks_from
 from catalyst.risk.alert_channels import AppriseChannels
 from catalyst.risk.alerts import Alerter
+from catalyst.risk.limits import RiskLimits
 from catalyst.risk.monitor_daemon import Monitor, MonitorConfig
-from catalyst.risk.risk_limits import RiskLimits
 from catalyst.sim.sim_launcher import GatewayHandle, start_gateway
 
 SIM_CLOCK = "2026-11-24T10:00:00+08:00"  # a Tuesday in continuous trading

@@ -44,8 +44,8 @@ def main() -> int:
     try:
         import papermill
 
-        from catalyst.cycle.cycle_request import CycleRequest, as_universe
-        from catalyst.cycle.trading_cycle import run_trading_cycle
+        from catalyst.cycle.request import CycleRequest, as_universe
+        from catalyst.cycle.steps import run_trading_cycle
         from catalyst.runs.notebook_runner import KERNEL_NAME, execute_run, ledger_hooks
         from catalyst.runs.notebook_session import start_notebook
 
@@ -75,8 +75,8 @@ def main() -> int:
         # the same plain function as a script in a fresh interpreter (what cron would run without papermill)
         script = (
             "import asyncio\n"
-            "from catalyst.cycle.cycle_request import CycleRequest, as_universe\n"
-            "from catalyst.cycle.trading_cycle import run_trading_cycle\n"
+            "from catalyst.cycle.request import CycleRequest, as_universe\n"
+            "from catalyst.cycle.steps import run_trading_cycle\n"
             "from catalyst.runs.notebook_session import start_notebook\n"
             "nb = start_notebook('cycle', mode='sim', run_id='20261124-100000-cycle-000004')\n"
             f"request = CycleRequest(run_id=nb.run_id, strategy_params={STRATEGY_PARAMS!r}, "

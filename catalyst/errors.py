@@ -1,7 +1,7 @@
 """The root of Catalyst's exception hierarchy.
 
 Every package defines its own specific exceptions (in a module named for its package, e.g.
-``catalyst.market.market_errors``) deriving from :class:`CatalystError`, so a caller can catch
+``catalyst.market.errors``) deriving from :class:`CatalystError`, so a caller can catch
 "anything Catalyst refused" without catching programming errors.
 """
 

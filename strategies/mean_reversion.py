@@ -29,7 +29,7 @@ import pandas as pd
 from catalyst.market import HK_TZ, to_hk
 from catalyst.research import Strategy
 from catalyst.research.bar_frame import bar_seconds, require_bars
-from catalyst.research.research_errors import StrategyParamError
+from catalyst.research.errors import StrategyParamError
 from catalyst.research.strategy_base import SIGNAL_COLUMNS
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import collections
 import json
 import re
 from pathlib import Path
@@ -51,15 +50,6 @@ def test_notebooks_never_import_ib_async() -> None:
     pattern = re.compile(r"^\s*(import ib_async|from ib_async)", re.MULTILINE)
     offenders = [str(nb.relative_to(ROOT)) for nb, src in _notebook_sources() if pattern.search(src)]
     assert offenders == []
-
-
-def test_no_two_modules_share_a_file_name() -> None:
-    """Two copies of the broker module drifted apart in the predecessor; never two of anything."""
-    names = collections.Counter(
-        p.name for p in PACKAGE.rglob("*.py") if p.name not in {"__init__.py", "__main__.py"}
-    )
-    duplicated = {name: count for name, count in names.items() if count > 1}
-    assert duplicated == {}, f"modules with the same file name: {duplicated}"
 
 
 def test_no_module_outside_the_package_shadows_a_package_module() -> None:

@@ -4,7 +4,7 @@ Everything it returns is a plain value, a dataclass of its own or a DataFrame.
 """
 
 from catalyst.broker.bracket_submit import VerifiedBracket, VerifiedLeg
-from catalyst.broker.broker_errors import (
+from catalyst.broker.errors import (
     AccountNotManagedError,
     BracketVerificationError,
     BrokerError,
@@ -21,10 +21,10 @@ from catalyst.broker.broker_errors import (
     SymbolLockedError,
     UnknownBrokerValueError,
 )
-from catalyst.broker.broker_queries import AccountSnapshot, Quote
-from catalyst.broker.broker_session import BrokerSession, SyncBrokerSession
 from catalyst.broker.exit_orders import ExitOrder
 from catalyst.broker.order_latency import LatencyReport
+from catalyst.broker.queries import AccountSnapshot, Quote
+from catalyst.broker.session import BrokerSession, SyncBrokerSession
 
 __all__ = [
     "AccountNotManagedError",

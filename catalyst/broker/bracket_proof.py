@@ -14,8 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from catalyst.broker.bracket_plan import LegPlan
-from catalyst.broker.broker_reports import ReportedOrder, ReportedStatus
 from catalyst.broker.order_mapping import ORDER_TYPE_TO_IB, SIDE_TO_IB_ACTION
+from catalyst.broker.report_log import ReportedOrder, ReportedStatus
 from catalyst.domain.order_status import ACKNOWLEDGED, DONE_AT_BROKER
 
 

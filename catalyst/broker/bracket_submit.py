@@ -52,8 +52,10 @@ from catalyst.broker.bracket_proof import (
     check_leg,
     is_acknowledged,
 )
-from catalyst.broker.broker_connection import BrokerConnection
-from catalyst.broker.broker_errors import (
+from catalyst.broker.connection import BrokerConnection
+from catalyst.broker.contracts_cache import ContractsCache, SehkContract
+from catalyst.broker.crash_points import crash_point
+from catalyst.broker.errors import (
     AccountNotManagedError,
     BracketVerificationError,
     NothingToAdoptError,
@@ -61,15 +63,13 @@ from catalyst.broker.broker_errors import (
     ReadOnlySessionError,
     SymbolExitsBusyError,
 )
-from catalyst.broker.broker_records import LedgerRecorder
-from catalyst.broker.broker_reports import BrokerReports, ReportedOrder, ReportedStatus
-from catalyst.broker.contracts_cache import ContractsCache, SehkContract
-from catalyst.broker.crash_points import crash_point
 from catalyst.broker.order_mapping import ib_action, ib_order_type, price_to_wire, quantity_to_wire
+from catalyst.broker.order_recorder import LedgerRecorder
+from catalyst.broker.report_log import BrokerReports, ReportedOrder, ReportedStatus
 from catalyst.broker.symbol_exits import SymbolExitLeases
 from catalyst.domain import BracketIntent, OrderType, Side
 from catalyst.domain.order_status import DONE_AT_BROKER
-from catalyst.ledger.ledger_errors import LeaseHeldError
+from catalyst.ledger.errors import LeaseHeldError
 
 log = structlog.get_logger(__name__)
 

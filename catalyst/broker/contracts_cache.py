@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 from ib_async import IB, Contract, Stock
 
-from catalyst.broker.broker_errors import BrokerTimeoutError, ContractNotFoundError, SymbolLockedError
+from catalyst.broker.errors import BrokerTimeoutError, ContractNotFoundError, SymbolLockedError
 from catalyst.broker.order_mapping import decimal_from_wire
 from catalyst.market import board_lot, ladder, normalize_symbol, security
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from catalyst.broker.broker_errors import NotWholeLotsError, PriceNotOnLadderError, UnknownBrokerValueError
+from catalyst.broker.errors import NotWholeLotsError, PriceNotOnLadderError, UnknownBrokerValueError
 from catalyst.domain.order_type import OrderType, UnknownOrderTypeError
 from catalyst.domain.side import Side, UnknownSideError
 from catalyst.market import is_on_tick, security

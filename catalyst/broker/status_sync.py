@@ -27,9 +27,9 @@ from typing import Any
 import pandas as pd
 import structlog
 
-from catalyst.broker.broker_queries import BrokerQueries
-from catalyst.broker.broker_records import LedgerRecorder
-from catalyst.broker.broker_reports import BrokerReports, ReportedOrder
+from catalyst.broker.order_recorder import LedgerRecorder
+from catalyst.broker.queries import BrokerQueries
+from catalyst.broker.report_log import BrokerReports, ReportedOrder
 from catalyst.domain.order_status import FINAL, may_record, texts
 from catalyst.ledger import Ledger
 from catalyst.market import Phase, phase

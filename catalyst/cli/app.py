@@ -23,17 +23,17 @@ app = typer.Typer(
 
 #: The modules that register commands, in the order they appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
-    "catalyst.cli.market_cli",
-    "catalyst.cli.universe_cli",
-    "catalyst.cli.config_cli",
-    "catalyst.cli.gateway_cli",
-    "catalyst.cli.broker_cli",
-    "catalyst.cli.risk_cli",
-    "catalyst.cli.monitor_cli",
-    "catalyst.cli.runs_cli",
-    "catalyst.cli.research_cli",
-    "catalyst.cli.strategy_cli",
-    "catalyst.cli.rehearse_cli",
+    "catalyst.cli.market",
+    "catalyst.cli.universe",
+    "catalyst.cli.config",
+    "catalyst.cli.gateway",
+    "catalyst.cli.broker",
+    "catalyst.cli.risk",
+    "catalyst.cli.monitor",
+    "catalyst.cli.runs",
+    "catalyst.cli.research",
+    "catalyst.cli.strategy",
+    "catalyst.cli.rehearse",
 )
 
 

@@ -22,8 +22,8 @@ import typer
 from typer.core import TyperGroup
 
 from catalyst.errors import CatalystError
-from catalyst.ledger.ledger_errors import LedgerBusyError, LedgerError, LedgerMigrationError
-from catalyst.runs.run_preflight import ledger_hint
+from catalyst.ledger.errors import LedgerBusyError, LedgerError, LedgerMigrationError
+from catalyst.runs.preflight import ledger_hint
 
 #: The exit code of a command refused because of its input, files or settings (click's usage errors
 #: use the same code).

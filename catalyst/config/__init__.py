@@ -4,7 +4,7 @@
 ``settings`` for every key, its default and its limits (``catalyst.example.toml`` documents them).
 """
 
-from catalyst.config.config_errors import ConfigError
+from catalyst.config.errors import ConfigError
 from catalyst.config.settings import (
     AlertSettings,
     BrokerSettings,

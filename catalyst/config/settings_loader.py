@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from catalyst.config.config_errors import ConfigError
+from catalyst.config.errors import ConfigError
 from catalyst.config.settings import Settings
 
 ENV_PREFIX = "CATALYST_"

@@ -17,10 +17,10 @@ from typing import Any
 import pandas as pd
 import structlog
 
-from catalyst.cycle.cycle_report import REFUSED_COLUMNS, CycleReport
-from catalyst.cycle.cycle_request import CycleRequest
+from catalyst.cycle.report import REFUSED_COLUMNS, CycleReport
+from catalyst.cycle.request import CycleRequest
+from catalyst.ledger.errors import LeaseHeldError
 from catalyst.ledger.lease import Lease, account_lease_name, lease_holder
-from catalyst.ledger.ledger_errors import LeaseHeldError
 from catalyst.market import HK_TZ, accepts_new_orders, phase
 
 log = structlog.get_logger(__name__)

@@ -18,11 +18,11 @@ import pandas as pd
 import structlog
 
 from catalyst.broker import BrokerError, BrokerSession
-from catalyst.cycle.cycle_request import CycleRequest, limits_with_overrides
-from catalyst.cycle.trading_cycle import load_bars
+from catalyst.cycle.request import CycleRequest, limits_with_overrides
+from catalyst.cycle.steps import load_bars
 from catalyst.research.backtester import backtest_day_verdict, intents_frame
 from catalyst.research.strategy_registry import get_strategy
-from catalyst.risk.risk_limits import RiskLimits
+from catalyst.risk.limits import RiskLimits
 
 log = structlog.get_logger(__name__)
 

@@ -98,7 +98,7 @@ BREAKER_HALTED_CODE = "breaker_halted"
 
 
 class ReportLike(Protocol):
-    """The part of :class:`~catalyst.cycle.cycle_report.CycleReport` an outcome is read from."""
+    """The part of :class:`~catalyst.cycle.report.CycleReport` an outcome is read from."""
 
     @property
     def status(self) -> str: ...

@@ -18,8 +18,8 @@ import structlog
 
 from catalyst.broker import BrokerSession
 from catalyst.market import HK_TZ
+from catalyst.reconcile.engine import AlertFn, ReconciliationReport, reconcile
 from catalyst.reconcile.ledger_book import ledger_positions
-from catalyst.reconcile.reconciler import AlertFn, ReconciliationReport, reconcile
 from catalyst.risk.alerts import alerter_from_settings
 from catalyst.risk.event_alerts import AlertSink, RiskEventAlerts, alert_function
 

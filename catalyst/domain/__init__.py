@@ -10,7 +10,7 @@ from catalyst.domain.bracket_intent import (
     parse_order_ref,
 )
 from catalyst.domain.candidate import Candidate
-from catalyst.domain.domain_errors import (
+from catalyst.domain.errors import (
     DomainError,
     InvalidIntentError,
     UnknownOrderStatusError,

@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from catalyst.domain.domain_errors import InvalidIntentError, UnknownSideError
+from catalyst.domain.errors import InvalidIntentError, UnknownSideError
 from catalyst.domain.side import Side
 from catalyst.market import (
     MarketError,

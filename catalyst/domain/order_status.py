@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from catalyst.domain.domain_errors import UnknownOrderStatusError
+from catalyst.domain.errors import UnknownOrderStatusError
 
 
 class OrderStatus(StrEnum):

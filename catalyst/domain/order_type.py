@@ -7,7 +7,7 @@ from typing import Any
 
 import structlog
 
-from catalyst.domain.domain_errors import UnknownOrderTypeError
+from catalyst.domain.errors import UnknownOrderTypeError
 
 _log = structlog.get_logger("catalyst.domain.order_type")
 

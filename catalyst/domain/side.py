@@ -11,7 +11,7 @@ from typing import Any
 
 import structlog
 
-from catalyst.domain.domain_errors import UnknownSideError
+from catalyst.domain.errors import UnknownSideError
 
 _log = structlog.get_logger("catalyst.domain.side")
 

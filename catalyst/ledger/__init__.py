@@ -3,8 +3,8 @@
 See ``ledger_store`` for the concurrency design and ``migrations/`` for the schema (the contract).
 """
 
-from catalyst.ledger.ledger_errors import LedgerBusyError, LedgerError, LedgerMigrationError
-from catalyst.ledger.ledger_ids import new_id
-from catalyst.ledger.ledger_store import EVENT_TABLES, Ledger
+from catalyst.ledger.errors import LedgerBusyError, LedgerError, LedgerMigrationError
+from catalyst.ledger.ids import new_id
+from catalyst.ledger.store import EVENT_TABLES, Ledger
 
 __all__ = ["EVENT_TABLES", "Ledger", "LedgerBusyError", "LedgerError", "LedgerMigrationError", "new_id"]

@@ -36,7 +36,7 @@ from catalyst.ledger.journal import (
     remove_stale_temporaries,
     writer_gone,
 )
-from catalyst.ledger.ledger_values import ColumnInfo
+from catalyst.ledger.values import ColumnInfo
 
 log = structlog.get_logger(__name__)
 

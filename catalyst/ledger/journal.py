@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalyst.ledger.ledger_errors import LedgerError
+from catalyst.ledger.errors import LedgerError
 
 MAGIC = b"CLJ1"
 _HEADER = struct.Struct("<4sII")

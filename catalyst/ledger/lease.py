@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from catalyst.ledger.ledger_errors import LeaseHeldError, LeaseNameError
+from catalyst.ledger.errors import LeaseHeldError, LeaseNameError
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _POLL = 0.05

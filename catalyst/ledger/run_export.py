@@ -18,8 +18,8 @@ from pathlib import Path
 
 import duckdb
 
-from catalyst.ledger.ledger_errors import LedgerError
-from catalyst.ledger.ledger_migrations import migrate
+from catalyst.ledger.errors import LedgerError
+from catalyst.ledger.migrate import migrate
 
 _ALIAS = "run_export_target"
 

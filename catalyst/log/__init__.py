@@ -1,8 +1,8 @@
 """Structured logging: JSON lines with run and order context, secrets redacted, optional ledger mirror."""
 
-from catalyst.log.log_context import Binding, bind_order, bind_run, unbind_order, unbind_run
-from catalyst.log.log_redaction import MASK, Redactor
-from catalyst.log.log_setup import (
+from catalyst.log.context import Binding, bind_order, bind_run, unbind_order, unbind_run
+from catalyst.log.redaction import MASK, Redactor
+from catalyst.log.setup import (
     EVENTS_FILE,
     add_secrets,
     configure_logging,

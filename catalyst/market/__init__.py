@@ -4,9 +4,19 @@ Importing this package does not import exchange_calendars; the XHKG calendar is 
 the first call that needs a session or a phase.
 """
 
-from catalyst.market.fees import FIXED, TIERED, CommissionPlan, FeeBreakdown, fill_fees
-from catalyst.market.hk_timezone import HK_TZ, as_hk_date, hk_today, to_hk
-from catalyst.market.market_errors import (
+from catalyst.market.calendar import (
+    CONTINUOUS_PHASES,
+    Phase,
+    TradingDay,
+    accepts_new_orders,
+    is_trading_day,
+    minutes_to_close,
+    next_session_open,
+    phase,
+    session_for,
+    sessions_between,
+)
+from catalyst.market.errors import (
     BoardLotError,
     CalendarRangeError,
     MarketError,
@@ -23,18 +33,8 @@ from catalyst.market.market_errors import (
     UnknownSpreadTableError,
     UnknownSymbolError,
 )
-from catalyst.market.market_phase import (
-    CONTINUOUS_PHASES,
-    Phase,
-    TradingDay,
-    accepts_new_orders,
-    is_trading_day,
-    minutes_to_close,
-    next_session_open,
-    phase,
-    session_for,
-    sessions_between,
-)
+from catalyst.market.fees import FIXED, TIERED, CommissionPlan, FeeBreakdown, fill_fees
+from catalyst.market.hk_timezone import HK_TZ, as_hk_date, hk_today, to_hk
 from catalyst.market.order_rules import (
     MAX_LOTS_PER_ORDER,
     PRICE_LIMIT_MULTIPLE,

@@ -32,8 +32,8 @@ from datetime import date, datetime
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Literal
 
+from catalyst.market.errors import BoardLotError, PriceOutOfRangeError
 from catalyst.market.hk_timezone import as_hk_date
-from catalyst.market.market_errors import BoardLotError, PriceOutOfRangeError
 from catalyst.market.spread_table import as_price
 from catalyst.market.universe import security
 

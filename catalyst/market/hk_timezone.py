@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from catalyst.market.market_errors import NaiveDatetimeError
+from catalyst.market.errors import NaiveDatetimeError
 
 HK_TZ = ZoneInfo("Asia/Hong_Kong")
 

@@ -52,14 +52,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from catalyst.market.hk_timezone import to_hk
-from catalyst.market.market_errors import (
+from catalyst.market.calendar import TradingDay, session_for
+from catalyst.market.errors import (
     OrderSizeError,
     PriceLimitError,
     PriceOutOfRangeError,
     QuotationRuleError,
 )
-from catalyst.market.market_phase import TradingDay, session_for
+from catalyst.market.hk_timezone import to_hk
 from catalyst.market.spread_table import Band, as_price, bands
 
 #: A limit this many spreads or more beyond the best price on its side is rejected.

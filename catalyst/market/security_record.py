@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from catalyst.market.market_errors import UnknownSymbolError
+from catalyst.market.errors import UnknownSymbolError
 from catalyst.market.spread_table import TABLES
 
 Kind = Literal["equity", "etf", "reit", "rmb_counter", "warrant", "cbbc", "debt", "other"]

@@ -18,7 +18,7 @@ Prices must be :class:`decimal.Decimal` (an ``int`` is accepted, being exact). A
 ``TypeError``: ``9.05`` as a float is 9.050000000000000710..., and the predecessor sent such
 values to the exchange. Convert explicitly with ``Decimal(str(x))`` at the edge where floats arrive.
 Prices at or below zero, above the table's top, NaN or infinite raise
-:class:`~catalyst.market.market_errors.PriceOutOfRangeError`.
+:class:`~catalyst.market.errors.PriceOutOfRangeError`.
 
 Which way each order role rounds
 ================================
@@ -48,13 +48,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from catalyst.market.hk_timezone import as_hk_date
-from catalyst.market.market_errors import (
+from catalyst.market.errors import (
     OffTickError,
     PriceOutOfRangeError,
     UnknownRoleError,
     UnknownSpreadTableError,
 )
+from catalyst.market.hk_timezone import as_hk_date
 
 Direction = Literal["up", "down", "nearest"]
 Role = Literal["entry", "stop", "target"]

@@ -29,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
 
-from catalyst.market.market_errors import BoardLotError, PriceOutOfRangeError, UnknownSymbolError
+from catalyst.market.errors import BoardLotError, PriceOutOfRangeError, UnknownSymbolError
 from catalyst.market.security_record import (
     DEFAULT_TRADABLE_KINDS,
     Security,

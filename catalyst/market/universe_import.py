@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
+from catalyst.market.errors import UniverseImportError, UnknownSymbolError
 from catalyst.market.hk_timezone import HK_TZ
-from catalyst.market.market_errors import UniverseImportError, UnknownSymbolError
 from catalyst.market.security_record import Kind, Security, normalize_symbol
 from catalyst.market.universe_store import UniverseDocument, shipped_document
 from catalyst.market.xlsx_cells import read_first_sheet

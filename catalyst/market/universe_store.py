@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from catalyst.market.market_errors import UniverseFileError
+from catalyst.market.errors import UniverseFileError
 from catalyst.market.security_record import KINDS, Kind, Security, normalize_symbol
 from catalyst.market.spread_table import TABLES
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO
 from xml.etree.ElementTree import Element, ParseError, fromstring, iterparse
 
-from catalyst.market.market_errors import UniverseImportError
+from catalyst.market.errors import UniverseImportError
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"

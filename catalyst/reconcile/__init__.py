@@ -5,21 +5,21 @@ corrected to the broker (rule 6), every run and finding recorded, unexplained sy
 ``require_clean_start``); ``ledger_book`` the ledger's view of open positions.
 """
 
-from catalyst.reconcile.ledger_book import ledger_positions
-from catalyst.reconcile.recon_diff import diff_orders, diff_positions, missing_executions
-from catalyst.reconcile.reconcile_errors import (
-    ReconcileError,
-    ReconcileInputError,
-    ReconciliationFailedError,
-    TradingBlockedError,
-)
-from catalyst.reconcile.reconciler import (
+from catalyst.reconcile.engine import (
     BrokerView,
     ReconciliationReport,
     reconcile,
     reconcile_view,
     require_clean_start,
 )
+from catalyst.reconcile.errors import (
+    ReconcileError,
+    ReconcileInputError,
+    ReconciliationFailedError,
+    TradingBlockedError,
+)
+from catalyst.reconcile.ledger_book import ledger_positions
+from catalyst.reconcile.recon_diff import diff_orders, diff_positions, missing_executions
 
 __all__ = [
     "BrokerView",

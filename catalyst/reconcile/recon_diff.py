@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from catalyst.domain.order_status import FINAL, texts
-from catalyst.reconcile.reconcile_errors import ReconcileInputError
+from catalyst.reconcile.errors import ReconcileInputError
 
 PHANTOM = "phantom"  # ledger holds it, broker doesn't
 ORPHAN = "orphan"  # broker holds it, ledger doesn't

@@ -7,7 +7,7 @@
    marked at the last close, working entries), each session's signals become candidates
    (``candidates_from_signals``, the same snapping as ``scan``), are sized in whole board lots
    (``position_sizing``, the same as the cycle) and judged by ``catalyst.risk.pretrade.pre_trade``
-   with the same :class:`~catalyst.risk.risk_limits.RiskLimits` the live cycle uses: max positions,
+   with the same :class:`~catalyst.risk.limits.RiskLimits` the live cycle uses: max positions,
    one position per symbol, market phase and near-close, risk per trade with fees, notional,
    buying power, shorts.
 3. Each approved bracket is played through the symbol's later bars by ``fill_rules`` (DAY entry
@@ -47,14 +47,14 @@ from catalyst.research.bar_frame import (
     symbol_runs,
     time_ns,
 )
+from catalyst.research.errors import BacktestConfigError
 from catalyst.research.fill_rules import BarPath, Fill, close_fill, entry_fill, exit_fill
-from catalyst.research.research_errors import BacktestConfigError
 from catalyst.research.strategy_base import Strategy, candidates_from_signals, last_prices
 from catalyst.risk.circuit_breaker import DayPnl, evaluate_breaker
 from catalyst.risk.decision import DecisionInputs, decide
+from catalyst.risk.limits import RiskLimits
 from catalyst.risk.pretrade import AccountView, PreTradeResult
-from catalyst.risk.risk_limits import RiskLimits
-from catalyst.risk.risk_state import RiskState
+from catalyst.risk.state import RiskState
 
 log = structlog.get_logger(__name__)
 

@@ -20,11 +20,11 @@ import pandas as pd
 import structlog
 
 from catalyst.market import HK_TZ, normalize_symbol
-from catalyst.market.market_phase import session_for, sessions_between
+from catalyst.market.calendar import session_for, sessions_between
 from catalyst.research.bar_frame import local_ns
 from catalyst.research.bar_import import ImportReport, normalize_bars
 from catalyst.research.bar_store import BarStore
-from catalyst.research.research_errors import BarCacheMissError
+from catalyst.research.errors import BarCacheMissError
 
 log = structlog.get_logger(__name__)
 

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from catalyst.market import HK_TZ
-from catalyst.research.research_errors import BarDataError
+from catalyst.research.errors import BarDataError
 
 BAR_COLUMNS: Final[tuple[str, ...]] = ("symbol", "time", "open", "high", "low", "close", "volume")
 PRICE_COLUMNS: Final[tuple[str, ...]] = ("open", "high", "low", "close")

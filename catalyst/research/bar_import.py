@@ -28,10 +28,10 @@ import pandas as pd
 import structlog
 
 from catalyst.market import HK_TZ, normalize_symbol
-from catalyst.market.market_errors import UnknownSymbolError
+from catalyst.market.errors import UnknownSymbolError
 from catalyst.research.bar_frame import BAR_COLUMNS, PRICE_COLUMNS, bar_seconds, empty_bars
 from catalyst.research.continuous_session import continuous_mask
-from catalyst.research.research_errors import BarImportError
+from catalyst.research.errors import BarImportError
 
 log = structlog.get_logger(__name__)
 

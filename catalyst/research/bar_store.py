@@ -18,7 +18,7 @@ import structlog
 
 from catalyst.market import HK_TZ, normalize_symbol
 from catalyst.research.bar_frame import BAR_COLUMNS, empty_bars, frequency, require_bars
-from catalyst.research.research_errors import BarCacheMissError, BarDataError
+from catalyst.research.errors import BarCacheMissError, BarDataError
 
 log = structlog.get_logger(__name__)
 

@@ -16,7 +16,7 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-from catalyst.market.market_phase import session_for
+from catalyst.market.calendar import session_for
 from catalyst.research.bar_frame import NS_PER_DAY, NS_PER_SECOND, local_ns
 
 

@@ -40,7 +40,7 @@ from catalyst.research.bar_frame import (
     require_bars,
     symbol_runs,
 )
-from catalyst.research.research_errors import StrategyParamError
+from catalyst.research.errors import StrategyParamError
 from catalyst.research.strategy_base import SIGNAL_COLUMNS, Strategy
 
 

@@ -26,9 +26,9 @@ import structlog
 
 from catalyst.domain import Candidate, Side
 from catalyst.market import HK_TZ, security, snap_for_role, to_hk
-from catalyst.market.market_errors import PriceOutOfRangeError
+from catalyst.market.errors import PriceOutOfRangeError
 from catalyst.research.bar_frame import bar_seconds, require_bars
-from catalyst.research.research_errors import StrategyParamError
+from catalyst.research.errors import StrategyParamError
 
 log = structlog.get_logger(__name__)
 

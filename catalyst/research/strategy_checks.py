@@ -28,7 +28,7 @@ import pandas as pd
 from catalyst.domain import Side
 from catalyst.domain.side import SIDE_TABLE
 from catalyst.market import security
-from catalyst.research.research_errors import StrategyOutputError
+from catalyst.research.errors import StrategyOutputError
 from catalyst.research.strategy_base import SIGNAL_COLUMNS, Strategy
 
 #: The highest price of HKEX's spread tables (HKD); a price above it is not on any ladder.

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from catalyst.market import HK_TZ
-from catalyst.research.research_errors import ResearchError
+from catalyst.research.errors import ResearchError
 from catalyst.research.strategy_base import SIGNAL_COLUMNS, Strategy, candidates_from_signals
 from catalyst.research.strategy_checks import check_signals
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from catalyst.research.research_errors import StrategyLoadError
+from catalyst.research.errors import StrategyLoadError
 from catalyst.research.strategy_base import Strategy
 
 ENTRY_POINT_GROUP = "catalyst.strategies"

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from catalyst.research.errors import StrategyLoadError, UnknownStrategyError
 from catalyst.research.momentum import MomentumStrategy
-from catalyst.research.research_errors import StrategyLoadError, UnknownStrategyError
 from catalyst.research.strategy_base import Strategy
 from catalyst.research.strategy_loader import StrategySearch, discover, source_sha256
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from catalyst.research.research_errors import StrategyLoadError
+from catalyst.research.errors import StrategyLoadError
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
@@ -46,7 +46,7 @@ import pandas as pd
 from catalyst.market import HK_TZ, to_hk
 from catalyst.research import Strategy
 from catalyst.research.bar_frame import bar_seconds, require_bars
-from catalyst.research.research_errors import StrategyParamError
+from catalyst.research.errors import StrategyParamError
 from catalyst.research.strategy_base import SIGNAL_COLUMNS
 
 

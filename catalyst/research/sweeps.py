@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 
 from catalyst.research.backtester import BacktestConfig, run_backtest
 from catalyst.research.bar_frame import NS_PER_DAY, local_ns, require_bars
-from catalyst.research.research_errors import BacktestConfigError, StrategyLoadError
+from catalyst.research.errors import BacktestConfigError, StrategyLoadError
 from catalyst.research.strategy_loader import StrategySearch
 from catalyst.research.strategy_registry import (
     current_search,

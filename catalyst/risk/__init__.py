@@ -6,6 +6,15 @@ in ``pretrade_inputs``, ``risk_state``, ``alerts`` and ``monitor_daemon`` (`cata
 """
 
 from catalyst.risk.alerts import Alert, Alerter, AlertPolicy, Severity, alerter_from_settings
+from catalyst.risk.errors import (
+    AlertConfigError,
+    MonitorAlreadyRunningError,
+    RiskCommandError,
+    RiskError,
+    RiskInputError,
+    TradingHaltedError,
+)
+from catalyst.risk.limits import RiskLimits
 from catalyst.risk.pretrade import (
     AccountView,
     PreTradeContext,
@@ -16,16 +25,7 @@ from catalyst.risk.pretrade import (
     record_rejections,
 )
 from catalyst.risk.pretrade_inputs import pretrade_context
-from catalyst.risk.risk_errors import (
-    AlertConfigError,
-    MonitorAlreadyRunningError,
-    RiskCommandError,
-    RiskError,
-    RiskInputError,
-    TradingHaltedError,
-)
-from catalyst.risk.risk_limits import RiskLimits
-from catalyst.risk.risk_state import RiskState, load_risk_state
+from catalyst.risk.state import RiskState, load_risk_state
 
 __all__ = [
     "AccountView",

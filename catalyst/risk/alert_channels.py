@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import apprise
 import structlog
 
-from catalyst.risk.risk_errors import AlertConfigError
+from catalyst.risk.errors import AlertConfigError
 
 log = structlog.get_logger(__name__)
 

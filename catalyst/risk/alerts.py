@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import structlog
 
 from catalyst.risk.alert_channels import ChannelOutcome
-from catalyst.risk.risk_errors import AlertConfigError
+from catalyst.risk.errors import AlertConfigError
 
 if TYPE_CHECKING:
     from catalyst.ledger import Ledger

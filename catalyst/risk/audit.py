@@ -51,11 +51,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pandas as pd
 
 from catalyst.domain import parse_order_ref
-from catalyst.domain.domain_errors import InvalidIntentError
+from catalyst.domain.errors import InvalidIntentError
+from catalyst.risk.errors import RiskInputError
+from catalyst.risk.limits import RiskLimits
 from catalyst.risk.position_monitor import STOP_TYPES, WORKING
-from catalyst.risk.risk_errors import RiskInputError
-from catalyst.risk.risk_limits import RiskLimits
-from catalyst.risk.risk_state import BREAKER_RESET, BREAKER_TRIPPED, halt_expiry
+from catalyst.risk.state import BREAKER_RESET, BREAKER_TRIPPED, halt_expiry
 
 if TYPE_CHECKING:
     from catalyst.ledger import Ledger

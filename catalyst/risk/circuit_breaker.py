@@ -19,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from catalyst.risk.risk_errors import RiskInputError
-from catalyst.risk.risk_limits import RiskLimits
+from catalyst.risk.errors import RiskInputError
+from catalyst.risk.limits import RiskLimits
 
 _SIGN = {"BUY": 1, "BOT": 1, "SELL": -1, "SLD": -1}
 CENT = Decimal("0.01")

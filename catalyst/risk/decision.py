@@ -22,10 +22,10 @@ from decimal import Decimal
 import structlog
 
 from catalyst.domain import BracketIntent, Candidate, IntentNumbering
+from catalyst.risk.limits import RiskLimits
 from catalyst.risk.position_sizing import size_candidates
 from catalyst.risk.pretrade import AccountView, PreTradeContext, PreTradeResult, Rejection, pre_trade
-from catalyst.risk.risk_limits import RiskLimits
-from catalyst.risk.risk_state import RiskState
+from catalyst.risk.state import RiskState
 
 log = structlog.get_logger(__name__)
 

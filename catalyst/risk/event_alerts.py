@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import structlog
 
 from catalyst.risk.alerts import AlertOutcome, Severity
-from catalyst.risk.risk_errors import AlertConfigError
+from catalyst.risk.errors import AlertConfigError
 
 log = structlog.get_logger(__name__)
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import structlog
 
+from catalyst.ledger.errors import LeaseHeldError
 from catalyst.ledger.lease import Lease, LeaseHolder, exits_lease_name, lease_holder
-from catalyst.ledger.ledger_errors import LeaseHeldError
 
 log = structlog.get_logger(__name__)
 

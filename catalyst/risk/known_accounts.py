@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from catalyst.risk.risk_errors import AccountAmbiguousError
+from catalyst.risk.errors import AccountAmbiguousError
 
 if TYPE_CHECKING:
     from catalyst.ledger import Ledger

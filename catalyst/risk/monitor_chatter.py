@@ -38,7 +38,7 @@ log = structlog.get_logger(__name__)
 #: The monitor's duties whose broker queries are routine polling (a reconciliation is not: it decides).
 ROUTINE_STEPS = frozenset({"quotes", "breaker", "poll", "sync"})
 #: Loggers whose info records, inside a routine duty, are polling chatter.
-ROUTINE_LOGGERS = ("catalyst.broker.broker_queries",)
+ROUTINE_LOGGERS = ("catalyst.broker.queries",)
 #: How often the summary line is logged.
 SUMMARY_EVERY = timedelta(seconds=60)
 
@@ -172,7 +172,7 @@ class ClientEchoDemoter(logging.Filter):
 #: logger name -> the filter that quiets it (attached once per process).
 _FILTERS: dict[str, logging.Filter] = {
     **dict.fromkeys(ROUTINE_LOGGERS, RoutineDemoter()),
-    "catalyst.broker.broker_reports": RepeatDemoter(),
+    "catalyst.broker.report_log": RepeatDemoter(),
     "ib_async.wrapper": ClientEchoDemoter(),
 }
 

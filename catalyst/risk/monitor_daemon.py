@@ -33,15 +33,16 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import structlog
 
-from catalyst.broker.broker_errors import MarketDataNotSubscribedError
-from catalyst.broker.broker_reports import ReportedExecution, ReportedPosition, ReportedStatus
+from catalyst.broker.errors import MarketDataNotSubscribedError
 from catalyst.broker.market_data_entitlements import is_delayed
+from catalyst.broker.report_log import ReportedExecution, ReportedPosition, ReportedStatus
 from catalyst.domain.order_status import DONE_AT_BROKER
 from catalyst.market import HK_TZ, session_for
 from catalyst.risk.alerts import Alerter, Severity
 from catalyst.risk.audit import NAKED_EXIT, OVER_COVERAGE, AuditInputs, Violation, audit
 from catalyst.risk.circuit_breaker import BreakerDecision, DayPnl, day_pnl, evaluate_breaker
 from catalyst.risk.exit_leases import ExitLeases
+from catalyst.risk.limits import RiskLimits
 from catalyst.risk.monitor_chatter import PollTally
 from catalyst.risk.position_monitor import (
     REPAIR_OVER_COVERED,
@@ -60,8 +61,7 @@ from catalyst.risk.position_monitor import (
     protective_legs,
 )
 from catalyst.risk.pretrade import positions_by_symbol
-from catalyst.risk.risk_limits import RiskLimits
-from catalyst.risk.risk_state import RiskState, load_risk_state, record_risk_event, trip_breaker
+from catalyst.risk.state import RiskState, load_risk_state, record_risk_event, trip_breaker
 
 if TYPE_CHECKING:
     from catalyst.ledger import Ledger

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from catalyst.risk.risk_errors import MonitorAlreadyRunningError
+from catalyst.risk.errors import MonitorAlreadyRunningError
 
 
 def monitor_lock_path(state_dir: Path, account: str) -> Path:

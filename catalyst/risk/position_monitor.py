@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from catalyst.risk.risk_errors import RiskInputError
+from catalyst.risk.errors import RiskInputError
 
 STOP_TYPES = frozenset({"STP", "STP LMT", "TRAIL", "TRAIL LIMIT"})
 LIMIT_TYPES = frozenset({"LMT"})

@@ -27,8 +27,8 @@ import structlog
 
 from catalyst.domain import BracketIntent, Candidate, IntentNumbering
 from catalyst.market import MAX_LOTS_PER_ORDER, as_hk_date, board_lot, shares_for_budget
+from catalyst.risk.limits import RiskLimits
 from catalyst.risk.pretrade import risk_of
-from catalyst.risk.risk_limits import RiskLimits
 
 __all__ = ["MAX_LOTS_PER_ORDER", "size_candidate", "size_candidates"]
 

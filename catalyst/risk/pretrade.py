@@ -36,9 +36,9 @@ from catalyst.market import (
     session_for,
     target_inside_quotation_rule,
 )
-from catalyst.risk.risk_errors import RiskInputError
-from catalyst.risk.risk_limits import RiskLimits
-from catalyst.risk.risk_state import RiskState
+from catalyst.risk.errors import RiskInputError
+from catalyst.risk.limits import RiskLimits
+from catalyst.risk.state import RiskState
 
 log = structlog.get_logger(__name__)
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from catalyst.risk.pretrade import AccountView, PreTradeContext, open_entry_symbols, positions_by_symbol
-from catalyst.risk.risk_state import load_risk_state
+from catalyst.risk.state import load_risk_state
 
 if TYPE_CHECKING:
     from catalyst.ledger import Ledger

@@ -21,7 +21,7 @@ from catalyst.runs.manifest import (
     read_manifest,
     sha256_file,
 )
-from catalyst.runs.run_folder import (
+from catalyst.runs.folder import (
     MANIFEST_NAME,
     RUN_KINDS,
     folder_for,
@@ -29,7 +29,7 @@ from catalyst.runs.run_folder import (
     run_id_of,
     unexpected_entries,
 )
-from catalyst.runs.runs_errors import BadRunParameterError, RunNotFoundError, RunsError
+from catalyst.runs.errors import BadRunParameterError, RunNotFoundError, RunsError
 from catalyst.runs.shared_assets import ASSETS_DIR, AssetHashes, name_digest
 
 

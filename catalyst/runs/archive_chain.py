@@ -29,8 +29,8 @@ from catalyst.runs.manifest import (
     package_versions,
     write_manifest,
 )
-from catalyst.runs.run_folder import RunFolder
-from catalyst.runs.runs_errors import ArchiveLockError, RunsError
+from catalyst.runs.folder import RunFolder
+from catalyst.runs.errors import ArchiveLockError, RunsError
 from catalyst.runs.shared_assets import hash_referenced_assets
 
 CHAIN_HEAD_NAME = "chain_head.json"

@@ -16,8 +16,8 @@ from catalyst.ledger.run_process import process_alive
 from catalyst.runs.archive import ArchivedRun, RecordedRun, resolve_run
 from catalyst.runs.archive_chain import seal_run
 from catalyst.runs.manifest import Acknowledgement, Failure, Manifest
-from catalyst.runs.run_folder import folder_for, folder_in_use
-from catalyst.runs.runs_errors import RunsError
+from catalyst.runs.folder import folder_for, folder_in_use
+from catalyst.runs.errors import RunsError
 
 CRASHED = "crashed"
 

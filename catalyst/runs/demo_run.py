@@ -17,8 +17,8 @@ from catalyst.cycle.outcome import ExitCode, most_urgent
 from catalyst.market import HK_TZ, accepts_new_orders, minutes_to_close, next_session_open
 from catalyst.runs.gateway_autostart import SIM_STATE_SUBDIR, ensure_gateway
 from catalyst.runs.notebook_runner import RunResult, describe_failure
-from catalyst.runs.run_env import ENV_MODE
-from catalyst.runs.run_launcher import launch_run
+from catalyst.runs.env import ENV_MODE
+from catalyst.runs.launcher import launch_run
 
 #: Looser than the strategy's defaults so a newcomer sees orders on an ordinary simulated day.
 DEMO_STRATEGY_PARAMS = {"min_gap_pct": 0.0, "min_rvol": 0.5, "max_candidates": 3}

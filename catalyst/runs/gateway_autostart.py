@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalyst.runs.runs_errors import GatewayUnreachableError
+from catalyst.runs.errors import GatewayUnreachableError
 
 #: Where ``catalyst gateway start`` keeps the simulator's state by default (relative to state_dir).
 SIM_STATE_SUBDIR = "sim"

@@ -15,13 +15,13 @@ from datetime import date
 from pathlib import Path
 
 from catalyst.runs.archive import list_runs, verify_archive
-from catalyst.runs.run_folder import day_of
-from catalyst.runs.run_summary import (
+from catalyst.runs.folder import day_of
+from catalyst.runs.summary import (
     brackets_unproven,
     reconciliations_clean,
     reconciliations_unclean,
 )
-from catalyst.runs.runs_errors import GoLiveRefusedError
+from catalyst.runs.errors import GoLiveRefusedError
 
 
 @dataclass(frozen=True)

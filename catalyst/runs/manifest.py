@@ -19,8 +19,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from catalyst.runs.run_folder import MANIFEST_NAME
-from catalyst.runs.runs_errors import RunsError
+from catalyst.runs.folder import MANIFEST_NAME
+from catalyst.runs.errors import RunsError
 
 MANIFEST_FORMAT = 2
 

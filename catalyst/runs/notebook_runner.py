@@ -26,10 +26,10 @@ from catalyst.runs.archive_chain import seal_run
 from catalyst.runs.html_export import export_html
 from catalyst.runs.kernel_transport import IpcKernelManager
 from catalyst.runs.manifest import Failure, Manifest, code_version
-from catalyst.runs.run_env import ENV_MODE, ENV_RUN_DIR, ENV_RUN_ID
-from catalyst.runs.run_folder import FolderClaim, RunFolder, check_kind, create_run_folder
-from catalyst.runs.run_outcome import read_outcome, settle_outcome
-from catalyst.runs.run_summary import summarize_trade_log
+from catalyst.runs.env import ENV_MODE, ENV_RUN_DIR, ENV_RUN_ID
+from catalyst.runs.folder import FolderClaim, RunFolder, check_kind, create_run_folder
+from catalyst.runs.outcome import read_outcome, settle_outcome
+from catalyst.runs.summary import summarize_trade_log
 from catalyst.runs.shared_assets import SharedAssetChangedError
 
 log = structlog.get_logger(__name__)

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from catalyst.runs.run_env import ENV_MODE, ENV_RUN_DIR, ENV_RUN_ID
-from catalyst.runs.run_folder import make_run_id
+from catalyst.runs.env import ENV_MODE, ENV_RUN_DIR, ENV_RUN_ID
+from catalyst.runs.folder import make_run_id
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 INTERACTIVE_LOG = "notebook-events.jsonl"
@@ -34,11 +34,11 @@ class NotebookSession:
     def finish(self, outcome: Any = None) -> None:
         """Flush the structured log (and its ledger mirror) before the kernel exits. ``outcome`` (a
         cycle's :class:`~catalyst.cycle.outcome.CycleOutcome`) goes to the run folder, where the
-        runner reads it: the command's exit code (see :mod:`catalyst.runs.run_outcome`)."""
+        runner reads it: the command's exit code (see :mod:`catalyst.runs.outcome`)."""
         from catalyst.log import flush_logging
 
         if outcome is not None and self.run_dir is not None:
-            from catalyst.runs.run_outcome import write_outcome
+            from catalyst.runs.outcome import write_outcome
 
             write_outcome(self.run_dir, outcome)
         flush_logging()

@@ -1,6 +1,6 @@
 """The values of a run's parameters, checked the way its notebook will use them, before it starts.
 
-A type check (:mod:`catalyst.runs.run_parameters`) lets ``-p universe 99999`` through (it is text);
+A type check (:mod:`catalyst.runs.parameters`) lets ``-p universe 99999`` through (it is text);
 the notebook would then start, connect and fail in its third cell. Here the same validators the
 notebook calls (the cycle's request and limits, the strategy registry, the review's period, the
 market's universe) run first, so a bad value is refused with its name before any folder exists.
@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from catalyst.errors import CatalystError
-from catalyst.runs.runs_errors import BadRunParameterError
+from catalyst.runs.errors import BadRunParameterError
 
 Check = Callable[[Mapping[str, Any], Any], None]
 
@@ -22,9 +22,9 @@ _SWEEP_EXECUTORS = ("serial", "process", "dask")
 
 
 def _cycle(values: Mapping[str, Any], settings: Any) -> None:
-    from catalyst.cycle.cycle_request import CycleRequest, as_universe, limits_with_overrides
+    from catalyst.cycle.request import CycleRequest, as_universe, limits_with_overrides
     from catalyst.research.strategy_registry import get_strategy
-    from catalyst.risk.risk_limits import RiskLimits
+    from catalyst.risk.limits import RiskLimits
 
     request = CycleRequest(
         run_id="parameter-check",

@@ -38,7 +38,7 @@ from catalyst.ledger import Ledger
 from catalyst.market import HK_TZ, security, snap_to_tick, to_hk
 from catalyst.runs import rehearsal as r
 from catalyst.runs.gateway_autostart import DEFAULT_SIM_ACCOUNT
-from catalyst.runs.runs_errors import RunsError
+from catalyst.runs.errors import RunsError
 from catalyst.runs.scheduler import catalyst_command
 
 log = structlog.get_logger(__name__)
@@ -652,7 +652,7 @@ def check_stop_step(reh: Rehearsal) -> r.CheckResult:
 
 def check_breaker_step(reh: Rehearsal) -> r.CheckResult:
     """`catalyst monitor` with a tiny loss limit until it records a trip, then one more cycle."""
-    from catalyst.risk.risk_state import halt_expiry, load_risk_state
+    from catalyst.risk.state import halt_expiry, load_risk_state
 
     before = reh.view().entry_refs()
     monitor = reh.project.start(
@@ -724,7 +724,7 @@ def check_breaker_step(reh: Rehearsal) -> r.CheckResult:
 
 def reset_for_rerun(reh: Rehearsal) -> list[str]:
     """Lift the rehearsal's own halt (recorded in its ledger) and, on the simulator, start a new day."""
-    from catalyst.risk.risk_state import load_risk_state, reset_breaker
+    from catalyst.risk.state import load_risk_state, reset_breaker
 
     notes = []
     ledger = reh.project.ledger()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from catalyst.cycle.cycle_charts import empty_chart
+from catalyst.cycle.charts import empty_chart
 from catalyst.runs.review_report import ReviewData
 
 

@@ -17,8 +17,8 @@ from catalyst.domain.order_status import FINAL, texts
 from catalyst.market import HK_TZ
 from catalyst.reconcile.ledger_book import BOOK_COLUMNS, ledger_positions
 from catalyst.runs.archive import list_runs, verify_archive
-from catalyst.runs.run_folder import day_of
-from catalyst.runs.runs_errors import BadRunParameterError
+from catalyst.runs.folder import day_of
+from catalyst.runs.errors import BadRunParameterError
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from catalyst.market import HK_TZ
-from catalyst.market.market_phase import CONTINUOUS_PHASES, TradingDay, session_for
-from catalyst.runs.runs_errors import BadRunParameterError
+from catalyst.market.calendar import CONTINUOUS_PHASES, TradingDay, session_for
+from catalyst.runs.errors import BadRunParameterError
 
 Job = Literal["monitor", "reconcile", "cycle", "review"]
 JOBS: tuple[Job, ...] = ("monitor", "reconcile", "cycle", "review")

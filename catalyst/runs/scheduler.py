@@ -26,7 +26,7 @@ from catalyst.cycle.outcome import ExitCode
 from catalyst.market import HK_TZ
 from catalyst.risk.alerts import Severity
 from catalyst.risk.event_alerts import AlertSink
-from catalyst.runs.runs_errors import SchedulerAlreadyRunningError
+from catalyst.runs.errors import SchedulerAlreadyRunningError
 from catalyst.runs.schedule_slots import Job, SchedulePlan, Slot, next_slot
 
 log = structlog.get_logger(__name__)

@@ -20,8 +20,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalyst.runs.run_folder import ARCHIVE_ASSETS_DIR
-from catalyst.runs.runs_errors import RunsError
+from catalyst.runs.folder import ARCHIVE_ASSETS_DIR
+from catalyst.runs.errors import RunsError
 
 #: The archive's folder of shared assets (beside the day folders).
 ASSETS_DIR = ARCHIVE_ASSETS_DIR

@@ -53,7 +53,7 @@ import numpy as np
 import structlog
 
 from catalyst.market import HK_TZ, ladder, may_cancel, snap_to_tick, to_hk
-from catalyst.market.market_phase import CONTINUOUS_PHASES, TradingDay, phase, session_for
+from catalyst.market.calendar import CONTINUOUS_PHASES, TradingDay, phase, session_for
 from catalyst.market.order_rules import LUNCH_CANCELS_FROM
 from catalyst.sim.sim_accounts import AccountBook
 from catalyst.sim.sim_behaviour import SimBehaviour

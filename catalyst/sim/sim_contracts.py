@@ -29,7 +29,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from catalyst.market import HK_TZ, ActiveUniverse, CalendarRangeError, Security, active_universe
-from catalyst.market.market_phase import session_for
+from catalyst.market.calendar import session_for
 
 SIM_CONID_BASE = 900_000_000
 #: Market-rule ids served for each spread table (IB's real SEHK ids are unknown [U]; opaque here).

@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from catalyst.market import HK_TZ, ladder, snap_to_tick, to_hk
-from catalyst.market.market_phase import TradingDay, session_for, sessions_between
+from catalyst.market.calendar import TradingDay, session_for, sessions_between
 from catalyst.sim.sim_contracts import LISTINGS, ListedStock, listed_codes
 from catalyst.sim.sim_errors import UnknownSimContractError
 from catalyst.sim.sim_model import Bar, Quote

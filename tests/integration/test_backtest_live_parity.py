@@ -27,8 +27,8 @@ import pytest
 
 from catalyst.broker import BrokerSession
 from catalyst.config import BrokerSettings, PathSettings, Settings
-from catalyst.cycle.cycle_request import CycleRequest
-from catalyst.cycle.trading_cycle import load_bars, run_trading_cycle
+from catalyst.cycle.request import CycleRequest
+from catalyst.cycle.steps import load_bars, run_trading_cycle
 from catalyst.ledger import Ledger
 from catalyst.research import BacktestConfig, get_strategy, run_backtest
 from catalyst.sim.sim_launcher import GatewayHandle, start_gateway

@@ -15,7 +15,7 @@ import pytest
 from broker_harness import GatewayTarget, run_session
 
 from catalyst.broker import BrokerSession
-from catalyst.broker.broker_errors import MarketDataNotSubscribedError
+from catalyst.broker.errors import MarketDataNotSubscribedError
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ import pytest
 from broker_harness import GatewayTarget, run_session
 
 from catalyst.broker import BrokerSession
-from catalyst.broker.broker_errors import BrokerPacingError
+from catalyst.broker.errors import BrokerPacingError
 
 pytestmark = pytest.mark.integration
 

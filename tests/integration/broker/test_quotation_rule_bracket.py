@@ -18,12 +18,12 @@ import pytest
 from broker_harness import GatewayTarget, run_session, tick_up
 
 from catalyst.broker import BrokerSession
-from catalyst.broker.broker_errors import BracketVerificationError
+from catalyst.broker.errors import BracketVerificationError
 from catalyst.domain import BracketIntent, Side
 from catalyst.ledger import Ledger
 from catalyst.market import HK_TZ, board_lot, within_quotation_rule
+from catalyst.risk.limits import RiskLimits
 from catalyst.risk.pretrade import AccountView, PreTradeContext, pre_trade
-from catalyst.risk.risk_limits import RiskLimits
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("broker_quotation_rule")]
 

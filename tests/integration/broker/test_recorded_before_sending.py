@@ -15,11 +15,11 @@ import pytest
 from broker_harness import STATE_DIR, GatewayTarget, run_session, tick_down, tick_up
 
 from catalyst.broker import BrokerSession
-from catalyst.broker.broker_errors import OrdersNotRecordedError, SymbolExitsBusyError
+from catalyst.broker.errors import OrdersNotRecordedError, SymbolExitsBusyError
 from catalyst.domain import BracketIntent, Side
 from catalyst.ledger import Ledger
 from catalyst.ledger.lease import Lease, exits_lease_name, lease_holder
-from catalyst.ledger.ledger_lock import LedgerFileLock
+from catalyst.ledger.lock import LedgerFileLock
 
 pytestmark = pytest.mark.integration
 

@@ -183,7 +183,7 @@ def unsealed_run(project: Path) -> None:
 
 def sealed_run(project: Path) -> None:
     from catalyst.runs.archive_chain import seal_run
-    from catalyst.runs.run_folder import folder_for
+    from catalyst.runs.folder import folder_for
 
     run_id = _recorded_run(project)
     folder = folder_for(project / "runs", run_id)

@@ -17,9 +17,9 @@ import pytest
 from cycle_cli_project import SIM_CLOCK
 
 from catalyst.config import BrokerSettings, PathSettings, RiskSettings, Settings
-from catalyst.cycle.cycle_request import CycleRequest
 from catalyst.cycle.outcome import ExitCode
-from catalyst.cycle.trading_cycle import run_trading_cycle
+from catalyst.cycle.request import CycleRequest
+from catalyst.cycle.steps import run_trading_cycle
 from catalyst.ledger import Ledger
 from catalyst.ledger.lease import account_lease_name, lease_holder
 from catalyst.sim.sim_launcher import GatewayHandle, start_gateway

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from catalyst.research import sweep
-from catalyst.research.research_errors import StrategyLoadError
+from catalyst.research.errors import StrategyLoadError
 from catalyst.research.strategy_contract import contract_bars
 from catalyst.research.strategy_registry import strategy_info
 from catalyst.research.sweeps import StrategyRef, same_strategy

@@ -17,8 +17,8 @@ from catalyst.config import BrokerSettings, PathSettings, Settings
 from catalyst.ledger import Ledger
 from catalyst.risk.alert_channels import AppriseChannels
 from catalyst.risk.alerts import Alerter
+from catalyst.risk.limits import RiskLimits
 from catalyst.risk.monitor_daemon import Monitor, MonitorConfig
-from catalyst.risk.risk_limits import RiskLimits
 
 #: A Tuesday morning in continuous trading (HK time).
 SIM_CLOCK = "2026-11-24T10:00:00+08:00"
@@ -89,7 +89,7 @@ def make_rig(
     the_ledger = ledger
 
     async def reconcile_now() -> Any:
-        from catalyst.reconcile.reconciler import reconcile
+        from catalyst.reconcile.engine import reconcile
 
         return await reconcile(session, the_ledger, account=account, run_id="risk-it")
 

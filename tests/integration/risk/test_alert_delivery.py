@@ -10,7 +10,7 @@ from risk_alert_receivers import HttpReceiver, SmtpReceiver
 
 from catalyst.risk.alert_channels import AppriseChannels, channel_label, channel_urls_from_env
 from catalyst.risk.alerts import Alerter, Severity, read_alert_file
-from catalyst.risk.risk_errors import AlertConfigError
+from catalyst.risk.errors import AlertConfigError
 
 
 def test_an_alert_arrives_at_the_smtp_server_and_the_http_receiver(

@@ -18,7 +18,7 @@ from risk_sim_helpers import SIM_CLOCK, Rig, make_rig, record_position, run
 from catalyst.broker import BrokerSession
 from catalyst.log import configure_logging, reset_logging
 from catalyst.risk.alerts import read_alert_file
-from catalyst.risk.risk_limits import RiskLimits
+from catalyst.risk.limits import RiskLimits
 from catalyst.sim.sim_launcher import GatewayHandle, start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("risk_sim_md")]

@@ -15,12 +15,12 @@ from catalyst.broker import BrokerSession
 from catalyst.domain import BracketIntent, Side
 from catalyst.ledger import Ledger
 from catalyst.market import board_lot
-from catalyst.reconcile.reconcile_errors import TradingBlockedError
-from catalyst.reconcile.reconciler import reconcile, require_clean_start
+from catalyst.reconcile.engine import reconcile, require_clean_start
+from catalyst.reconcile.errors import TradingBlockedError
 from catalyst.risk.alerts import read_alert_file
+from catalyst.risk.limits import RiskLimits
 from catalyst.risk.pretrade import AccountView, PreTradeContext, pre_trade
 from catalyst.risk.pretrade_inputs import pretrade_context
-from catalyst.risk.risk_limits import RiskLimits
 from catalyst.sim.sim_launcher import GatewayHandle, start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("risk_sim")]

@@ -19,7 +19,7 @@ from ib_async import IB
 from sim_gateway_helpers import start_fresh_gateway
 from typer.testing import CliRunner
 
-from catalyst.cli.gateway_cli import gateway_app
+from catalyst.cli.gateway import gateway_app
 from catalyst.sim.capture_file import read_capture
 from catalyst.sim.capture_proxy import ProxyThread
 

@@ -17,7 +17,7 @@ from capture_helpers import SECRET_REF, TICK_IDS, SessionOutcome, scripted_sessi
 from sim_gateway_helpers import TRADING_CLOCK, start_fresh_gateway
 from typer.testing import CliRunner
 
-from catalyst.cli.gateway_cli import gateway_app
+from catalyst.cli.gateway import gateway_app
 from catalyst.sim.capture_file import GATEWAY, read_capture
 from catalyst.sim.capture_proxy import ProxyThread
 from catalyst.sim.capture_redaction import Redactor

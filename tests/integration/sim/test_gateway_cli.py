@@ -15,7 +15,7 @@ from ib_async import LimitOrder, Stock
 from sim_gateway_helpers import TRADING_CLOCK, connect, start_fresh_gateway, wait_until
 from typer.testing import CliRunner
 
-from catalyst.cli.gateway_cli import gateway_app
+from catalyst.cli.gateway import gateway_app
 from catalyst.sim.sim_launcher import GatewayHandle, start_gateway
 
 pytestmark = pytest.mark.integration
@@ -50,7 +50,7 @@ def test_start_detached_status_fault_and_stop(tmp_path: Path) -> None:
 
 
 def test_foreground_start_prints_where_it_listens_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    command = "from catalyst.cli.gateway_cli import gateway_app; gateway_app()"
+    command = "from catalyst.cli.gateway import gateway_app; gateway_app()"
     args = ["start", "--port", "0", "--state", str(tmp_path), "--clock", TRADING_CLOCK, "--fresh"]
     proc = subprocess.Popen(
         [sys.executable, "-c", command, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

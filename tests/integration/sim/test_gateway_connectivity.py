@@ -9,7 +9,7 @@ from ib_async import IB, Contract, LimitOrder, Stock
 from sim_gateway_helpers import connect, wait_until
 from typer.testing import CliRunner
 
-from catalyst.cli.gateway_cli import gateway_app
+from catalyst.cli.gateway import gateway_app
 from catalyst.sim.sim_control import GatewayControlError
 from catalyst.sim.sim_launcher import GatewayHandle
 

@@ -12,7 +12,7 @@ from ib_async import Stock
 from sim_gateway_helpers import TRADING_CLOCK, connect, wait_until
 from typer.testing import CliRunner
 
-from catalyst.cli.gateway_cli import gateway_app
+from catalyst.cli.gateway import gateway_app
 from catalyst.sim.sim_launcher import GatewayHandle, start_gateway
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ import pytest
 from sim_gateway_helpers import TRADING_CLOCK, start_fresh_gateway
 from typer.testing import CliRunner, Result
 
-from catalyst.cli.gateway_cli import ClockArgumentError, gateway_app, parse_clock_target, parse_duration
+from catalyst.cli.gateway import ClockArgumentError, gateway_app, parse_clock_target, parse_duration
 from catalyst.market import HK_TZ
 from catalyst.sim.sim_launcher import GatewayHandle
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from catalyst.broker.bracket_plan import LegPlan, plan_bracket
 from catalyst.broker.bracket_proof import LegReport, bracket_problems, check_leg, is_acknowledged
-from catalyst.broker.broker_reports import ReportedOrder, ReportedStatus
+from catalyst.broker.report_log import ReportedOrder, ReportedStatus
 from catalyst.domain import BracketIntent, Side
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from catalyst.broker.broker_records import LedgerRecorder
-from catalyst.broker.broker_reports import (
+from catalyst.broker.order_recorder import LedgerRecorder
+from catalyst.broker.report_log import (
     BrokerReports,
     ReportedCommission,
     ReportedError,

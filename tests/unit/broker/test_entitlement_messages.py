@@ -11,7 +11,7 @@ from catalyst.broker.market_data_entitlements import (
     refusal_message,
 )
 from catalyst.config import BrokerSettings
-from catalyst.config.config_errors import ConfigError
+from catalyst.config.errors import ConfigError
 
 
 def test_the_setting_names_ibs_four_market_data_types() -> None:

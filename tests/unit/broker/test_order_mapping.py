@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from catalyst.broker.broker_errors import NotWholeLotsError, PriceNotOnLadderError, UnknownBrokerValueError
+from catalyst.broker.errors import NotWholeLotsError, PriceNotOnLadderError, UnknownBrokerValueError
 from catalyst.broker.order_mapping import (
     decimal_from_wire,
     ib_action,

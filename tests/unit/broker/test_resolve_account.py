@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from catalyst.broker import AccountNotManagedError
-from catalyst.broker.broker_connection import resolve_account
+from catalyst.broker.connection import resolve_account
 
 
 def test_nothing_configured_and_one_managed_account_is_that_account() -> None:

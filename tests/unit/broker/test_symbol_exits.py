@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from catalyst.broker.symbol_exits import SymbolExitLeases
+from catalyst.ledger.errors import LeaseHeldError
 from catalyst.ledger.lease import Lease, exits_lease_name
-from catalyst.ledger.ledger_errors import LeaseHeldError
 
 
 def monitor(tmp_path: Path, symbol: str = "941") -> Lease:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from catalyst.cli.error_translation import ErrorTranslatingGroup, cli_errors, describe, describe_os_error
 from catalyst.ledger import Ledger
-from catalyst.ledger.ledger_errors import LedgerError
+from catalyst.ledger.errors import LedgerError
 
 
 @pytest.mark.parametrize(

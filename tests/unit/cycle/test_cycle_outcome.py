@@ -9,8 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from catalyst.cycle.cycle_report import REFUSED_COLUMNS, SENT_COLUMNS, CycleReport
 from catalyst.cycle.outcome import CycleOutcome, ExitCode, exit_code_table, most_urgent
+from catalyst.cycle.report import REFUSED_COLUMNS, SENT_COLUMNS, CycleReport
 
 
 def report(status: str = "sent", sent: Sequence[tuple[str, str]] = (), **extra: Any) -> CycleReport:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from catalyst.cycle.cycle_charts import brackets_chart, outcome_chart, positions_chart
-from catalyst.cycle.cycle_report import CycleReport
+from catalyst.cycle.charts import brackets_chart, outcome_chart, positions_chart
+from catalyst.cycle.report import CycleReport
 from catalyst.market import HK_TZ
 
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from catalyst.cycle.cycle_errors import CycleParameterError
-from catalyst.cycle.cycle_request import CycleRequest, as_universe, limits_with_overrides
+from catalyst.cycle.errors import CycleParameterError
+from catalyst.cycle.request import CycleRequest, as_universe, limits_with_overrides
 from catalyst.market import use_universe
 from catalyst.market.hkex_list_layout import ListRow, sheet, write_csv
 from catalyst.market.universe_import import import_document
 from catalyst.market.universe_store import write_universe
-from catalyst.risk.risk_limits import RiskLimits
+from catalyst.risk.limits import RiskLimits
 
 
 def test_universe_text_becomes_a_tuple_of_symbols() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from catalyst.cycle.cycle_report import CycleReport
+from catalyst.cycle.report import CycleReport
 from catalyst.market import HK_TZ
 
 

@@ -14,8 +14,8 @@ from catalyst.cycle.rerun import ledger_numbering, split_resumed
 from catalyst.domain import BracketIntent, Candidate, Side
 from catalyst.ledger import Ledger
 from catalyst.market import HK_TZ
+from catalyst.risk.limits import RiskLimits
 from catalyst.risk.position_sizing import size_candidates
-from catalyst.risk.risk_limits import RiskLimits
 
 AT = datetime(2026, 11, 24, 10, 5, tzinfo=HK_TZ)
 

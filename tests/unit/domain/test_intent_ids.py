@@ -22,8 +22,8 @@ from catalyst.domain import (
     parse_order_ref,
 )
 from catalyst.market import HK_TZ, universe
+from catalyst.risk.limits import RiskLimits
 from catalyst.risk.position_sizing import size_candidates
-from catalyst.risk.risk_limits import RiskLimits
 
 
 def size_one(*, run_id: str) -> BracketIntent:

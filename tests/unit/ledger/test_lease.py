@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from catalyst.ledger.errors import LeaseHeldError, LeaseNameError
 from catalyst.ledger.lease import (
     Lease,
     account_lease_name,
@@ -19,7 +20,6 @@ from catalyst.ledger.lease import (
     exits_lease_name,
     lease_holder,
 )
-from catalyst.ledger.ledger_errors import LeaseHeldError, LeaseNameError
 
 
 def _hold_in_child(state: Path, name: str) -> subprocess.Popen[str]:

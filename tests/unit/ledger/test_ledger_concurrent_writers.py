@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from catalyst.ledger import Ledger
-from catalyst.ledger.ledger_migrations import latest_version
+from catalyst.ledger.migrate import latest_version
 
 PROCESSES = 3
 EVENTS_PER_PROCESS = 500

@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from catalyst.ledger import Ledger
-from catalyst.ledger.ledger_migrations import latest_version
+from catalyst.ledger.migrate import latest_version
 
 ROWS_PER_BATCH = 40
 

@@ -18,7 +18,7 @@ import pytest
 
 from catalyst.ledger import Ledger, LedgerError
 from catalyst.ledger.journal import JournalWriter, encode_record, journals, read_journal
-from catalyst.ledger.ledger_lock import LedgerFileLock
+from catalyst.ledger.lock import LedgerFileLock
 
 NOW = dt.datetime(2026, 3, 2, 2, 30, tzinfo=dt.UTC)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from catalyst.ledger import Ledger, LedgerBusyError
-from catalyst.ledger.ledger_lock import LedgerFileLock
+from catalyst.ledger.lock import LedgerFileLock
 
 HOLD_DUCKDB_FILE = r"""
 import sys, time, duckdb

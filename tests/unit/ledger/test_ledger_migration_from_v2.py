@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from catalyst.ledger import Ledger
-from catalyst.ledger.ledger_migrations import latest_version
+from catalyst.ledger.migrate import latest_version
 
 FIXTURE = Path(__file__).parent / "fixtures" / "ledger_v2.duckdb.gz"
 NOW = dt.datetime(2026, 3, 2, 2, 30, tzinfo=dt.UTC)

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 
 from catalyst.ledger import EVENT_TABLES, Ledger
-from catalyst.ledger.ledger_migrations import available_migrations, latest_version, migrate
+from catalyst.ledger.migrate import available_migrations, latest_version, migrate
 
 
 def test_a_new_ledger_gets_every_migration_recorded_once(tmp_path: Path) -> None:

@@ -14,9 +14,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from catalyst.cli.market_cli import register as register_market
-from catalyst.cli.universe_cli import register as register_universe
-from catalyst.cycle.cycle_report import CycleReport
+from catalyst.cli.market import register as register_market
+from catalyst.cli.universe import register as register_universe
+from catalyst.cycle.report import CycleReport
 from catalyst.market import (
     HK_TZ,
     UNIVERSE_AS_OF,

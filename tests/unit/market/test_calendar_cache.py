@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from catalyst.market import market_phase
+from catalyst.market import calendar as market_phase
 
 
 @pytest.fixture

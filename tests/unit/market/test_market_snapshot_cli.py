@@ -13,9 +13,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from catalyst.cli.market_cli import register
+from catalyst.cli.market import register
 from catalyst.market import HK_TZ, Phase, set_phase2_date
-from catalyst.market.market_snapshot import market_snapshot
+from catalyst.market.snapshot import market_snapshot
 
 runner = CliRunner()
 root = typer.Typer()

@@ -18,7 +18,7 @@ from catalyst.domain import BracketIntent, Side
 from catalyst.ledger import Ledger
 from catalyst.ledger.lease import Lease, account_lease_name
 from catalyst.ledger.run_process import this_process
-from catalyst.reconcile.reconciler import BrokerView, reconcile_view
+from catalyst.reconcile.engine import BrokerView, reconcile_view
 
 ACC = "DU111"
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from catalyst.reconcile.errors import ReconcileInputError
 from catalyst.reconcile.recon_diff import diff_orders, diff_positions, missing_executions
-from catalyst.reconcile.reconcile_errors import ReconcileInputError
 
 ACC = "DU1"
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from catalyst.ledger import Ledger
-from catalyst.reconcile.reconciler import BrokerView, reconcile_view
+from catalyst.reconcile.engine import BrokerView, reconcile_view
 
 ACC = "DU111"
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)

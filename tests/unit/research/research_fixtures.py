@@ -94,7 +94,7 @@ def momentum_history(
 
     On the gap day the price climbs one tick a minute from the open, on three times the volume.
     """
-    from catalyst.market.market_phase import sessions_between
+    from catalyst.market.calendar import sessions_between
 
     days = [d for d in sessions_between(datetime(2025, 3, 1).date(), datetime.fromisoformat(gap_day).date())]
     days = days[-16:]

@@ -10,7 +10,7 @@ from research_fixtures import FixedSignal, bars, signal
 
 from catalyst.market import HK_TZ
 from catalyst.research.backtester import BacktestConfig, DayBreaker, run_backtest
-from catalyst.risk.risk_limits import RiskLimits
+from catalyst.risk.limits import RiskLimits
 
 MORNING = datetime(2026, 11, 24, 9, 35, tzinfo=HK_TZ)
 LIMITS = RiskLimits(daily_loss_fraction=D("0.03"))  # 30,000 HKD on 1,000,000

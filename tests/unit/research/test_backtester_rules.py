@@ -8,7 +8,7 @@ import pytest
 from research_fixtures import FixedSignal, bars, signal
 
 from catalyst.research.backtester import BacktestConfig, run_backtest
-from catalyst.risk.risk_limits import RiskLimits
+from catalyst.risk.limits import RiskLimits
 
 DAY = "2025-03-03"  # a Monday; Part A pre-Phase-1 ladder: tick 0.5 between 500 and 1000
 

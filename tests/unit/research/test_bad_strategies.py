@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from catalyst.research import run_backtest
-from catalyst.research.research_errors import StrategyOutputError
+from catalyst.research.errors import StrategyOutputError
 from catalyst.research.strategy_base import Strategy
 from catalyst.research.strategy_registry import get_strategy
 from tests.unit.research.own_strategy_files import own_folder, write_strategy

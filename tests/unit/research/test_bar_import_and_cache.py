@@ -15,7 +15,7 @@ from catalyst.research.bar_download import download_bars
 from catalyst.research.bar_frame import require_bars
 from catalyst.research.bar_import import import_bars
 from catalyst.research.bar_store import BarStore
-from catalyst.research.research_errors import BarCacheMissError, BarDataError, BarImportError
+from catalyst.research.errors import BarCacheMissError, BarDataError, BarImportError
 
 ROWS = [
     # symbol, time (naive HK wall clock), o, h, l, c, v

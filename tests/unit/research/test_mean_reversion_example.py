@@ -29,7 +29,7 @@ def history(last_day_move: float) -> Any:
     ``last_day_move`` HKD by 10:00, then stays there."""
     from datetime import date
 
-    from catalyst.market.market_phase import sessions_between
+    from catalyst.market.calendar import sessions_between
 
     days = sessions_between(date(2025, 3, 3), date(2025, 3, 24))[-16:]
     rows: list[tuple[Any, ...]] = []

@@ -10,7 +10,7 @@ from research_fixtures import hk, momentum_history
 
 from catalyst.domain import Side
 from catalyst.market import is_on_tick
-from catalyst.research.research_errors import StrategyParamError, UnknownStrategyError
+from catalyst.research.errors import StrategyParamError, UnknownStrategyError
 from catalyst.research.strategy_registry import get_strategy, list_strategies
 
 

@@ -12,8 +12,8 @@ from catalyst.domain import Candidate, Side
 from catalyst.market import FIXED, TIERED
 from catalyst.research.backtester import BacktestConfig
 from catalyst.research.continuous_session import continuous_mask
+from catalyst.risk.limits import RiskLimits
 from catalyst.risk.position_sizing import size_candidate
-from catalyst.risk.risk_limits import RiskLimits
 
 
 def mask_of(*stamps: str) -> list[bool]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from catalyst.config import load_settings
-from catalyst.research.research_errors import StrategyLoadError, UnknownStrategyError
+from catalyst.research.errors import StrategyLoadError, UnknownStrategyError
 from catalyst.research.strategy_loader import StrategySearch
 from catalyst.research.strategy_registry import (
     configure_from_settings,

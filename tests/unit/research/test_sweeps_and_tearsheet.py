@@ -10,7 +10,7 @@ import pytest
 from research_fixtures import hk, momentum_history
 
 from catalyst.research.backtester import BacktestConfig, backtest_day, run_backtest
-from catalyst.research.research_errors import BacktestConfigError, StrategyParamError
+from catalyst.research.errors import BacktestConfigError, StrategyParamError
 from catalyst.research.strategy_registry import get_strategy
 from catalyst.research.sweeps import grid_points, sweep, walk_forward
 from catalyst.research.tearsheet import compare_equity, tearsheet

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from catalyst.risk.alerts import Alert, AlertGate, AlertPolicy, Severity, Verdict
-from catalyst.risk.risk_errors import AlertConfigError
+from catalyst.risk.errors import AlertConfigError
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from catalyst.broker.broker_queries import EXECUTION_COLUMNS, OPEN_ORDER_COLUMNS, POSITION_COLUMNS
+from catalyst.broker.queries import EXECUTION_COLUMNS, OPEN_ORDER_COLUMNS, POSITION_COLUMNS
 from catalyst.ledger import Ledger
 from catalyst.risk.audit import (
     DUPLICATE_ENTRY,
@@ -32,9 +32,9 @@ from catalyst.risk.audit import (
     ledger_facts,
     order_role,
 )
-from catalyst.risk.risk_errors import RiskInputError
-from catalyst.risk.risk_limits import RiskLimits
-from catalyst.risk.risk_state import reset_breaker, trip_breaker
+from catalyst.risk.errors import RiskInputError
+from catalyst.risk.limits import RiskLimits
+from catalyst.risk.state import reset_breaker, trip_breaker
 
 ACCOUNT = "DU0000001"
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # 11:00 HKT

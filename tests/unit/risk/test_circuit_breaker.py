@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from catalyst.risk.circuit_breaker import DayPnl, day_pnl, evaluate_breaker, loss_limit
-from catalyst.risk.risk_errors import RiskInputError
-from catalyst.risk.risk_limits import RiskLimits
+from catalyst.risk.errors import RiskInputError
+from catalyst.risk.limits import RiskLimits
 
 D = Decimal
 NO_FILLS = pd.DataFrame(columns=["symbol", "side", "quantity", "price", "fees"])

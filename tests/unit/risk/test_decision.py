@@ -10,9 +10,9 @@ from decimal import Decimal as D
 from catalyst.domain import BracketIntent, Candidate, IntentNumbering, Side
 from catalyst.market import HK_TZ
 from catalyst.risk.decision import DecisionInputs, decide
+from catalyst.risk.limits import RiskLimits
 from catalyst.risk.pretrade import AccountView
-from catalyst.risk.risk_limits import RiskLimits
-from catalyst.risk.risk_state import RiskState
+from catalyst.risk.state import RiskState
 
 MORNING = datetime(2026, 11, 24, 10, 5, tzinfo=HK_TZ)
 RICH = AccountView(equity=D("1000000"), buying_power=D("1000000"))

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
+from catalyst.ledger.errors import LeaseNameError
 from catalyst.ledger.lease import Lease, exits_lease_name, lease_holder
-from catalyst.ledger.ledger_errors import LeaseNameError
 from catalyst.risk.exit_leases import ExitLeases
 
 ACCOUNT = "DU0000001"

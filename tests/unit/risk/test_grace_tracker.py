@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
+from catalyst.risk.errors import RiskInputError
 from catalyst.risk.position_monitor import BreachTracker, GraceTracker, LevelBreach
-from catalyst.risk.risk_errors import RiskInputError
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 

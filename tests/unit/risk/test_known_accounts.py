@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from catalyst.ledger import Ledger
+from catalyst.risk.errors import AccountAmbiguousError
 from catalyst.risk.known_accounts import choose_account, known_accounts
-from catalyst.risk.risk_errors import AccountAmbiguousError
-from catalyst.risk.risk_state import trip_breaker
+from catalyst.risk.state import trip_breaker
 
 
 def test_the_given_account_wins_then_the_configured_one() -> None:

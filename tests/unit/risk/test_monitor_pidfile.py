@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from catalyst.risk.errors import MonitorAlreadyRunningError
 from catalyst.risk.monitor_pidfile import MonitorPidLock, running_monitor_pid
-from catalyst.risk.risk_errors import MonitorAlreadyRunningError
 
 
 def test_a_second_monitor_for_the_same_account_is_refused_naming_the_first(tmp_path: Path) -> None:

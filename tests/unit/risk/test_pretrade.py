@@ -10,6 +10,8 @@ import pytest
 
 from catalyst.domain import BracketIntent, Side
 from catalyst.market import HK_TZ, board_lot, snap_to_tick, universe
+from catalyst.risk.errors import RiskInputError
+from catalyst.risk.limits import RiskLimits
 from catalyst.risk.pretrade import (
     AccountView,
     PreTradeContext,
@@ -19,9 +21,7 @@ from catalyst.risk.pretrade import (
     pre_trade,
     risk_of,
 )
-from catalyst.risk.risk_errors import RiskInputError
-from catalyst.risk.risk_limits import RiskLimits
-from catalyst.risk.risk_state import RiskState
+from catalyst.risk.state import RiskState
 
 TUESDAY_MORNING = datetime(2026, 11, 24, 10, 30, tzinfo=HK_TZ)
 LUNCH = datetime(2026, 11, 24, 12, 30, tzinfo=HK_TZ)

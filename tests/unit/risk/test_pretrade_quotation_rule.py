@@ -12,6 +12,7 @@ from decimal import Decimal as D
 
 from catalyst.domain import BracketIntent, Side
 from catalyst.market import HK_TZ, board_lot, ticks_from
+from catalyst.risk.limits import RiskLimits
 from catalyst.risk.pretrade import (
     AccountView,
     PreTradeContext,
@@ -19,7 +20,6 @@ from catalyst.risk.pretrade import (
     risk_of,
     target_within_quotation_rule,
 )
-from catalyst.risk.risk_limits import RiskLimits
 
 MORNING = datetime(2026, 11, 24, 10, 30, tzinfo=HK_TZ)  # Phase 2 table in force
 RICH = AccountView(equity=D("10000000"), buying_power=D("10000000"))

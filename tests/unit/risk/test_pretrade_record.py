@@ -9,8 +9,8 @@ from pathlib import Path
 from catalyst.domain import BracketIntent, Side
 from catalyst.ledger import Ledger
 from catalyst.market import HK_TZ
+from catalyst.risk.limits import RiskLimits
 from catalyst.risk.pretrade import AccountView, PreTradeContext, pre_trade, record_rejections
-from catalyst.risk.risk_limits import RiskLimits
 
 LUNCH = datetime(2026, 11, 24, 12, 30, tzinfo=HK_TZ)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from catalyst.risk.errors import RiskInputError
 from catalyst.risk.position_monitor import (
     REPAIR_COMPLETE,
     REPAIR_MANUAL,
@@ -14,7 +15,6 @@ from catalyst.risk.position_monitor import (
     plan_protection_repair,
     protective_legs,
 )
-from catalyst.risk.risk_errors import RiskInputError
 
 STOP = ProtectiveLeg("I1:SL", "stop", 200, "I1:OCA", client_id=7)
 TARGET = ProtectiveLeg("I1:TP", "target", 200, "I1:OCA", client_id=7)

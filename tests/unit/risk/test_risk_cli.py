@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from catalyst.cli.app import app
 from catalyst.ledger import Ledger
-from catalyst.risk.risk_state import load_risk_state, lock_symbol, trip_breaker
+from catalyst.risk.state import load_risk_state, lock_symbol, trip_breaker
 
 ACC = "DU7654321"
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from catalyst.cli.app import app
 from catalyst.ledger import Ledger
-from catalyst.risk.risk_state import load_risk_state, lock_symbol, trip_breaker
+from catalyst.risk.state import load_risk_state, lock_symbol, trip_breaker
 
 ACC = "DU0000001"
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
-from catalyst.risk.risk_state import derive_risk_state
+from catalyst.risk.state import derive_risk_state
 
 TRIP = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # 11:00 HKT
 NEXT_OPEN = datetime(2026, 11, 25, 1, 30, tzinfo=UTC)  # 09:30 HKT next day
@@ -57,7 +57,7 @@ def test_a_lock_holds_until_an_unlock_of_that_symbol() -> None:
 
 def test_a_trip_in_the_pre_open_halts_the_whole_trading_day() -> None:
     from catalyst.market import HK_TZ
-    from catalyst.risk.risk_state import halt_expiry
+    from catalyst.risk.state import halt_expiry
 
     tripped = datetime(2026, 11, 24, 9, 10, tzinfo=HK_TZ)
     assert halt_expiry(tripped) == datetime(2026, 11, 25, 9, 30, tzinfo=HK_TZ)
@@ -65,7 +65,7 @@ def test_a_trip_in_the_pre_open_halts_the_whole_trading_day() -> None:
 
 def test_a_trip_on_a_friday_afternoon_halts_until_monday_open() -> None:
     from catalyst.market import HK_TZ
-    from catalyst.risk.risk_state import halt_expiry
+    from catalyst.risk.state import halt_expiry
 
     tripped = datetime(2026, 11, 27, 14, 0, tzinfo=HK_TZ)
     assert halt_expiry(tripped) == datetime(2026, 11, 30, 9, 30, tzinfo=HK_TZ)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from catalyst.ledger import Ledger
-from catalyst.risk.risk_errors import AccountUnknownError
-from catalyst.risk.risk_state import (
+from catalyst.risk.errors import AccountUnknownError
+from catalyst.risk.state import (
     load_risk_state,
     lock_symbol,
     record_risk_event,

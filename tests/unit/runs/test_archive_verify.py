@@ -12,8 +12,8 @@ import pytest
 from catalyst.runs.archive import RecordedRun, list_runs, recorded_runs, resolve_run, verify_archive
 from catalyst.runs.archive_chain import CHAIN_HEAD_NAME, seal_run
 from catalyst.runs.manifest import read_manifest
-from catalyst.runs.run_folder import RunFolder, create_run_folder
-from catalyst.runs.runs_errors import RunNotFoundError, RunsError
+from catalyst.runs.folder import RunFolder, create_run_folder
+from catalyst.runs.errors import RunNotFoundError, RunsError
 
 T0 = datetime(2026, 11, 24, 1, 30, tzinfo=UTC)
 

@@ -13,8 +13,8 @@ from catalyst.runs.archive import RecordedRun, list_runs, verify_archive
 from catalyst.runs.archive_chain import seal_run
 from catalyst.runs.crash_seal import seal_crashed
 from catalyst.runs.manifest import read_manifest
-from catalyst.runs.run_folder import FolderClaim, RunFolder, create_run_folder
-from catalyst.runs.runs_errors import RunsError
+from catalyst.runs.folder import FolderClaim, RunFolder, create_run_folder
+from catalyst.runs.errors import RunsError
 
 T0 = datetime(2026, 11, 24, 1, 30, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ runs it without -p); an explicit -p strategy or -p strategy_params still wins; o
 from __future__ import annotations
 
 from catalyst.config import Settings
-from catalyst.runs.run_launcher import strategy_from_settings
+from catalyst.runs.launcher import strategy_from_settings
 
 
 def _settings(name: str = "mean-reversion", params: dict[str, object] | None = None) -> Settings:

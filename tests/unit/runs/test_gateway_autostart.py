@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from catalyst.runs.gateway_autostart import ensure_gateway, is_listening
-from catalyst.runs.runs_errors import GatewayUnreachableError
+from catalyst.runs.errors import GatewayUnreachableError
 
 
 def _closed_port() -> int:

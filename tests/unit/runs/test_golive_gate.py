@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from catalyst.runs.golive_gate import RunFacts, evaluate_gate, is_live_account, require_golive
-from catalyst.runs.runs_errors import GoLiveRefusedError
+from catalyst.runs.errors import GoLiveRefusedError
 
 CLEAN_CYCLE = {"intents": {"proven": 2, "rejected": 1}, "reconciliations": {}}
 CLEAN_REC = {"intents": {}, "reconciliations": {"clean": 1}}

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from catalyst.ledger import Ledger
-from catalyst.ledger.ledger_errors import LedgerError
+from catalyst.ledger.errors import LedgerError
 from catalyst.runs.archive import list_runs, verify_archive
 from catalyst.runs.notebook_runner import RunHooks, execute_run
-from catalyst.runs.run_folder import folder_in_use
-from catalyst.runs.run_preflight import preflight
-from catalyst.runs.runs_errors import RunsError
+from catalyst.runs.folder import folder_in_use
+from catalyst.runs.preflight import preflight
+from catalyst.runs.errors import RunsError
 
 NOTEBOOK_NEVER_RUN = Path("/nonexistent/never-run.ipynb")
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from catalyst.runs.review_report import realized_pnl, review_period
-from catalyst.runs.runs_errors import BadRunParameterError
+from catalyst.runs.errors import BadRunParameterError
 
 
 def _fills(rows: list[tuple[str, str, int, float, float]]) -> pd.DataFrame:

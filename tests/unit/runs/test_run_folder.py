@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from catalyst.runs.run_folder import create_run_folder, folder_for, make_run_id, run_id_of
-from catalyst.runs.runs_errors import BadRunParameterError
+from catalyst.runs.folder import create_run_folder, folder_for, make_run_id, run_id_of
+from catalyst.runs.errors import BadRunParameterError
 
 
 def test_run_folder_is_dated_in_hong_kong_time(tmp_path: Path) -> None:

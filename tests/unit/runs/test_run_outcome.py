@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from catalyst.cycle.outcome import CycleOutcome, ExitCode
-from catalyst.ledger.ledger_errors import LeaseHeldError
-from catalyst.reconcile.reconcile_errors import TradingBlockedError
+from catalyst.ledger.errors import LeaseHeldError
+from catalyst.reconcile.errors import TradingBlockedError
 from catalyst.runs.manifest import Failure
-from catalyst.runs.run_outcome import read_outcome, refusal_code, settle_outcome, write_outcome
-from catalyst.runs.runs_errors import BadRunParameterError
+from catalyst.runs.outcome import read_outcome, refusal_code, settle_outcome, write_outcome
+from catalyst.runs.errors import BadRunParameterError
 
 UNPROVEN = CycleOutcome(ExitCode.UNPROVEN, "sent", "0 of 2 bracket(s) sent and proven", 0, ("941", "700"))
 CLEAN = {"intents": {"proven": 2}, "reconciliations": {"clean": 1}}

@@ -8,17 +8,17 @@ from typing import Any
 
 import pytest
 
-from catalyst.cli.runs_cli import parse_param_args
+from catalyst.cli.runs import parse_param_args
 from catalyst.runs.notebook_runner import default_notebooks_dir
 from catalyst.runs.parameter_checks import check_values
-from catalyst.runs.run_parameters import (
+from catalyst.runs.parameters import (
     UNTYPED,
     check_parameters,
     literal_default,
     notebook_parameters,
     parse_pairs,
 )
-from catalyst.runs.runs_errors import BadRunParameterError
+from catalyst.runs.errors import BadRunParameterError
 
 #: As the trading cycle's parameters cell declares them.
 DEFAULTS: dict[str, Any] = {

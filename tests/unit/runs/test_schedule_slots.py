@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 import pytest
 
 from catalyst.market import HK_TZ
-from catalyst.runs.runs_errors import BadRunParameterError
+from catalyst.runs.errors import BadRunParameterError
 from catalyst.runs.schedule_slots import (
     SchedulePlan,
     crontab_lines,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from catalyst.market import HK_TZ
-from catalyst.runs.runs_errors import SchedulerAlreadyRunningError
+from catalyst.runs.errors import SchedulerAlreadyRunningError
 from catalyst.runs.schedule_slots import SchedulePlan
 from catalyst.runs.scheduler import Scheduler, job_argv, scheduler_lock
 

@@ -15,7 +15,7 @@ from catalyst.runs.archive import verify_archive
 from catalyst.runs.archive_chain import seal_run
 from catalyst.runs.html_export import PLOTLY_MIME, export_html
 from catalyst.runs.manifest import read_manifest
-from catalyst.runs.run_folder import RunFolder, create_run_folder
+from catalyst.runs.folder import RunFolder, create_run_folder
 from catalyst.runs.shared_assets import SharedAssetChangedError, publish_asset
 
 T0 = datetime(2026, 11, 24, 1, 30, tzinfo=UTC)

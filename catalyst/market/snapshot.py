@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from catalyst.market.hk_timezone import HK_TZ, to_hk
-from catalyst.market.market_phase import (
+from catalyst.market.calendar import (
     CONTINUOUS_PHASES,
     Phase,
     TradingDay,
@@ -22,6 +21,7 @@ from catalyst.market.market_phase import (
     phase,
     session_for,
 )
+from catalyst.market.hk_timezone import HK_TZ, to_hk
 from catalyst.market.spread_table import PHASE1_DATE, phase2_date, tick_size
 from catalyst.market.universe import Security, active_universe, security, universe
 

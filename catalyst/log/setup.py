@@ -23,8 +23,8 @@ from typing import TextIO
 import structlog
 from structlog.typing import Processor
 
-from catalyst.log.log_ledger_mirror import LedgerMirrorHandler, LedgerSink
-from catalyst.log.log_redaction import Redactor
+from catalyst.log.mirror import LedgerMirrorHandler, LedgerSink
+from catalyst.log.redaction import Redactor
 
 EVENTS_FILE = "events.jsonl"
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import structlog
 
-from catalyst.risk.risk_errors import AccountUnknownError, RiskCommandError, RiskInputError
+from catalyst.risk.errors import AccountUnknownError, RiskCommandError, RiskInputError
 
 if TYPE_CHECKING:
     from catalyst.ledger import Ledger

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from catalyst.market import HK_TZ
-from catalyst.runs.runs_errors import BadRunParameterError, RunsError
+from catalyst.runs.errors import BadRunParameterError, RunsError
 
 RunKind = Literal["cycle", "reconcile", "review", "research"]
 RUN_KINDS: tuple[str, ...] = get_args(RunKind)

@@ -39,14 +39,14 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from catalyst.ledger.errors import LedgerBusyError, LedgerError
 from catalyst.ledger.flusher import BackgroundFlush
 from catalyst.ledger.ingest import IngestResult, ingest_journals
 from catalyst.ledger.journal import JournalWriter, encode_record, journal_folder
-from catalyst.ledger.ledger_errors import LedgerBusyError, LedgerError
-from catalyst.ledger.ledger_lock import LedgerFileLock
-from catalyst.ledger.ledger_migrations import migrate
-from catalyst.ledger.ledger_values import ColumnInfo, coerce, column_text
+from catalyst.ledger.lock import LedgerFileLock
+from catalyst.ledger.migrate import migrate
 from catalyst.ledger.run_export import export_run_rows
+from catalyst.ledger.values import ColumnInfo, coerce, column_text
 
 #: Append-only tables: rows are inserted once, keyed by a caller-made id, never updated.
 EVENT_TABLES: frozenset[str] = frozenset(

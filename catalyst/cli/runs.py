@@ -1,5 +1,5 @@
 """`catalyst cycle|reconcile|review|research`, `catalyst schedule`, `catalyst demo` (and `runs ...`, from
-:mod:`catalyst.cli.archive_cli`).
+:mod:`catalyst.cli.archive`).
 
 Thin: every command parses its options and calls :mod:`catalyst.runs`.
 """
@@ -43,9 +43,9 @@ def parse_param_args(args: Sequence[str]) -> list[tuple[str, str]]:
 
 def _run_kind(kind: str, ctx: typer.Context, mode: str | None, progress: bool, notebook: Path | None) -> None:
     from catalyst.cycle.outcome import ExitCode
+    from catalyst.runs.launcher import launch_run
     from catalyst.runs.notebook_runner import describe_failure
-    from catalyst.runs.run_launcher import launch_run
-    from catalyst.runs.run_outcome import refusal_code
+    from catalyst.runs.outcome import refusal_code
 
     try:
         result = launch_run(
@@ -78,7 +78,7 @@ def _run_kind(kind: str, ctx: typer.Context, mode: str | None, progress: bool, n
 
 def _say_alerts(trade_log: Path) -> None:
     """One line per alert the run raised; the ones no channel delivered in red, with where they are."""
-    from catalyst.runs.run_summary import run_alerts
+    from catalyst.runs.summary import run_alerts
 
     raised = run_alerts(trade_log)
     if not raised:
@@ -115,7 +115,7 @@ def register(app: typer.Typer) -> None:
     ):
         _register_run_command(app, kind, help_text)
 
-    from catalyst.cli.archive_cli import register_runs
+    from catalyst.cli.archive import register_runs
 
     register_runs(app)  # runs list | show | verify | seal
 
@@ -174,9 +174,9 @@ def _schedule(
     mode: str | None, cycle_times: str | None, print_crontab: bool, run_due: str | None, no_monitor: bool
 ) -> None:
     from catalyst.market import HK_TZ
-    from catalyst.market.market_phase import session_for
+    from catalyst.market.calendar import session_for
+    from catalyst.runs.launcher import settings_for_mode
     from catalyst.runs.notebook_runner import project_root
-    from catalyst.runs.run_launcher import settings_for_mode
     from catalyst.runs.schedule_slots import JOBS, SchedulePlan, crontab_lines, due_job, parse_times
     from catalyst.runs.scheduler import Scheduler, catalyst_command, scheduler_lock
 

@@ -20,19 +20,19 @@ import structlog
 import typer
 
 from catalyst.broker import BrokerSession
-from catalyst.broker.broker_errors import AccountNotManagedError, BrokerError, ClientIdInUseError
+from catalyst.broker.errors import AccountNotManagedError, BrokerError, ClientIdInUseError
 from catalyst.config import ConfigError, Settings, load_settings
 from catalyst.errors import CatalystError
 from catalyst.ledger import Ledger, new_id
 from catalyst.log import configure_logging
+from catalyst.reconcile.engine import reconcile
 from catalyst.reconcile.ledger_book import ledger_positions
-from catalyst.reconcile.reconciler import reconcile
 from catalyst.risk.alerts import Alerter, alerter_from_settings
+from catalyst.risk.errors import MonitorAlreadyRunningError
 from catalyst.risk.event_alerts import MONITOR_SESSION_KINDS, RiskEventAlerts
+from catalyst.risk.limits import RiskLimits
 from catalyst.risk.monitor_daemon import CONNECT_RETRY_MAX, Monitor, MonitorConfig
 from catalyst.risk.monitor_pidfile import MonitorPidLock, running_monitors
-from catalyst.risk.risk_errors import MonitorAlreadyRunningError
-from catalyst.risk.risk_limits import RiskLimits
 
 log = structlog.get_logger(__name__)
 

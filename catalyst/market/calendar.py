@@ -44,8 +44,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from catalyst.market.errors import CalendarRangeError
 from catalyst.market.hk_timezone import HK_TZ, as_hk_date, to_hk
-from catalyst.market.market_errors import CalendarRangeError
 
 CALENDAR_FIRST_YEAR = 2012
 CALENDAR_LAST_YEAR = 2028
@@ -243,7 +243,7 @@ def _check_range(day: date) -> _Calendar:
     if not cal.first <= day <= cal.last:
         raise CalendarRangeError(
             f"{day} is outside the HKEX calendar Catalyst carries ({cal.first} to {cal.last}); "
-            "extend CALENDAR_FIRST_YEAR/CALENDAR_LAST_YEAR in catalyst/market/market_phase.py"
+            "extend CALENDAR_FIRST_YEAR/CALENDAR_LAST_YEAR in catalyst/market/calendar.py"
         )
     return cal
 

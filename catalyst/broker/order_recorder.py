@@ -22,7 +22,8 @@ from typing import Any
 
 import structlog
 
-from catalyst.broker.broker_reports import (
+from catalyst.broker.order_mapping import side_from_exec_side
+from catalyst.broker.report_log import (
     Report,
     ReportedCommission,
     ReportedError,
@@ -30,7 +31,6 @@ from catalyst.broker.broker_reports import (
     ReportedOrder,
     ReportedStatus,
 )
-from catalyst.broker.order_mapping import side_from_exec_side
 from catalyst.domain import OrderStatus, UnknownOrderStatusError
 from catalyst.domain.order_status import ACKNOWLEDGED, may_record
 from catalyst.ledger import Ledger, new_id

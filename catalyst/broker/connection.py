@@ -21,15 +21,15 @@ from typing import Any
 import structlog
 from ib_async import IB
 
-from catalyst.broker.broker_errors import (
+from catalyst.broker.errors import (
     AccountNotManagedError,
     BrokerNotConnectedError,
     BrokerTimeoutError,
     ClientIdInUseError,
     GatewayUnreachableError,
 )
-from catalyst.broker.broker_reports import BrokerReports
 from catalyst.broker.market_data_entitlements import market_data_type_code
+from catalyst.broker.report_log import BrokerReports
 
 log = structlog.get_logger(__name__)
 

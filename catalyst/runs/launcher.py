@@ -26,11 +26,11 @@ from catalyst.runs.notebook_runner import (
     ledger_hooks,
 )
 from catalyst.runs.parameter_checks import check_values
-from catalyst.runs.run_env import ENV_MODE
-from catalyst.runs.run_folder import check_kind
-from catalyst.runs.run_parameters import check_parameters, notebook_parameters, parse_pairs
-from catalyst.runs.run_preflight import preflight
-from catalyst.runs.runs_errors import BadRunParameterError
+from catalyst.runs.env import ENV_MODE
+from catalyst.runs.folder import check_kind
+from catalyst.runs.parameters import check_parameters, notebook_parameters, parse_pairs
+from catalyst.runs.preflight import preflight
+from catalyst.runs.errors import BadRunParameterError
 
 MODES = ("sim", "paper", "live")
 #: The settings' project root, pinned for the kernel (relative paths resolve against it).

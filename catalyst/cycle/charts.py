@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from catalyst.cycle.cycle_report import CycleReport
+from catalyst.cycle.report import CycleReport
 
 
 def empty_chart(title: str, note: str) -> go.Figure:

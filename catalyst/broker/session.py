@@ -38,8 +38,9 @@ from catalyst.broker.bracket_plan import (
 )
 from catalyst.broker.bracket_proof import check_leg, is_acknowledged
 from catalyst.broker.bracket_submit import BracketSubmitter, VerifiedBracket, ib_order, wire_leg
-from catalyst.broker.broker_connection import DEFAULT_RECONNECT_DELAYS, BrokerConnection
-from catalyst.broker.broker_errors import (
+from catalyst.broker.connection import DEFAULT_RECONNECT_DELAYS, BrokerConnection
+from catalyst.broker.contracts_cache import ContractsCache, SehkContract
+from catalyst.broker.errors import (
     BracketVerificationError,
     NotWholeLotsError,
     OrderNotFoundError,
@@ -47,13 +48,12 @@ from catalyst.broker.broker_errors import (
     ReadOnlySessionError,
     SymbolLockedError,
 )
-from catalyst.broker.broker_queries import AccountSnapshot, BrokerQueries, Quote
-from catalyst.broker.broker_records import LedgerRecorder, RiskHook
-from catalyst.broker.broker_reports import BrokerReports
-from catalyst.broker.contracts_cache import ContractsCache, SehkContract
 from catalyst.broker.exit_orders import DEFAULT_FLATTEN_TICKS, ExitOrder, marketable_limit
 from catalyst.broker.global_cancel import GlobalCancelResult, working_orders
 from catalyst.broker.order_latency import LatencyReport, latency_report
+from catalyst.broker.order_recorder import LedgerRecorder, RiskHook
+from catalyst.broker.queries import AccountSnapshot, BrokerQueries, Quote
+from catalyst.broker.report_log import BrokerReports
 from catalyst.broker.status_sync import StatusSync
 from catalyst.config import Settings
 from catalyst.domain import BracketIntent, OrderStatus, OrderType, Side

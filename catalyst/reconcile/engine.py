@@ -25,6 +25,11 @@ import pandas as pd
 import structlog
 
 from catalyst.reconcile.closeout import CloseOut, close_out
+from catalyst.reconcile.errors import (
+    ReconcileInputError,
+    ReconciliationFailedError,
+    TradingBlockedError,
+)
 from catalyst.reconcile.ledger_book import ledger_positions
 from catalyst.reconcile.order_adoption import AdoptionResult, adopt_orders, catalyst_orders
 from catalyst.reconcile.recon_diff import (
@@ -35,11 +40,6 @@ from catalyst.reconcile.recon_diff import (
     diff_positions,
     missing_executions,
     signed_quantity,
-)
-from catalyst.reconcile.reconcile_errors import (
-    ReconcileInputError,
-    ReconciliationFailedError,
-    TradingBlockedError,
 )
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from catalyst.runs.run_folder import ARCHIVE_PROBE, check_archive_dir
-from catalyst.runs.runs_errors import RunsError
+from catalyst.runs.folder import ARCHIVE_PROBE, check_archive_dir
+from catalyst.runs.errors import RunsError
 
 #: What to do about a ledger DuckDB cannot open, by what DuckDB said (the first match wins).
 _LEDGER_HINTS: tuple[tuple[str, str], ...] = (
@@ -61,7 +61,7 @@ def check_runs_dir(runs_dir: Path) -> None:
 
 def check_ledger(ledger: Any) -> None:
     """Open the ledger once (and migrate it): a damaged or unreachable file is refused here."""
-    from catalyst.ledger.ledger_errors import LedgerError
+    from catalyst.ledger.errors import LedgerError
 
     try:
         ledger.tables()

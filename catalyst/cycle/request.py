@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from catalyst.cycle.cycle_errors import CycleParameterError
+from catalyst.cycle.errors import CycleParameterError
 from catalyst.market import UnknownSymbolError, security, universe
-from catalyst.risk.risk_errors import RiskInputError
-from catalyst.risk.risk_limits import RiskLimits
+from catalyst.risk.errors import RiskInputError
+from catalyst.risk.limits import RiskLimits
 
 DEFAULT_STRATEGY = "catalyst-momentum"
 #: The most symbols a cycle scans when none are named (the shipped universe has 20; an imported

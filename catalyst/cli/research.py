@@ -12,7 +12,7 @@ import typer
 
 from catalyst.research.bar_import import import_bars
 from catalyst.research.bar_store import BarStore, default_bar_root
-from catalyst.research.research_errors import ResearchError
+from catalyst.research.errors import ResearchError
 
 bars_app = typer.Typer(
     help="Bar data for research: import CSV/Parquet files, show the cache.", no_args_is_help=True

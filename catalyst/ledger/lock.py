@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from catalyst.ledger.ledger_errors import LedgerBusyError
+from catalyst.ledger.errors import LedgerBusyError
 
 
 class LedgerFileLock:

@@ -18,7 +18,7 @@ import structlog
 
 from catalyst.cycle.outcome import CycleOutcome, ExitCode, most_urgent
 from catalyst.runs.manifest import Failure
-from catalyst.runs.run_summary import brackets_unproven
+from catalyst.runs.summary import brackets_unproven
 
 log = structlog.get_logger(__name__)
 

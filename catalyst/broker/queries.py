@@ -19,15 +19,14 @@ from typing import Any, TypeVar
 import pandas as pd
 import structlog
 
-from catalyst.broker.broker_connection import BrokerConnection
-from catalyst.broker.broker_errors import (
+from catalyst.broker.connection import BrokerConnection
+from catalyst.broker.contracts_cache import ContractsCache
+from catalyst.broker.errors import (
     BrokerError,
     BrokerPacingError,
     BrokerTimeoutError,
     MarketDataNotSubscribedError,
 )
-from catalyst.broker.broker_reports import BrokerReports, ReportedExecution, ReportedOrder, ReportedStatus
-from catalyst.broker.contracts_cache import ContractsCache
 from catalyst.broker.historical_pacing import HistoricalPacer
 from catalyst.broker.market_data_entitlements import (
     EntitlementNotice,
@@ -38,6 +37,7 @@ from catalyst.broker.market_data_entitlements import (
     refusal_message,
 )
 from catalyst.broker.order_mapping import decimal_from_wire, side_from_exec_side, side_from_ib_action
+from catalyst.broker.report_log import BrokerReports, ReportedExecution, ReportedOrder, ReportedStatus
 from catalyst.market import HK_TZ
 
 log = structlog.get_logger(__name__)

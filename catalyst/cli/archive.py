@@ -43,7 +43,7 @@ def _recorded(settings: Any) -> tuple[list[Any] | None, str | None]:
     try:
         return recorded_runs(Ledger(settings.ledger_path)), None
     except (CatalystError, OSError) as exc:
-        from catalyst.runs.run_preflight import ledger_hint
+        from catalyst.runs.preflight import ledger_hint
 
         return None, (
             f"{exc}\n          what to do: {ledger_hint(str(exc))}; "

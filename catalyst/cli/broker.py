@@ -24,7 +24,7 @@ from catalyst.errors import CatalystError
 from catalyst.ledger import Ledger
 from catalyst.risk.audit import DEFAULT_FILL_GRACE, Violation, read_audit_inputs
 from catalyst.risk.audit import audit as run_audit
-from catalyst.risk.risk_limits import RiskLimits
+from catalyst.risk.limits import RiskLimits
 
 broker_app = typer.Typer(
     help="The broker: account, positions, open orders, status sync.", no_args_is_help=True

@@ -19,32 +19,33 @@ import pandas as pd
 import structlog
 
 from catalyst.broker import BracketVerificationError, BrokerError, BrokerSession, VerifiedBracket
-from catalyst.broker.broker_queries import AccountSnapshot
+from catalyst.broker.queries import AccountSnapshot
 from catalyst.config.settings import Settings
 from catalyst.cycle.account_lease import lease_refused_report, release_account_lease, take_account_lease
-from catalyst.cycle.cycle_report import (
+from catalyst.cycle.outcome import ExitCode
+from catalyst.cycle.report import (
     CANDIDATE_COLUMNS,
     LEG_COLUMNS,
     REFUSED_COLUMNS,
     SENT_COLUMNS,
     CycleReport,
 )
-from catalyst.cycle.cycle_request import CycleRequest, limits_with_overrides
-from catalyst.cycle.outcome import ExitCode
+from catalyst.cycle.request import CycleRequest, limits_with_overrides
 from catalyst.cycle.rerun import ledger_numbering, split_resumed
 from catalyst.domain import BracketIntent, Candidate
 from catalyst.ledger import Ledger
-from catalyst.ledger.ledger_errors import LeaseHeldError
+from catalyst.ledger.errors import LeaseHeldError
 from catalyst.market import HK_TZ, accepts_new_orders, phase
-from catalyst.reconcile.reconcile_errors import TradingBlockedError
-from catalyst.reconcile.reconciler import AlertFn, BrokerReader, require_clean_start
+from catalyst.reconcile.engine import AlertFn, BrokerReader, require_clean_start
+from catalyst.reconcile.errors import TradingBlockedError
 from catalyst.research.bar_import import bars_from_records
-from catalyst.research.research_errors import StrategyOutputError
+from catalyst.research.errors import StrategyOutputError
 from catalyst.research.strategy_base import Strategy, last_prices
 from catalyst.research.strategy_registry import get_strategy
 from catalyst.risk.alerts import Severity, alerter_from_settings
 from catalyst.risk.decision import Decision, DecisionInputs, decide
 from catalyst.risk.event_alerts import AlertSink, RiskEventAlerts, alert_function
+from catalyst.risk.limits import RiskLimits
 from catalyst.risk.pretrade import (
     AccountView,
     PreTradeResult,
@@ -52,8 +53,7 @@ from catalyst.risk.pretrade import (
     positions_by_symbol,
     record_rejections,
 )
-from catalyst.risk.risk_limits import RiskLimits
-from catalyst.risk.risk_state import load_risk_state, require_account
+from catalyst.risk.state import load_risk_state, require_account
 
 log = structlog.get_logger(__name__)
 

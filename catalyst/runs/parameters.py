@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from catalyst.runs.runs_errors import BadRunParameterError
+from catalyst.runs.errors import BadRunParameterError
 
 #: Parameters the runner injects into every notebook itself.
 RUNNER_PARAMETERS = ("mode", "run_id")

@@ -9,8 +9,8 @@ import typer
 
 from catalyst.config import ConfigError, load_settings
 from catalyst.market import HK_TZ, MarketError
-from catalyst.market.market_phase import Phase, TradingDay
-from catalyst.market.market_snapshot import MarketSnapshot, market_snapshot
+from catalyst.market.calendar import Phase, TradingDay
+from catalyst.market.snapshot import MarketSnapshot, market_snapshot
 
 market_app = typer.Typer(
     help="HKEX market rules: phase, sessions, board lots and ticks.", no_args_is_help=True

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from catalyst.risk.risk_errors import RiskInputError
+from catalyst.risk.errors import RiskInputError
 
 MissingProtection = Literal["recreate", "flatten"]
 

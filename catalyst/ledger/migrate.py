@@ -13,7 +13,7 @@ from importlib import resources
 
 import duckdb
 
-from catalyst.ledger.ledger_errors import LedgerMigrationError
+from catalyst.ledger.errors import LedgerMigrationError
 
 _NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 

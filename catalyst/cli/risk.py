@@ -17,10 +17,10 @@ from catalyst.cli.error_translation import describe
 from catalyst.config import ConfigError, Settings, load_settings
 from catalyst.errors import CatalystError
 from catalyst.ledger import Ledger
+from catalyst.risk.errors import AccountAmbiguousError
 from catalyst.risk.known_accounts import choose_account, known_accounts
 from catalyst.risk.monitor_pidfile import running_monitor_pid
-from catalyst.risk.risk_errors import AccountAmbiguousError
-from catalyst.risk.risk_state import load_risk_state, reset_breaker, unlock_symbol
+from catalyst.risk.state import load_risk_state, reset_breaker, unlock_symbol
 
 risk_app = typer.Typer(help="Risk state: the circuit breaker's halt and symbol locks.", no_args_is_help=True)
 
