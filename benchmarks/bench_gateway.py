@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.benchmarks_md import write_section
-from catalyst.sim.sim_launcher import GatewayHandle, start_gateway
+from catalyst.sim.launcher import GatewayHandle, start_gateway
 from catalyst.sim.wire_framing import FrameReader, encode_frame, encode_raw_frame, split_fields
 
 CLOCK = "2026-11-24T10:00:00+08:00"

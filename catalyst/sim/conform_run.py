@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from catalyst.sim.behaviour import behaviour_from_specs
 from catalyst.sim.capture_file import Capture, check_replayable, read_capture
 from catalyst.sim.capture_replay import replay_capture
 from catalyst.sim.conform import ConformReport, compare
-from catalyst.sim.sim_behaviour import behaviour_from_specs
-from catalyst.sim.sim_launcher import start_gateway
+from catalyst.sim.launcher import start_gateway
 
 #: zone names a gateway may give in its handshake time, and their UTC offsets
 _ZONES = {

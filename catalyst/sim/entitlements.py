@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from catalyst.sim.sim_errors import FaultParameterError
+from catalyst.sim.errors import FaultParameterError
 
 FAULT_NAME = "no-market-data"
 

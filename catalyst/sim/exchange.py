@@ -1,7 +1,7 @@
 """The simulated SEHK exchange behind the gateway, with IB's order handling in front of it.
 
 Pure and synchronous: the protocol server calls it from one asyncio loop and encodes the
-:mod:`~catalyst.sim.sim_model` events it returns. Every public call first brings the market up to
+:mod:`~catalyst.sim.model` events it returns. Every public call first brings the market up to
 the simulated clock (prints, stop triggers, fills, the lunch break, DAY expiry) and returns those
 events first.
 
@@ -33,7 +33,7 @@ How orders live (IB on SEHK, ``tws-protocol.md`` §5-§6, ``hkex-rules.md`` §1-
 * Every execution is charged through ``catalyst.market.fees`` (see ``sim_charges``), and moves
   the account's cash, position, average cost and realized P&L (``sim_accounts``).
 
-Choices where IB is not certain are settings of :class:`~catalyst.sim.sim_behaviour.SimBehaviour`.
+Choices where IB is not certain are settings of :class:`~catalyst.sim.behaviour.SimBehaviour`.
 Fixed simplifications: a parent cancelled or expired after a partial fill leaves its children
 working for the filled quantity; a cash account rejects a sell larger than the long position at
 placement; modifying a filled order gives 104, a cancelled one 201; ``executions()`` and
@@ -55,14 +55,14 @@ import structlog
 from catalyst.market import HK_TZ, ladder, may_cancel, snap_to_tick, to_hk
 from catalyst.market.calendar import CONTINUOUS_PHASES, TradingDay, phase, session_for
 from catalyst.market.order_rules import LUNCH_CANCELS_FROM
-from catalyst.sim.sim_accounts import AccountBook
-from catalyst.sim.sim_behaviour import SimBehaviour
-from catalyst.sim.sim_charges import execution_charges
-from catalyst.sim.sim_clock import SimClock
-from catalyst.sim.sim_contracts import BY_CON_ID, LISTINGS, MARKET_RULE_IDS, ListedStock, session_hours
-from catalyst.sim.sim_errors import UnknownAccountError, UnknownSimContractError
-from catalyst.sim.sim_faults import FaultBoard
-from catalyst.sim.sim_model import (
+from catalyst.sim.accounts import AccountBook
+from catalyst.sim.behaviour import SimBehaviour
+from catalyst.sim.charges import execution_charges
+from catalyst.sim.clock import SimClock
+from catalyst.sim.contracts import BY_CON_ID, LISTINGS, MARKET_RULE_IDS, ListedStock, session_hours
+from catalyst.sim.errors import UnknownAccountError, UnknownSimContractError
+from catalyst.sim.faults import FaultBoard
+from catalyst.sim.model import (
     CANCELLED,
     FILLED,
     INACTIVE,
@@ -86,7 +86,7 @@ from catalyst.sim.sim_model import (
     SimExecution,
     SimOrder,
 )
-from catalyst.sim.sim_order_rules import (
+from catalyst.sim.order_rules import (
     MSG_NO_SECURITY,
     STOP_TYPES,
     TIFS,
@@ -97,8 +97,8 @@ from catalyst.sim.sim_order_rules import (
     rejected,
     whole_quantity,
 )
-from catalyst.sim.sim_prices import MILLI, DayPath, PriceModel, from_epoch, unit_hash
-from catalyst.sim.sim_state import OrderExt, Snapshot, StateStore
+from catalyst.sim.prices import MILLI, DayPath, PriceModel, from_epoch, unit_hash
+from catalyst.sim.state import OrderExt, Snapshot, StateStore
 
 log = structlog.get_logger(__name__)
 
@@ -1221,7 +1221,7 @@ class Exchange:
 
         ``use_rth`` makes no difference: only continuous trading prints. See ``sim_bars``.
         """
-        from catalyst.sim.sim_bars import bar_window
+        from catalyst.sim.bars import bar_window
 
         stock = self._listing(symbol, None)
         if stock is None:

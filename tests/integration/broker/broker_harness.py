@@ -23,8 +23,8 @@ import pytest
 from catalyst.broker import BrokerSession
 from catalyst.config import BrokerSettings, PathSettings, Settings
 from catalyst.ledger import Ledger
-from catalyst.sim.sim_control import GatewayControl
-from catalyst.sim.sim_launcher import start_gateway
+from catalyst.sim.control import GatewayControl
+from catalyst.sim.launcher import start_gateway
 
 SIM_ACCOUNT = "DU0000001"
 #: A Tuesday morning in continuous trading (HK time): fills happen, DAY orders stay alive.

@@ -20,8 +20,8 @@ from catalyst.market import HK_TZ
 from catalyst.research.bar_download import download_bars
 from catalyst.research.bar_import import ImportReport, bars_from_records
 from catalyst.research.bar_store import BarStore
-from catalyst.sim.sim_launcher import GatewayHandle, start_gateway
-from catalyst.sim.sim_prices import PriceModel
+from catalyst.sim.launcher import GatewayHandle, start_gateway
+from catalyst.sim.prices import PriceModel
 
 pytestmark = [pytest.mark.integration]
 

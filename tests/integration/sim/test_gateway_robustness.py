@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from ib_async import LimitOrder, Stock
 from sim_gateway_helpers import TRADING_CLOCK, connect, wait_until
 
-from catalyst.sim.sim_launcher import GatewayHandle, start_gateway
+from catalyst.sim.launcher import GatewayHandle, start_gateway
 from catalyst.sim.wire_framing import FrameReader, encode_frame, encode_raw_frame, split_fields
 
 pytestmark = pytest.mark.integration

@@ -18,8 +18,8 @@ import pytest
 from other_ib_clients import IB_INSYNC, IBAPI_981, IBAPI_CURRENT, OtherClient, reference_problems, run_session
 from sim_gateway_helpers import TRADING_CLOCK, next_client_id
 
-from catalyst.sim.sim_contracts import LISTINGS
-from catalyst.sim.sim_launcher import GatewayHandle, start_gateway
+from catalyst.sim.contracts import LISTINGS
+from catalyst.sim.launcher import GatewayHandle, start_gateway
 
 pytestmark = pytest.mark.integration
 

@@ -8,9 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from catalyst.market import HK_TZ, quotation_limit
+from catalyst.sim.behaviour import SimBehaviour
 from catalyst.sim.exchange import Exchange
-from catalyst.sim.sim_behaviour import SimBehaviour
-from catalyst.sim.sim_model import (
+from catalyst.sim.model import (
     Executed,
     OrderChanged,
     OrderRejected,

@@ -12,9 +12,9 @@ from decimal import Decimal
 from engine_support import ACCOUNT, changes, errors, fills, make_exchange, order, place_bracket, status_of
 
 from catalyst.market import HK_TZ, snap_to_tick, ticks_from
+from catalyst.sim.behaviour import SimBehaviour, behaviour_from_specs
 from catalyst.sim.exchange import Exchange
-from catalyst.sim.sim_behaviour import SimBehaviour, behaviour_from_specs
-from catalyst.sim.sim_model import OrderRejected
+from catalyst.sim.model import OrderRejected
 
 DAY = (2026, 11, 24)  # the engine tests' Tuesday
 

@@ -8,7 +8,7 @@ import pytest
 from engine_support import deep_bid, make_exchange, order
 
 from catalyst.sim.exchange import Exchange
-from catalyst.sim.sim_model import TERMINAL_STATUSES, SimOrder
+from catalyst.sim.model import TERMINAL_STATUSES, SimOrder
 
 
 @pytest.fixture

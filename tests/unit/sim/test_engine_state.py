@@ -10,10 +10,10 @@ import pytest
 from engine_support import ACCOUNT, MORNING, changes, fills, make_exchange, order, place_bracket
 
 from catalyst.sim import exchange as exchange_module
+from catalyst.sim.behaviour import SimBehaviour
+from catalyst.sim.errors import SimClockError
 from catalyst.sim.exchange import Exchange
-from catalyst.sim.sim_behaviour import SimBehaviour
-from catalyst.sim.sim_errors import SimClockError
-from catalyst.sim.sim_model import Executed, FaultFired, PositionChanged
+from catalyst.sim.model import Executed, FaultFired, PositionChanged
 
 
 def _busy_exchange(state: Path) -> Exchange:

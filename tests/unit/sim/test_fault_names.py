@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import catalyst
-from catalyst.sim.sim_connection_faults import ConnectionFaults, connectivity_params, parse_fault_spec
-from catalyst.sim.sim_errors import FaultParameterError, UnknownFaultError
-from catalyst.sim.sim_faults import FAULT_NAMES, FaultBoard
+from catalyst.sim.connection_faults import ConnectionFaults, connectivity_params, parse_fault_spec
+from catalyst.sim.errors import FaultParameterError, UnknownFaultError
+from catalyst.sim.faults import FAULT_NAMES, FaultBoard
 
 
 def test_only_sim_errors_defines_an_unknown_fault_error() -> None:
@@ -21,7 +21,7 @@ def test_only_sim_errors_defines_an_unknown_fault_error() -> None:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
         if isinstance(node, ast.ClassDef) and node.name == "UnknownFaultError"
     ]
-    assert homes == ["sim/sim_errors.py"]
+    assert homes == ["sim/errors.py"]
 
 
 def test_engine_server_and_spec_parser_refuse_an_unknown_fault_alike() -> None:

@@ -12,8 +12,8 @@ from ib_async.decoder import Decoder
 
 from catalyst.sim import entitlements as ent
 from catalyst.sim import wire_encode as enc
-from catalyst.sim.sim_errors import FaultParameterError
-from catalyst.sim.sim_faults import FAULT_NAMES, FaultBoard
+from catalyst.sim.errors import FaultParameterError
+from catalyst.sim.faults import FAULT_NAMES, FaultBoard
 
 ALL: dict[str, dict[str, object]] = {"no-market-data": {}}
 ONLY_700: dict[str, dict[str, object]] = {"no-market-data": {"symbols": "700,0005"}}

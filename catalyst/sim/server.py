@@ -21,10 +21,10 @@ from typing import Any, ClassVar
 import structlog
 
 from catalyst.sim import entitlements
-from catalyst.sim import sim_model as m
+from catalyst.sim import model as m
 from catalyst.sim import wire_decode as dec
 from catalyst.sim import wire_encode as enc
-from catalyst.sim.sim_connection_faults import (
+from catalyst.sim.connection_faults import (
     ALL_FAULTS,
     CONNECTION_FAULTS,
     ENGINE_FAULTS,
@@ -33,16 +33,7 @@ from catalyst.sim.sim_connection_faults import (
     connectivity_params,
     unknown_fault,
 )
-from catalyst.sim.sim_errors import FaultParameterError
-from catalyst.sim.sim_wire_views import (
-    contract_details_of,
-    hk_time_text,
-    parse_end_datetime,
-    wire_bar_of,
-    wire_contract_of,
-    wire_execution_of,
-    wire_order_of,
-)
+from catalyst.sim.errors import FaultParameterError
 from catalyst.sim.wire_framing import (
     GREETING,
     SERVER_VERSION,
@@ -54,6 +45,15 @@ from catalyst.sim.wire_framing import (
     split_fields,
 )
 from catalyst.sim.wire_versions import for_session
+from catalyst.sim.wire_views import (
+    contract_details_of,
+    hk_time_text,
+    parse_end_datetime,
+    wire_bar_of,
+    wire_contract_of,
+    wire_execution_of,
+    wire_order_of,
+)
 
 log = structlog.get_logger(__name__)
 

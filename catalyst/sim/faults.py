@@ -11,7 +11,7 @@ simulator does not know, whichever layer meets it.
 
 from __future__ import annotations
 
-from catalyst.sim.sim_errors import UnknownFaultError
+from catalyst.sim.errors import UnknownFaultError
 
 ENGINE_FAULT_NAMES = ("drop-children", "reject-children", "partial-fills", "drift")
 SERVER_FAULT_NAMES = ("latency", "disconnect", "restart", "pacing", "connectivity")

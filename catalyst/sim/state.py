@@ -24,10 +24,10 @@ from typing import Any
 
 import duckdb
 
-from catalyst.sim.sim_accounts import AccountBook, Holding
-from catalyst.sim.sim_charges import OrderCosts
-from catalyst.sim.sim_errors import SimStateError
-from catalyst.sim.sim_model import OrderRequest, SimExecution, SimOrder
+from catalyst.sim.accounts import AccountBook, Holding
+from catalyst.sim.charges import OrderCosts
+from catalyst.sim.errors import SimStateError
+from catalyst.sim.model import OrderRequest, SimExecution, SimOrder
 
 SCHEMA_VERSION = "1"
 

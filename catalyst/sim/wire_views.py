@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from catalyst.market.hk_timezone import HK_TZ
-from catalyst.sim import sim_model as m
+from catalyst.sim import model as m
 from catalyst.sim import wire_encode as enc
 
 HK_ZONE_NAME = "Asia/Hong_Kong"
