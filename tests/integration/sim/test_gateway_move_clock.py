@@ -119,7 +119,8 @@ def test_clock_to_a_later_time_of_day_sets_that_hk_time_today(frozen: GatewayHan
 
 
 def test_moving_the_clock_backwards_is_refused_and_changes_nothing(frozen: GatewayHandle) -> None:
-    assert _gateway(frozen, "clock", "--advance", "1m").exit_code == 0  # past TRADING_CLOCK, whatever ran first
+    # Past TRADING_CLOCK whichever test of this module ran first on this worker.
+    assert _gateway(frozen, "clock", "--advance", "1m").exit_code == 0
     before = _clock(frozen)
     _refused(_gateway(frozen, "clock", "--to", TRADING_CLOCK), "cannot go back", "--fresh")
     assert _clock(frozen) == before
