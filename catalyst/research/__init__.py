@@ -9,6 +9,7 @@ from catalyst.research.backtest_result import BacktestResult
 from catalyst.research.backtester import BacktestConfig, backtest_day, backtest_day_verdict, run_backtest
 from catalyst.research.bar_download import download_bars
 from catalyst.research.bar_import import ImportReport, bars_from_records, import_bars, normalize_bars
+from catalyst.research.bar_provenance import bar_summary, data_type_note, data_type_of
 from catalyst.research.bar_store import BarStore, default_bar_root
 from catalyst.research.momentum import MomentumParams, MomentumStrategy
 from catalyst.research.strategy_base import Strategy, candidates_from_signals
@@ -28,9 +29,12 @@ __all__ = [
     "Strategy",
     "backtest_day",
     "backtest_day_verdict",
+    "bar_summary",
     "bars_from_records",
     "candidates_from_signals",
     "compare_equity",
+    "data_type_note",
+    "data_type_of",
     "default_bar_root",
     "download_bars",
     "get_strategy",

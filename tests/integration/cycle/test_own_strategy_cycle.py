@@ -106,6 +106,20 @@ def test_a_strategy_in_the_projects_folder_is_listed_traded_and_hashed_in_the_ma
     assert recorded["params"] == {"stop_pct": 0.015, "target_pct": 0.02}
     assert recorded["sources"] == {str(source.resolve()): hashlib.sha256(source.read_bytes()).hexdigest()}
 
+    # The trader edits the strategy afterwards: the review's replay of that cycle is not the cycle's
+    # code any more, and the review says so instead of comparing as if it were.
+    source.write_text(ALWAYS_700.replace("0.02\n", "0.03\n"), encoding="utf-8")
+    review = project.catalyst("review", "--no-progress", "-p", "day", SIM_CLOCK[:10])
+    assert review.returncode == 0, f"{review.stdout}\n{review.stderr}"
+    folder = Path(
+        next(ln for ln in review.stdout.splitlines() if ln.startswith("Run folder:")).split(":", 1)[1].strip()
+    )
+    html = (folder / "review.html").read_text(encoding="utf-8")
+    assert "strategy &#x27;always-700&#x27; changed since the cycle" in html or (
+        "strategy 'always-700' changed since the cycle" in html
+    ), "the review names the changed code"
+    assert recorded["fingerprint"][:12] in html
+
 
 def test_a_strategy_that_raises_is_an_error_naming_it_and_nothing_is_sent(project: CliProject) -> None:
     (project.root / "strategies" / "broken.py").write_text(RAISES, encoding="utf-8")
