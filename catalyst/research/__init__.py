@@ -14,7 +14,7 @@ from catalyst.research.bar_store import BarStore, default_bar_root
 from catalyst.research.momentum import MomentumParams, MomentumStrategy
 from catalyst.research.strategy_base import Strategy, candidates_from_signals
 from catalyst.research.strategy_registry import get_strategy, list_strategies, register_strategy
-from catalyst.research.sweeps import sweep, walk_forward
+from catalyst.research.sweeps import compare_sets, compare_table, sweep, walk_forward
 from catalyst.research.tearsheet import compare_equity, stats_table, tearsheet, write_tearsheet
 from catalyst.risk.position_sizing import size_candidate, size_candidates
 
@@ -33,6 +33,8 @@ __all__ = [
     "bars_from_records",
     "candidates_from_signals",
     "compare_equity",
+    "compare_sets",
+    "compare_table",
     "data_type_note",
     "data_type_of",
     "default_bar_root",

@@ -70,7 +70,27 @@ def _research(values: Mapping[str, Any], settings: Any) -> None:
         raise BadRunParameterError(
             f"sweep_executor must be one of {', '.join(_SWEEP_EXECUTORS)}, got {values['sweep_executor']!r}"
         )
-    get_strategy(values["strategy"], **dict(values["params"]))
+    _research_parameter_sets(values)
+
+
+def _research_parameter_sets(values: Mapping[str, Any]) -> None:
+    """The strategy with its ``params``, and with each ``compare`` set and ``grid`` point on top."""
+    from catalyst.research.strategy_registry import get_strategy
+    from catalyst.research.sweeps import grid_points
+
+    base = dict(values["params"])
+    get_strategy(values["strategy"], **base)
+    sets = values.get("compare") or []
+    if not isinstance(sets, list) or not all(isinstance(p, dict) for p in sets):
+        raise BadRunParameterError(f"compare must be a list of parameter sets (JSON objects), got {sets!r}")
+    grid = values.get("grid") or {}
+    if not isinstance(grid, dict):
+        raise BadRunParameterError(f"grid must map parameter names to lists of values, got {grid!r}")
+    for where, point in [*(("compare", p) for p in sets), *(("grid", p) for p in grid_points(grid))]:
+        try:
+            get_strategy(values["strategy"], **{**base, **point})
+        except CatalystError as exc:
+            raise BadRunParameterError(f"{where} set {point}: {exc}") from exc
 
 
 #: Per run kind: the check, and the names it reads (a notebook that lacks one is not checked).
