@@ -10,6 +10,7 @@ from catalyst.research.backtester import BacktestConfig, backtest_day, backtest_
 from catalyst.research.bar_download import download_bars
 from catalyst.research.bar_import import ImportReport, bars_from_records, import_bars, normalize_bars
 from catalyst.research.bar_provenance import bar_summary, data_type_note, data_type_of
+from catalyst.research.bar_sources import research_bars
 from catalyst.research.bar_store import BarStore, default_bar_root
 from catalyst.research.momentum import MomentumParams, MomentumStrategy
 from catalyst.research.strategy_base import Strategy, candidates_from_signals
@@ -44,6 +45,7 @@ __all__ = [
     "list_strategies",
     "normalize_bars",
     "register_strategy",
+    "research_bars",
     "run_backtest",
     "size_candidate",
     "size_candidates",

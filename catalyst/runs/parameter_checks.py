@@ -17,7 +17,6 @@ from catalyst.runs.errors import BadRunParameterError
 
 Check = Callable[[Mapping[str, Any], Any], None]
 
-_DATA_SOURCES = ("sim", "cache", "file", "broker")
 _SWEEP_EXECUTORS = ("serial", "process", "dask")
 
 
@@ -48,6 +47,7 @@ def _review(values: Mapping[str, Any], settings: Any) -> None:
 
 def _research(values: Mapping[str, Any], settings: Any) -> None:
     from catalyst.market import security
+    from catalyst.research.bar_sources import DATA_SOURCES
     from catalyst.research.strategy_registry import get_strategy
 
     for raw in str(values["symbols"]).split(","):
@@ -60,9 +60,9 @@ def _research(values: Mapping[str, Any], settings: Any) -> None:
             raise BadRunParameterError(f"{name} must be YYYY-MM-DD, got {values[name]!r}") from None
     if values["start"] > values["end"]:
         raise BadRunParameterError(f"start {values['start']} is after end {values['end']}")
-    if values["data_source"] not in _DATA_SOURCES:
+    if values["data_source"] not in DATA_SOURCES:
         raise BadRunParameterError(
-            f"data_source must be one of {', '.join(_DATA_SOURCES)}, got {values['data_source']!r}"
+            f"data_source must be one of {', '.join(DATA_SOURCES)}, got {values['data_source']!r}"
         )
     if values["data_source"] == "file" and not values["bars_file"]:
         raise BadRunParameterError("data_source file needs -p bars_file PATH")

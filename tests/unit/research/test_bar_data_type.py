@@ -110,3 +110,35 @@ def test_download_labels_the_cache_with_what_the_broker_served(tmp_path: Path) -
     got, _ = asyncio.run(download_bars(fetch, ["700"], date(2025, 3, 3), date(2025, 3, 4), store))
     assert got.attrs["data_types"] == {"700": "delayed"}
     assert store.read(["700"]).attrs["data_types"] == {"700": "delayed"}  # a later reader still knows
+
+
+def test_the_research_notebooks_sources_label_what_they_give(tmp_path: Path) -> None:
+    from catalyst.config import Settings
+    from catalyst.research import research_bars
+
+    store = BarStore(tmp_path / "bars")
+    simulated, report = asyncio.run(
+        research_bars("sim", ["700"], date(2025, 3, 3), date(2025, 3, 3), settings=Settings(), store=store)
+    )
+    assert report is not None and len(simulated) == 330  # one session of one-minute bars
+    assert data_type_of(simulated) == "synthetic"
+    store.write(simulated)
+    cached, none = asyncio.run(
+        research_bars("cache", ["700"], date(2025, 3, 3), date(2025, 3, 3), settings=Settings(), store=store)
+    )
+    assert none is None and data_type_of(cached) == "synthetic"  # the cache kept the label
+
+
+def test_an_unknown_research_source_or_a_file_source_without_a_file_is_refused(tmp_path: Path) -> None:
+    from catalyst.config import Settings
+    from catalyst.research import research_bars
+    from catalyst.research.errors import BarImportError
+
+    store = BarStore(tmp_path / "bars")
+    day = date(2025, 3, 3)
+    with pytest.raises(
+        BarImportError, match="data_source must be one of sim, cache, file, broker, got 'yahoo'"
+    ):
+        asyncio.run(research_bars("yahoo", ["700"], day, day, settings=Settings(), store=store))
+    with pytest.raises(BarImportError, match="data_source file needs bars_file"):
+        asyncio.run(research_bars("file", ["700"], day, day, settings=Settings(), store=store))
