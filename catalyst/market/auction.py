@@ -162,9 +162,11 @@ def band_problem(price: Decimal, reference: Decimal, fraction: Decimal = CAS_BAN
         return None
     low, high = band(reference, fraction)
     what = "reference price" if fraction == CAS_BAND else "previous close"
+    pct = (fraction * 100).normalize()
     return (
         f"The at-auction limit price {price} is outside the HKEX auction price limit of "
-        f"+/-{(fraction * 100).normalize():f}% of the {what} {reference} (accepted: {low.normalize():f} to {high.normalize():f})"
+        f"+/-{pct:f}% of the {what} {reference} "
+        f"(accepted: {low.normalize():f} to {high.normalize():f})"
     )
 
 

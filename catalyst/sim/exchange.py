@@ -53,9 +53,29 @@ import numpy as np
 import structlog
 
 from catalyst.market import HK_TZ, ladder, may_cancel, snap_to_tick, to_hk
+from catalyst.market.auction import (
+    CAS_BAND,
+    POS_BAND,
+    AuctionOrder,
+    band_problem,
+    carried_into_cas,
+    cas_input_open,
+    match,
+    pos_input_open,
+)
 from catalyst.market.calendar import CONTINUOUS_PHASES, TradingDay, phase, session_for
 from catalyst.market.order_rules import LUNCH_CANCELS_FROM
 from catalyst.sim.accounts import AccountBook
+from catalyst.sim.auction_book import (
+    cas_close_at,
+    cas_crowd_price,
+    cas_reference,
+    crowd_orders,
+    crowd_shares,
+    pos_crowd_price,
+    pos_match_at,
+    pos_reference,
+)
 from catalyst.sim.behaviour import SimBehaviour
 from catalyst.sim.charges import execution_charges
 from catalyst.sim.clock import SimClock
@@ -87,6 +107,8 @@ from catalyst.sim.model import (
     SimOrder,
 )
 from catalyst.sim.order_rules import (
+    AUCTION_TIF,
+    AUCTION_TYPES,
     MSG_NO_SECURITY,
     STOP_TYPES,
     TIFS,
@@ -112,6 +134,8 @@ CLOCK_SAVE_SECONDS = 5.0  # wall seconds between saves when only the clock moved
 ACCOUNT_PUSH_SECONDS = 180.0  # simulated seconds between account-value refreshes while holding stock
 SAVE_INTERVAL = 0.25  # wall seconds: changes are saved by the first call after this much time
 HELD_QUOTATION = "quotation"  # whyHeld of a LMT held beyond the quotation rule (simulator's choice)
+AUCTION_LIQUIDITY = 1  # lastLiquidity of an auction execution ("added"; what IB reports is [U])
+EXPIRING_TIFS = ("DAY", AUCTION_TIF)  # end with the day (an at-auction order is a day order)
 
 
 def _copy(o: SimOrder) -> SimOrder:
@@ -299,15 +323,27 @@ class Exchange:
     def _next_boundary(self, after: float) -> float | None:
         for td in self._sessions_from(after):
             lunch_cancels = td.break_start + LUNCH_CANCELS_FROM if td.break_start is not None else None
-            for b in (td.open, lunch_cancels, td.break_end, td.auction_end):
+            pos_match, cas_close = self._auction_times(td)
+            for b in (pos_match, td.open, lunch_cancels, td.break_end, cas_close, td.auction_end):
                 if b is not None and b.timestamp() > after:
                     return b.timestamp()
         return None
+
+    def _auction_times(self, td: TradingDay) -> tuple[datetime | None, datetime | None]:
+        """(POS match, CAS close) of ``td`` when the auctions match (``auction_fills``), else Nones."""
+        if not self.behaviour.auction_fills:
+            return None, None
+        return pos_match_at(self.seed, td), cas_close_at(self.seed, td)
 
     def _boundary(self, t: float) -> list[SimEvent]:
         td = session_for(from_epoch(t).date())
         assert td is not None
         events: list[SimEvent] = self._carry_out_pending_cancels(t)
+        pos_match, cas_close = self._auction_times(td)
+        if pos_match is not None and t == pos_match.timestamp():
+            events += self._match_auctions(td, t, closing=False)
+        if cas_close is not None and t == cas_close.timestamp():
+            events += self._match_auctions(td, t, closing=True)
         if t == td.auction_end.timestamp():
             events += self._expire_day_orders(t)
             return events
@@ -325,7 +361,7 @@ class Exchange:
         expiring = [
             o
             for o in self._live()
-            if o.tif == "DAY" and o.submitted_at is not None and o.submitted_at <= when
+            if o.tif in EXPIRING_TIFS and o.submitted_at is not None and o.submitted_at <= when
         ]
         expiring.sort(key=lambda o: (o.parent_perm_id != 0, o.perm_id))
         for o in expiring:
@@ -340,6 +376,158 @@ class Exchange:
                 completed_status="Cancelled: DAY order expired at the close",
             )
         return events
+
+    # --- the auctions (rules: catalyst.market.auction; crowd and times: catalyst.sim.auction_book)
+
+    def _match_auctions(self, td: TradingDay, t: float, *, closing: bool) -> list[SimEvent]:
+        """Match the closing auction (``closing``) or the pre-opening session of every security with
+        client orders in it; after the POS, carry its leftovers into continuous trading."""
+        books: dict[str, list[SimOrder]] = {}
+        for o in self._live():
+            if self._in_auction(o, closing=closing):
+                books.setdefault(o.symbol, []).append(o)
+        events: list[SimEvent] = []
+        for symbol, members in books.items():
+            events += self._match_book(symbol, members, td, t, closing=closing)
+        if not closing:
+            events += self._after_pos(td, t)
+        return events
+
+    def _in_auction(self, o: SimOrder, *, closing: bool) -> bool:
+        """An at-auction order waiting for this auction, or (CAS) a DAY limit still working."""
+        ext = self._ext[o.perm_id]
+        stock = self.prices.listing(o.symbol)
+        if o.is_done or o.status not in (SUBMITTED, PENDING_CANCEL):
+            return False
+        if o.tif == AUCTION_TIF and not ext.working:
+            return stock.cas_eligible if closing else stock.pos_eligible
+        if not closing or not stock.cas_eligible:
+            return False
+        return o.tif in EXPIRING_TIFS and ext.working and ext.limit is not None
+
+    def _auction_limit(self, o: SimOrder) -> Decimal | None:
+        ext = self._ext[o.perm_id]
+        if ext.working:
+            return ext.limit
+        return o.lmt_price if o.order_type == "LMT" else None
+
+    def _match_book(
+        self, symbol: str, members: list[SimOrder], td: TradingDay, t: float, *, closing: bool
+    ) -> list[SimEvent]:
+        """One security's auction: the client's orders and the crowd, matched at one price."""
+        if closing:
+            reference = cas_reference(self.prices, symbol, td)
+            crowd_price = cas_crowd_price(self.prices, symbol, td, reference)
+            members = [o for o in members if self._carried(o, reference)]
+        else:
+            reference = pos_reference(self.prices, symbol, td)
+            crowd_price = pos_crowd_price(self.prices, symbol, td, reference)
+        book = [
+            AuctionOrder(
+                o.perm_id,
+                "BUY" if o.action == "BUY" else "SELL",
+                self._fillable(o),
+                self._auction_limit(o),
+                float(o.perm_id),  # perm ids rise with entry: HKEX's time priority
+            )
+            for o in members
+            if self._fillable(o) > 0
+        ]
+        if not book:
+            return []
+        result = match([*book, *crowd_orders(crowd_price, crowd_shares(self.prices, symbol, td))], reference)
+        log.info(
+            "sim.auction.matched",
+            auction="CAS" if closing else "POS",
+            symbol=symbol,
+            reference=str(reference),
+            price=str(result.price),
+            volume=result.volume,
+            orders=[o.perm_id for o in members],
+        )
+        events: list[SimEvent] = []
+        for o in members:
+            qty = min(result.fills.get(o.perm_id, 0), self._fillable(o))
+            if qty > 0 and not o.is_done:
+                events += self._fill(o, qty, result.price, t, liquidity=AUCTION_LIQUIDITY)
+        return events
+
+    def _carried(self, o: SimOrder, reference: Decimal) -> bool:
+        """At-auction orders are in the CAS; a working limit only within the +-5 % band."""
+        limit = self._auction_limit(o)
+        if o.tif == AUCTION_TIF and not self._ext[o.perm_id].working:
+            return True
+        if limit is None or not carried_into_cas(limit, reference):
+            log.info("sim.auction.not_carried", perm_id=o.perm_id, limit=str(limit), reference=str(reference))
+            return False
+        return True
+
+    def _after_pos(self, td: TradingDay, t: float) -> list[SimEvent]:
+        """Unfilled at-auction limits carry into continuous trading at their price (from 09:30);
+        unfilled at-auction orders are cancelled (``hkex-rules.md`` §3)."""
+        events: list[SimEvent] = []
+        for o in self._live():
+            ext = self._ext[o.perm_id]
+            if o.tif != AUCTION_TIF or ext.working or o.is_done:
+                continue
+            if o.order_type == "LMT" and o.lmt_price is not None:
+                ext.working = True
+                ext.limit = o.lmt_price
+                ext.watch_from = int(td.open.timestamp())
+                self._dirty.add(o.perm_id)
+                log.info("sim.auction.carried_into_continuous", perm_id=o.perm_id, limit=str(o.lmt_price))
+            else:
+                events += self._cancel(
+                    o,
+                    t,
+                    pending=False,
+                    send_202=True,
+                    completed_status="Cancelled: at-auction order unfilled in the pre-opening session",
+                )
+        return events
+
+    def _auction_entry_problem(self, req: OrderRequest, stock: ListedStock, t: float) -> OrderProblem | None:
+        """Why an at-auction (limit) order cannot join an auction now, or None."""
+        if not self.behaviour.auction_fills:
+            return OrderProblem(
+                201,
+                rejected("At-auction orders (TIF AUC) need the simulator's auction matching (auction_fills)"),
+            )
+        if req.order_type not in AUCTION_TYPES or req.parent_id:
+            return OrderProblem(
+                201,
+                rejected(
+                    "An at-auction order is a LMT (at-auction limit) or MKT (at-auction order) with TIF AUC, "
+                    "and not a bracket child"
+                ),
+            )
+        when = from_epoch(t)
+        td = session_for(when.date())
+        cas_close = self._auction_times(td)[1] if td is not None else None
+        if td is not None and pos_input_open(td, when):
+            if not stock.pos_eligible:
+                text = f"{stock.symbol} does not take part in HKEX's pre-opening session"
+                return OrderProblem(201, rejected(text))
+            fraction, reference = POS_BAND, pos_reference(self.prices, stock.symbol, td)
+        elif td is not None and cas_close is not None and cas_input_open(td, when) and when < cas_close:
+            if not stock.cas_eligible:
+                text = (
+                    f"{stock.symbol} is not a closing-auction (CAS) security: it closes at {td.close:%H:%M}"
+                )
+                return OrderProblem(201, rejected(text))
+            fraction, reference = CAS_BAND, cas_reference(self.prices, stock.symbol, td)
+        else:
+            return OrderProblem(
+                201,
+                rejected(
+                    "At-auction orders are accepted only in HKEX's auction input periods: 09:00-09:15 "
+                    "(pre-opening session) and from 16:01 (12:01 on a half day) to the closing auction's "
+                    "random close"
+                ),
+            )
+        limit = req.lmt_price if req.order_type == "LMT" else None
+        outside = band_problem(limit, reference, fraction) if limit is not None else None
+        return OrderProblem(201, rejected(outside)) if outside else None
 
     def _scan(self, until: int) -> list[SimEvent]:
         """Process every print with ``prints_done < ts <= until``, in time order."""
@@ -480,6 +668,8 @@ class Exchange:
         )
         if problem is None:
             problem = price_limit_problem(req, self.prices.last_price(stock.symbol, t))
+        if problem is None and req.tif == AUCTION_TIF:
+            problem = self._auction_entry_problem(req, stock, t)
         if problem is not None:
             return self._reject(req, problem.code, problem.message)
         parent: SimOrder | None = None
@@ -560,6 +750,9 @@ class Exchange:
             parent_perm_id=order.parent_perm_id,
             order_ref=order.order_ref,
         )
+        if order.tif == AUCTION_TIF:  # in the auction's book at HKEX: no 399, it matches there
+            order.status = SUBMITTED
+            return [OrderChanged(_copy(order))]
         continuous = self._continuous(t)
         warning = None
         if not continuous and self.behaviour.outside_hours_warning_399:
@@ -880,8 +1073,16 @@ class Exchange:
         if children and self._parent_covers(o):
             for c in children:
                 c.why_held = ""
-                events += self._start_working(c, t)
+                events += self._start_working(c, t) if self._continuous(t) else self._hold_for_session(c)
         return events
+
+    def _hold_for_session(self, o: SimOrder) -> list[SimEvent]:
+        """A child released outside continuous trading (its parent filled in an auction) waits like an
+        order placed then: PreSubmitted until the next session (a stop watches for its trigger)."""
+        o.status = PRE_SUBMITTED
+        o.why_held = "trigger" if o.order_type in STOP_TYPES else ""
+        self._dirty.add(o.perm_id)
+        return [OrderChanged(_copy(o))]
 
     def _oca_after_fill(self, o: SimOrder, shares: int, t: float) -> list[SimEvent]:
         if not o.oca_group:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from catalyst.market import AuctionPriceError, HK_TZ, session_for, tick_up
+from catalyst.market import HK_TZ, AuctionPriceError, TradingDay, session_for, tick_up
 from catalyst.market.auction import (
     AuctionOrder,
     band,
@@ -33,7 +33,7 @@ def hk(day: date, h: int, m: int, s: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, h, m, s, tzinfo=HK_TZ)
 
 
-def td(day: date):  # noqa: ANN201 - TradingDay
+def td(day: date) -> TradingDay:
     t = session_for(day)
     assert t is not None
     return t
