@@ -11,7 +11,8 @@ How orders live (IB on SEHK, ``tws-protocol.md`` §5-§6, ``hkex-rules.md`` §1-
   arrives with ``transmit=True``; then the parent, the held children and that order are accepted
   in turn, each producing ``OrderChanged``.
 * Outside continuous trading (pre-open, lunch, closing auction, closed) a new order is accepted
-  ``PreSubmitted`` with a 399 warning and starts working at the next 09:30 or 13:00.
+  ``PreSubmitted`` with a 399 warning and starts working at the next 09:30 or 13:00 (an at-auction
+  order, TIF AUC, goes into its auction instead: ``Submitted``, no 399).
 * LMT orders work at the exchange (``Submitted``). MKT orders are held at "IB" and sent as a limit
   ``mkt_conversion_ticks`` ticks through the touch, capped at ``mkt_conversion_max_pct``%.
   STP and STP LMT are IB-simulated: ``PreSubmitted`` with whyHeld ``trigger`` until a *trade*
@@ -21,15 +22,23 @@ How orders live (IB on SEHK, ``tws-protocol.md`` §5-§6, ``hkex-rules.md`` §1-
   reduces the other (and cancels it at zero). Cancelling an unfilled parent cancels its children.
 * A marketable order sweeps the synthetic book (up to 10 price levels, limited size per level:
   several executions); a resting limit fills at its price when the trade path reaches it, at most
-  one execution per print. Nothing fills at lunch, in the auctions or when closed.
+  one execution per print. Nothing fills at lunch or when closed, nor in the auctions except by
+  their one-price matching (below).
 * HKEX's order rules come from ``catalyst.market.order_rules``: a limit at 9x / one-ninth of the
   last price is rejected (201) at placement; a LMT that reaches the exchange in continuous trading
   24 spreads or more beyond the best price on its side is rejected and ends ``Inactive`` (or is
   held, ``quotation_rule_breach="hold"``); a cancel inside a no-cancel window (09:15-09:30,
   12:00-12:30, 16:06-16:10 or 12:06-12:10 on a half day) is ``PendingCancel`` until the window
   opens, then cancelled (``cancel_window_pending``).
-* DAY orders still working at the end of the closing auction are cancelled (with a 202 if
-  ``day_expiry_sends_202``); GTC orders carry over.
+* HKEX's auctions match (``auction_fills``, rules in ``catalyst.market.auction``, crowd and times
+  in ``catalyst.sim.auction_book``; ``docs/simulator.md``): at the closing auction's random close
+  (16:08-16:10) the DAY limits working since continuous trading within +-5 % of the reference price
+  and the at-auction orders (TIF AUC, entered from 16:01) of a CAS-eligible security match at one
+  price against a seeded crowd; at-auction orders entered 09:00-09:15 match at 09:20-09:22 (POS),
+  unfilled at-auction limits then work as limits from 09:30. A child released by an auction fill
+  waits PreSubmitted for the next session.
+* DAY (and AUC) orders still working at the end of the closing auction are cancelled (with a 202 if
+  ``day_expiry_sends_202``); GTC orders carry over and rest through the auction.
 * Every execution is charged through ``catalyst.market.fees`` (see ``sim_charges``), and moves
   the account's cash, position, average cost and realized P&L (``sim_accounts``).
 
