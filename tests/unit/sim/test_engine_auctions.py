@@ -5,12 +5,17 @@ The rules are catalyst.market.auction's; the crowd and the times come from catal
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
 from engine_support import changes, errors, fills, make_exchange, order, status_of
 
-from catalyst.market import HK_TZ, TradingDay, session_for, snap_to_tick, tick_down, tick_up
+import catalyst.market
+from catalyst.market import HK_TZ, TradingDay, session_for, snap_to_tick, tick_down, tick_up, use_universe
 from catalyst.market.auction import band
 from catalyst.sim.auction_book import (
     cas_close_at,
@@ -210,3 +215,48 @@ def test_an_at_auction_limit_outside_15_percent_of_the_previous_close_is_refused
     events = ex.place_order(order(1, "BUY", 100, lmt=beyond, tif="AUC"))
     assert errors(events) == [(1, 201)]
     assert "previous close" in next(e.message for e in events if hasattr(e, "code"))
+
+
+# --- a security without auctions ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_auction_symbol(tmp_path: Path) -> Iterator[tuple[str, Decimal]]:
+    """A universe in which one security (one that would fill at the close) has neither CAS nor POS."""
+    symbol, price = buyable_at_the_close(make_exchange(hk(DAY, 15, 59, 59)))
+    doc = json.loads((Path(catalyst.market.__file__).parent / "universe.json").read_text(encoding="utf-8"))
+    for sec in doc["securities"]:
+        if sec["symbol"] == symbol:
+            sec["cas_eligible"] = sec["pos_eligible"] = False
+    target = tmp_path / "universe.json"
+    target.write_text(json.dumps(doc), encoding="utf-8")
+    use_universe(target)
+    try:
+        yield symbol, price
+    finally:
+        use_universe(None)
+
+
+def test_a_security_without_a_closing_auction_does_not_match_at_the_close(
+    no_auction_symbol: tuple[str, Decimal],
+) -> None:
+    symbol, price = no_auction_symbol
+    assert not LISTINGS[symbol].cas_eligible
+    ex = make_exchange(hk(DAY, 15, 59, 59))
+    ex.place_order(order(1, "BUY", LISTINGS[symbol].board_lot, lmt=price, symbol=symbol, tif="DAY"))
+    events = ex.set_clock(hk(DAY, 16, 10, 1))
+    assert fills(events) == [] and errors(events) == [(1, 202)]
+    ex.set_clock(hk(date(2026, 11, 25), 16, 2))
+    events = ex.place_order(order(2, "BUY", LISTINGS[symbol].board_lot, lmt=price, symbol=symbol, tif="AUC"))
+    assert errors(events) == [(2, 201)]
+    assert "not a closing-auction (CAS) security" in next(e.message for e in events if hasattr(e, "code"))
+
+
+def test_a_security_without_a_pre_opening_session_refuses_at_auction_orders_at_0905(
+    no_auction_symbol: tuple[str, Decimal],
+) -> None:
+    symbol, price = no_auction_symbol
+    ex = make_exchange(hk(date(2026, 11, 25), 9, 5))
+    events = ex.place_order(order(1, "BUY", LISTINGS[symbol].board_lot, lmt=price, symbol=symbol, tif="AUC"))
+    assert errors(events) == [(1, 201)]
+    assert "pre-opening session" in next(e.message for e in events if hasattr(e, "code"))
