@@ -260,3 +260,13 @@ def test_a_security_without_a_pre_opening_session_refuses_at_auction_orders_at_0
     events = ex.place_order(order(1, "BUY", LISTINGS[symbol].board_lot, lmt=price, symbol=symbol, tif="AUC"))
     assert errors(events) == [(1, 201)]
     assert "pre-opening session" in next(e.message for e in events if hasattr(e, "code"))
+
+
+def test_a_cancel_in_the_no_cancellation_period_does_not_take_the_order_out_of_the_auction() -> None:
+    ex = make_exchange(hk(DAY, 15, 59, 59))
+    symbol, price = buyable_at_the_close(ex)
+    ex.place_order(order(1, "BUY", LISTINGS[symbol].board_lot, lmt=price, symbol=symbol, tif="DAY"))
+    ex.set_clock(hk(DAY, 16, 7))
+    assert changes(ex.cancel_order(1, 1), 1) == [(1, "PendingCancel", "")]  # 16:06-16:10: it waits
+    events = ex.set_clock(hk(DAY, 16, 10, 1))
+    assert [f.order.order_id for f in fills(events)] == [1] and status_of(ex, 1) == "Filled"
