@@ -3,6 +3,12 @@
 The rules are :mod:`catalyst.market.auction`'s; this module supplies what only a simulator has to
 make up, deterministically from the seed and the price model (:mod:`catalyst.sim.prices`):
 
+* **Who takes part** (:func:`takes_part`, :func:`carried`): an at-auction order (TIF ``AUC``)
+  waiting for its auction, and in the CAS a DAY limit still working at 16:00 whose limit lies
+  within +-5 % of the reference price, of a security whose universe record has that auction.
+* **Which at-auction orders are taken** (:func:`entry_problem`): 09:00-09:15 for the POS (a limit
+  within +-15 % of the previous close), from 16:01 (12:01) to the random close for the CAS (within
+  +-5 % of the reference price), a LMT or MKT and never a bracket child.
 * **Times.** One random CAS close (16:08:00-16:09:59, 12:08-12:09:59 on a half day) and one POS
   match (09:20:00-09:21:59) per day for the whole market, drawn from ``(seed, day)``.
 * **Reference prices.** CAS: the median of the five nominal-price snapshots of the last minute,
@@ -29,14 +35,22 @@ from catalyst.market.auction import (
     POS_BAND,
     AuctionOrder,
     band,
+    band_problem,
+    carried_into_cas,
     cas_close_time,
+    cas_input_open,
+    pos_input_open,
     pos_match_time,
     reference_price,
     reference_snapshot_times,
     within_band,
 )
 from catalyst.market.calendar import TradingDay
+from catalyst.sim.contracts import ListedStock
+from catalyst.sim.model import PENDING_CANCEL, SUBMITTED, OrderRequest, SimOrder
+from catalyst.sim.order_rules import AUCTION_TIF, AUCTION_TYPES
 from catalyst.sim.prices import PriceModel, price_from_milli, unit_hash
+from catalyst.sim.state import OrderExt
 
 CROWD_SHARE = 0.03
 CROWD_MIN_LOTS = 20
@@ -44,6 +58,8 @@ CROWD_TICKS = 2
 _CAS_SALT = 0xCA5
 _POS_SALT = 0x905
 CROWD_PRIORITY = math.inf  # behind every client order at the same price
+#: Time in force of the orders that end with the day (an at-auction order is a day order).
+EXPIRING_TIFS = ("DAY", AUCTION_TIF)
 
 
 def cas_close_at(seed: int, td: TradingDay) -> datetime:
@@ -103,6 +119,76 @@ def crowd_shares(prices: PriceModel, symbol: str, td: TradingDay) -> int:
     return max(CROWD_MIN_LOTS, int(day_volume * CROWD_SHARE) // lot) * lot
 
 
+# --- who takes part ----------------------------------------------------------------------------------
+
+
+def waiting_for_auction(o: SimOrder, ext: OrderExt) -> bool:
+    """An at-auction order that has not yet met its auction (it never works on continuous prints)."""
+    return o.tif == AUCTION_TIF and not ext.working
+
+
+def auction_limit(o: SimOrder, ext: OrderExt) -> Decimal | None:
+    """The price ``o`` carries into the auction (None: an at-auction order, at any price)."""
+    if ext.working:
+        return ext.limit
+    return o.lmt_price if o.order_type == "LMT" else None
+
+
+def takes_part(o: SimOrder, ext: OrderExt, stock: ListedStock, *, closing: bool) -> bool:
+    """Whether ``o`` is in the book of the CAS (``closing``) or the POS of ``stock``."""
+    if o.is_done or o.status not in (SUBMITTED, PENDING_CANCEL):
+        return False
+    if waiting_for_auction(o, ext):
+        return stock.cas_eligible if closing else stock.pos_eligible
+    if not closing or not stock.cas_eligible:
+        return False
+    return o.tif in EXPIRING_TIFS and ext.working and ext.limit is not None
+
+
+def carried(o: SimOrder, ext: OrderExt, reference: Decimal) -> bool:
+    """At-auction orders are in the CAS; a limit working since continuous trading only within +-5 %."""
+    if waiting_for_auction(o, ext):
+        return True
+    limit = auction_limit(o, ext)
+    return limit is not None and carried_into_cas(limit, reference)
+
+
+def entry_problem(
+    prices: PriceModel,
+    req: OrderRequest,
+    stock: ListedStock,
+    when: datetime,
+    td: TradingDay | None,
+    *,
+    seed: int,
+) -> str | None:
+    """Why an at-auction order ``req`` cannot join an auction at ``when``, or None."""
+    if req.order_type not in AUCTION_TYPES or req.parent_id:
+        return (
+            "An at-auction order is a LMT (at-auction limit) or MKT (at-auction order) with TIF AUC, "
+            "and not a bracket child"
+        )
+    if td is not None and pos_input_open(td, when):
+        if not stock.pos_eligible:
+            return f"{stock.symbol} does not take part in HKEX's pre-opening session"
+        fraction, reference = POS_BAND, pos_reference(prices, stock.symbol, td)
+    elif td is not None and cas_input_open(td, when) and when < cas_close_at(seed, td):
+        if not stock.cas_eligible:
+            return f"{stock.symbol} is not a closing-auction (CAS) security: it closes at {td.close:%H:%M}"
+        fraction, reference = CAS_BAND, cas_reference(prices, stock.symbol, td)
+    else:
+        return (
+            "At-auction orders are accepted only in HKEX's auction input periods: 09:00-09:15 "
+            "(pre-opening session) and from 16:01 (12:01 on a half day) to the closing auction's "
+            "random close"
+        )
+    limit = req.lmt_price if req.order_type == "LMT" else None
+    return band_problem(limit, reference, fraction) if limit is not None else None
+
+
+# --- the crowd -----------------------------------------------------------------------------------------
+
+
 def crowd_orders(price: Decimal, shares: int) -> list[AuctionOrder]:
     """The crowd as one buy and one sell at-auction limit at ``price``, behind every client order."""
     return [
@@ -115,12 +201,18 @@ __all__ = [
     "CROWD_MIN_LOTS",
     "CROWD_SHARE",
     "CROWD_TICKS",
+    "EXPIRING_TIFS",
+    "auction_limit",
+    "carried",
     "cas_close_at",
     "cas_crowd_price",
     "cas_reference",
     "crowd_orders",
     "crowd_shares",
+    "entry_problem",
     "pos_crowd_price",
     "pos_match_at",
     "pos_reference",
+    "takes_part",
+    "waiting_for_auction",
 ]

@@ -62,28 +62,25 @@ import numpy as np
 import structlog
 
 from catalyst.market import HK_TZ, ladder, may_cancel, snap_to_tick, to_hk
-from catalyst.market.auction import (
-    CAS_BAND,
-    POS_BAND,
-    AuctionOrder,
-    band_problem,
-    carried_into_cas,
-    cas_input_open,
-    match,
-    pos_input_open,
-)
+from catalyst.market.auction import AuctionOrder, match
 from catalyst.market.calendar import CONTINUOUS_PHASES, TradingDay, phase, session_for
 from catalyst.market.order_rules import LUNCH_CANCELS_FROM
 from catalyst.sim.accounts import AccountBook
 from catalyst.sim.auction_book import (
+    EXPIRING_TIFS,
+    auction_limit,
+    carried,
     cas_close_at,
     cas_crowd_price,
     cas_reference,
     crowd_orders,
     crowd_shares,
+    entry_problem,
     pos_crowd_price,
     pos_match_at,
     pos_reference,
+    takes_part,
+    waiting_for_auction,
 )
 from catalyst.sim.behaviour import SimBehaviour
 from catalyst.sim.charges import execution_charges
@@ -117,7 +114,6 @@ from catalyst.sim.model import (
 )
 from catalyst.sim.order_rules import (
     AUCTION_TIF,
-    AUCTION_TYPES,
     MSG_NO_SECURITY,
     STOP_TYPES,
     TIFS,
@@ -144,7 +140,6 @@ ACCOUNT_PUSH_SECONDS = 180.0  # simulated seconds between account-value refreshe
 SAVE_INTERVAL = 0.25  # wall seconds: changes are saved by the first call after this much time
 HELD_QUOTATION = "quotation"  # whyHeld of a LMT held beyond the quotation rule (simulator's choice)
 AUCTION_LIQUIDITY = 1  # lastLiquidity of an auction execution ("added"; what IB reports is [U])
-EXPIRING_TIFS = ("DAY", AUCTION_TIF)  # end with the day (an at-auction order is a day order)
 
 
 def _copy(o: SimOrder) -> SimOrder:
@@ -393,7 +388,7 @@ class Exchange:
         client orders in it; after the POS, carry its leftovers into continuous trading."""
         books: dict[str, list[SimOrder]] = {}
         for o in self._live():
-            if self._in_auction(o, closing=closing):
+            if takes_part(o, self._ext[o.perm_id], self.prices.listing(o.symbol), closing=closing):
                 books.setdefault(o.symbol, []).append(o)
         events: list[SimEvent] = []
         for symbol, members in books.items():
@@ -402,24 +397,6 @@ class Exchange:
             events += self._after_pos(td, t)
         return events
 
-    def _in_auction(self, o: SimOrder, *, closing: bool) -> bool:
-        """An at-auction order waiting for this auction, or (CAS) a DAY limit still working."""
-        ext = self._ext[o.perm_id]
-        stock = self.prices.listing(o.symbol)
-        if o.is_done or o.status not in (SUBMITTED, PENDING_CANCEL):
-            return False
-        if o.tif == AUCTION_TIF and not ext.working:
-            return stock.cas_eligible if closing else stock.pos_eligible
-        if not closing or not stock.cas_eligible:
-            return False
-        return o.tif in EXPIRING_TIFS and ext.working and ext.limit is not None
-
-    def _auction_limit(self, o: SimOrder) -> Decimal | None:
-        ext = self._ext[o.perm_id]
-        if ext.working:
-            return ext.limit
-        return o.lmt_price if o.order_type == "LMT" else None
-
     def _match_book(
         self, symbol: str, members: list[SimOrder], td: TradingDay, t: float, *, closing: bool
     ) -> list[SimEvent]:
@@ -427,7 +404,8 @@ class Exchange:
         if closing:
             reference = cas_reference(self.prices, symbol, td)
             crowd_price = cas_crowd_price(self.prices, symbol, td, reference)
-            members = [o for o in members if self._carried(o, reference)]
+            members = [o for o in members if carried(o, self._ext[o.perm_id], reference)]
+            log.info("sim.auction.carried", symbol=symbol, perm_ids=[o.perm_id for o in members])
         else:
             reference = pos_reference(self.prices, symbol, td)
             crowd_price = pos_crowd_price(self.prices, symbol, td, reference)
@@ -436,7 +414,7 @@ class Exchange:
                 o.perm_id,
                 "BUY" if o.action == "BUY" else "SELL",
                 self._fillable(o),
-                self._auction_limit(o),
+                auction_limit(o, self._ext[o.perm_id]),
                 float(o.perm_id),  # perm ids rise with entry: HKEX's time priority
             )
             for o in members
@@ -461,23 +439,13 @@ class Exchange:
                 events += self._fill(o, qty, result.price, t, liquidity=AUCTION_LIQUIDITY)
         return events
 
-    def _carried(self, o: SimOrder, reference: Decimal) -> bool:
-        """At-auction orders are in the CAS; a working limit only within the +-5 % band."""
-        limit = self._auction_limit(o)
-        if o.tif == AUCTION_TIF and not self._ext[o.perm_id].working:
-            return True
-        if limit is None or not carried_into_cas(limit, reference):
-            log.info("sim.auction.not_carried", perm_id=o.perm_id, limit=str(limit), reference=str(reference))
-            return False
-        return True
-
     def _after_pos(self, td: TradingDay, t: float) -> list[SimEvent]:
         """Unfilled at-auction limits carry into continuous trading at their price (from 09:30);
         unfilled at-auction orders are cancelled (``hkex-rules.md`` §3)."""
         events: list[SimEvent] = []
         for o in self._live():
             ext = self._ext[o.perm_id]
-            if o.tif != AUCTION_TIF or ext.working or o.is_done:
+            if o.is_done or not waiting_for_auction(o, ext):
                 continue
             if o.order_type == "LMT" and o.lmt_price is not None:
                 ext.working = True
@@ -495,48 +463,16 @@ class Exchange:
                 )
         return events
 
-    def _auction_entry_problem(self, req: OrderRequest, stock: ListedStock, t: float) -> OrderProblem | None:
-        """Why an at-auction (limit) order cannot join an auction now, or None."""
+    def _auction_entry(self, req: OrderRequest, stock: ListedStock, t: float) -> OrderProblem | None:
+        """Why an at-auction order cannot join an auction now (201, as HKEX refuses it), or None."""
         if not self.behaviour.auction_fills:
-            return OrderProblem(
-                201,
-                rejected("At-auction orders (TIF AUC) need the simulator's auction matching (auction_fills)"),
+            why: str | None = (
+                "At-auction orders (TIF AUC) need the simulator's auction matching (auction_fills)"
             )
-        if req.order_type not in AUCTION_TYPES or req.parent_id:
-            return OrderProblem(
-                201,
-                rejected(
-                    "An at-auction order is a LMT (at-auction limit) or MKT (at-auction order) with TIF AUC, "
-                    "and not a bracket child"
-                ),
-            )
-        when = from_epoch(t)
-        td = session_for(when.date())
-        cas_close = self._auction_times(td)[1] if td is not None else None
-        if td is not None and pos_input_open(td, when):
-            if not stock.pos_eligible:
-                text = f"{stock.symbol} does not take part in HKEX's pre-opening session"
-                return OrderProblem(201, rejected(text))
-            fraction, reference = POS_BAND, pos_reference(self.prices, stock.symbol, td)
-        elif td is not None and cas_close is not None and cas_input_open(td, when) and when < cas_close:
-            if not stock.cas_eligible:
-                text = (
-                    f"{stock.symbol} is not a closing-auction (CAS) security: it closes at {td.close:%H:%M}"
-                )
-                return OrderProblem(201, rejected(text))
-            fraction, reference = CAS_BAND, cas_reference(self.prices, stock.symbol, td)
         else:
-            return OrderProblem(
-                201,
-                rejected(
-                    "At-auction orders are accepted only in HKEX's auction input periods: 09:00-09:15 "
-                    "(pre-opening session) and from 16:01 (12:01 on a half day) to the closing auction's "
-                    "random close"
-                ),
-            )
-        limit = req.lmt_price if req.order_type == "LMT" else None
-        outside = band_problem(limit, reference, fraction) if limit is not None else None
-        return OrderProblem(201, rejected(outside)) if outside else None
+            when = from_epoch(t)
+            why = entry_problem(self.prices, req, stock, when, session_for(when.date()), seed=self.seed)
+        return OrderProblem(201, rejected(why)) if why else None
 
     def _scan(self, until: int) -> list[SimEvent]:
         """Process every print with ``prints_done < ts <= until``, in time order."""
@@ -678,7 +614,7 @@ class Exchange:
         if problem is None:
             problem = price_limit_problem(req, self.prices.last_price(stock.symbol, t))
         if problem is None and req.tif == AUCTION_TIF:
-            problem = self._auction_entry_problem(req, stock, t)
+            problem = self._auction_entry(req, stock, t)
         if problem is not None:
             return self._reject(req, problem.code, problem.message)
         parent: SimOrder | None = None
