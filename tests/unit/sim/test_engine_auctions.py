@@ -21,6 +21,7 @@ from catalyst.sim.auction_book import (
     cas_close_at,
     cas_crowd_price,
     cas_reference,
+    crowd_shares,
     pos_crowd_price,
     pos_match_at,
     pos_reference,
@@ -270,3 +271,17 @@ def test_a_cancel_in_the_no_cancellation_period_does_not_take_the_order_out_of_t
     assert changes(ex.cancel_order(1, 1), 1) == [(1, "PendingCancel", "")]  # 16:06-16:10: it waits
     events = ex.set_clock(hk(DAY, 16, 10, 1))
     assert [f.order.order_id for f in fills(events)] == [1] and status_of(ex, 1) == "Filled"
+
+
+def test_an_at_auction_order_larger_than_the_crowd_fills_what_it_can_and_the_rest_is_cancelled() -> None:
+    ex = make_exchange(hk(DAY, 9, 5), cash=Decimal("1000000000"))
+    td = session(DAY)
+    lot = LISTINGS["16"].board_lot
+    crowd = crowd_shares(ex.prices, "16", td)
+    size = 3000 * lot  # HKEX's largest order
+    assert size > crowd
+    iep = pos_crowd_price(ex.prices, "16", td, pos_reference(ex.prices, "16", td))
+    ex.place_order(order(1, "BUY", size, "MKT", symbol="16", tif="AUC"))
+    events = ex.set_clock(hk(DAY, 9, 25))
+    assert [(f.execution.shares, f.execution.price) for f in fills(events, 1)] == [(crowd, iep)]
+    assert errors(events) == [(1, 202)] and status_of(ex, 1) == "Cancelled"
