@@ -2,15 +2,16 @@
 
 The bracket's entry rests at 15:59:59 at the price the simulator's closing auction will set; the
 auction fills it at the random close (16:08-16:10). The broker session sees the fill, the ledger
-records it with its HKEX fees, the status sync keeps the entry ``Filled`` (not ``expired``), and
-the children wait ``PreSubmitted`` for the next session. This module moves the simulated clock,
-so it has its own gateway.
+records it with its HKEX fees, the status sync keeps the entry ``Filled`` (not ``expired``), the
+children wait ``PreSubmitted`` for the next session, and a reconciliation right after finds the
+broker and the ledger agreeing. This module moves the simulated clock, so it has its own gateway.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from catalyst.broker import BrokerSession
 from catalyst.domain import BracketIntent, Side
 from catalyst.ledger import Ledger
 from catalyst.market import FIXED, fill_fees, session_for
+from catalyst.reconcile.engine import reconcile
 from catalyst.sim.auction_book import cas_close_at, cas_crowd_price, cas_reference
 from catalyst.sim.contracts import LISTINGS
 from catalyst.sim.prices import PriceModel
@@ -43,7 +45,7 @@ def resting_buy_at_the_close(control: Any) -> tuple[str, Decimal]:
 
 
 def test_a_day_entry_filled_in_the_closing_auction_is_recorded_and_synced_as_filled(
-    gateway: GatewayTarget, ledger: Ledger
+    gateway: GatewayTarget, ledger: Ledger, tmp_path: Path
 ) -> None:
     control = gateway.require_control()
     control.set_speed(0)
@@ -58,9 +60,11 @@ def test_a_day_entry_filled_in_the_closing_auction_is_recorded_and_synced_as_fil
         await s.submit_bracket(intent)
         control.set_clock("2026-11-24T16:11:00+08:00")  # past the random close and the auction's end
         assert await s.wait_for_order("it-cas-1:P", {"Filled"}, timeout=10) == "Filled"
-        return await s.sync_order_status()
+        await s.sync_order_status()
+        return await reconcile(s, ledger, account=gateway.account, run_id="it", state_dir=tmp_path)
 
-    run_session(gateway, ledger, scenario)
+    report = run_session(gateway, ledger, scenario)
+    assert report.clean, report.findings.to_string()
     orders = ledger.query("SELECT order_ref, status FROM orders WHERE intent_id = 'it-cas-1' ORDER BY 1")
     status = dict(zip(orders.order_ref, orders.status, strict=True))
     assert status["it-cas-1:P"] == "Filled"
