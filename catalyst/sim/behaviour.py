@@ -49,9 +49,18 @@ setting                                default                    meaning
                                                                   (09:15-09:30, 12:00-12:30, 16:06-16:10)
                                                                   is PendingCancel until the window opens;
                                                                   False = cancelled at once (the old model)
-``auction_fills``                      False                      the closing auction matches nothing: DAY
-                                                                  orders rest through it and expire at its
-                                                                  end (16:10, or 12:10 on a half day)
+``auction_fills``                      True                       HKEX's auctions match
+                                                                  (``catalyst.market.auction``): DAY limits
+                                                                  working at 16:00 within +-5 % of the
+                                                                  reference price, and at-auction orders
+                                                                  (TIF AUC), fill at the one CAS price at
+                                                                  the random close (16:08-16:10; 12:08-12:10
+                                                                  on a half day) when it is at or better
+                                                                  than their limit; AUC orders entered
+                                                                  09:00-09:15 match at 09:20-09:22 (POS).
+                                                                  False: nothing matches in the auctions,
+                                                                  DAY orders rest through the CAS and expire
+                                                                  at its end, AUC orders are rejected
 =====================================  =========================  =========================================
 
 Other simplifications that are not settings (fixed choices, see ``exchange.py``): a parent that is
@@ -87,7 +96,7 @@ class SimBehaviour:
     reject_unknown_order_type_code: int = 387
     quotation_rule_breach: QuotationBreach = "reject"
     cancel_window_pending: bool = True
-    auction_fills: bool = False
+    auction_fills: bool = True
 
     def __post_init__(self) -> None:
         if self.children_size_on_partial_parent not in ("filled", "full"):
@@ -107,8 +116,6 @@ class SimBehaviour:
             )
         if self.margin_leverage < 1:
             raise ValueError(f"margin_leverage must be >= 1, got {self.margin_leverage}")
-        if self.auction_fills:
-            raise ValueError("auction matching is not implemented; auction_fills must be False")
 
 
 _TRUE = frozenset({"true", "1", "yes", "on"})

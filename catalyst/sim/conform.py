@@ -45,9 +45,9 @@ STREAMS: dict[str, tuple[int, ...]] = {
 
 #: error codes and the settings or rules that decide whether (and which) the simulator sends
 CODE_SETTINGS: dict[int, tuple[str, ...]] = {
-    202: ("day_expiry_sends_202",),
+    202: ("day_expiry_sends_202", "auction_fills"),
     399: ("outside_hours_warning_399",),
-    201: ("cash_account", "margin_leverage"),
+    201: ("cash_account", "margin_leverage", "auction_fills", "catalyst.market.auction: +-5 % band"),
     387: ("reject_unknown_order_type_code",),
     110: ("sim_order_rules: tick size (spread table)",),
     10147: ("sim_order_rules: unknown order id",),
@@ -60,6 +60,7 @@ MESSAGE_SETTINGS: dict[str, tuple[str, ...]] = {
         "odd_lot_fill_probability",
         "mkt_conversion_ticks",
         "mkt_conversion_max_pct",
+        "auction_fills",
     ),
 }
 #: messages laid out per server version (``wire_versions``)
@@ -247,7 +248,7 @@ def _settings(cap: Frame, sim: Frame, behaviour: SimBehaviour, kind: str) -> tup
     if kind == "layout" and cap.name in VERSIONED:
         names.append("wire_versions (per-version layout)")
     if kind == "status" and cap.name == "orderStatus":
-        names += ["outside_hours_warning_399", "children_size_on_partial_parent"]
+        names += ["outside_hours_warning_399", "children_size_on_partial_parent", "auction_fills"]
     return tuple(dict.fromkeys(names))
 
 
