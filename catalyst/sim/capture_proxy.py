@@ -7,6 +7,11 @@ recorder (``capture_recorder``), which runs as its own lower-priority process an
 parsing, naming, redaction and writing. The proxy itself parses only the upstream's first frame:
 if it is not a TWS handshake reply, the upstream is reported as not a TWS endpoint and the
 connection closed.
+
+Forwarding runs in the event loop's callbacks (``asyncio.Protocol``), not in coroutines: the bytes a
+socket delivers are written to the other socket in the same callback, with no task to wake, so the
+proxy adds one loopback hop and little else. Flow control is end to end: when one side's send
+buffer fills, the proxy stops reading the other side until it drains.
 """
 
 from __future__ import annotations
@@ -108,7 +113,8 @@ class CaptureProxy:
         self._errors: list[str] = []
         self._server: asyncio.base_events.Server | None = None
         self._conns = itertools.count(1)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._relays: set[_Relay] = set()
+        self._opening: set[asyncio.Task[None]] = set()
 
     @property
     def upstream(self) -> str:
@@ -123,7 +129,10 @@ class CaptureProxy:
         return time.monotonic() - self._started
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._on_client, self.host, self.port, reuse_address=True)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: _ClientSide(self), self.host, self.port, reuse_address=True
+        )
         await self._recorder.start()  # after the bind: a port in use leaves no recorder behind
         self.port = int(self._server.sockets[0].getsockname()[1])
         log.info("capture.proxy.listening", host=self.host, port=self.port, upstream=self.upstream)
@@ -131,91 +140,165 @@ class CaptureProxy:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
-            with contextlib.suppress(Exception):
-                await self._server.wait_closed()
-        for task in list(self._tasks):
+        for relay in list(self._relays):
+            relay.close()
+        for task in list(self._opening):
             task.cancel()
-        for task in list(self._tasks):
+        for task in list(self._opening):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
         await self._recorder.finish(self.now())
 
     def _event(self, conn: int, event: str, detail: str = "") -> None:
         self._recorder.send(rec.pack_event(conn, self.now(), event, detail))
 
-    async def _on_client(
-        self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
-    ) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        conn = next(self._conns)
-        try:
-            await self._relay(conn, client_reader, client_writer)
-        finally:
-            if task is not None:
-                self._tasks.discard(task)
-            client_writer.close()
+    def _accepted(self, client: asyncio.Transport) -> _Relay:
+        """A client connected: its relay, and the upstream connection it waits for."""
+        relay = _Relay(self, next(self._conns), client)
+        self._relays.add(relay)
+        task = asyncio.get_running_loop().create_task(relay.open_upstream(self._timeout))
+        self._opening.add(task)
+        task.add_done_callback(self._opening.discard)
+        return relay
 
-    async def _relay(
-        self, conn: int, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
-    ) -> None:
-        try:
-            up_reader, up_writer = await asyncio.wait_for(
-                asyncio.open_connection(self.upstream_host, self.upstream_port), self._timeout
-            )
-        except (OSError, TimeoutError) as exc:
-            self._fail(conn, "refused", f"upstream {self.upstream} cannot be reached: {exc}")
-            return
-        self._event(conn, "connected", str(client_writer.get_extra_info("peername")))
-        check = _HandshakeCheck(self.upstream)
-        pumps = [
-            asyncio.create_task(self._pump(conn, rec.KIND_CLIENT, client_reader, up_writer, None)),
-            asyncio.create_task(self._pump(conn, rec.KIND_GATEWAY, up_reader, client_writer, check)),
-        ]
-        try:
-            done, _ = await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                failure = task.exception()
-                if isinstance(failure, NotTwsEndpointError):
-                    self._fail(conn, "not-tws", str(failure))
-        finally:
-            for task in pumps:
-                task.cancel()
-            for task in pumps:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            up_writer.close()
-            self._event(conn, "closed")
-
-    async def _pump(
-        self,
-        conn: int,
-        kind: int,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        check: _HandshakeCheck | None,
-    ) -> None:
-        """Forward bytes until the reader ends; each chunk goes out before the recorder gets its copy."""
-        while True:
-            try:
-                data = await reader.read(CHUNK)
-            except ConnectionError:
-                return
-            if not data:
-                with contextlib.suppress(OSError):
-                    writer.write_eof()
-                return
-            writer.write(data)
-            self._recorder.send(rec.pack(kind, conn, self.now(), data))
-            if check is not None and not check.passed:
-                check.feed(data)
-            await writer.drain()
+    def _record(self, kind: int, conn: int, data: bytes) -> None:
+        self._recorder.send(rec.pack(kind, conn, self.now(), data))
 
     def _fail(self, conn: int, event: str, detail: str) -> None:
         self._errors.append(detail)
         self._event(conn, event, detail)
         log.error("capture.proxy.upstream_failed", conn=conn, reason=detail)
+
+
+class _Relay:
+    """One client connection and its upstream connection: bytes forwarded unchanged both ways, each
+    chunk sent on before its copy goes to the recorder."""
+
+    def __init__(self, proxy: CaptureProxy, conn: int, client: asyncio.Transport) -> None:
+        self.proxy = proxy
+        self.conn = conn
+        self.client = client
+        self.upstream: asyncio.Transport | None = None
+        self.check = _HandshakeCheck(proxy.upstream)
+        self.opened = False
+        self.closed = False
+        client.pause_reading()  # nothing is read from the client before the upstream answers
+
+    async def open_upstream(self, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        host, port = self.proxy.upstream_host, self.proxy.upstream_port
+        try:
+            transport, _ = await asyncio.wait_for(
+                loop.create_connection(lambda: _UpstreamSide(self), host, port), timeout
+            )
+        except (OSError, TimeoutError) as exc:
+            self.proxy._fail(self.conn, "refused", f"upstream {self.proxy.upstream} cannot be reached: {exc}")
+            self.close()
+            return
+        if self.closed:  # the client left (or the proxy stopped) while the upstream was connecting
+            transport.close()
+            return
+        self.upstream = transport
+        self.opened = True
+        self.proxy._event(self.conn, "connected", str(self.client.get_extra_info("peername")))
+        self.client.resume_reading()
+
+    def from_client(self, data: bytes) -> None:
+        if self.upstream is not None and not self.closed:
+            self.upstream.write(data)
+            self.proxy._record(rec.KIND_CLIENT, self.conn, data)
+
+    def from_gateway(self, data: bytes) -> None:
+        if self.closed:
+            return
+        self.client.write(data)
+        self.proxy._record(rec.KIND_GATEWAY, self.conn, data)
+        if not self.check.passed:
+            try:
+                self.check.feed(data)
+            except NotTwsEndpointError as exc:
+                self.proxy._fail(self.conn, "not-tws", str(exc))
+                self.close()
+
+    def hold(self, reading: asyncio.Transport | None) -> None:
+        """The other side's send buffer is full: stop reading this side until it drains."""
+        if reading is not None and not reading.is_closing():
+            reading.pause_reading()
+
+    def release(self, reading: asyncio.Transport | None) -> None:
+        if reading is not None and not reading.is_closing():
+            reading.resume_reading()
+
+    def close(self) -> None:
+        """Either side ended: what is buffered goes out, then both connections close."""
+        if self.closed:
+            return
+        self.closed = True
+        self.client.close()
+        if self.upstream is not None:
+            self.upstream.close()
+        if self.opened:
+            self.proxy._event(self.conn, "closed")
+        self.proxy._relays.discard(self)
+
+
+class _ClientSide(asyncio.Protocol):
+    """The client's connection to the proxy."""
+
+    def __init__(self, proxy: CaptureProxy) -> None:
+        self.proxy = proxy
+        self.relay: _Relay | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.relay = self.proxy._accepted(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self.relay is not None:
+            self.relay.from_client(data)
+
+    def eof_received(self) -> bool:
+        if self.relay is not None:
+            self.relay.close()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.relay is not None:
+            self.relay.close()
+
+    def pause_writing(self) -> None:
+        if self.relay is not None:
+            self.relay.hold(self.relay.upstream)
+
+    def resume_writing(self) -> None:
+        if self.relay is not None:
+            self.relay.release(self.relay.upstream)
+
+
+class _UpstreamSide(asyncio.Protocol):
+    """The proxy's connection to the upstream gateway."""
+
+    def __init__(self, relay: _Relay) -> None:
+        self.relay = relay
+
+    def data_received(self, data: bytes) -> None:
+        self.relay.from_gateway(data)
+
+    def eof_received(self) -> bool:
+        self.relay.close()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.relay.close()
+
+    def pause_writing(self) -> None:
+        self.relay.hold(self.relay.client)
+
+    def resume_writing(self) -> None:
+        self.relay.release(self.relay.client)
 
 
 class _HandshakeCheck:
