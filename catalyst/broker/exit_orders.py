@@ -15,7 +15,7 @@ from typing import Literal
 
 import structlog
 
-from catalyst.broker.bracket_plan import ticks_beyond
+from catalyst.broker.bracket_plan import FLATTEN, LegPlan, closing_leg, ticks_beyond
 from catalyst.domain import Side
 from catalyst.market import security, snap_to_tick
 
@@ -71,3 +71,12 @@ def marketable_limit(
         last=str(last),
     )
     return price, reference
+
+
+def plan_exit(
+    order_ref: str, symbol: str, side: Side, quantity: int, price: Decimal, *, oca_group: str = ""
+) -> LegPlan:
+    """A flatten as one leg: a DAY limit at ``price``, in ``oca_group`` (ocaType 3) when named."""
+    return closing_leg(
+        FLATTEN, order_ref, symbol, side, quantity, limit_price=price, tif="DAY", oca_group=oca_group
+    )
