@@ -4,6 +4,8 @@ A flatten (``BrokerSession.flatten``, or the bracket submitter closing what a fa
 entry filled) is a marketable limit (``broker/exit_orders.py``) sent through the one placement
 path (``broker/placement.py``). The steps of :meth:`ExitSender.send`:
 
+0. (:meth:`ExitSender.flatten`, a whole position) cancel this client's working orders in the
+   symbol, and join the OCA group of the exits other clients still work on its closing side;
 1. price it from a fresh quote, else the caller's reference (a bracket's entry), else refuse;
 2. plan it as one leg, in ``oca_group`` (ocaType 3) when one is named, and map it (rules 2, 3);
 3. place it, its row given a bounded wait for the ledger (an exit is not held behind a writer);
@@ -27,7 +29,9 @@ from catalyst.broker.errors import OrderNotFoundError
 from catalyst.broker.exit_orders import ExitOrder, marketable_limit, plan_exit
 from catalyst.broker.placement import Ack, OrderPlacer, Recording, map_legs
 from catalyst.broker.queries import Quote
+from catalyst.broker.report_log import ReportedOrder
 from catalyst.domain import Side
+from catalyst.domain.order_status import DONE_AT_BROKER
 
 log = structlog.get_logger(__name__)
 
@@ -48,10 +52,54 @@ class ExitSender:
         self.ticks = ticks
         self._seq = 0
 
-    def next_ref(self, symbol: str) -> str:
-        """A new flatten orderRef for ``symbol`` (``<run>:<symbol>:FLAT:<n>``)."""
-        self._seq += 1
-        return f"{self.placer.recorder.run_id or 'manual'}:{symbol}:FLAT:{self._seq}"
+    async def flatten(self, contract: Contract, described: SehkContract, position: int) -> ExitOrder:
+        """Close a whole position (``position`` signed: long > 0 sells).
+
+        This client's working orders in the symbol are cancelled first, so a stop cannot fire into
+        the flatten (other clients' orders only their owner can cancel one by one); the flatten then
+        joins the OCA group of the exits other clients still work on its side, if any."""
+        await self.placer.cancel_reported(self._own_working(described.symbol))
+        side = Side.SELL if position > 0 else Side.BUY
+        ref = f"{self.placer.recorder.run_id or 'manual'}:{described.symbol}:FLAT:{self._bump()}"
+        group = self._foreign_exit_group(described.symbol, side)
+        return await self.send(contract, described, side, abs(position), ref, fallback=None, oca_group=group)
+
+    def _own_working(self, symbol: str) -> list[ReportedOrder]:
+        """This client's Catalyst orders in ``symbol`` the broker still works."""
+        client_id = self.placer.conn.client_id
+        return [
+            rep
+            for rep in list(self.placer.reports.orders_by_perm.values())
+            if rep.symbol == symbol
+            and rep.client_id == client_id
+            and rep.order_ref
+            and rep.status not in DONE_AT_BROKER
+            and not self.placer.done_status(rep.perm_id)
+        ]
+
+    def _foreign_exit_group(self, symbol: str, side: Side) -> str:
+        """The OCA group of the exits other clients still have working on ``symbol``'s closing side
+        (a bracket's stop and target whose cycle has exited), the one covering most shares; "" if
+        none. A flatten that joins it (ocaType 3) reduces those legs by what it fills, so they end
+        when the position does instead of working on a flat book (a naked exit); and a leg that
+        fills first reduces the flatten, so the position is never closed twice."""
+        cover: dict[str, Decimal] = {}
+        for rep in list(self.placer.reports.orders_by_perm.values()):
+            if (
+                rep.symbol != symbol
+                or rep.client_id == self.placer.conn.client_id
+                or not rep.oca_group
+                or rep.action != side.value
+                or rep.status in DONE_AT_BROKER
+                or self.placer.done_status(rep.perm_id)
+            ):
+                continue
+            cover[rep.oca_group] = cover.get(rep.oca_group, Decimal(0)) + rep.quantity
+        if not cover:
+            return ""
+        group = max(sorted(cover), key=lambda g: cover[g])
+        log.warning("broker.flatten.joins_oca", symbol=symbol, oca_group=group, groups=sorted(cover))
+        return group
 
     async def send(
         self,

@@ -477,22 +477,19 @@ class OrderPlacer:
         return True
 
     def _request_cancel(self, leg: PlacedLeg) -> bool:
-        log.warning("broker.cancel.request", order_ref=leg.plan.order_ref, order_id=leg.order_id)
         try:
-            self.conn.ib.cancelOrder(
-                Order(orderId=leg.order_id, clientId=self.conn.client_id, permId=leg.perm_id)
-            )
+            self._cancel_request(leg.plan.order_ref, leg.order_id, leg.perm_id)
         except ConnectionError as exc:
             log.critical("broker.cancel.not_connected", order_ref=leg.plan.order_ref, error=str(exc))
             return False
-        self.recorder.order_event(
-            leg.plan.order_ref,
-            source="cancel",
-            status="cancel_requested",
-            perm_id=leg.perm_id or None,
-            order_id=leg.order_id,
-        )
         return True
+
+    def _cancel_request(self, order_ref: str, order_id: int, perm_id: int) -> None:
+        log.warning("broker.cancel.request", order_ref=order_ref, order_id=order_id, perm_id=perm_id)
+        self.conn.ib.cancelOrder(Order(orderId=order_id, clientId=self.conn.client_id, permId=perm_id))
+        self.recorder.order_event(
+            order_ref, source="cancel", status="cancel_requested", perm_id=perm_id or None, order_id=order_id
+        )
 
     def _all_done(self, legs: Sequence[PlacedLeg]) -> bool | None:
         for leg in legs:
@@ -504,6 +501,28 @@ class OrderPlacer:
             ):
                 return None
         return True
+
+    async def cancel_reported(self, orders: Sequence[ReportedOrder]) -> bool:
+        """Cancel working orders of this client that the broker reported, all at once, then wait,
+        woken by broker messages, until each is done: one wait for all (a flatten after a stop
+        breach must not wait for one confirmation after another). True when all are done."""
+        for rep in orders:
+            self._cancel_request(rep.order_ref, rep.order_id, rep.perm_id)
+        if not orders:
+            return True
+        done = await self.reports.wait_for(
+            lambda: True if all(self.done_status(rep.perm_id) for rep in orders) else None, self.proof_timeout
+        )
+        return done is not None
+
+    def done_status(self, perm_id: int) -> str | None:
+        """The end the broker reported for an order (its orderStatus first); None while it works."""
+        latest = self.reports.latest_order(perm_id=perm_id)
+        status = self.reports.latest_status(perm_id=perm_id)
+        for said in (status.status if status else None, latest.status if latest else None):
+            if said in DONE_AT_BROKER:
+                return said
+        return None
 
 
 def _ack_state(

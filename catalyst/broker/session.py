@@ -24,7 +24,6 @@ from typing import Any, TypeVar
 
 import pandas as pd
 import structlog
-from ib_async import Order
 
 from catalyst.broker.bracket_plan import DEFAULT_STOP_LIMIT_TICKS
 from catalyst.broker.bracket_submit import BracketSubmitter, VerifiedBracket
@@ -42,7 +41,7 @@ from catalyst.broker.queries import AccountSnapshot, BrokerQueries, Quote
 from catalyst.broker.report_log import BrokerReports
 from catalyst.broker.status_sync import StatusSync
 from catalyst.config import Settings
-from catalyst.domain import BracketIntent, Side
+from catalyst.domain import BracketIntent
 from catalyst.domain.order_status import DONE_AT_BROKER
 from catalyst.ledger import Ledger
 
@@ -326,23 +325,8 @@ class BrokerSession:
                 "is open at the broker"
             )
         rep = max(candidates, key=lambda r: r.received_at)
-        log.warning("broker.cancel.request", order_ref=order_ref, order_id=rep.order_id, perm_id=rep.perm_id)
-        self.connection.ib.cancelOrder(
-            Order(orderId=rep.order_id, clientId=self.client_id, permId=rep.perm_id)
-        )
-        self.recorder.order_event(
-            order_ref, source="cancel", status="cancel_requested", perm_id=rep.perm_id, order_id=rep.order_id
-        )
-
-        def finished() -> str | None:
-            latest = self.reports.latest_order(perm_id=rep.perm_id)
-            status = self.reports.latest_status(perm_id=rep.perm_id)
-            for s in (status.status if status else None, latest.status if latest else None):
-                if s in DONE_AT_BROKER:
-                    return s
-            return None
-
-        outcome = await self.reports.wait_for(finished, self.proof_timeout)
+        await self.placer.cancel_reported([rep])
+        outcome = self.placer.done_status(rep.perm_id)
         await self.recorder.flush()
         return outcome or "PendingCancel"
 
@@ -451,78 +435,7 @@ class BrokerSession:
             log.info("broker.flatten.nothing", symbol=described.symbol)
             return None
         await self.queries.refresh_open_orders()
-        await self._cancel_own_orders_in(described.symbol)
-        side = Side.SELL if quantity > 0 else Side.BUY
-        ref = self.exits.next_ref(described.symbol)
-        group = self._foreign_exit_group(described.symbol, side)
-        return await self.exits.send(
-            contract, described, side, abs(quantity), ref, fallback=None, oca_group=group
-        )
-
-    def _foreign_exit_group(self, symbol: str, side: Side) -> str:
-        """The OCA group of the exits other clients still have working on ``symbol``'s closing side
-        (a bracket's stop and target whose cycle has exited), the one covering most shares; "" if
-        none. A flatten that joins it (ocaType 3) reduces those legs by what it fills, so they end
-        when the position does instead of working on a flat book (a naked exit); and a leg that
-        fills first reduces the flatten, so the position is never closed twice."""
-        cover: dict[str, Decimal] = {}
-        for rep in list(self.reports.orders_by_perm.values()):
-            if (
-                rep.symbol != symbol
-                or rep.client_id == self.client_id
-                or not rep.oca_group
-                or rep.action != side.value
-                or rep.status in DONE_AT_BROKER
-                or self._order_done(rep.perm_id)
-            ):
-                continue
-            cover[rep.oca_group] = cover.get(rep.oca_group, Decimal(0)) + rep.quantity
-        if not cover:
-            return ""
-        group = max(sorted(cover), key=lambda g: cover[g])
-        log.warning("broker.flatten.joins_oca", symbol=symbol, oca_group=group, groups=sorted(cover))
-        return group
-
-    def _order_done(self, perm_id: int) -> bool:
-        latest = self.reports.latest_order(perm_id=perm_id)
-        status = self.reports.latest_status(perm_id=perm_id)
-        return any(
-            st in DONE_AT_BROKER
-            for st in (status.status if status else None, latest.status if latest else None)
-        )
-
-    async def _cancel_own_orders_in(self, symbol: str) -> None:
-        """Cancel every working order of this client in ``symbol`` at once, then wait, woken by broker
-        messages, until each is done: one wait for all (a flatten after a stop breach must not wait
-        for one confirmation after another), and still none left to fire into the flatten."""
-        reps = [
-            rep
-            for rep in list(self.reports.orders_by_perm.values())
-            if rep.symbol == symbol
-            and rep.client_id == self.client_id
-            and rep.order_ref
-            and rep.status not in DONE_AT_BROKER
-            and not self._order_done(rep.perm_id)
-        ]
-        for rep in reps:
-            log.warning(
-                "broker.cancel.request", order_ref=rep.order_ref, order_id=rep.order_id, perm_id=rep.perm_id
-            )
-            self.connection.ib.cancelOrder(
-                Order(orderId=rep.order_id, clientId=self.client_id, permId=rep.perm_id)
-            )
-            self.recorder.order_event(
-                rep.order_ref,
-                source="cancel",
-                status="cancel_requested",
-                perm_id=rep.perm_id,
-                order_id=rep.order_id,
-            )
-        if reps:
-            await self.reports.wait_for(
-                lambda: True if all(self._order_done(rep.perm_id) for rep in reps) else None,
-                self.proof_timeout,
-            )
+        return await self.exits.flatten(contract, described, quantity)
 
     async def protect(
         self,

@@ -1,4 +1,4 @@
-"""There is one order-placing path (broker/placement.py), and nothing calls back into the session.
+"""There is one order path (broker/placement.py: place, prove, cancel), and no callback into the session.
 
 Read from the source (an AST walk over catalyst/), so a second path cannot creep in unnoticed.
 """
@@ -6,6 +6,7 @@ Read from the source (an AST walk over catalyst/), so a second path cannot creep
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[3] / "catalyst"
@@ -14,6 +15,7 @@ PLACEMENT = "broker/placement.py"
 SENDERS = {"broker/bracket_submit.py", "broker/protection.py", "broker/exit_sender.py"}
 
 
+@functools.cache
 def _modules() -> dict[str, ast.Module]:
     return {
         str(p.relative_to(PACKAGE)): ast.parse(p.read_text(encoding="utf-8"), filename=str(p))
@@ -37,6 +39,10 @@ def _callers(attribute: str) -> dict[str, int]:
 
 def test_only_the_placement_module_calls_ib_async_place_order() -> None:
     assert _callers("placeOrder") == {PLACEMENT: 1}
+
+
+def test_only_the_placement_module_cancels_single_orders() -> None:
+    assert set(_callers("cancelOrder")) == {PLACEMENT}
 
 
 def test_only_the_placement_module_takes_order_ids_and_builds_orders_to_send() -> None:
