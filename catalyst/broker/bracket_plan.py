@@ -27,7 +27,7 @@ from datetime import date
 from decimal import Decimal
 
 from catalyst.domain import BracketIntent, OrderType, Side, UnknownSideError
-from catalyst.market import security, snap_to_tick
+from catalyst.market import security, ticks_from
 
 ENTRY = "entry"
 TAKE_PROFIT = "take_profit"
@@ -68,24 +68,10 @@ class LegPlan:
     oca_type: int
 
 
-def ticks_beyond(price: Decimal, ticks: int, direction: str, *, table: str, on: date | None) -> Decimal:
-    """``price`` moved ``ticks`` whole ticks up or down along the ladder (band edges respected)."""
-    step = Decimal("0.0001")
-    out = price
-    for _ in range(ticks):
-        if direction == "down":
-            if out <= step:
-                break
-            out = snap_to_tick(out - step, "down", on=on, table=table)
-        else:
-            out = snap_to_tick(out + step, "up", on=on, table=table)
-    return out
-
-
 def stop_limit_price(stop: Decimal, exit_side: Side, ticks: int, *, table: str, on: date | None) -> Decimal:
     """A stop's limit: ``ticks`` whole ticks through the stop, the way the exit trades (a SELL
     stop's limit below it, a BUY stop's above it)."""
-    return ticks_beyond(stop, ticks, "down" if exit_side is Side.SELL else "up", table=table, on=on)
+    return ticks_from(stop, ticks, "down" if exit_side is Side.SELL else "up", table=table, on=on)
 
 
 def closing_leg(

@@ -266,7 +266,12 @@ class BracketSubmitter:
     ) -> VerifiedBracket:
         """Adopt or place the legs, prove them from the broker's reports, then proven or undone."""
         epoch = self.conn.epoch
-        adopted = await self._adopt_or_place(intent, legs, contract, described, attempt, adopt_only)
+        adopted = await self._adopt_existing(intent, legs, contract, described, attempt)
+        if not adopted:
+            if adopt_only:
+                await self._nothing_to_adopt(intent)
+            await self._place(intent, legs, contract)
+            crash_point("bracket_placed")
         ack = Ack.ADOPTED if adopted else Ack.WORKING
         proof = await self.placer.prove(legs, ack=ack, con_id=described.con_id, epoch=epoch)
         if proof.outcome == "disconnected":
@@ -279,17 +284,16 @@ class BracketSubmitter:
         crash_point("bracket_proven")
         return await self._proven(intent, legs, list(proof.reports), adopted, evidence)
 
-    async def _adopt_or_place(
+    async def _adopt_existing(
         self,
         intent: BracketIntent,
         legs: list[PlacedLeg],
         contract: Contract,
         described: SehkContract,
         attempt: int,
-        adopt_only: bool,
     ) -> bool:
-        """Adopt the legs the broker already lists under the intent's orderRefs (True), or place
-        all three (False); a partial set fails the bracket, and ``adopt_only`` never places."""
+        """Adopt the legs the broker already lists under the intent's orderRefs (True); none
+        listed: False; a partial set fails the bracket (a rerun found only part of it)."""
         found = {leg.plan.role: self.reports.orders_with_ref(leg.plan.order_ref) for leg in legs}
         filled_refs = {
             e.order_ref
@@ -324,10 +328,6 @@ class BracketSubmitter:
                 "broker.submit.adopted", intent_id=intent.intent_id, perm_ids=[leg.perm_id for leg in legs]
             )
             return True
-        if adopt_only:
-            await self._nothing_to_adopt(intent)
-        await self._place(intent, legs, contract)
-        crash_point("bracket_placed")
         return False
 
     async def _nothing_to_adopt(self, intent: BracketIntent) -> NoReturn:
