@@ -51,7 +51,9 @@ T = TypeVar("T")
 
 
 class BrokerSession:
-    """Async facade over connection, contracts, queries, bracket submission and status sync."""
+    """Async facade over connection, contracts, queries, the one order path (``placer``: brackets
+    through ``submitter``, protection through ``protection``, flattens through ``exits``) and
+    status sync."""
 
     def __init__(
         self,
@@ -77,7 +79,6 @@ class BrokerSession:
             proof_timeout if proof_timeout is not None else min(b.request_timeout, 15.0)
         )
         self.hold_timeout = float(hold_timeout if hold_timeout is not None else b.request_timeout)
-        self.flatten_ticks = flatten_ticks
         self.reports = BrokerReports()
         self.connection = BrokerConnection(
             host=b.host,
