@@ -2,7 +2,8 @@
 
 Brackets (``broker/bracket_submit.py``), protective re-placement (``broker/protection.py``) and
 exits (``broker/exit_sender.py``) all send through :class:`OrderPlacer`; nothing else in
-Catalyst calls ib_async's ``placeOrder`` (``tests/test_architecture.py`` checks it). The steps:
+Catalyst calls ib_async's ``placeOrder`` or ``cancelOrder``
+(``tests/unit/broker/test_one_order_path.py`` checks it). The steps:
 
 1. :func:`map_legs`: every planned leg through the explicit tables (side, order type; rule 2) and
    to wire values (a Decimal on the HKEX ladder, whole board lots; rule 3). A refusal raises
