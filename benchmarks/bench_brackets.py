@@ -74,9 +74,9 @@ async def catalyst_run(
     try:
         quote = await session.quote(SYMBOL)
         assert quote.bid is not None
-        from catalyst.broker.bracket_plan import ticks_beyond
+        from catalyst.market import ticks_from
 
-        entry = ticks_beyond(quote.bid, 20, "down", table="A", on=None)
+        entry = ticks_from(quote.bid, 20, "down", table="A")
         batch = intents(f"b{client_id}", n, entry)
         await session.prepare([SYMBOL])  # what a cycle does before its first submission
         t0 = time.perf_counter()

@@ -27,11 +27,13 @@ from datetime import date
 from decimal import Decimal
 
 from catalyst.domain import BracketIntent, OrderType, Side, UnknownSideError
-from catalyst.market import security, snap_to_tick
+from catalyst.market import security, ticks_from
 
 ENTRY = "entry"
 TAKE_PROFIT = "take_profit"
 STOP_LOSS = "stop_loss"
+#: the role of a closing order that is not a bracket leg (a marketable limit, broker/exit_orders.py)
+FLATTEN = "flatten"
 ROLES = (ENTRY, TAKE_PROFIT, STOP_LOSS)
 ROLE_CODES = {ENTRY: "P", TAKE_PROFIT: "TP", STOP_LOSS: "SL"}
 
@@ -66,18 +68,40 @@ class LegPlan:
     oca_type: int
 
 
-def ticks_beyond(price: Decimal, ticks: int, direction: str, *, table: str, on: date | None) -> Decimal:
-    """``price`` moved ``ticks`` whole ticks up or down along the ladder (band edges respected)."""
-    step = Decimal("0.0001")
-    out = price
-    for _ in range(ticks):
-        if direction == "down":
-            if out <= step:
-                break
-            out = snap_to_tick(out - step, "down", on=on, table=table)
-        else:
-            out = snap_to_tick(out + step, "up", on=on, table=table)
-    return out
+def stop_limit_price(stop: Decimal, exit_side: Side, ticks: int, *, table: str, on: date | None) -> Decimal:
+    """A stop's limit: ``ticks`` whole ticks through the stop, the way the exit trades (a SELL
+    stop's limit below it, a BUY stop's above it)."""
+    return ticks_from(stop, ticks, "down" if exit_side is Side.SELL else "up", table=table, on=on)
+
+
+def closing_leg(
+    role: str,
+    order_ref: str,
+    symbol: str,
+    side: Side,
+    quantity: int,
+    *,
+    limit_price: Decimal | None,
+    tif: str,
+    oca_group: str = "",
+) -> LegPlan:
+    """A limit order of its own (no parent, transmitted at once) that closes a position, in
+    ``oca_group`` (ocaType 3: a fill reduces the group's other orders) when one is named."""
+    return LegPlan(
+        role=role,
+        order_ref=order_ref,
+        symbol=symbol,
+        side=side,
+        order_type=OrderType.LIMIT,
+        quantity=quantity,
+        limit_price=limit_price,
+        stop_price=None,
+        tif=tif,
+        transmit=True,
+        is_child=False,
+        oca_group=oca_group,
+        oca_type=OCA_REDUCE_NO_BLOCK if oca_group else 0,
+    )
 
 
 def plan_bracket(
@@ -96,10 +120,9 @@ def plan_bracket(
     table = security(intent.symbol).spread_table
     oca = bracket_oca_group(intent.intent_id)
     if stop_limit_ticks > 0:
-        through = "down" if exit_side is Side.SELL else "up"
         stop_type = OrderType.STOP_LIMIT
-        stop_limit: Decimal | None = ticks_beyond(
-            intent.stop, stop_limit_ticks, through, table=table, on=intent.trade_date
+        stop_limit: Decimal | None = stop_limit_price(
+            intent.stop, exit_side, stop_limit_ticks, table=table, on=intent.trade_date
         )
     else:
         stop_type, stop_limit = OrderType.STOP, None

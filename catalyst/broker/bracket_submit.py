@@ -20,8 +20,12 @@ Order of work for :meth:`BracketSubmitter.submit`:
    proof times out; a dropped connection waits for the reconnect and retries from step 3, so a
    bracket cut in the middle is never sent twice;
 5. compare each leg as the broker reports it with the plan;
-6. on any failure: cancel every leg that exists, flatten whatever the entry filled, record a
+6. on any failure: cancel every leg that exists, flatten whatever the entry filled (the
+   submitter decides it and sends the flatten through ``broker/exit_sender.py``), record a
    ``bracket_unproven`` risk event and raise :class:`BracketVerificationError` with the evidence.
+
+Placing, recording, proving and cancelling are the one placement path's (``broker/placement.py``);
+this module decides what a bracket is (adopt or place, retry after a drop, proven or undone).
 
 The outcome (``proven`` or ``failed``) is committed before the exit lease is released.
 ``adopt_only`` (a rerun resuming a crashed run's intent) never places: no leg at the broker is
@@ -31,28 +35,24 @@ The outcome (``proven`` or ``failed``) is committed before the exit lease is rel
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
 
 import structlog
-from ib_async import Contract, Order
-from ib_async.util import UNSET_DOUBLE
+from ib_async import Contract
 
-from catalyst.broker.bracket_plan import ENTRY, STOP_LOSS, TAKE_PROFIT, LegPlan, plan_bracket
-from catalyst.broker.bracket_proof import (
-    LegReport,
-    bracket_problems,
-    broker_status,
-    check_leg,
-    is_acknowledged,
+from catalyst.broker.bracket_plan import (
+    ENTRY,
+    STOP_LOSS,
+    TAKE_PROFIT,
+    bracket_oca_group,
+    plan_bracket,
 )
-from catalyst.broker.connection import BrokerConnection
+from catalyst.broker.bracket_proof import LegReport
 from catalyst.broker.contracts_cache import ContractsCache, SehkContract
 from catalyst.broker.crash_points import crash_point
 from catalyst.broker.errors import (
@@ -60,79 +60,21 @@ from catalyst.broker.errors import (
     BracketVerificationError,
     NothingToAdoptError,
     OrdersNotRecordedError,
+    PlacementConnectionLostError,
     ReadOnlySessionError,
     SymbolExitsBusyError,
 )
-from catalyst.broker.order_mapping import ib_action, ib_order_type, price_to_wire, quantity_to_wire
-from catalyst.broker.order_recorder import LedgerRecorder
-from catalyst.broker.report_log import BrokerReports, ReportedOrder, ReportedStatus
+from catalyst.broker.exit_sender import ExitSender
+from catalyst.broker.placement import Ack, OrderPlacer, PlacedLeg, Recording, fresh, map_legs
+from catalyst.broker.report_log import ReportedOrder
 from catalyst.broker.symbol_exits import SymbolExitLeases
 from catalyst.domain import BracketIntent, OrderType, Side
-from catalyst.domain.order_status import DONE_AT_BROKER
 from catalyst.ledger.errors import LeaseHeldError
 
 log = structlog.get_logger(__name__)
 
-#: Flatten hook: (intent, contract, described, side, quantity) -> the flatten's orderRef or None.
-Flattener = Callable[[BracketIntent, Contract, SehkContract, Side, int], Awaitable[str | None]]
-
-
-class _ConnectionDropped(Exception):
-    """The connection went away while a bracket was being placed or proven."""
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class WireLeg:
-    """A leg in the exact values ib_async will send."""
-
-    action: str
-    order_type: str
-    quantity: Decimal
-    limit_price: float | None
-    stop_price: float | None
-
-
-def wire_leg(plan: LegPlan, *, board_lot: int) -> WireLeg:
-    """Map one planned leg to wire values; every refusal raises before anything is sent."""
-    return WireLeg(
-        action=ib_action(plan.side),
-        order_type=ib_order_type(plan.order_type),
-        quantity=quantity_to_wire(plan.quantity, symbol=plan.symbol, board_lot=board_lot),
-        limit_price=(
-            price_to_wire(plan.limit_price, symbol=plan.symbol, role=f"{plan.role} limit")
-            if plan.limit_price is not None
-            else None
-        ),
-        stop_price=(
-            price_to_wire(plan.stop_price, symbol=plan.symbol, role=f"{plan.role} stop")
-            if plan.stop_price is not None
-            else None
-        ),
-    )
-
-
-def ib_order(plan: LegPlan, wire: WireLeg, *, order_id: int, account: str, parent_id: int = 0) -> Order:
-    """The IB order for one planned leg, from its wire values: the one place an ``Order`` is built."""
-    return Order(
-        orderId=order_id,
-        action=wire.action,
-        totalQuantity=wire.quantity,  # type: ignore[arg-type]
-        orderType=wire.order_type,
-        lmtPrice=wire.limit_price if wire.limit_price is not None else UNSET_DOUBLE,
-        auxPrice=wire.stop_price if wire.stop_price is not None else UNSET_DOUBLE,
-        tif=plan.tif,
-        account=account,
-        orderRef=plan.order_ref,
-        transmit=plan.transmit,
-        parentId=parent_id if plan.is_child else 0,
-        ocaGroup=plan.oca_group,
-        ocaType=plan.oca_type,
-        outsideRth=False,
-    )
 
 
 @dataclass(frozen=True)
@@ -171,33 +113,16 @@ class VerifiedBracket:
         return (self.entry, self.take_profit, self.stop_loss)
 
 
-@dataclass
-class _Leg:
-    """A leg during one attempt: the plan, and where the broker knows it."""
-
-    plan: LegPlan
-    wire: WireLeg
-    client_id: int = 0
-    order_id: int = 0
-    perm_id: int = 0
-    placed_at: datetime | None = None
-    acked_at: datetime | None = None
-    adopted_from: ReportedOrder | None = None
-    duplicates: int = 0
-
-
 class BracketSubmitter:
-    """Places and proves brackets over one :class:`BrokerConnection`."""
+    """Sends and proves brackets through one :class:`OrderPlacer`; closes what a failed one filled
+    through an :class:`ExitSender`."""
 
     def __init__(
         self,
-        connection: BrokerConnection,
-        reports: BrokerReports,
+        placer: OrderPlacer,
         contracts: ContractsCache,
-        recorder: LedgerRecorder,
+        exits: ExitSender,
         *,
-        flattener: Flattener,
-        proof_timeout: float,
         hold_timeout: float,
         stop_limit_ticks: int,
         exit_tif: str = "GTC",
@@ -205,19 +130,19 @@ class BracketSubmitter:
         state_dir: Path | str | None = None,
         exits_wait: float = 35.0,
     ) -> None:
-        self.conn = connection
-        self.reports = reports
+        self.placer = placer
+        self.conn = placer.conn
+        self.reports = placer.reports
+        self.recorder = placer.recorder
         self.contracts = contracts
-        self.recorder = recorder
-        self.flattener = flattener
-        self.proof_timeout = proof_timeout
+        self.exits = exits
         self.hold_timeout = hold_timeout
         self.stop_limit_ticks = stop_limit_ticks
         self.exit_tif = exit_tif
         self.max_attempts = max_attempts
         #: the symbols' exit leases, in the settings' state dir; None: no lease (a bare test)
         self.exit_leases = (
-            SymbolExitLeases(state_dir, run_id=recorder.run_id) if state_dir is not None else None
+            SymbolExitLeases(state_dir, run_id=self.recorder.run_id) if state_dir is not None else None
         )
         #: how long to wait for the monitor to finish with a symbol before refusing its bracket
         self.exits_wait = exits_wait
@@ -252,7 +177,7 @@ class BracketSubmitter:
                 )
             plans = plan_bracket(intent, stop_limit_ticks=self.stop_limit_ticks, exit_tif=self.exit_tif)
             contract, described = await self.contracts.resolve(intent.symbol)
-            legs = [_Leg(plan=p, wire=wire_leg(p, board_lot=described.board_lot)) for p in plans]
+            legs = map_legs(plans, board_lot=described.board_lot)
             await self._take_exits_lease(intent, account)
         except Exception as exc:
             # a resumed intent keeps its status: a later rerun may still adopt its legs
@@ -305,7 +230,7 @@ class BracketSubmitter:
         self,
         intent: BracketIntent,
         account: str,
-        legs: list[_Leg],
+        legs: list[PlacedLeg],
         contract: Contract,
         described: SehkContract,
         adopt_only: bool,
@@ -313,10 +238,9 @@ class BracketSubmitter:
         last_error = ""
         for attempt in range(1, self.max_attempts + 1):
             await self.conn.wait_ready(self.hold_timeout)
-            fresh = [_Leg(plan=leg.plan, wire=leg.wire) for leg in legs]
             try:
-                return await self._attempt(intent, fresh, contract, described, attempt, adopt_only)
-            except _ConnectionDropped as exc:
+                return await self._attempt(intent, fresh(legs), contract, described, attempt, adopt_only)
+            except PlacementConnectionLostError as exc:
                 last_error = str(exc)
                 log.warning("broker.submit.connection_dropped", intent_id=intent.intent_id, attempt=attempt)
         await self._fail(
@@ -334,13 +258,42 @@ class BracketSubmitter:
     async def _attempt(
         self,
         intent: BracketIntent,
-        legs: list[_Leg],
+        legs: list[PlacedLeg],
         contract: Contract,
         described: SehkContract,
         attempt: int,
         adopt_only: bool = False,
     ) -> VerifiedBracket:
+        """Adopt or place the legs, prove them from the broker's reports, then proven or undone."""
         epoch = self.conn.epoch
+        adopted = await self._adopt_existing(intent, legs, contract, described, attempt)
+        if not adopted:
+            if adopt_only:
+                await self._nothing_to_adopt(intent)
+            await self._place(intent, legs, contract)
+            crash_point("bracket_placed")
+        ack = Ack.ADOPTED if adopted else Ack.WORKING
+        proof = await self.placer.prove(legs, ack=ack, con_id=described.con_id, epoch=epoch)
+        if proof.outcome == "disconnected":
+            raise PlacementConnectionLostError(
+                f"connection lost (epoch {epoch}) before the bracket was proven"
+            )
+        evidence = {"intent_id": intent.intent_id, "symbol": intent.symbol, **proof.evidence()}
+        if not proof.proven:
+            await self._fail(intent, legs, contract, described, "; ".join(proof.problems), evidence)
+        crash_point("bracket_proven")
+        return await self._proven(intent, legs, list(proof.reports), adopted, evidence)
+
+    async def _adopt_existing(
+        self,
+        intent: BracketIntent,
+        legs: list[PlacedLeg],
+        contract: Contract,
+        described: SehkContract,
+        attempt: int,
+    ) -> bool:
+        """Adopt the legs the broker already lists under the intent's orderRefs (True); none
+        listed: False; a partial set fails the bracket (a rerun found only part of it)."""
         found = {leg.plan.role: self.reports.orders_with_ref(leg.plan.order_ref) for leg in legs}
         filled_refs = {
             e.order_ref
@@ -355,7 +308,6 @@ class BracketSubmitter:
             found={role: [r.perm_id for r in reps] for role, reps in found.items()},
             executions=sorted(filled_refs),
         )
-        adopted = bool(present)
         if present and len(present) < len(legs):
             for leg in present:
                 self._adopt(intent, leg, found[leg.plan.role])
@@ -369,35 +321,14 @@ class BracketSubmitter:
                 "(a rerun found only part of it)",
                 {},
             )
-        if adopted:
+        if present:
             for leg in legs:
                 self._adopt(intent, leg, found[leg.plan.role])
             log.warning(
                 "broker.submit.adopted", intent_id=intent.intent_id, perm_ids=[leg.perm_id for leg in legs]
             )
-        elif adopt_only:
-            await self._nothing_to_adopt(intent)
-        else:
-            await self._place(intent, legs, contract)
-            crash_point("bracket_placed")
-        outcome = await self.reports.wait_for(lambda: self._probe(legs, epoch, adopted), self.proof_timeout)
-        if outcome == "disconnected":
-            raise _ConnectionDropped(f"connection lost (epoch {epoch}) before the bracket was proven")
-        reports = self._leg_reports(legs, described, adopted)
-        problems = bracket_problems(reports)
-        evidence = self._evidence(intent, reports, outcome or "timeout")
-        if outcome is None:
-            problems.insert(0, f"no complete acknowledgement within {self.proof_timeout:.1f}s")
-        elif outcome != "acked":
-            problems.insert(0, outcome)
-        duplicates = [leg.plan.role for leg in legs if leg.duplicates]
-        if duplicates:
-            problems.append(f"several broker orders share the orderRef of {', '.join(duplicates)}")
-        if problems:
-            evidence["problems"] = problems
-            await self._fail(intent, legs, contract, described, "; ".join(problems), evidence)
-        crash_point("bracket_proven")
-        return await self._proven(intent, legs, reports, adopted, evidence)
+            return True
+        return False
 
     async def _nothing_to_adopt(self, intent: BracketIntent) -> NoReturn:
         """A resumed intent whose legs the broker does not list: nothing is placed in its name."""
@@ -410,7 +341,7 @@ class BracketSubmitter:
         )
         raise NothingToAdoptError(message)
 
-    def _adopt(self, intent: BracketIntent, leg: _Leg, reps: list[ReportedOrder]) -> None:
+    def _adopt(self, intent: BracketIntent, leg: PlacedLeg, reps: list[ReportedOrder]) -> None:
         if not reps:
             return
         rep = max(reps, key=lambda r: r.received_at)
@@ -424,156 +355,44 @@ class BracketSubmitter:
             if fills:
                 leg.order_id, leg.client_id = fills[0].order_id, fills[0].client_id
         row = {
-            **self._order_row(leg, rep.account or self.conn.account),
+            **self.placer.ledger_row(leg, intent_id=intent.intent_id, parent_ref=intent.order_ref("P")),
+            "account": rep.account or self.conn.account,
             "run_id": intent.run_id or self.recorder.run_id,  # the run that sent it
             "status": rep.status or "adopted",
         }
         # what the broker does not say here is left as the ledger recorded it
         self.recorder.track_order({k: v for k, v in row.items() if v is not None})
 
-    async def _place(self, intent: BracketIntent, legs: list[_Leg], contract: Contract) -> None:
-        ib = self.conn.ib
-        account = self.conn.account
-        epoch = self.conn.epoch
+    async def _place(self, intent: BracketIntent, legs: list[PlacedLeg], contract: Contract) -> None:
+        """The three legs through the placement path, their rows and the intent's committed first."""
         try:
-            for leg in legs:
-                leg.order_id = ib.client.getReqId()
-                leg.client_id = self.conn.client_id
-        except ConnectionError as exc:
-            raise _ConnectionDropped(str(exc)) from exc
-        parent_id = legs[0].order_id
-        rows = [{**self._order_row(leg, account), "status": "pending_submit"} for leg in legs]
-        try:  # the intent and every leg, committed together before anything is sent
-            await self.recorder.record_orders(rows, intent=self._intent_row(intent, account, "submitted", {}))
-        except Exception as exc:
-            await self._not_recorded(intent, exc)
-        placed_at = _now()
-        for leg in legs:
-            leg.placed_at = placed_at
-        if self.conn.epoch != epoch or not self.conn.connected:
-            raise _ConnectionDropped("the connection dropped while the orders were being recorded")
-        for leg in legs:
-            order = ib_order(leg.plan, leg.wire, order_id=leg.order_id, account=account, parent_id=parent_id)
-            log.info(
-                "broker.submit.place",
+            await self.placer.place(
+                legs,
+                contract,
+                recording=Recording.BEFORE_SEND,
+                what=f"bracket {intent.intent_id} ({intent.symbol})",
                 intent_id=intent.intent_id,
-                role=leg.plan.role,
-                order_ref=leg.plan.order_ref,
-                order_id=leg.order_id,
-                parent_id=order.parentId,
-                action=order.action,
-                quantity=str(order.totalQuantity),
-                order_type=order.orderType,
-                limit=leg.wire.limit_price,
-                stop=leg.wire.stop_price,
-                tif=order.tif,
-                account=account,
-                oca_group=order.ocaGroup,
-                oca_type=order.ocaType,
-                transmit=order.transmit,
-                con_id=contract.conId,
+                intent_row=self._intent_row(intent, self.conn.account, "submitted", {}),
             )
-            try:
-                ib.placeOrder(contract, order)
-            except ConnectionError as exc:
-                raise _ConnectionDropped(str(exc)) from exc
-            # handed to the client library; the broker's answer moves it on (queued, not awaited)
-            self.recorder.update_order(leg.plan.order_ref, status="sent", placed_at=placed_at)
+        except OrdersNotRecordedError as exc:
+            await self._not_recorded(intent, exc)
 
-    async def _not_recorded(self, intent: BracketIntent, exc: Exception) -> NoReturn:
-        """The order rows could not be committed: nothing is sent, and the caller is told why."""
-        log.critical("broker.submit.orders_not_recorded", intent_id=intent.intent_id, error=str(exc))
+    async def _not_recorded(self, intent: BracketIntent, exc: OrdersNotRecordedError) -> NoReturn:
+        """The order rows could not be committed: nothing was sent; the intent is recorded rejected."""
         with contextlib.suppress(Exception):
             await self.recorder.write_intent(
                 self._intent_row(
-                    intent, self.conn.account, "rejected", {"error": f"orders not recorded: {exc}"}
+                    intent, self.conn.account, "rejected", {"error": f"orders not recorded: {exc.__cause__}"}
                 )
             )
-        raise OrdersNotRecordedError(
-            f"bracket {intent.intent_id} ({intent.symbol}) was not sent: the ledger could not record its "
-            f"orders before sending ({type(exc).__name__}: {exc}). Check that the ledger is writable"
-        ) from exc
-
-    def _leg_view(self, leg: _Leg) -> tuple[ReportedOrder | None, ReportedStatus | None]:
-        order = self.reports.latest_order(client_id=leg.client_id, order_id=leg.order_id, perm_id=leg.perm_id)
-        if order is not None and order.perm_id and not leg.perm_id:
-            leg.perm_id = order.perm_id
-        status = self.reports.latest_status(
-            client_id=leg.client_id, order_id=leg.order_id, perm_id=leg.perm_id
-        )
-        if status is not None and status.perm_id and not leg.perm_id:
-            leg.perm_id = status.perm_id
-        if order is None and leg.adopted_from is not None:
-            order = leg.adopted_from
-        return order, status
-
-    def _probe(self, legs: list[_Leg], epoch: int, adopted: bool) -> str | None:
-        if self.conn.epoch != epoch or not self.conn.connected:
-            return "disconnected"
-        acked = 0
-        for leg in legs:
-            order, status = self._leg_view(leg)
-            if leg.placed_at is not None:
-                since = leg.placed_at - timedelta(seconds=1)
-                failures = [
-                    e for e in self.reports.errors_for_order(leg.order_id, since=since) if e.is_order_failure
-                ]
-                if failures:
-                    first = failures[0]
-                    return f"{leg.plan.role} refused by the broker: error {first.code} {first.message}"
-            state = broker_status(order, status)
-            if state in DONE_AT_BROKER and state != "Filled" and not adopted:
-                return f"{leg.plan.role} is {state} at the broker"
-            finished = adopted and state in DONE_AT_BROKER
-            if order is not None and (is_acknowledged(order, status) or finished):
-                if leg.acked_at is None:
-                    leg.acked_at = _now()
-                acked += 1
-        return "acked" if acked == len(legs) else None
-
-    def _leg_reports(self, legs: list[_Leg], described: SehkContract, adopted: bool) -> list[LegReport]:
-        views = [self._leg_view(leg) for leg in legs]
-        parent = views[0][0]
-        if parent is not None and not parent.order_id and legs[0].order_id:
-            # an adopted entry that completed (filled) is reported without its order id, which its
-            # children name as their parent: take the id its fills (or the ledger) gave
-            parent = dataclasses.replace(parent, order_id=legs[0].order_id, client_id=legs[0].client_id)
-        return [
-            check_leg(
-                leg.plan,
-                order,
-                status,
-                account=self.conn.account,
-                con_id=described.con_id,
-                parent=parent if leg.plan.is_child else None,
-                allow_done=adopted,
-            )
-            for leg, (order, status) in zip(legs, views, strict=True)
-        ]
-
-    def _evidence(self, intent: BracketIntent, reports: list[LegReport], outcome: str) -> dict[str, Any]:
-        return {
-            "intent_id": intent.intent_id,
-            "symbol": intent.symbol,
-            "outcome": outcome,
-            "legs": [
-                {
-                    "role": r.role,
-                    "order_ref": r.order_ref,
-                    "intended": r.intended,
-                    "reported": r.reported,
-                    "problems": list(r.problems),
-                }
-                for r in reports
-            ],
-        }
+        raise exc
 
     # -- outcomes ----------------------------------------------------------------------------------
 
     async def _proven(
         self,
         intent: BracketIntent,
-        legs: list[_Leg],
+        legs: list[PlacedLeg],
         reports: list[LegReport],
         adopted: bool,
         evidence: dict[str, Any],
@@ -641,25 +460,22 @@ class BracketSubmitter:
     async def _fail(
         self,
         intent: BracketIntent,
-        legs: list[_Leg],
+        legs: list[PlacedLeg],
         contract: Contract,
         described: SehkContract,
         reason: str,
         evidence: dict[str, Any],
     ) -> NoReturn:
         log.critical("broker.submit.unproven", intent_id=intent.intent_id, reason=reason, evidence=evidence)
-        cancelled = await self._cancel_all(legs)
-        entry = legs[0]
-        filled_entry = self._filled(entry)
-        exited = sum(self._filled(leg) for leg in legs[1:])
+        cancelled = await self.placer.cancel(legs)
+        filled_entry = self.placer.filled(legs[0])
+        exited = sum(self.placer.filled(leg) for leg in legs[1:])
         to_flatten = filled_entry - exited
         flatten_ref: str | None = None
         flatten_error = ""
         if to_flatten > 0:
             try:
-                flatten_ref = await self.flattener(
-                    intent, contract, described, intent.side.opposite, to_flatten
-                )
+                flatten_ref = await self._flatten(intent, contract, described, to_flatten)
             except Exception as exc:  # the risk event below must still be recorded
                 flatten_error = f"{type(exc).__name__}: {exc}"
                 log.critical("broker.submit.flatten_failed", intent_id=intent.intent_id, error=flatten_error)
@@ -718,85 +534,25 @@ class BracketSubmitter:
                 error=str(exc),
             )
 
-    def _filled(self, leg: _Leg) -> int:
-        _order, status = self._leg_view(leg)
-        by_status = int(status.filled) if status is not None else 0
-        by_exec = sum(
-            int(e.shares)
-            for e in self.reports.executions_for(perm_id=leg.perm_id, order_ref=leg.plan.order_ref)
+    async def _flatten(
+        self, intent: BracketIntent, contract: Contract, described: SehkContract, quantity: int
+    ) -> str:
+        """Close what the failed bracket's entry filled; returns the flatten's orderRef."""
+        exit_order = await self.exits.send(
+            contract,
+            described,
+            intent.side.opposite,
+            quantity,
+            f"{intent.intent_id}:FLAT",
+            fallback=intent.entry,
+            intent_id=intent.intent_id,
+            # the bracket's own group: a stop or target that survived the cancel (or that the
+            # monitor re-placed into this group) ends with the flatten instead of outliving it
+            oca_group=bracket_oca_group(intent.intent_id),
         )
-        return max(by_status, by_exec)
-
-    async def _cancel_all(self, legs: list[_Leg]) -> list[str]:
-        ib = self.conn.ib
-        cancelled: list[str] = []
-        targets: list[_Leg] = []
-        for leg in legs:
-            order, status = self._leg_view(leg)
-            state = broker_status(order, status)
-            if not leg.order_id or state in DONE_AT_BROKER:
-                continue
-            if leg.client_id and leg.client_id != self.conn.client_id:
-                log.critical(
-                    "broker.cancel.foreign_client", order_ref=leg.plan.order_ref, client_id=leg.client_id
-                )
-                continue
-            targets.append(leg)
-        for leg in targets:
-            log.warning("broker.cancel.request", order_ref=leg.plan.order_ref, order_id=leg.order_id)
-            try:
-                ib.cancelOrder(Order(orderId=leg.order_id, clientId=self.conn.client_id, permId=leg.perm_id))
-                cancelled.append(leg.plan.order_ref)
-                self.recorder.order_event(
-                    leg.plan.order_ref,
-                    source="cancel",
-                    status="cancel_requested",
-                    perm_id=leg.perm_id or None,
-                    order_id=leg.order_id,
-                )
-            except ConnectionError as exc:
-                log.critical("broker.cancel.not_connected", order_ref=leg.plan.order_ref, error=str(exc))
-        if targets:
-
-            def all_done() -> bool | None:
-                for leg in targets:
-                    order, status = self._leg_view(leg)
-                    if order is None and status is None:
-                        continue  # never reached the broker (held or dropped): nothing to wait for
-                    if broker_status(order, status) not in DONE_AT_BROKER and not any(
-                        e.code in (10147, 10148, 202) for e in self.reports.errors_for_order(leg.order_id)
-                    ):
-                        return None
-                return True
-
-            done = await self.reports.wait_for(all_done, self.proof_timeout)
-            if done is None:
-                log.critical("broker.cancel.unconfirmed", order_refs=[leg.plan.order_ref for leg in targets])
-        return cancelled
+        return exit_order.order_ref
 
     # -- rows --------------------------------------------------------------------------------------
-
-    def _order_row(self, leg: _Leg, account: str) -> dict[str, Any]:
-        intent_id = leg.plan.order_ref.rpartition(":")[0]
-        return {
-            "order_ref": leg.plan.order_ref,
-            "intent_id": intent_id,
-            "run_id": self.recorder.run_id,
-            "role": leg.plan.role,
-            "account": account,
-            "symbol": leg.plan.symbol,
-            "side": leg.plan.side.value,
-            "order_type": leg.plan.order_type.value,
-            "quantity": leg.plan.quantity,
-            "limit_price": leg.plan.limit_price,
-            "stop_price": leg.plan.stop_price,
-            "tif": leg.plan.tif,
-            "parent_ref": None if not leg.plan.is_child else f"{intent_id}:P",
-            "oca_group": leg.plan.oca_group or None,
-            "client_id": leg.client_id or None,
-            "order_id": leg.order_id or None,
-            "perm_id": leg.perm_id or None,
-        }
 
     def _intent_row(
         self, intent: BracketIntent, account: str, status: str, detail: dict[str, Any]

@@ -112,3 +112,8 @@ class MarketDataNotSubscribedError(BrokerError, LookupError):
         self.symbol = symbol
         self.code = code
         self.what = what
+
+
+class PlacementConnectionLostError(BrokerError, ConnectionError):
+    """The connection dropped while orders were being recorded or sent (``broker/placement.py``);
+    what reached the broker is known only from its reports after the reconnect."""

@@ -15,9 +15,9 @@ from typing import Literal
 
 import structlog
 
-from catalyst.broker.bracket_plan import ticks_beyond
+from catalyst.broker.bracket_plan import FLATTEN, LegPlan, closing_leg
 from catalyst.domain import Side
-from catalyst.market import security, snap_to_tick
+from catalyst.market import security, snap_to_tick, ticks_from
 
 log = structlog.get_logger(__name__)
 
@@ -58,7 +58,7 @@ def marketable_limit(
     reference = next((p for p in (book, last, fallback) if p is not None and p > 0), fallback)
     direction: Literal["up", "down"] = "down" if side is Side.SELL else "up"
     start = snap_to_tick(reference, direction, on=on, table=table)
-    price = ticks_beyond(start, ticks, direction, table=table, on=on)
+    price = ticks_from(start, ticks, direction, table=table, on=on)
     log.info(
         "broker.exit.price",
         symbol=symbol,
@@ -71,3 +71,12 @@ def marketable_limit(
         last=str(last),
     )
     return price, reference
+
+
+def plan_exit(
+    order_ref: str, symbol: str, side: Side, quantity: int, price: Decimal, *, oca_group: str = ""
+) -> LegPlan:
+    """A flatten as one leg: a DAY limit at ``price``, in ``oca_group`` (ocaType 3) when named."""
+    return closing_leg(
+        FLATTEN, order_ref, symbol, side, quantity, limit_price=price, tif="DAY", oca_group=oca_group
+    )

@@ -16,63 +16,44 @@ plain script or the CLI use :class:`SyncBrokerSession`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import dataclasses
-import re
 import time
 from collections.abc import Awaitable, Coroutine, Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import pandas as pd
 import structlog
-from ib_async import Contract, Order
 
-from catalyst.broker.bracket_plan import (
-    DEFAULT_STOP_LIMIT_TICKS,
-    OCA_REDUCE_NO_BLOCK,
-    LegPlan,
-    bracket_oca_group,
-    ticks_beyond,
-)
-from catalyst.broker.bracket_proof import check_leg, is_acknowledged
-from catalyst.broker.bracket_submit import BracketSubmitter, VerifiedBracket, ib_order, wire_leg
+from catalyst.broker.bracket_plan import DEFAULT_STOP_LIMIT_TICKS
+from catalyst.broker.bracket_submit import BracketSubmitter, VerifiedBracket
 from catalyst.broker.connection import DEFAULT_RECONNECT_DELAYS, BrokerConnection
 from catalyst.broker.contracts_cache import ContractsCache, SehkContract
-from catalyst.broker.errors import (
-    BracketVerificationError,
-    NotWholeLotsError,
-    OrderNotFoundError,
-    ProtectionRequestError,
-    ReadOnlySessionError,
-    SymbolLockedError,
-)
-from catalyst.broker.exit_orders import DEFAULT_FLATTEN_TICKS, ExitOrder, marketable_limit
+from catalyst.broker.errors import OrderNotFoundError, ReadOnlySessionError, SymbolLockedError
+from catalyst.broker.exit_orders import DEFAULT_FLATTEN_TICKS, ExitOrder
+from catalyst.broker.exit_sender import ExitSender
 from catalyst.broker.global_cancel import GlobalCancelResult, working_orders
 from catalyst.broker.order_latency import LatencyReport, latency_report
 from catalyst.broker.order_recorder import LedgerRecorder, RiskHook
+from catalyst.broker.placement import OrderPlacer
+from catalyst.broker.protection import ProtectionRequest, Protector
 from catalyst.broker.queries import AccountSnapshot, BrokerQueries, Quote
 from catalyst.broker.report_log import BrokerReports
 from catalyst.broker.status_sync import StatusSync
 from catalyst.config import Settings
-from catalyst.domain import BracketIntent, OrderStatus, OrderType, Side
+from catalyst.domain import BracketIntent
 from catalyst.domain.order_status import DONE_AT_BROKER
 from catalyst.ledger import Ledger
-from catalyst.market import security
 
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
-#: The flatten part of an orderRef (``<intent>:FLAT`` or ``<run>:<symbol>:FLAT:<n>``).
-_FLAT_REF = re.compile(r":FLAT(:\d+)?$")
-#: Longest wait, in seconds, for the ledger to commit an exit's row before the exit is sent anyway.
-EXIT_RECORD_WAIT = 2.0
-
 
 class BrokerSession:
-    """Async facade over connection, contracts, queries, bracket submission and status sync."""
+    """Async facade over connection, contracts, queries, the one order path (``placer``: brackets
+    through ``submitter``, protection through ``protection``, flattens through ``exits``) and
+    status sync."""
 
     def __init__(
         self,
@@ -98,7 +79,6 @@ class BrokerSession:
             proof_timeout if proof_timeout is not None else min(b.request_timeout, 15.0)
         )
         self.hold_timeout = float(hold_timeout if hold_timeout is not None else b.request_timeout)
-        self.flatten_ticks = flatten_ticks
         self.reports = BrokerReports()
         self.connection = BrokerConnection(
             host=b.host,
@@ -129,13 +109,16 @@ class BrokerSession:
         self.queries = BrokerQueries(
             self.connection, self.reports, self.contracts, request_timeout=self.request_timeout
         )
+        #: the one path every order takes (brackets, protection, exits): map, record, place, prove
+        self.placer = OrderPlacer(
+            self.connection, self.reports, self.recorder, proof_timeout=self.proof_timeout
+        )
+        self.exits = ExitSender(self.placer, self.queries, ticks=flatten_ticks)
+        self.protection = Protector(self.placer, stop_limit_ticks=stop_limit_ticks)
         self.submitter = BracketSubmitter(
-            self.connection,
-            self.reports,
+            self.placer,
             self.contracts,
-            self.recorder,
-            flattener=self._flatten_fill,
-            proof_timeout=self.proof_timeout,
+            self.exits,
             hold_timeout=self.hold_timeout,
             stop_limit_ticks=stop_limit_ticks,
             state_dir=settings.state_dir,
@@ -150,8 +133,6 @@ class BrokerSession:
             account_getter=lambda: self.connection.account,
             client_id=self.connection.client_id,
         )
-        self._flatten_seq = 0
-        self._protect_seq = 0
 
     # -- life cycle --------------------------------------------------------------------------------
 
@@ -345,23 +326,8 @@ class BrokerSession:
                 "is open at the broker"
             )
         rep = max(candidates, key=lambda r: r.received_at)
-        log.warning("broker.cancel.request", order_ref=order_ref, order_id=rep.order_id, perm_id=rep.perm_id)
-        self.connection.ib.cancelOrder(
-            Order(orderId=rep.order_id, clientId=self.client_id, permId=rep.perm_id)
-        )
-        self.recorder.order_event(
-            order_ref, source="cancel", status="cancel_requested", perm_id=rep.perm_id, order_id=rep.order_id
-        )
-
-        def finished() -> str | None:
-            latest = self.reports.latest_order(perm_id=rep.perm_id)
-            status = self.reports.latest_status(perm_id=rep.perm_id)
-            for s in (status.status if status else None, latest.status if latest else None):
-                if s in DONE_AT_BROKER:
-                    return s
-            return None
-
-        outcome = await self.reports.wait_for(finished, self.proof_timeout)
+        await self.placer.cancel_reported([rep])
+        outcome = self.placer.done_status(rep.perm_id)
         await self.recorder.flush()
         return outcome or "PendingCancel"
 
@@ -470,79 +436,7 @@ class BrokerSession:
             log.info("broker.flatten.nothing", symbol=described.symbol)
             return None
         await self.queries.refresh_open_orders()
-        await self._cancel_own_orders_in(described.symbol)
-        side = Side.SELL if quantity > 0 else Side.BUY
-        self._flatten_seq += 1
-        ref = f"{self.run_id or 'manual'}:{described.symbol}:FLAT:{self._flatten_seq}"
-        group = self._foreign_exit_group(described.symbol, side)
-        return await self._place_exit(
-            contract, described, side, abs(quantity), ref, fallback=None, oca_group=group
-        )
-
-    def _foreign_exit_group(self, symbol: str, side: Side) -> str:
-        """The OCA group of the exits other clients still have working on ``symbol``'s closing side
-        (a bracket's stop and target whose cycle has exited), the one covering most shares; "" if
-        none. A flatten that joins it (ocaType 3) reduces those legs by what it fills, so they end
-        when the position does instead of working on a flat book (a naked exit); and a leg that
-        fills first reduces the flatten, so the position is never closed twice."""
-        cover: dict[str, Decimal] = {}
-        for rep in list(self.reports.orders_by_perm.values()):
-            if (
-                rep.symbol != symbol
-                or rep.client_id == self.client_id
-                or not rep.oca_group
-                or rep.action != side.value
-                or rep.status in DONE_AT_BROKER
-                or self._order_done(rep.perm_id)
-            ):
-                continue
-            cover[rep.oca_group] = cover.get(rep.oca_group, Decimal(0)) + rep.quantity
-        if not cover:
-            return ""
-        group = max(sorted(cover), key=lambda g: cover[g])
-        log.warning("broker.flatten.joins_oca", symbol=symbol, oca_group=group, groups=sorted(cover))
-        return group
-
-    def _order_done(self, perm_id: int) -> bool:
-        latest = self.reports.latest_order(perm_id=perm_id)
-        status = self.reports.latest_status(perm_id=perm_id)
-        return any(
-            st in DONE_AT_BROKER
-            for st in (status.status if status else None, latest.status if latest else None)
-        )
-
-    async def _cancel_own_orders_in(self, symbol: str) -> None:
-        """Cancel every working order of this client in ``symbol`` at once, then wait, woken by broker
-        messages, until each is done: one wait for all (a flatten after a stop breach must not wait
-        for one confirmation after another), and still none left to fire into the flatten."""
-        reps = [
-            rep
-            for rep in list(self.reports.orders_by_perm.values())
-            if rep.symbol == symbol
-            and rep.client_id == self.client_id
-            and rep.order_ref
-            and rep.status not in DONE_AT_BROKER
-            and not self._order_done(rep.perm_id)
-        ]
-        for rep in reps:
-            log.warning(
-                "broker.cancel.request", order_ref=rep.order_ref, order_id=rep.order_id, perm_id=rep.perm_id
-            )
-            self.connection.ib.cancelOrder(
-                Order(orderId=rep.order_id, clientId=self.client_id, permId=rep.perm_id)
-            )
-            self.recorder.order_event(
-                rep.order_ref,
-                source="cancel",
-                status="cancel_requested",
-                perm_id=rep.perm_id,
-                order_id=rep.order_id,
-            )
-        if reps:
-            await self.reports.wait_for(
-                lambda: True if all(self._order_done(rep.perm_id) for rep in reps) else None,
-                self.proof_timeout,
-            )
+        return await self.exits.flatten(contract, described, quantity)
 
     async def protect(
         self,
@@ -569,316 +463,12 @@ class BrokerSession:
         self._require_trading(f"protect {symbol}")
         await self._ready()
         contract, described = await self.contracts.resolve(symbol)
-        if quantity == 0:
-            raise NotWholeLotsError(f"there is no position in {described.symbol} to protect")
-        if stop is None and target is None:
-            raise ProtectionRequestError(f"protect {described.symbol}: neither a stop nor a target to place")
-        if oca_group is not None and not oca_group.strip():
-            raise ProtectionRequestError(f"protect {described.symbol}: the OCA group to join is blank")
-        side = Side.SELL if quantity > 0 else Side.BUY
-        qty = abs(int(quantity))
-        self._protect_seq += 1
-        base = f"{self.run_id or 'manual'}:{described.symbol}:PROT{self._protect_seq}"
-        group = oca_group or base
-        through: Literal["up", "down"] = "down" if side is Side.SELL else "up"
-        template = LegPlan(
-            role="take_profit",
-            order_ref=f"{base}:TP",
-            symbol=described.symbol,
-            side=side,
-            order_type=OrderType.LIMIT,
-            quantity=qty,
-            limit_price=target,
-            stop_price=None,
-            tif="GTC",
-            transmit=True,
-            is_child=False,
-            oca_group=group,
-            oca_type=OCA_REDUCE_NO_BLOCK,
-        )
-        plans: list[LegPlan] = []
-        if target is not None:
-            plans.append(template)
-        if stop is not None:
-            stop_limit = ticks_beyond(
-                stop,
-                self.submitter.stop_limit_ticks,
-                through,
-                table=security(described.symbol).spread_table,
-                on=None,
-            )
-            plans.append(
-                dataclasses.replace(
-                    template,
-                    role="stop_loss",
-                    order_ref=f"{base}:SL",
-                    order_type=OrderType.STOP_LIMIT,
-                    limit_price=stop_limit,
-                    stop_price=stop,
-                )
-            )
-        wires = [wire_leg(p, board_lot=described.board_lot) for p in plans]
-        ids: list[int] = []
-        placed_at = datetime.now().astimezone()
-        rows: list[dict[str, Any]] = []
-        for plan in plans:
-            order_id = self.connection.ib.client.getReqId()
-            ids.append(order_id)
-            rows.append(
-                {
-                    "order_ref": plan.order_ref,
-                    "run_id": self.run_id,
-                    "role": "protect",
-                    "account": self.account,
-                    "symbol": plan.symbol,
-                    "side": side.value,
-                    "order_type": plan.order_type.value,
-                    "quantity": qty,
-                    "limit_price": plan.limit_price,
-                    "stop_price": plan.stop_price,
-                    "tif": "GTC",
-                    "oca_group": group,
-                    "client_id": self.client_id,
-                    "order_id": order_id,
-                    "status": "sent",
-                    "placed_at": placed_at,
-                }
-            )
-        await self._record_exits_before_send(rows, f"protect {described.symbol}")
-        for plan, wire, order_id in zip(plans, wires, ids, strict=True):
-            order = ib_order(plan, wire, order_id=order_id, account=self.account)
-            log.warning(
-                "broker.protect.place",
-                symbol=described.symbol,
-                order_ref=plan.order_ref,
-                action=wire.action,
-                quantity=qty,
-                order_type=wire.order_type,
-                limit=wire.limit_price,
-                stop=wire.stop_price,
-                oca_group=group,
-            )
-            self.connection.ib.placeOrder(contract, order)
-
-        def probe() -> str | None:
-            acked = 0
-            for order_id in ids:
-                if any(e.is_order_failure for e in self.reports.errors_for_order(order_id)):
-                    return "refused"
-                rep = self.reports.latest_order(client_id=self.client_id, order_id=order_id)
-                st = self.reports.latest_status(client_id=self.client_id, order_id=order_id)
-                if rep is not None and is_acknowledged(rep, st):
-                    acked += 1
-            return "acked" if acked == len(ids) else None
-
-        outcome = await self.reports.wait_for(probe, self.proof_timeout)
-        legs = []
-        for plan, order_id in zip(plans, ids, strict=True):
-            rep = self.reports.latest_order(client_id=self.client_id, order_id=order_id)
-            st = self.reports.latest_status(client_id=self.client_id, order_id=order_id)
-            legs.append(check_leg(plan, rep, st, account=self.account, con_id=described.con_id, parent=None))
-        problems = [f"{leg.role}: {p}" for leg in legs for p in leg.problems]
-        groups = {leg.reported["oca_group"] for leg in legs if leg.reported}
-        if groups != {group}:
-            problems.append(f"protective orders not in OCA group {group}: {sorted(groups)}")
-        if outcome != "acked" or problems:
-            for order_id in ids:
-                with contextlib.suppress(ConnectionError):
-                    self.connection.ib.cancelOrder(Order(orderId=order_id, clientId=self.client_id))
-            evidence = {
-                "outcome": outcome or "timeout",
-                "problems": problems,
-                "legs": [
-                    {"order_ref": leg.order_ref, "intended": leg.intended, "reported": leg.reported}
-                    for leg in legs
-                ],
-            }
-            self.recorder.risk_event(
-                "protection_unproven",
-                severity="critical",
-                symbol=described.symbol,
-                message=f"protective orders for {described.symbol} not proven: "
-                f"{'; '.join(problems) or outcome}",
-                detail=evidence,
-            )
-            await self.recorder.flush_or_keep(f"protect {described.symbol}")
-            raise BracketVerificationError(
-                f"protection for {described.symbol} was not proven at the broker "
-                f"({outcome or 'timeout'}; {'; '.join(problems)}); the orders placed were cancelled",
-                evidence,
-            )
-        await self.recorder.flush_or_keep(f"protect {described.symbol}")
-        return [plan.order_ref for plan in plans]
-
-    async def _record_exits_before_send(self, rows: list[dict[str, Any]], what: str) -> None:
-        """Commit the rows of exit orders (protection, flattens) to the ledger before they are sent.
-
-        Unlike an entry, an exit reduces risk: a ledger that cannot be written does not stop it.
-        The rows stay tracked (the next flush retries them), the failure is logged critical, and
-        reconciliation adopts the order from its Catalyst orderRef if the rows never land. The
-        wait for the ledger is bounded (``EXIT_RECORD_WAIT``): an exit is not held behind a slow
-        writer; a commit still under way when the wait ends completes on its own."""
-        try:
-            await asyncio.wait_for(asyncio.shield(self.recorder.record_orders(rows)), EXIT_RECORD_WAIT)
-        except Exception as exc:
-            log.critical(
-                "broker.ledger.exit_unrecorded",
-                what=what,
-                order_refs=[r["order_ref"] for r in rows],
-                error=f"{type(exc).__name__}: {exc}",
-            )
-            for row in rows:
-                self.recorder.track_order(row)  # queued: the next flush that can write takes them
+        request = ProtectionRequest(described.symbol, quantity, stop=stop, target=target, oca_group=oca_group)
+        return await self.protection.place(request, contract, described)
 
     def _require_trading(self, what: str) -> None:
         if self.readonly:
             raise ReadOnlySessionError(f"this broker session is read-only; {what} was not sent")
-
-    async def _flatten_fill(
-        self, intent: BracketIntent, contract: Contract, described: SehkContract, side: Side, quantity: int
-    ) -> str | None:
-        exit_order = await self._place_exit(
-            contract,
-            described,
-            side,
-            quantity,
-            f"{intent.intent_id}:FLAT",
-            fallback=intent.entry,
-            intent_id=intent.intent_id,
-            # the bracket's own group: a stop or target that survived the cancel (or that the
-            # monitor re-placed into this group) ends with the flatten instead of outliving it
-            oca_group=bracket_oca_group(intent.intent_id),
-        )
-        return exit_order.order_ref if exit_order else None
-
-    async def _place_exit(
-        self,
-        contract: Contract,
-        described: SehkContract,
-        side: Side,
-        quantity: int,
-        order_ref: str,
-        *,
-        fallback: Any,
-        intent_id: str | None = None,
-        oca_group: str = "",
-    ) -> ExitOrder | None:
-        try:
-            quote: Quote | None = await self.queries.quote(described.symbol)
-        except Exception as exc:
-            log.warning("broker.exit.no_quote", symbol=described.symbol, error=str(exc))
-            quote = None
-        reference_fallback = fallback
-        if reference_fallback is None:
-            reference_fallback = (quote.last or quote.close) if quote else None
-        if reference_fallback is None:
-            raise OrderNotFoundError(f"no price to flatten {described.symbol} at: no quote and no reference")
-        price, reference = marketable_limit(
-            side,
-            symbol=described.symbol,
-            bid=quote.bid if quote else None,
-            ask=quote.ask if quote else None,
-            last=quote.last if quote else None,
-            fallback=reference_fallback,
-            ticks=self.flatten_ticks,
-        )
-        plan = LegPlan(
-            role="flatten",
-            order_ref=order_ref,
-            symbol=described.symbol,
-            side=side,
-            order_type=OrderType.LIMIT,
-            quantity=quantity,
-            limit_price=price,
-            stop_price=None,
-            tif="DAY",
-            transmit=True,
-            is_child=False,
-            oca_group=oca_group,
-            oca_type=OCA_REDUCE_NO_BLOCK if oca_group else 0,
-        )
-        wire = wire_leg(plan, board_lot=described.board_lot)
-        order_id = self.connection.ib.client.getReqId()
-        now = datetime.now().astimezone()
-        await self._record_exits_before_send(
-            [
-                {
-                    "order_ref": order_ref,
-                    "intent_id": intent_id,
-                    "run_id": self.run_id,
-                    "role": "flatten",
-                    "account": self.account,
-                    "symbol": described.symbol,
-                    "side": side.value,
-                    "order_type": "LMT",
-                    "quantity": quantity,
-                    "limit_price": price,
-                    "tif": "DAY",
-                    "oca_group": oca_group or None,
-                    "client_id": self.client_id,
-                    "order_id": order_id,
-                    "status": "sent",
-                    "placed_at": now,
-                }
-            ],
-            f"flatten {described.symbol}",
-        )
-        order = ib_order(plan, wire, order_id=order_id, account=self.account)
-        log.critical(
-            "broker.flatten.place",
-            symbol=described.symbol,
-            side=side.value,
-            quantity=quantity,
-            limit=str(price),
-            reference=str(reference),
-            order_ref=order_ref,
-            order_id=order_id,
-        )
-        self.connection.ib.placeOrder(contract, order)
-
-        def acked() -> bool | None:
-            """True once the broker works (or finished) it; False when it refused it."""
-            if any(e.is_order_failure for e in self.reports.errors_for_order(order_id)):
-                return False
-            rep = self.reports.latest_order(client_id=self.client_id, order_id=order_id)
-            st = self.reports.latest_status(client_id=self.client_id, order_id=order_id)
-            if (st and st.status == OrderStatus.INACTIVE) or (rep and rep.status == OrderStatus.INACTIVE):
-                return False  # IB's end state of a refusal: it never worked
-            if (rep and rep.perm_id) or (st and st.status in DONE_AT_BROKER):
-                return True  # working, filled, or reduced to nothing by its OCA group
-            return None
-
-        ok = await self.reports.wait_for(acked, self.proof_timeout)
-        if ok is False and oca_group:
-            # Refused while joined to the group (if IB will not join another client's group): the
-            # position must still be closed, so once more on its own; the refused order never worked,
-            # so this cannot close it twice. The surviving legs are then named by the caller's check.
-            log.critical(
-                "broker.flatten.refused_in_group",
-                order_ref=order_ref,
-                oca_group=oca_group,
-                symbol=described.symbol,
-            )
-            self._flatten_seq += 1
-            return await self._place_exit(
-                contract,
-                described,
-                side,
-                quantity,
-                _FLAT_REF.sub(f":FLAT:{self._flatten_seq}", order_ref),
-                fallback=fallback,
-                intent_id=intent_id,
-            )
-        if not ok:
-            self.recorder.risk_event(
-                "flatten_unconfirmed",
-                severity="critical",
-                symbol=described.symbol,
-                message=f"flatten {order_ref} ({side.value} {quantity}) was not acknowledged by the broker",
-                detail={"order_ref": order_ref, "order_id": order_id},
-            )
-        await self.recorder.flush_or_keep(f"flatten {described.symbol}")
-        return ExitOrder(order_ref, described.symbol, side, quantity, price, order_id, reference)
 
     # -- symbol locks ------------------------------------------------------------------------------
 

@@ -168,14 +168,12 @@ def run_session(
 
 
 def tick_up(price: Decimal, n: int, symbol: str) -> Decimal:
-    from catalyst.broker.bracket_plan import ticks_beyond
-    from catalyst.market import security
+    from catalyst.market import security, ticks_from
 
-    return ticks_beyond(price, n, "up", table=security(symbol).spread_table, on=None)
+    return ticks_from(price, n, "up", table=security(symbol).spread_table)
 
 
 def tick_down(price: Decimal, n: int, symbol: str) -> Decimal:
-    from catalyst.broker.bracket_plan import ticks_beyond
-    from catalyst.market import security
+    from catalyst.market import security, ticks_from
 
-    return ticks_beyond(price, n, "down", table=security(symbol).spread_table, on=None)
+    return ticks_from(price, n, "down", table=security(symbol).spread_table)

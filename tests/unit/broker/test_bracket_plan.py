@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from catalyst.broker.bracket_plan import plan_bracket, ticks_beyond
+from catalyst.broker.bracket_plan import plan_bracket, stop_limit_price
 from catalyst.domain import BracketIntent, OrderType, Side
 
 
@@ -42,6 +42,11 @@ def test_zero_stop_limit_ticks_sends_a_plain_stop() -> None:
     assert (sl.order_type, sl.limit_price) == (OrderType.STOP, None)
 
 
-def test_moving_by_ticks_respects_the_band_edges() -> None:
-    assert ticks_beyond(Decimal("10.02"), 3, "down", table="A", on=None) == Decimal("9.995")
-    assert ticks_beyond(Decimal("9.99"), 3, "up", table="A", on=None) == Decimal("10.01")
+def test_a_stop_limit_moves_along_the_ladder_across_band_edges() -> None:
+    assert stop_limit_price(Decimal("10.02"), Side.SELL, 3, table="A", on=None) == Decimal("9.995")
+    assert stop_limit_price(Decimal("9.99"), Side.BUY, 3, table="A", on=None) == Decimal("10.01")
+
+
+def test_a_stop_limit_stops_at_the_lowest_tick_instead_of_refusing_the_stop() -> None:
+    """A penny stock's sell stop: the limit cannot go under the table's first tick (0.001)."""
+    assert stop_limit_price(Decimal("0.003"), Side.SELL, 5, table="A", on=None) == Decimal("0.001")
