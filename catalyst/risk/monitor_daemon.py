@@ -449,18 +449,24 @@ class Monitor:
         report.actions.append(f"flatten {symbol}")
         if kind != "breaker_flatten":  # the breaker's global cancel already removed every client's orders
             await self._warn_foreign_orders(symbol, ref)
+        wait = exit_wait(await self._broker_now())
+        held_note = f"; {wait.describe()}" if wait is not None else ""
         self._event(
             kind,
             "critical",
-            f"{why}; closing with a marketable limit ({ref})",
+            f"{why}; closing with a marketable limit ({ref}){held_note}",
             symbol,
-            {"order_ref": ref, "limit": str(getattr(exit_order, "limit_price", ""))},
+            {
+                "order_ref": ref,
+                "limit": str(getattr(exit_order, "limit_price", "")),
+                "trades_at": wait.trades_at.isoformat() if wait is not None else None,
+            },
         )
         if alert:
             await self._alert(
                 Severity.CRITICAL,
                 f"Closed {symbol} ({self.account})",
-                f"{why}. Exit order {ref}.",
+                f"{why}. Exit order {ref}{held_note}.",
                 f"{kind}:{symbol}",
             )
 
