@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -182,6 +183,7 @@ class Monitor:
         self._last_action: dict[str, datetime] = {}  # the last exit or repair sent per symbol
         self._last_exit: dict[str, datetime] = {}  # the last exit (flatten) sent per symbol
         self._deferred: DeferredFlatten | None = None  # the breaker's flatten waiting for HKEX to trade
+        self._deferred_read = False  # whether a flatten left waiting by an earlier monitor was looked for
         self._due: dict[str, datetime] = {}
         self._down_since: datetime | None = None
         self._down_alerted = False
@@ -1030,6 +1032,11 @@ class Monitor:
     async def flatten_deferred(self) -> StepReport:
         """The breaker's flatten, when HKEX trades again after a trip it could not close at once."""
         report = StepReport()
+        if self._deferred is None and not self._deferred_read:
+            self._deferred_read = True  # a monitor restarted during the wait takes the flatten over
+            self._deferred = waiting_flatten(self.ledger, self.account)
+            if self._deferred is not None:
+                log.warning("monitor.breaker.flatten_taken_over", symbols=self._deferred.symbols)
         deferred = self._deferred
         if deferred is None:
             return report
@@ -1470,6 +1477,33 @@ def _todays_fills(executions: pd.DataFrame, now: datetime) -> pd.DataFrame:
 
 def _positions_table(ledger: Ledger, account: str) -> pd.DataFrame:
     return ledger.query("SELECT * FROM positions WHERE account = ? AND quantity <> 0", [account])
+
+
+#: The risk events that start, end or cancel a breaker's wait for HKEX to trade.
+_WAIT_KINDS = ("breaker_tripped", "breaker_flatten_deferred", "breaker_flatten_resumed", "breaker_reset")
+
+
+def waiting_flatten(ledger: Ledger, account: str) -> DeferredFlatten | None:
+    """The breaker flatten an earlier monitor left waiting for HKEX to trade (the account's last
+    breaker event is ``breaker_flatten_deferred``), else None."""
+    if not account:
+        return None
+    kinds = ", ".join(f"'{k}'" for k in _WAIT_KINDS)
+    events = ledger.query(
+        f"SELECT ts, kind, message, detail FROM risk_events WHERE account = ? AND kind IN ({kinds}) "
+        "ORDER BY ts",
+        [account],
+    )
+    if events.empty or str(events["kind"].iloc[-1]) != "breaker_flatten_deferred":
+        return None
+    raw = events["detail"].iloc[-1]
+    detail = json.loads(raw) if isinstance(raw, str) else dict(raw or {})
+    trips = events[events["kind"] == "breaker_tripped"]
+    reason = str(trips["message"].iloc[-1]) if not trips.empty else "circuit breaker"
+    symbols = tuple(str(s) for s in detail.get("protected") or ())
+    if not symbols or not detail.get("trades_at"):
+        return None
+    return DeferredFlatten(symbols, reason, datetime.fromisoformat(str(detail["trades_at"])))
 
 
 def _stop_gap(pos: GuardedPosition) -> ProtectionGap:

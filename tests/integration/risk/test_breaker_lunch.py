@@ -3,8 +3,9 @@
 The cycle's bracket is filled and a second bracket's entry rests when the daily loss breaker trips
 at 12:10. No cancel can reach HKEX before 12:30 and no order can trade before 13:00: the halt asks
 for every cancel, says they go at 12:30 and that the flatten trades at 13:00, keeps the position
-under a stop of its own meanwhile and closes it when HKEX trades again. The position is never
-without a working stop until it is flat, and nothing is left working at the end.
+under a stop of its own meanwhile and closes it when HKEX trades again (a monitor restarted during
+the wait takes the flatten over from the ledger). The position is never without a working stop
+until it is flat, and nothing is left working at the end.
 """
 
 from __future__ import annotations
@@ -141,14 +142,26 @@ def test_a_breaker_halt_at_1210_holds_the_cancels_until_1230_and_flattens_at_130
                 **{f"lunch-rest-1:{leg}": "Cancelled" for leg in ("P", "TP", "SL")},
             }  # the held cancels went at 12:30
 
-            at(gw, "13:00:01")
-            closing = await r.monitor.poll()
-            assert "flatten 388" in closing.actions and closing.errors == [], closing
-            assert protected_or_flat(gw, "388")
         finally:
             await cycle.close()
 
     run(rig, scenario)
+
+    # the monitor is restarted during the wait: the new one finds the waiting flatten in the ledger
+    (tmp_path / "restarted").mkdir()
+    restarted = make_rig(
+        gw.host, gw.port, ACCOUNT, tmp_path / "restarted", LIMITS, ledger=ledger, client_id=MONITOR_CLIENT_ID
+    )
+
+    async def after_restart(r: Rig) -> None:
+        early = await r.monitor.poll()  # 12:59:59: still lunch
+        assert not [a for a in early.actions if a.startswith("flatten")] and held(gw, "388") == 100
+        at(gw, "13:00:01")
+        closing = await r.monitor.poll()
+        assert "flatten 388" in closing.actions and closing.errors == [], closing
+        assert protected_or_flat(gw, "388")
+
+    run(restarted, after_restart)
 
     assert held(gw, "388") == 0
     assert [o for o in gw.control.orders() if o["account"] == ACCOUNT and o["status"] in LIVE] == []
@@ -158,6 +171,7 @@ def test_a_breaker_halt_at_1210_holds_the_cancels_until_1230_and_flattens_at_130
     )
     titles = [a["title"] for a in read_alert_file(rig.alert_file)]
     assert any(t.startswith("BREAKER: FLATTEN WAITS FOR HKEX") for t in titles)
+    assert "HKEX trades again (13:00:01 HK)" in said["breaker_flatten_resumed"]
     assert any(t.startswith("CIRCUIT BREAKER TRIPPED") for t in titles)
 
 
