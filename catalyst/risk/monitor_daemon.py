@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -35,6 +35,7 @@ import pandas as pd
 import structlog
 
 from catalyst.broker.errors import MarketDataNotSubscribedError
+from catalyst.broker.global_cancel import WorkingOrder, working_orders
 from catalyst.broker.market_data_entitlements import is_delayed
 from catalyst.broker.report_log import ReportedExecution, ReportedPosition, ReportedStatus
 from catalyst.domain.order_status import DONE_AT_BROKER
@@ -1118,6 +1119,8 @@ class Monitor:
             )
             return None, HeldCancels((), None, "")
         held, failed = split_survivors(result.survivors, now)
+        if in_window and failed:
+            held, failed = await self._settle_in_window(result.before, now, wait)
         report.actions += [f"cancel {o.order_ref or o.perm_id}" for o in result.cancelled]
         if held.go_at is not None:
             go_at = hk_time(held.go_at)
@@ -1167,6 +1170,20 @@ class Monitor:
                 f"breaker-survivors:{self.account}",
             )
         return result, held
+
+    async def _settle_in_window(
+        self, before: Sequence[WorkingOrder], now: datetime, waited: float
+    ) -> tuple[HeldCancels, tuple[WorkingOrder, ...]]:
+        """Inside a no-cancel window, give the orders whose cancel was not acknowledged yet the rest
+        of ``breaker_wait`` to become PendingCancel (held) or done, re-reading the broker's orders."""
+        deadline = time.monotonic() + max(self.config.breaker_wait - waited, 0.0)
+        asked = {o.perm_id for o in before}
+        while True:
+            survivors = [o for o in working_orders(await self._account_orders()) if o.perm_id in asked]
+            held, failed = split_survivors(survivors, now)
+            if not failed or time.monotonic() >= deadline:
+                return held, failed
+            await asyncio.sleep(0.25)
 
     # -- sync and reconciliation -------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from engine_support import ACCOUNT, changes, errors, fills, make_exchange, order, place_bracket, status_of
@@ -314,3 +315,18 @@ def test_an_order_at_lunch_gets_ibs_399_text_with_the_time_it_will_be_placed() -
         "Order Message:\nBUY 100 700 SEHK.700\n"
         "Warning: your order will not be placed at the exchange until 2026-11-24 13:00:00 Asia/Hong_Kong",
     )
+
+
+def test_a_held_amendment_survives_a_gateway_restart(tmp_path: Path) -> None:
+    state = tmp_path / "sim.duckdb"
+    ex = make_exchange(at(11, 59), state=state, fresh=True)
+    old = _resting(ex)
+    ex.set_clock(at(12, 10))
+    moved = spreads(ex, old, 1, "down")
+    ex.place_order(order(1, lmt=moved, tif="GTC"))
+    ex.close()
+    again = make_exchange(at(12, 20), state=state)
+    assert _lmt(again) == old
+    again.set_clock(at(13, 0))
+    assert _lmt(again) == moved
+    again.close()
