@@ -63,6 +63,12 @@ setting                                default                    meaning
                                                                   end (16:10, or 12:10 on a half day)
 =====================================  =========================  =========================================
 
+``amend_window``'s default follows what HK brokers document: Dah Sing Bank's order FAQ
+(dahsing.com, wealth_management/faq_amend.html) says HKEX's AMS/3 takes no amendment 12:00-13:00
+nor 09:15-09:30 and that one received then "will be sent to market after" the window; IB's own
+handling is not documented ([U]); a capture of a real session settles it (``gateway conform``
+names this setting when the answers differ).
+
 Other simplifications that are not settings (fixed choices, see ``exchange.py``): a parent that is
 cancelled or expires after a partial fill leaves its children working for the filled quantity;
 a sell larger than the long position is rejected at placement in a cash account; the stop of a
