@@ -178,3 +178,48 @@ def test_a_breaker_halt_at_1210_holds_the_cancels_until_1230_and_flattens_at_130
 async def _holds(session: BrokerSession, symbol: str, quantity: int) -> bool:
     positions = await session.positions()
     return int(positions[positions["symbol"] == symbol]["quantity"].sum()) == quantity
+
+
+def test_a_breaker_halt_at_1240_cancels_at_once_keeps_a_stop_and_flattens_at_1300(
+    gw: GatewayHandle, tmp_path: Path
+) -> None:
+    """From 12:30 cancels reach HKEX at once, but nothing trades before 13:00: the bracket's legs go,
+    the monitor's stop replaces its stop within the trip, and the flatten waits for 13:00."""
+    ledger = Ledger(tmp_path / "ledger.duckdb")
+    rig = make_rig(gw.host, gw.port, ACCOUNT, tmp_path, LIMITS, ledger=ledger, client_id=MONITOR_CLIENT_ID)
+    cycle = BrokerSession(
+        settings_for(gw.host, gw.port, ACCOUNT, client_id=CYCLE_CLIENT_ID),
+        ledger=ledger,
+        run_id="cycle",
+        proof_timeout=3.0,
+    )
+
+    async def scenario(r: Rig) -> None:
+        await cycle.connect()
+        try:
+            await bracket(cycle, "late-held-1", "388", 100, fill=True)
+            await until(lambda: _holds(cycle, "388", 100), what="the 388 entry filled")
+            gw.control.move_price("388", pct=-8)
+            at(gw, "12:40:00")
+            report = await r.monitor.check_breaker()
+            assert report.breaker is not None and report.breaker.tripped and report.errors == [], report
+            assert {a for a in report.actions if a.startswith("cancel")} == {
+                "cancel late-held-1:TP",
+                "cancel late-held-1:SL",
+            }
+            assert "flatten 388 at 13:00:00 HK" in report.actions
+            assert held(gw, "388") == 100 and stop_cover(gw, "388") == 100  # the monitor's stop alone
+            said = events(ledger)
+            assert (
+                "breaker_cancels_held" not in said
+                and "can trade from 13:00:00 HK" in said["breaker_flatten_deferred"]
+            )
+            at(gw, "13:00:01")
+            closing = await r.monitor.poll()
+            assert "flatten 388" in closing.actions and closing.errors == [], closing
+        finally:
+            await cycle.close()
+
+    run(rig, scenario)
+    assert held(gw, "388") == 0
+    assert [o for o in gw.control.orders() if o["account"] == ACCOUNT and o["status"] in LIVE] == []
