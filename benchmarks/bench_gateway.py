@@ -35,9 +35,13 @@ GOAL_MSGS_PER_S = 5000
 LATE_AFTER = 10_000  # orders placed and cancelled before the "late" place+cancel measurement
 
 
+#: A benchmark waits this long for an answer, then fails saying so (it never hangs).
+ANSWER_TIMEOUT_S = 60.0
+
+
 class RawClient:
     def __init__(self, handle: GatewayHandle, client_id: int) -> None:
-        self.sock = socket.create_connection((handle.host, handle.port))
+        self.sock = socket.create_connection((handle.host, handle.port), timeout=ANSWER_TIMEOUT_S)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.reader = FrameReader()
         self.pending: list[list[str]] = []
@@ -49,7 +53,10 @@ class RawClient:
 
     def next_frame(self) -> list[str]:
         while not self.pending:
-            data = self.sock.recv(1 << 20)
+            try:
+                data = self.sock.recv(1 << 20)
+            except TimeoutError:
+                raise TimeoutError(f"no answer from the gateway in {ANSWER_TIMEOUT_S:.0f} s") from None
             if not data:
                 raise ConnectionError("gateway closed the connection")
             self.pending.extend(split_fields(p) for p in self.reader.feed(data))
@@ -66,8 +73,22 @@ class RawClient:
         self.sock.close()
 
 
+def resting_buy_price(clock: str = CLOCK, seed: int = 7) -> float:
+    """Five ticks below Bank of China's bid at ``clock`` on the simulator's tape: a buy there rests
+    (it neither fills nor breaks HKEX's quotation rule, 24 spreads from the best bid)."""
+    from datetime import datetime
+
+    from catalyst.market import ticks_from
+    from catalyst.sim.prices import PriceModel
+
+    at = datetime.fromisoformat(clock)
+    bid = PriceModel(seed).touch("3988", at.timestamp())[0]
+    return float(ticks_from(bid, 5, "down", on=at))
+
+
 def place_order_template() -> list[str]:
-    """The placeOrder frame ib_async 2.1.0 writes at v178 for a resting limit buy of Bank of China."""
+    """The placeOrder frame ib_async 2.1.0 writes at v178 for a resting limit buy of Bank of China
+    (a price far below the market would be refused by the quotation rule, and never cancelled)."""
     from ib_async import IB, LimitOrder, Stock
     from ib_async.client import Client
 
@@ -78,7 +99,8 @@ def place_order_template() -> list[str]:
     ib.client.connState = Client.CONNECTED
     ib.client.MaxRequests = 0
     ib.client.conn.sendMsg = lambda data: frames.extend(split_fields(p) for p in reader.feed(data))  # type: ignore[method-assign]
-    ib.client.placeOrder(1, Stock("3988", "SEHK", "HKD"), LimitOrder("BUY", 1000, 1.0, orderRef="bench"))
+    order = LimitOrder("BUY", 1000, resting_buy_price(), orderRef="bench")
+    ib.client.placeOrder(1, Stock("3988", "SEHK", "HKD"), order)
     ib.client.reset()
     return frames[0]
 

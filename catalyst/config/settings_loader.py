@@ -59,6 +59,7 @@ NON_SETTING_ENV: frozenset[str] = frozenset(
         "CATALYST_CHAOS_SEED",
         "CATALYST_CHAOS_ROUNDS",
         "CATALYST_CHAOS_KEEP_GOING",
+        "CATALYST_IB_CAPTURE",  # where the opt-in IB paper suite records its session (or "off")
         # test-only crash points (catalyst.broker.crash_points)
         "CATALYST_CRASH_POINT",
         "CATALYST_CRASH_PARENT",

@@ -5,13 +5,19 @@ positions, open entries, strategy, universe, limits), mirrored into the ledger's
 review replays that exact decision with ``catalyst.research.backtester.backtest_day_verdict`` on bars
 from the broker and lines up the intents the cycle approved with the backtester's, explaining each
 difference. Fills, fees and P&L of the day are compared in the review's own tables, not here.
+
+The replay is only a comparison if it runs the cycle's code: each decision names its strategy's
+fingerprint (SHA-256 over its source files, as the run's manifest records it). When the strategy
+registered under that name today has another fingerprint, or none was recorded, every row of that
+cycle says so and does not count as a match.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -21,7 +27,7 @@ from catalyst.broker import BrokerError, BrokerSession
 from catalyst.cycle.request import CycleRequest, limits_with_overrides
 from catalyst.cycle.steps import load_bars
 from catalyst.research.backtester import backtest_day_verdict, intents_frame
-from catalyst.research.strategy_registry import get_strategy
+from catalyst.research.strategy_registry import get_strategy, strategy_info
 from catalyst.risk.limits import RiskLimits
 
 log = structlog.get_logger(__name__)
@@ -92,6 +98,26 @@ def compare_intents(run_id: str, at: str, live: pd.DataFrame, backtest: pd.DataF
     return merged.reindex(columns=COMPARISON_COLUMNS)
 
 
+def code_difference(name: str, recorded: str | None, current: str) -> str | None:
+    """Why a replay of strategy ``name`` is not the cycle's code, or None when it is (pure)."""
+    if not recorded:
+        return f"strategy {name!r}: the cycle recorded no code fingerprint, so the replay may run other code"
+    if recorded != current:
+        return (
+            f"strategy {name!r} changed since the cycle (code fingerprint {recorded[:12]} then, "
+            f"{current[:12]} now): the backtest replays different code"
+        )
+    return None
+
+
+def flag_code_difference(rows: pd.DataFrame, note: str | None) -> pd.DataFrame:
+    """``rows`` with ``note`` added to every explanation and no row counted as a match."""
+    if note is None or rows.empty:
+        return rows
+    explanation = rows["explanation"].fillna("").astype(str)
+    return rows.assign(match=False, explanation=explanation + "; " + note)
+
+
 def _same_number(a: Any, b: Any) -> bool:
     try:
         return float(a) == float(b)
@@ -106,10 +132,13 @@ async def compare_with_backtest(
     end: datetime,
     *,
     session_factory: Callable[..., Any] = BrokerSession,
+    recorded_fingerprints: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """For every cycle decided in [start, end): live intents beside the backtester's."""
-    from decimal import Decimal
+    """For every cycle decided in [start, end): live intents beside the backtester's.
 
+    ``recorded_fingerprints`` (run id -> strategy fingerprint, from the runs' manifests) wins over
+    the fingerprint the decision logged; either is checked against the strategy's code today.
+    """
     decisions = decision_inputs(ledger, start, end)
     if decisions.empty:
         return pd.DataFrame(columns=COMPARISON_COLUMNS)
@@ -133,37 +162,40 @@ async def compare_with_backtest(
     out = []
     try:
         for d in decisions.to_dict("records"):
-            at = datetime.fromisoformat(str(d["at"]))
-            request = CycleRequest(
-                run_id=str(d["run_id"]),
-                strategy=str(d["strategy"]),
-                strategy_params=d.get("strategy_params") or {},
-                universe=tuple(d.get("universe") or ()),
-                lookback_days=int(d.get("lookback_days") or 20),
-                bar_size=str(d.get("bar_size") or "1 min"),
-            )
-            bars = await load_bars(broker, request.symbols(), request)
-            limits = limits_with_overrides(RiskLimits.from_settings(settings), d.get("limit_overrides") or {})
-            verdict = backtest_day_verdict(
-                bars,
-                get_strategy(request.strategy, **dict(request.strategy_params)),
-                at,
-                settings,
-                equity=Decimal(str(d["equity"])),
-                buying_power=Decimal(str(d["buying_power"])),
-                positions={str(k): int(v) for k, v in (d.get("positions") or {}).items()},
-                open_entry_symbols=frozenset(d.get("open_entry_symbols") or ()),
-                limits=limits,
-                run_id=request.run_id,
-            )
-            out.append(
-                compare_intents(
-                    request.run_id,
-                    at.isoformat(),
-                    live_intents(ledger, request.run_id),
-                    intents_frame(verdict.approved),
-                )
-            )
+            recorded = (recorded_fingerprints or {}).get(str(d["run_id"])) or d.get("strategy_fingerprint")
+            out.append(await _replay(broker, ledger, settings, d, recorded))
     finally:
         await broker.close()
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=COMPARISON_COLUMNS)
+
+
+async def _replay(
+    broker: Any, ledger: Any, settings: Any, d: Mapping[Any, Any], recorded: str | None
+) -> pd.DataFrame:
+    """One logged decision replayed through the backtester, beside the intents the cycle approved."""
+    at = datetime.fromisoformat(str(d["at"]))
+    request = CycleRequest(
+        run_id=str(d["run_id"]),
+        strategy=str(d["strategy"]),
+        strategy_params=d.get("strategy_params") or {},
+        universe=tuple(d.get("universe") or ()),
+        lookback_days=int(d.get("lookback_days") or 20),
+        bar_size=str(d.get("bar_size") or "1 min"),
+    )
+    bars = await load_bars(broker, request.symbols(), request)
+    verdict = backtest_day_verdict(
+        bars,
+        get_strategy(request.strategy, **dict(request.strategy_params)),
+        at,
+        settings,
+        equity=Decimal(str(d["equity"])),
+        buying_power=Decimal(str(d["buying_power"])),
+        positions={str(k): int(v) for k, v in (d.get("positions") or {}).items()},
+        open_entry_symbols=frozenset(d.get("open_entry_symbols") or ()),
+        limits=limits_with_overrides(RiskLimits.from_settings(settings), d.get("limit_overrides") or {}),
+        run_id=request.run_id,
+    )
+    live = live_intents(ledger, request.run_id)
+    rows = compare_intents(request.run_id, at.isoformat(), live, intents_frame(verdict.approved))
+    note = code_difference(request.strategy, recorded, strategy_info(request.strategy).fingerprint())
+    return flag_code_difference(rows, note)

@@ -41,7 +41,7 @@ from catalyst.reconcile.errors import TradingBlockedError
 from catalyst.research.bar_import import bars_from_records
 from catalyst.research.errors import StrategyOutputError
 from catalyst.research.strategy_base import Strategy, last_prices
-from catalyst.research.strategy_registry import get_strategy
+from catalyst.research.strategy_registry import get_strategy, strategy_info
 from catalyst.risk.alerts import Severity, alerter_from_settings
 from catalyst.risk.decision import Decision, DecisionInputs, decide
 from catalyst.risk.event_alerts import AlertSink, RiskEventAlerts, alert_function
@@ -311,6 +311,7 @@ def decision_inputs(
         open_entry_symbols=sorted(entries),
         strategy=request.strategy,
         strategy_params=dict(request.strategy_params),
+        strategy_fingerprint=strategy_info(request.strategy).fingerprint(),  # which code decided
         universe=request.symbols(),
         lookback_days=request.lookback_days,
         bar_size=request.bar_size,

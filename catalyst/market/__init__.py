@@ -17,6 +17,7 @@ from catalyst.market.calendar import (
     sessions_between,
 )
 from catalyst.market.errors import (
+    AuctionPriceError,
     BoardLotError,
     CalendarRangeError,
     MarketError,
@@ -103,6 +104,7 @@ __all__ = [
     "TIERED",
     "UNIVERSE_AS_OF",
     "ActiveUniverse",
+    "AuctionPriceError",
     "BoardLotError",
     "CalendarRangeError",
     "CommissionPlan",

@@ -73,3 +73,7 @@ class PriceLimitError(OrderRuleError):
 
 class OrderSizeError(OrderRuleError):
     """An order of more than HKEX's maximum of 3,000 board lots."""
+
+
+class AuctionPriceError(OrderRuleError):
+    """An at-auction limit outside the auction's price band, or an auction book that cannot match."""

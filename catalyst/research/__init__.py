@@ -9,11 +9,13 @@ from catalyst.research.backtest_result import BacktestResult
 from catalyst.research.backtester import BacktestConfig, backtest_day, backtest_day_verdict, run_backtest
 from catalyst.research.bar_download import download_bars
 from catalyst.research.bar_import import ImportReport, bars_from_records, import_bars, normalize_bars
+from catalyst.research.bar_provenance import bar_summary, data_type_note, data_type_of
+from catalyst.research.bar_sources import research_bars
 from catalyst.research.bar_store import BarStore, default_bar_root
 from catalyst.research.momentum import MomentumParams, MomentumStrategy
 from catalyst.research.strategy_base import Strategy, candidates_from_signals
 from catalyst.research.strategy_registry import get_strategy, list_strategies, register_strategy
-from catalyst.research.sweeps import sweep, walk_forward
+from catalyst.research.sweeps import compare_sets, compare_table, sweep, walk_forward
 from catalyst.research.tearsheet import compare_equity, stats_table, tearsheet, write_tearsheet
 from catalyst.risk.position_sizing import size_candidate, size_candidates
 
@@ -28,9 +30,14 @@ __all__ = [
     "Strategy",
     "backtest_day",
     "backtest_day_verdict",
+    "bar_summary",
     "bars_from_records",
     "candidates_from_signals",
     "compare_equity",
+    "compare_sets",
+    "compare_table",
+    "data_type_note",
+    "data_type_of",
     "default_bar_root",
     "download_bars",
     "get_strategy",
@@ -38,6 +45,7 @@ __all__ = [
     "list_strategies",
     "normalize_bars",
     "register_strategy",
+    "research_bars",
     "run_backtest",
     "size_candidate",
     "size_candidates",

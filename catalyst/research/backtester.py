@@ -11,7 +11,9 @@
    one position per symbol, market phase and near-close, risk per trade with fees, notional,
    buying power, shorts.
 3. Each approved bracket is played through the symbol's later bars by ``fill_rules`` (DAY entry
-   trading through, OCA stop/target, gaps filled at the open, nothing at lunch or in auctions),
+   trading through, else in the closing auction at the reference price of the last continuous
+   bar when that is at or better than its limit and within +-5 %, for CAS-eligible securities on
+   days whose bars reach the close; OCA stop/target, gaps filled at the open, nothing at lunch),
    and every fill is charged ``catalyst.market.fill_fees`` to the cent.
 4. The equity curve is computed vectorised from the fills and a forward-filled close matrix.
 
@@ -37,7 +39,7 @@ import pandas as pd
 import structlog
 
 from catalyst.domain import BracketIntent, IntentNumbering
-from catalyst.market import FIXED, HK_TZ, TIERED, CommissionPlan, fill_fees, security, to_hk
+from catalyst.market import FIXED, HK_TZ, TIERED, CommissionPlan, fill_fees, security, session_for, to_hk
 from catalyst.research.backtest_result import TRADE_COLUMNS, BacktestResult, summary_stats
 from catalyst.research.bar_frame import (
     NS_PER_DAY,
@@ -48,7 +50,15 @@ from catalyst.research.bar_frame import (
     time_ns,
 )
 from catalyst.research.errors import BacktestConfigError
-from catalyst.research.fill_rules import BarPath, Fill, close_fill, entry_fill, exit_fill
+from catalyst.research.fill_rules import (
+    AUCTION_REASON,
+    BarPath,
+    Fill,
+    auction_fill,
+    close_fill,
+    entry_fill,
+    exit_fill,
+)
 from catalyst.research.strategy_base import Strategy, candidates_from_signals, last_prices
 from catalyst.risk.circuit_breaker import DayPnl, evaluate_breaker
 from catalyst.risk.decision import DecisionInputs, decide
@@ -81,6 +91,9 @@ class BacktestConfig:
     trade_from: date | None = None
     """First session on which orders may be placed; earlier bars only feed the indicators
     (walk-forward test windows)."""
+    closing_auction: bool = True
+    """Model HKEX's closing auction for DAY entries not filled in continuous trading
+    (``fill_rules.auction_fill``); False: they expire at the last continuous bar."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.initial_capital, Decimal) or self.initial_capital <= 0:
@@ -149,6 +162,7 @@ class _Book:
         self.sym_start = starts
         self.sym_end = np.r_[starts[1:], n] if n else starts
         self.tables = [security(s).spread_table for s in self.symbols]
+        self.cas_eligible = [security(s).cas_eligible for s in self.symbols]
         # Session boundaries: index of the first bar of each (symbol, day) run.
         self.session_starts = (
             np.flatnonzero(np.r_[True, (codes[1:] != codes[:-1]) | (self.day[1:] != self.day[:-1])])
@@ -169,6 +183,11 @@ class _Book:
         j = int(np.searchsorted(self.session_starts, k, side="right"))
         end_sym = int(self.sym_end[self.codes[k]])
         return min(int(self.session_starts[j]) if j < self.session_starts.size else end_sym, end_sym)
+
+    def reaches_close(self, k: int) -> bool:
+        """Whether bar ``k`` ends at the end of its day's continuous trading (16:00 or 12:00)."""
+        td = session_for(_to_hk_time(int(self.ns[k])).date())
+        return td is not None and int(self.end_ns[k]) == int(td.close.timestamp()) * NS_PER_SECOND
 
     def nth_session_end(self, k: int, sessions: int) -> int:
         end = self.session_end(k)
@@ -407,6 +426,8 @@ def _play(book: _Book, intent: BracketIntent, at_ns: int, cfg: BacktestConfig) -
     entry = (
         entry_fill(book.path, intent.side, intent.entry, start, day_end, table=table) if same_day else None
     )
+    if entry is None and same_day and cfg.closing_auction:
+        entry = _auction_entry(book, sym, intent, day_end - 1)
     row: dict[str, Any] = {
         "intent_id": intent.intent_id,
         "symbol": intent.symbol,
@@ -441,7 +462,7 @@ def _play(book: _Book, intent: BracketIntent, at_ns: int, cfg: BacktestConfig) -
         entry_reason=entry.reason,
         entry_fees=_fees(intent.symbol, intent.quantity, entry.price, trade.entry_end_ns, cfg.commission),
     )
-    end = book.nth_session_end(entry.index, cfg.max_hold_sessions) if cfg.max_hold_sessions else sym_end
+    end = _hold_end(book, entry, cfg.max_hold_sessions, sym_end)
     exit_ = exit_fill(
         book.path,
         intent.side,
@@ -477,6 +498,24 @@ def _play(book: _Book, intent: BracketIntent, at_ns: int, cfg: BacktestConfig) -
     if exit_.reason == "open_at_end":
         trade.exit_end_ns = 2**62
     return trade
+
+
+def _auction_entry(book: _Book, sym: int, intent: BracketIntent, last: int) -> Fill | None:
+    """The entry's fill in the closing auction after bar ``last``, when the security has a CAS and the
+    bars reach the close (``fill_rules.auction_fill``)."""
+    if not book.cas_eligible[sym] or not book.reaches_close(last):
+        return None
+    first = int(book.session_starts[np.searchsorted(book.session_starts, last, side="right") - 1])
+    return auction_fill(book.path, intent.side, intent.entry, last, first=first, table=book.tables[sym])
+
+
+def _hold_end(book: _Book, entry: Fill, sessions: int | None, sym_end: int) -> int:
+    """One past the last bar the position may be held on: the symbol's end, or the N-th session's
+    end, counted from the next session for an entry in the closing auction (its own day is over)."""
+    if not sessions:
+        return sym_end
+    first = entry.index + 1 if entry.reason == AUCTION_REASON else entry.index
+    return book.nth_session_end(first, sessions) if first < sym_end else sym_end
 
 
 def _equity_curve(book: _Book, trades: Sequence[_Trade], initial: Decimal) -> pd.DataFrame:

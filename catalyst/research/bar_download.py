@@ -5,7 +5,8 @@ requests by IB's historical-data rules in ``catalyst.broker.historical_pacing``:
 requests in 10 minutes, no identical request within 15 s, at most 6 per contract in 2 s), asks
 for one trading day at a time (``duration="1 D"``, ending at that day's close), skips days the
 cache already holds, validates what comes back like a file import (off-session bars dropped and
-counted) and writes it to the :class:`~catalyst.research.bar_store.BarStore`.
+counted), labels it with the data type the connection served (``bars.attrs``, see
+``bar_provenance``) and writes it to the :class:`~catalyst.research.bar_store.BarStore`.
 
 Research does not pace on its own: a fetcher other than ``BrokerSession.bars`` must pace itself.
 """
@@ -23,6 +24,7 @@ from catalyst.market import HK_TZ, normalize_symbol
 from catalyst.market.calendar import session_for, sessions_between
 from catalyst.research.bar_frame import local_ns
 from catalyst.research.bar_import import ImportReport, normalize_bars
+from catalyst.research.bar_provenance import UNKNOWN, join_types, label
 from catalyst.research.bar_store import BarStore
 from catalyst.research.errors import BarCacheMissError
 
@@ -57,6 +59,7 @@ async def download_bars(
     """Fetch the sessions from ``start`` to ``end`` missing from ``store``; return every bar in range."""
     syms = [normalize_symbol(s) for s in symbols]
     frames: list[pd.DataFrame] = []
+    kinds: dict[str, list[str]] = {}
     requests = 0
     for sym in syms:
         have = _cached_days(store, sym, bar_size)
@@ -70,12 +73,13 @@ async def download_bars(
             requests += 1
             if raw is not None and len(raw):
                 frames.append(_as_rows(sym, raw))
+                kinds.setdefault(sym, []).append(str(raw.attrs.get("data_type") or UNKNOWN))
     report = ImportReport("broker", 0, 0, 0, 0, tuple(syms), None, None)
     if frames:
         fresh, report = normalize_bars(
             pd.concat(frames, ignore_index=True), source="broker", seconds_per_bar=_SECONDS[bar_size]
         )
-        store.write(fresh, bar_size)
+        store.write(label(fresh, {s: join_types(k) for s, k in kinds.items()}), bar_size)
     log.info(
         "research.bars.downloaded",
         symbols=syms,
@@ -84,6 +88,7 @@ async def download_bars(
         requests=requests,
         rows=report.rows_kept,
         off_session=report.off_session_dropped,
+        data_types={s: join_types(k) for s, k in kinds.items()},
     )
     return store.read(syms, start, end, bar_size), report
 

@@ -30,6 +30,7 @@ import structlog
 from catalyst.market import HK_TZ, normalize_symbol
 from catalyst.market.errors import UnknownSymbolError
 from catalyst.research.bar_frame import BAR_COLUMNS, PRICE_COLUMNS, bar_seconds, empty_bars
+from catalyst.research.bar_provenance import FILE, UNKNOWN, label_all
 from catalyst.research.continuous_session import continuous_mask
 from catalyst.research.errors import BarImportError
 
@@ -108,16 +109,18 @@ def import_bars(
         str(c).lower() in ("symbol", "code", "ticker", "stock") for c in raw.columns
     ):
         raw = raw.assign(symbol=symbol)
-    return normalize_bars(raw, source=str(path), naive_tz=naive_tz, seconds_per_bar=seconds_per_bar)
+    frame, report = normalize_bars(raw, source=str(path), naive_tz=naive_tz, seconds_per_bar=seconds_per_bar)
+    return label_all(frame, FILE), report
 
 
 def bars_from_records(
-    records: Mapping[str, Iterable[Any]], *, seconds_per_bar: int | None = None
+    records: Mapping[str, Iterable[Any]], *, seconds_per_bar: int | None = None, data_type: str = UNKNOWN
 ) -> tuple[pd.DataFrame, ImportReport]:
     """Bars from per-symbol records with attributes or keys time/open/high/low/close/volume.
 
     Used for bars from the broker (``BrokerSession.bars``) or the simulator's price model; the
-    same validation as a file import applies.
+    same validation as a file import applies. ``data_type`` labels them (``synthetic`` for the
+    simulator's model, the connection's type for the broker's; see ``bar_provenance``).
     """
     rows: list[dict[str, Any]] = []
     for sym, recs in records.items():
@@ -130,8 +133,9 @@ def bars_from_records(
                 }
             )
     if not rows:
-        return empty_bars(), ImportReport("records", 0, 0, 0, 0, (), None, None)
-    return normalize_bars(pd.DataFrame(rows), source="records", seconds_per_bar=seconds_per_bar)
+        return label_all(empty_bars(), data_type), ImportReport("records", 0, 0, 0, 0, (), None, None)
+    frame, report = normalize_bars(pd.DataFrame(rows), source="records", seconds_per_bar=seconds_per_bar)
+    return label_all(frame, data_type), report
 
 
 def _field(record: Any, name: str) -> Any:

@@ -8,7 +8,9 @@ first by ``metric``. ``executor``:
   go to each worker once (pool initializer), not once per job;
 * ``"serial"``: in this process (debugging, tiny grids);
 * ``"dask"``: on a ``dask.distributed`` cluster, for grids larger than one machine. Pass
-  ``client=Client("tcp://scheduler:8786")`` (or a ``LocalCluster``'s client). The bars are
+  ``client=Client("tcp://scheduler:8786")`` (or a ``LocalCluster``'s client), or the scheduler's
+  address as a string; with no client a ``LocalCluster`` of ``workers`` processes (default: the
+  cores, at most one per parameter set) is started for the sweep and closed after it. The bars are
   scattered to every worker once (``broadcast=True``) and each parameter set is one task; the
   workers need the ``catalyst`` package installed (same version) and no broker or gateway.
   Example::
@@ -28,14 +30,17 @@ import itertools
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import structlog
 from tqdm.auto import tqdm
 
+from catalyst.research.backtest_result import BacktestResult
 from catalyst.research.backtester import BacktestConfig, run_backtest
 from catalyst.research.bar_frame import NS_PER_DAY, local_ns, require_bars
 from catalyst.research.errors import BacktestConfigError, StrategyLoadError
@@ -49,6 +54,10 @@ from catalyst.research.strategy_registry import (
 )
 
 Executor = Literal["process", "serial", "dask"]
+log = structlog.get_logger(__name__)
+
+#: How long a sweep waits for a Dask scheduler named by its address.
+DASK_CONNECT_SECONDS = 20.0
 
 #: Summary figures kept per parameter set.
 SWEEP_STATS: tuple[str, ...] = (
@@ -204,19 +213,64 @@ def _run(
             for fut in as_completed(futures):
                 yield fut.result()
     elif executor == "dask":
-        if client is None:
-            raise BacktestConfigError(
-                "executor='dask' needs client=dask.distributed.Client(...) (e.g. of a LocalCluster)"
-            )
         from dask.distributed import as_completed as dask_completed
 
-        shared = client.scatter(bars, broadcast=True)
-        ref = StrategyRef.here(strategy)
-        futures = [client.submit(_dask_job, shared, ref, p, config, base, pure=False) for p in points]
-        for fut in dask_completed(futures):
-            yield fut.result()
+        with _dask_client(client, max(1, min(workers or os.cpu_count() or 1, len(points)))) as dask:
+            shared = dask.scatter(bars, broadcast=True)
+            ref = StrategyRef.here(strategy)
+            futures = [dask.submit(_dask_job, shared, ref, p, config, base, pure=False) for p in points]
+            for fut in dask_completed(futures):
+                yield fut.result()
     else:
         raise BacktestConfigError(f"executor must be 'process', 'serial' or 'dask', got {executor!r}")
+
+
+@contextmanager
+def _dask_client(client: Any | None, workers: int) -> Iterator[Any]:
+    """The trader's client, a client of the scheduler at an address, or a LocalCluster's for this sweep."""
+    from dask.distributed import Client, LocalCluster
+
+    if client is not None and not isinstance(client, str):
+        yield client
+        return
+    if isinstance(client, str):
+        try:
+            remote = Client(client, timeout=DASK_CONNECT_SECONDS)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise BacktestConfigError(f"no Dask scheduler answers at {client!r}: {exc}") from exc
+        with remote:
+            yield remote
+        return
+    local = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    with local, Client(local) as own:
+        log.info("research.sweep.local_cluster", workers=workers, scheduler=str(local.scheduler_address))
+        yield own
+
+
+def compare_sets(
+    bars: pd.DataFrame,
+    strategy: str,
+    sets: Sequence[Mapping[str, Any]],
+    config: BacktestConfig | None = None,
+    *,
+    params: Mapping[str, Any] | None = None,
+) -> dict[str, BacktestResult]:
+    """Backtest each parameter set (on top of ``params``), labelled "k=v, ..."; none given, none run.
+
+    Every set is checked against the strategy before the first backtest starts."""
+    base = dict(params or {})
+    built = {_label(p): get_strategy(strategy, **{**base, **p}) for p in sets}
+    return {label: run_backtest(bars, strat, config) for label, strat in built.items()}
+
+
+def compare_table(results: Mapping[str, BacktestResult]) -> pd.DataFrame:
+    """One row of summary figures per labelled result (an empty table with the columns for none)."""
+    rows = {label: {k: r.stats.get(k) for k in SWEEP_STATS} for label, r in results.items()}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(SWEEP_STATS))
+
+
+def _label(point: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in point.items()) or "defaults"
 
 
 def session_days(bars: pd.DataFrame) -> np.ndarray:

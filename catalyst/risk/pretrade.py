@@ -11,6 +11,11 @@ entry (:func:`~catalyst.market.farthest_target`). The approved intent carries th
 ledger, the bracket, the review and the backtester all see the one target that is sent; the
 result lists each move in ``adjustments`` (docs/risk-operations.md, "Targets and HKEX's
 quotation rule").
+
+HKEX's other order rules refuse an intent outright (``hkex_order_rule``): more than 3,000 board
+lots in one order, or an entry or stop priced at 9 times the nominal price or more, or at
+one-ninth of it or less (the nominal being the last traded price at the decision, else the
+entry). HKEX would reject such an order; nothing of it is sent.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ from catalyst.market import (
     session_for,
     target_inside_quotation_rule,
 )
+from catalyst.market.errors import OrderSizeError, PriceLimitError
+from catalyst.market.order_rules import require_order_size, require_within_price_limits
 from catalyst.risk.errors import RiskInputError
 from catalyst.risk.limits import RiskLimits
 from catalyst.risk.state import RiskState
@@ -59,6 +66,7 @@ class RejectReason(StrEnum):
     MAX_NOTIONAL = "max_notional"
     RISK_PER_TRADE = "risk_per_trade"
     BUYING_POWER = "buying_power"
+    HKEX_ORDER_RULE = "hkex_order_rule"
 
 
 @dataclass(frozen=True)
@@ -299,6 +307,24 @@ def _cost(intent: BracketIntent) -> Decimal:
     return intent.entry * intent.quantity + Decimal(fees)
 
 
+def hkex_order_rule_breach(intent: BracketIntent, board_lot: int, last: Decimal | None) -> str | None:
+    """Why HKEX would reject one of the intent's orders (lot maximum, 9x / one-ninth price limits).
+
+    The entry and the stop are judged; the target needs no check here, since pre-trade plans it at
+    most 20 spreads beyond the entry (the quotation rule), far inside the price limits."""
+    nominal = last if last is not None and last > 0 else intent.entry
+    try:
+        require_order_size(intent.quantity, board_lot)
+    except OrderSizeError as exc:
+        return f"{intent.symbol}: {exc}"
+    for leg, price in (("entry", intent.entry), ("stop", intent.stop)):
+        try:
+            require_within_price_limits(price, nominal)
+        except PriceLimitError as exc:
+            return f"{intent.symbol} {leg}: {exc}"
+    return None
+
+
 def _judge(
     intent: BracketIntent,
     ctx: PreTradeContext,
@@ -320,6 +346,9 @@ def _judge(
         sec = security(intent.symbol)
     except UnknownSymbolError:
         return RejectReason.UNKNOWN_SYMBOL, f"{intent.symbol} is not in the Catalyst universe"
+    broken = hkex_order_rule_breach(intent, sec.board_lot, ctx.last.get(intent.symbol))
+    if broken is not None:
+        return RejectReason.HKEX_ORDER_RULE, broken
     if ctx.risk_state.is_locked(intent.symbol):
         return (
             RejectReason.SYMBOL_LOCKED,

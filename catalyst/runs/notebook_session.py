@@ -97,6 +97,7 @@ def start_notebook(kind: str, *, mode: str = "", run_id: str = "") -> NotebookSe
 
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.width", 200)
+    pd.set_option("display.max_colwidth", 400)  # explanations and risk-event messages are read whole
     return NotebookSession(
         kind=kind, mode=mode, run_id=run_id, run_dir=run_dir, settings=settings, ledger=ledger
     )

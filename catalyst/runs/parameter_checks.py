@@ -17,7 +17,6 @@ from catalyst.runs.errors import BadRunParameterError
 
 Check = Callable[[Mapping[str, Any], Any], None]
 
-_DATA_SOURCES = ("sim", "cache", "file", "broker")
 _SWEEP_EXECUTORS = ("serial", "process", "dask")
 
 
@@ -48,6 +47,7 @@ def _review(values: Mapping[str, Any], settings: Any) -> None:
 
 def _research(values: Mapping[str, Any], settings: Any) -> None:
     from catalyst.market import security
+    from catalyst.research.bar_sources import DATA_SOURCES
     from catalyst.research.strategy_registry import get_strategy
 
     for raw in str(values["symbols"]).split(","):
@@ -60,9 +60,9 @@ def _research(values: Mapping[str, Any], settings: Any) -> None:
             raise BadRunParameterError(f"{name} must be YYYY-MM-DD, got {values[name]!r}") from None
     if values["start"] > values["end"]:
         raise BadRunParameterError(f"start {values['start']} is after end {values['end']}")
-    if values["data_source"] not in _DATA_SOURCES:
+    if values["data_source"] not in DATA_SOURCES:
         raise BadRunParameterError(
-            f"data_source must be one of {', '.join(_DATA_SOURCES)}, got {values['data_source']!r}"
+            f"data_source must be one of {', '.join(DATA_SOURCES)}, got {values['data_source']!r}"
         )
     if values["data_source"] == "file" and not values["bars_file"]:
         raise BadRunParameterError("data_source file needs -p bars_file PATH")
@@ -70,7 +70,27 @@ def _research(values: Mapping[str, Any], settings: Any) -> None:
         raise BadRunParameterError(
             f"sweep_executor must be one of {', '.join(_SWEEP_EXECUTORS)}, got {values['sweep_executor']!r}"
         )
-    get_strategy(values["strategy"], **dict(values["params"]))
+    _research_parameter_sets(values)
+
+
+def _research_parameter_sets(values: Mapping[str, Any]) -> None:
+    """The strategy with its ``params``, and with each ``compare`` set and ``grid`` point on top."""
+    from catalyst.research.strategy_registry import get_strategy
+    from catalyst.research.sweeps import grid_points
+
+    base = dict(values["params"])
+    get_strategy(values["strategy"], **base)
+    sets = values.get("compare") or []
+    if not isinstance(sets, list) or not all(isinstance(p, dict) for p in sets):
+        raise BadRunParameterError(f"compare must be a list of parameter sets (JSON objects), got {sets!r}")
+    grid = values.get("grid") or {}
+    if not isinstance(grid, dict):
+        raise BadRunParameterError(f"grid must map parameter names to lists of values, got {grid!r}")
+    for where, point in [*(("compare", p) for p in sets), *(("grid", p) for p in grid_points(grid))]:
+        try:
+            get_strategy(values["strategy"], **{**base, **point})
+        except CatalystError as exc:
+            raise BadRunParameterError(f"{where} set {point}: {exc}") from exc
 
 
 #: Per run kind: the check, and the names it reads (a notebook that lacks one is not checked).

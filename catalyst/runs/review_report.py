@@ -371,6 +371,16 @@ def archive_runs(runs_dir: Path, period: ReviewPeriod, *, current_run_id: str = 
     return pd.DataFrame(rows, columns=["run", "kind", "mode", "status", "verifies", "failure"])
 
 
+def strategy_fingerprints(runs_dir: Path) -> dict[str, str]:
+    """Run id -> the fingerprint of the strategy code its manifest recorded (runs naming one)."""
+    found: dict[str, str] = {}
+    for r in list_runs(runs_dir):
+        strategy = (r.manifest.summary.get("strategy") or {}) if r.manifest else {}
+        if isinstance(strategy, dict) and strategy.get("fingerprint"):
+            found[r.run_id] = str(strategy["fingerprint"])
+    return found
+
+
 def book_positions(ledger: Any, account: str) -> pd.DataFrame:
     """Open positions by the ledger (positions rolled forward by later fills), for ``account`` or,
     when none is configured, for every account the ledger has seen."""

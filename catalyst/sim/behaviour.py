@@ -58,9 +58,18 @@ setting                                default                    meaning
                                                                   when it opens), as HK brokers queue
                                                                   amendments; "reject" = refused with a
                                                                   201, the order keeps its terms
-``auction_fills``                      False                      the closing auction matches nothing: DAY
-                                                                  orders rest through it and expire at its
-                                                                  end (16:10, or 12:10 on a half day)
+``auction_fills``                      True                       HKEX's auctions match
+                                                                  (``catalyst.market.auction``): DAY limits
+                                                                  working at 16:00 within +-5 % of the
+                                                                  reference price, and at-auction orders
+                                                                  (TIF AUC), fill at the one CAS price at
+                                                                  the random close (16:08-16:10; 12:08-12:10
+                                                                  on a half day) when it is at or better
+                                                                  than their limit; AUC orders entered
+                                                                  09:00-09:15 match at 09:20-09:22 (POS).
+                                                                  False: nothing matches in the auctions,
+                                                                  DAY orders rest through the CAS and expire
+                                                                  at its end, AUC orders are rejected
 =====================================  =========================  =========================================
 
 ``amend_window``'s default follows what HK brokers document: Dah Sing Bank's order FAQ
@@ -104,7 +113,7 @@ class SimBehaviour:
     quotation_rule_breach: QuotationBreach = "reject"
     cancel_window_pending: bool = True
     amend_window: AmendWindow = "hold"
-    auction_fills: bool = False
+    auction_fills: bool = True
 
     def __post_init__(self) -> None:
         if self.children_size_on_partial_parent not in ("filled", "full"):
@@ -126,8 +135,6 @@ class SimBehaviour:
             )
         if self.margin_leverage < 1:
             raise ValueError(f"margin_leverage must be >= 1, got {self.margin_leverage}")
-        if self.auction_fills:
-            raise ValueError("auction matching is not implemented; auction_fills must be False")
 
 
 _TRUE = frozenset({"true", "1", "yes", "on"})

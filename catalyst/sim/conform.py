@@ -45,9 +45,16 @@ STREAMS: dict[str, tuple[int, ...]] = {
 
 #: error codes and the settings or rules that decide whether (and which) the simulator sends
 CODE_SETTINGS: dict[int, tuple[str, ...]] = {
-    202: ("day_expiry_sends_202",),
+    202: ("day_expiry_sends_202", "auction_fills"),
     399: ("outside_hours_warning_399",),
-    201: ("cash_account", "margin_leverage", "amend_window", "quotation_rule_breach"),
+    201: (
+        "cash_account",
+        "margin_leverage",
+        "amend_window",
+        "quotation_rule_breach",
+        "auction_fills",
+        "catalyst.market.auction: +-5 % band",
+    ),
     104: ("sim_order_rules: modify of a filled, cancelled or cancel-pending order",),
     135: ("sim_order_rules: child of an unknown parent",),
     387: ("reject_unknown_order_type_code",),
@@ -62,6 +69,7 @@ MESSAGE_SETTINGS: dict[str, tuple[str, ...]] = {
         "odd_lot_fill_probability",
         "mkt_conversion_ticks",
         "mkt_conversion_max_pct",
+        "auction_fills",
     ),
 }
 #: messages laid out per server version (``wire_versions``)
@@ -252,6 +260,7 @@ def _settings(cap: Frame, sim: Frame, behaviour: SimBehaviour, kind: str) -> tup
         names += [
             "outside_hours_warning_399",
             "children_size_on_partial_parent",
+            "auction_fills",
             "cancel_window_pending",
             "amend_window",
         ]

@@ -58,6 +58,8 @@ class ListedStock:
     board_lot: int
     spread_table: str
     ref_price: Decimal
+    cas_eligible: bool = True  # takes part in the closing auction (HKEX's list, "CAS Eligible")
+    pos_eligible: bool = True  # takes part in the pre-opening session ("POS Eligible")
 
     @property
     def market_rule_id(self) -> int:
@@ -139,6 +141,8 @@ def listed_stock(sec: Security) -> ListedStock:
         board_lot=sec.board_lot,
         spread_table=sec.spread_table,
         ref_price=sec.ref_price if sec.ref_price is not None else seed_price(sec.symbol),
+        cas_eligible=sec.cas_eligible,
+        pos_eligible=sec.pos_eligible,
     )
 
 

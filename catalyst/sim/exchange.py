@@ -11,7 +11,8 @@ How orders live (IB on SEHK, ``tws-protocol.md`` §5-§6, ``hkex-rules.md`` §1-
   arrives with ``transmit=True``; then the parent, the held children and that order are accepted
   in turn, each producing ``OrderChanged``.
 * Outside continuous trading (pre-open, lunch, closing auction, closed) a new order is accepted
-  ``PreSubmitted`` with a 399 warning and starts working at the next 09:30 or 13:00.
+  ``PreSubmitted`` with a 399 warning and starts working at the next 09:30 or 13:00 (an at-auction
+  order, TIF AUC, goes into its auction instead: ``Submitted``, no 399).
 * LMT orders work at the exchange (``Submitted``). MKT orders are held at "IB" and sent as a limit
   ``mkt_conversion_ticks`` ticks through the touch, capped at ``mkt_conversion_max_pct``%.
   STP and STP LMT are IB-simulated: ``PreSubmitted`` with whyHeld ``trigger`` until a *trade*
@@ -21,7 +22,8 @@ How orders live (IB on SEHK, ``tws-protocol.md`` §5-§6, ``hkex-rules.md`` §1-
   reduces the other (and cancels it at zero). Cancelling an unfilled parent cancels its children.
 * A marketable order sweeps the synthetic book (up to 10 price levels, limited size per level:
   several executions); a resting limit fills at its price when the trade path reaches it, at most
-  one execution per print. Nothing fills at lunch, in the auctions or when closed.
+  one execution per print. Nothing fills at lunch or when closed, nor in the auctions except by
+  their one-price matching (below).
 * HKEX's order rules come from ``catalyst.market.order_rules``: a limit at 9x / one-ninth of the
   last price is rejected (201) at placement; a LMT that reaches the exchange in continuous trading
   24 spreads or more beyond the best price on its side is rejected and ends ``Inactive`` (or is
@@ -30,8 +32,15 @@ How orders live (IB on SEHK, ``tws-protocol.md`` §5-§6, ``hkex-rules.md`` §1-
   opens, then cancelled (``cancel_window_pending``); an amendment inside a no-amendment window
   (09:15-09:30, 12:00-13:00, 16:06-16:10 or 12:06-12:10) is held and applied when it opens, the
   order working on its old terms meanwhile (or refused with a 201, ``amend_window``).
-* DAY orders still working at the end of the closing auction are cancelled (with a 202 if
-  ``day_expiry_sends_202``); GTC orders carry over.
+* HKEX's auctions match (``auction_fills``, rules in ``catalyst.market.auction``, crowd and times
+  in ``catalyst.sim.auction_book``; ``docs/simulator.md``): at the closing auction's random close
+  (16:08-16:10) the DAY limits working since continuous trading within +-5 % of the reference price
+  and the at-auction orders (TIF AUC, entered from 16:01) of a CAS-eligible security match at one
+  price against a seeded crowd; at-auction orders entered 09:00-09:15 match at 09:20-09:22 (POS),
+  unfilled at-auction limits then work as limits from 09:30. A child released by an auction fill
+  waits PreSubmitted for the next session.
+* DAY (and AUC) orders still working at the end of the closing auction are cancelled (with a 202 if
+  ``day_expiry_sends_202``); GTC orders carry over and rest through the auction.
 * Every execution is charged through ``catalyst.market.fees`` (see ``sim_charges``), and moves
   the account's cash, position, average cost and realized P&L (``sim_accounts``).
 
@@ -56,9 +65,26 @@ import numpy as np
 import structlog
 
 from catalyst.market import HK_TZ, ladder, may_amend, may_cancel, snap_to_tick, to_hk
+from catalyst.market.auction import AuctionOrder, match
 from catalyst.market.calendar import CONTINUOUS_PHASES, TradingDay, phase, session_for
 from catalyst.market.order_rules import LUNCH_CANCELS_FROM
 from catalyst.sim.accounts import AccountBook
+from catalyst.sim.auction_book import (
+    EXPIRING_TIFS,
+    auction_limit,
+    carried,
+    cas_close_at,
+    cas_crowd_price,
+    cas_reference,
+    crowd_orders,
+    crowd_shares,
+    entry_problem,
+    pos_crowd_price,
+    pos_match_at,
+    pos_reference,
+    takes_part,
+    waiting_for_auction,
+)
 from catalyst.sim.behaviour import SimBehaviour
 from catalyst.sim.charges import execution_charges
 from catalyst.sim.clock import SimClock
@@ -90,6 +116,7 @@ from catalyst.sim.model import (
     SimOrder,
 )
 from catalyst.sim.order_rules import (
+    AUCTION_TIF,
     MSG_MODIFY_DONE,
     MSG_NO_SECURITY,
     STOP_TYPES,
@@ -119,6 +146,7 @@ CLOCK_SAVE_SECONDS = 5.0  # wall seconds between saves when only the clock moved
 ACCOUNT_PUSH_SECONDS = 180.0  # simulated seconds between account-value refreshes while holding stock
 SAVE_INTERVAL = 0.25  # wall seconds: changes are saved by the first call after this much time
 HELD_QUOTATION = "quotation"  # whyHeld of a LMT held beyond the quotation rule (simulator's choice)
+AUCTION_LIQUIDITY = 1  # lastLiquidity of an auction execution ("added"; what IB reports is [U])
 
 
 def _copy(o: SimOrder) -> SimOrder:
@@ -306,16 +334,28 @@ class Exchange:
     def _next_boundary(self, after: float) -> float | None:
         for td in self._sessions_from(after):
             lunch_cancels = td.break_start + LUNCH_CANCELS_FROM if td.break_start is not None else None
-            for b in (td.open, lunch_cancels, td.break_end, td.auction_end):
+            pos_match, cas_close = self._auction_times(td)
+            for b in (pos_match, td.open, lunch_cancels, td.break_end, cas_close, td.auction_end):
                 if b is not None and b.timestamp() > after:
                     return b.timestamp()
         return None
+
+    def _auction_times(self, td: TradingDay) -> tuple[datetime | None, datetime | None]:
+        """(POS match, CAS close) of ``td`` when the auctions match (``auction_fills``), else Nones."""
+        if not self.behaviour.auction_fills:
+            return None, None
+        return pos_match_at(self.seed, td), cas_close_at(self.seed, td)
 
     def _boundary(self, t: float) -> list[SimEvent]:
         td = session_for(from_epoch(t).date())
         assert td is not None
         events: list[SimEvent] = self._carry_out_pending_cancels(t)
         events += self._carry_out_held_amends(t)
+        pos_match, cas_close = self._auction_times(td)
+        if pos_match is not None and t == pos_match.timestamp():
+            events += self._match_auctions(td, t, closing=False)
+        if cas_close is not None and t == cas_close.timestamp():
+            events += self._match_auctions(td, t, closing=True)
         if t == td.auction_end.timestamp():
             events += self._expire_day_orders(t)
             return events
@@ -333,7 +373,7 @@ class Exchange:
         expiring = [
             o
             for o in self._live()
-            if o.tif == "DAY" and o.submitted_at is not None and o.submitted_at <= when
+            if o.tif in EXPIRING_TIFS and o.submitted_at is not None and o.submitted_at <= when
         ]
         expiring.sort(key=lambda o: (o.parent_perm_id != 0, o.perm_id))
         for o in expiring:
@@ -348,6 +388,99 @@ class Exchange:
                 completed_status="Cancelled: DAY order expired at the close",
             )
         return events
+
+    # --- the auctions (rules: catalyst.market.auction; crowd and times: catalyst.sim.auction_book)
+
+    def _match_auctions(self, td: TradingDay, t: float, *, closing: bool) -> list[SimEvent]:
+        """Match the closing auction (``closing``) or the pre-opening session of every security with
+        client orders in it; after the POS, carry its leftovers into continuous trading."""
+        books: dict[str, list[SimOrder]] = {}
+        for o in self._live():
+            if takes_part(o, self._ext[o.perm_id], self.prices.listing(o.symbol), closing=closing):
+                books.setdefault(o.symbol, []).append(o)
+        events: list[SimEvent] = []
+        for symbol, members in books.items():
+            events += self._match_book(symbol, members, td, t, closing=closing)
+        if not closing:
+            events += self._after_pos(td, t)
+        return events
+
+    def _match_book(
+        self, symbol: str, members: list[SimOrder], td: TradingDay, t: float, *, closing: bool
+    ) -> list[SimEvent]:
+        """One security's auction: the client's orders and the crowd, matched at one price."""
+        if closing:
+            reference = cas_reference(self.prices, symbol, td)
+            crowd_price = cas_crowd_price(self.prices, symbol, td, reference)
+            members = [o for o in members if carried(o, self._ext[o.perm_id], reference)]
+            log.info("sim.auction.carried", symbol=symbol, perm_ids=[o.perm_id for o in members])
+        else:
+            reference = pos_reference(self.prices, symbol, td)
+            crowd_price = pos_crowd_price(self.prices, symbol, td, reference)
+        book = [
+            AuctionOrder(
+                o.perm_id,
+                "BUY" if o.action == "BUY" else "SELL",
+                self._fillable(o),
+                auction_limit(o, self._ext[o.perm_id]),
+                float(o.perm_id),  # perm ids rise with entry: HKEX's time priority
+            )
+            for o in members
+            if self._fillable(o) > 0
+        ]
+        if not book:
+            return []
+        result = match([*book, *crowd_orders(crowd_price, crowd_shares(self.prices, symbol, td))], reference)
+        log.info(
+            "sim.auction.matched",
+            auction="CAS" if closing else "POS",
+            symbol=symbol,
+            reference=str(reference),
+            price=str(result.price),
+            volume=result.volume,
+            orders=[o.perm_id for o in members],
+        )
+        events: list[SimEvent] = []
+        for o in members:
+            qty = min(result.fills.get(o.perm_id, 0), self._fillable(o))
+            if qty > 0 and not o.is_done:
+                events += self._fill(o, qty, result.price, t, liquidity=AUCTION_LIQUIDITY)
+        return events
+
+    def _after_pos(self, td: TradingDay, t: float) -> list[SimEvent]:
+        """Unfilled at-auction limits carry into continuous trading at their price (from 09:30);
+        unfilled at-auction orders are cancelled (``hkex-rules.md`` §3)."""
+        events: list[SimEvent] = []
+        for o in self._live():
+            ext = self._ext[o.perm_id]
+            if o.is_done or not waiting_for_auction(o, ext):
+                continue
+            if o.order_type == "LMT" and o.lmt_price is not None:
+                ext.working = True
+                ext.limit = o.lmt_price
+                ext.watch_from = int(td.open.timestamp())
+                self._dirty.add(o.perm_id)
+                log.info("sim.auction.carried_into_continuous", perm_id=o.perm_id, limit=str(o.lmt_price))
+            else:
+                events += self._cancel(
+                    o,
+                    t,
+                    pending=False,
+                    send_202=True,
+                    completed_status="Cancelled: at-auction order unfilled in the pre-opening session",
+                )
+        return events
+
+    def _auction_entry(self, req: OrderRequest, stock: ListedStock, t: float) -> OrderProblem | None:
+        """Why an at-auction order cannot join an auction now (201, as HKEX refuses it), or None."""
+        if not self.behaviour.auction_fills:
+            why: str | None = (
+                "At-auction orders (TIF AUC) need the simulator's auction matching (auction_fills)"
+            )
+        else:
+            when = from_epoch(t)
+            why = entry_problem(self.prices, req, stock, when, session_for(when.date()), seed=self.seed)
+        return OrderProblem(201, rejected(why)) if why else None
 
     def _scan(self, until: int) -> list[SimEvent]:
         """Process every print with ``prints_done < ts <= until``, in time order."""
@@ -488,6 +621,8 @@ class Exchange:
         )
         if problem is None:
             problem = price_limit_problem(req, self.prices.last_price(stock.symbol, t))
+        if problem is None and req.tif == AUCTION_TIF:
+            problem = self._auction_entry(req, stock, t)
         if problem is not None:
             return self._reject(req, problem.code, problem.message)
         parent: SimOrder | None = None
@@ -567,6 +702,9 @@ class Exchange:
             parent_perm_id=order.parent_perm_id,
             order_ref=order.order_ref,
         )
+        if order.tif == AUCTION_TIF:  # in the auction's book at HKEX: no 399, it matches there
+            order.status = SUBMITTED
+            return [OrderChanged(_copy(order))]
         continuous = self._continuous(t)
         warning = None
         if not continuous and self.behaviour.outside_hours_warning_399:
@@ -883,8 +1021,16 @@ class Exchange:
         if children and self._parent_covers(o):
             for c in children:
                 c.why_held = ""
-                events += self._start_working(c, t)
+                events += self._start_working(c, t) if self._continuous(t) else self._hold_for_session(c)
         return events
+
+    def _hold_for_session(self, o: SimOrder) -> list[SimEvent]:
+        """A child released outside continuous trading (its parent filled in an auction) waits like an
+        order placed then: PreSubmitted until the next session (a stop watches for its trigger)."""
+        o.status = PRE_SUBMITTED
+        o.why_held = "trigger" if o.order_type in STOP_TYPES else ""
+        self._dirty.add(o.perm_id)
+        return [OrderChanged(_copy(o))]
 
     def _oca_after_fill(self, o: SimOrder, shares: int, t: float) -> list[SimEvent]:
         if not o.oca_group:

@@ -9,7 +9,7 @@ problem                                     code   note
 price off the dated spread table            110    no order is created
 action other than BUY/SELL                  201
 order type other than LMT/MKT/STP/STP LMT   387    ``SimBehaviour.reject_unknown_order_type_code``
-TIF other than DAY/GTC ("" = DAY)           201
+TIF other than DAY/GTC/AUC ("" = DAY)       201
 quantity not a whole number, or <= 0        201
 special lot (over one lot, not a multiple)  201    IB: rejected; HKEX odd-lot book takes only < 1 lot
 more than 3,000 board lots                  201    ``catalyst.market.MAX_LOTS_PER_ORDER``
@@ -71,7 +71,10 @@ ACTIONS = ("BUY", "SELL")
 ORDER_TYPES = ("LMT", "MKT", "STP", "STP LMT")
 STOP_TYPES = ("STP", "STP LMT")
 LIMIT_TYPES = ("LMT", "STP LMT")
-TIFS = {"": "DAY", "DAY": "DAY", "GTC": "GTC"}
+TIFS = {"": "DAY", "DAY": "DAY", "GTC": "GTC", "AUC": "AUC"}
+#: IB's time in force of an auction order: LMT + AUC is an at-auction limit, MKT + AUC an at-auction
+AUCTION_TIF = "AUC"
+AUCTION_TYPES = ("LMT", "MKT")
 
 MSG_OFF_TICK = "The price does not conform to the minimum price variation for this contract."
 MSG_NO_SECURITY = "No security definition has been found for the request"
@@ -115,7 +118,7 @@ def check_order(
         return OrderProblem(unknown_type_code, MSG_UNSUPPORTED_TYPE)
     if req.tif not in TIFS:
         return OrderProblem(
-            201, rejected(f"Time in force '{req.tif}' is not supported on SEHK; use DAY or GTC")
+            201, rejected(f"Time in force '{req.tif}' is not supported on SEHK; use DAY, GTC or AUC")
         )
     account = req.account or managed[0]
     if account not in managed:

@@ -4,6 +4,14 @@
 port, one per test module), or, when CATALYST_IB_HOST, CATALYST_IB_PORT and CATALYST_IB_ACCOUNT
 are set and the test is marked ``ibkr_paper``, a real IB paper gateway. A paper account id must
 start with "DU": anything else is refused, so this suite can never trade a live account.
+
+The paper session is recorded by default: the suite talks to the paper gateway through the
+transparent capture proxy (``catalyst.sim.capture_proxy``, the proxy of ``catalyst gateway
+record``), and the capture, redacted, goes to ``runs/captures/ib-paper-<UTC time>.jsonl`` (or the
+file ``CATALYST_IB_CAPTURE`` names; ``CATALYST_IB_CAPTURE=off`` talks to the gateway directly).
+Under pytest-xdist each worker records its own file (``-gw0``, ``-gw1`` ...).
+``catalyst gateway conform FILE`` then says where the simulator answers differently
+(docs/simulator.md, "Calibration against a real IB session").
 """
 
 from __future__ import annotations
@@ -12,8 +20,9 @@ import asyncio
 import itertools
 import os
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,12 +32,18 @@ import pytest
 from catalyst.broker import BrokerSession
 from catalyst.config import BrokerSettings, PathSettings, Settings
 from catalyst.ledger import Ledger
+from catalyst.sim.capture_proxy import ProxyThread
 from catalyst.sim.control import GatewayControl
 from catalyst.sim.launcher import start_gateway
 
 SIM_ACCOUNT = "DU0000001"
 #: A Tuesday morning in continuous trading (HK time): fills happen, DAY orders stay alive.
 SIM_CLOCK = "2026-11-24T10:00:00+08:00"
+
+#: Where the paper session's capture goes: a file path, or "off" for no recording.
+CAPTURE_ENV = "CATALYST_IB_CAPTURE"
+_CAPTURE_OFF = frozenset({"off", "0", "no", "false", "none"})
+CAPTURE_DIR = Path(__file__).resolve().parents[3] / "runs" / "captures"
 
 _client_ids = itertools.count(11)
 #: This test process's own state folder (leases): never the shared tree's ``state/``.
@@ -58,6 +73,43 @@ def paper_target() -> GatewayTarget | None:
             f"CATALYST_IB_ACCOUNT={account!r} is not a paper account (paper ids start with DU); refusing"
         )
     return GatewayTarget("paper", host, int(port), account, None)
+
+
+def capture_path(environ: Mapping[str, str], now: datetime | None = None) -> Path | None:
+    """The file the paper session is recorded to (None: ``CATALYST_IB_CAPTURE=off``)."""
+    value = environ.get(CAPTURE_ENV, "").strip()
+    if value.lower() in _CAPTURE_OFF:
+        return None
+    # under pytest-xdist every worker runs its own session, so each records a file of its own
+    worker = environ.get("PYTEST_XDIST_WORKER", "")
+    if value:
+        path = Path(value).expanduser().resolve()
+        return path.with_name(f"{path.stem}-{worker}{path.suffix}") if worker else path
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return CAPTURE_DIR / f"ib-paper-{stamp}{'-' + worker if worker else ''}.jsonl"
+
+
+@dataclass
+class RecordedTarget:
+    """A paper target reached through the capture proxy, and the proxy to stop at the end."""
+
+    target: GatewayTarget
+    proxy: ProxyThread | None
+    capture: Path | None
+
+    def stop(self) -> None:
+        if self.proxy is not None:
+            self.proxy.stop()
+
+
+def recorded(target: GatewayTarget, capture: Path | None) -> RecordedTarget:
+    """``target`` through a capture proxy writing ``capture`` (unchanged when ``capture`` is None)."""
+    if capture is None:
+        return RecordedTarget(target, None, None)
+    capture.parent.mkdir(parents=True, exist_ok=True)
+    proxy = ProxyThread(target.host, target.port, capture).start()
+    through = GatewayTarget(target.kind, "127.0.0.1", proxy.port, target.account, target.control)
+    return RecordedTarget(through, proxy, capture)
 
 
 def start_sim(state_dir: Path, **kwargs: Any) -> Any:

@@ -577,6 +577,18 @@ CASES: tuple[BadInput, ...] = (
         good_ledger,
     ),
     BadInput(
+        "research-compare-set-the-strategy-lacks",
+        ("research", "--no-progress", "-p", "compare", '[{"stop_atr": 1.0}, {"holding_days": 3}]'),
+        r"compare set \{'holding_days': 3\}: .*holding_days",
+        good_ledger,
+    ),
+    BadInput(
+        "research-grid-not-lists",
+        ("research", "--no-progress", "-p", "grid", '{"stop_atr": 1.5}'),
+        r"grid\['stop_atr'\] must be a non-empty list of values, got 1.5",
+        good_ledger,
+    ),
+    BadInput(
         "research-unknown-symbol",
         ("research", "--no-progress", "-p", "symbols", "700,12345"),
         r"12345",

@@ -1,8 +1,9 @@
 """Issue 13 §2 acceptance, as a trader meets it: a strategy in the project's own `strategies/` folder
-(nothing in catalyst/ edited) is listed by `catalyst strategy list`, traded by a real `catalyst cycle`
-on the simulator (named by the settings, as `catalyst schedule` runs it) with its name, parameters and
-source hash in the run's manifest; a strategy that
-raises is a clear error naming it, and nothing is sent."""
+(nothing in catalyst/ edited) is listed by `catalyst strategy list`, backtested and swept on a Dask
+LocalCluster by the research notebook (`catalyst research`), traded by a real `catalyst cycle` on the
+simulator (named by the settings, as `catalyst schedule` runs it) with its name, parameters and
+source hash in the run's manifest, and the review flags a replay of that cycle once the code has
+changed; a strategy that raises is a clear error naming it, and nothing is sent."""
 
 from __future__ import annotations
 
@@ -91,6 +92,28 @@ def test_a_strategy_in_the_projects_folder_is_listed_traded_and_hashed_in_the_ma
     assert "always-700\n  from: file " + str(source.resolve()) in listed.stdout
     assert "stop_pct = 0.01" in listed.stdout and "catalyst-momentum" in listed.stdout
 
+    research = project.catalyst(
+        "research", "--no-progress", "-p", "strategy", "always-700", "-p", "params", "{}",
+        "-p", "symbols", "700", "-p", "start", "2025-01-02", "-p", "end", "2025-01-31",
+        "-p", "compare", "[]", "-p", "grid", '{"stop_pct": [0.01, 0.02]}', "-p", "sweep_executor", "dask",
+    )  # fmt: skip
+    assert research.returncode == 0, f"{research.stdout}\n{research.stderr}"
+    studied = manifest_of(research.stdout)
+    assert studied["summary"]["strategy"]["sources"] == {
+        str(source.resolve()): hashlib.sha256(source.read_bytes()).hexdigest()
+    }
+    folder = Path(
+        next(ln for ln in research.stdout.splitlines() if ln.startswith("Run folder:"))
+        .split(":", 1)[1]
+        .strip()
+    )
+    events = [json.loads(ln) for ln in (folder / "events.jsonl").read_text().splitlines() if ln.strip()]
+    assert [e["workers"] for e in events if e.get("event") == "research.sweep.local_cluster"] == [2]
+    notebook = json.loads(next(folder.glob("*.ipynb")).read_text())
+    sweep_cell = next(c for c in notebook["cells"] if "".join(c["source"]).startswith("sweep("))
+    table = "".join(sweep_cell["outputs"][-1]["data"]["text/plain"])
+    assert "stop_pct" in table and len(table.splitlines()) == 3, table  # a header and two parameter sets
+
     # The schedule runs `catalyst cycle --mode ...` without -p: the settings name the strategy.
     (project.root / "catalyst.toml").write_text(
         '[research]\ncycle_strategy = "always-700"\ncycle_strategy_params = { stop_pct = 0.015 }\n',
@@ -105,6 +128,20 @@ def test_a_strategy_in_the_projects_folder_is_listed_traded_and_hashed_in_the_ma
     assert recorded["name"] == "always-700"
     assert recorded["params"] == {"stop_pct": 0.015, "target_pct": 0.02}
     assert recorded["sources"] == {str(source.resolve()): hashlib.sha256(source.read_bytes()).hexdigest()}
+
+    # The trader edits the strategy afterwards: the review's replay of that cycle is not the cycle's
+    # code any more, and the review says so instead of comparing as if it were.
+    source.write_text(ALWAYS_700.replace("0.02\n", "0.03\n"), encoding="utf-8")
+    review = project.catalyst("review", "--no-progress", "-p", "day", SIM_CLOCK[:10])
+    assert review.returncode == 0, f"{review.stdout}\n{review.stderr}"
+    folder = Path(
+        next(ln for ln in review.stdout.splitlines() if ln.startswith("Run folder:")).split(":", 1)[1].strip()
+    )
+    html = (folder / "review.html").read_text(encoding="utf-8")
+    assert "strategy &#x27;always-700&#x27; changed since the cycle" in html or (
+        "strategy 'always-700' changed since the cycle" in html
+    ), "the review names the changed code"
+    assert recorded["fingerprint"][:12] in html
 
 
 def test_a_strategy_that_raises_is_an_error_naming_it_and_nothing_is_sent(project: CliProject) -> None:

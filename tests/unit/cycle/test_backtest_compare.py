@@ -73,3 +73,29 @@ def test_decisions_are_found_by_the_broker_clock_not_the_time_they_were_logged(t
         ledger, datetime(2026, 11, 25, tzinfo=HK_TZ), datetime(2026, 11, 26, tzinfo=HK_TZ)
     )
     assert found["run_id"].tolist() == ["r1"]
+
+
+def test_a_replay_on_the_cycles_own_code_is_not_flagged() -> None:
+    from catalyst.cycle.backtest_compare import code_difference
+
+    assert code_difference("momentum", "ab" * 32, "ab" * 32) is None
+
+
+def test_a_replay_on_changed_code_is_named_and_never_counts_as_a_match() -> None:
+    from catalyst.cycle.backtest_compare import code_difference, flag_code_difference
+
+    note = code_difference("always-700", "a" * 64, "b" * 64)
+    assert note == (
+        "strategy 'always-700' changed since the cycle (code fingerprint aaaaaaaaaaaa then, "
+        "bbbbbbbbbbbb now): the backtest replays different code"
+    )
+    live = _frame([("700", "BUY", 100, "5")]).assign(status="proven")
+    rows = flag_code_difference(compare_intents("r", "t", live, _frame([("700", "BUY", 100, "5")])), note)
+    assert rows["match"].tolist() == [False]
+    assert rows["explanation"].tolist() == [f"same order; {note}"]
+
+
+def test_a_cycle_that_recorded_no_fingerprint_says_the_replay_may_differ() -> None:
+    from catalyst.cycle.backtest_compare import code_difference
+
+    assert "recorded no code fingerprint" in str(code_difference("momentum", None, "c" * 64))

@@ -146,3 +146,13 @@ def test_no_order_is_placed_before_trade_from() -> None:
     frame, strat = winning_trade()
     result = run_backtest(frame, strat, BacktestConfig(trade_from=date(2025, 3, 4)))
     assert result.trades.empty
+
+
+def test_a_stop_at_one_ninth_of_the_price_is_refused_as_hkex_would_live_and_in_the_backtest() -> None:
+    frame = bars(day_bars(("10:00", 601, 602, 599.5, 601), ("10:01", 601, 605, 600, 604)))
+    strat = FixedSignal([signal("700", f"{DAY} 10:00", "BUY", 600, 66.5, 610)])  # one-ninth of 601 ~ 66.8
+    config = BacktestConfig(limits=RiskLimits(max_risk_fraction=Decimal("1")))
+    result = run_backtest(frame, strat, config)
+    assert result.trades.empty
+    assert result.rejections["code"].tolist() == ["hkex_order_rule"]
+    assert "stop: price 66.5" in result.rejections["reason"].iloc[0]

@@ -55,9 +55,25 @@ def test_dask_sweep_on_a_local_cluster_matches_the_serial_sweep() -> None:
     assert serial[["stop_atr", "net_pnl"]].equals(distributed[["stop_atr", "net_pnl"]])
 
 
-def test_dask_sweep_without_a_client_says_what_to_pass() -> None:
-    with pytest.raises(BacktestConfigError, match="client="):
-        sweep(momentum_history(), "catalyst-momentum", {"stop_atr": [1.0]}, executor="dask", progress=False)
+@pytest.mark.slow
+def test_dask_sweep_without_a_client_runs_on_a_local_cluster_of_its_own() -> None:
+    bars = momentum_history()
+    grid = {"stop_atr": [1.0, 2.0]}
+    serial = sweep(bars, "catalyst-momentum", grid, executor="serial", progress=False)
+    own = sweep(bars, "catalyst-momentum", grid, executor="dask", workers=1, progress=False)
+    assert serial[["stop_atr", "net_pnl"]].equals(own[["stop_atr", "net_pnl"]])
+
+
+def test_dask_sweep_on_a_scheduler_address_that_is_not_one_names_it() -> None:
+    with pytest.raises(BacktestConfigError, match="no Dask scheduler answers at 'scheduler-without-port'"):
+        sweep(
+            momentum_history(),
+            "catalyst-momentum",
+            {"stop_atr": [1.0]},
+            executor="dask",
+            client="scheduler-without-port",
+            progress=False,
+        )
 
 
 def test_walk_forward_picks_on_train_windows_and_reports_each_test_window() -> None:

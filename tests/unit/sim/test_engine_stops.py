@@ -71,7 +71,6 @@ def test_half_days_expire_day_orders_at_1210() -> None:
         {"children_size_on_partial_parent": "half"},
         {"mkt_conversion_ticks": 0},
         {"odd_lot_fill_probability": 2.0},
-        {"auction_fills": True},
     ],
 )
 def test_impossible_behaviour_settings_are_refused(kwargs: dict[str, object]) -> None:
