@@ -52,7 +52,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from catalyst.market.calendar import TradingDay, session_for
+from catalyst.market.calendar import CONTINUOUS_PHASES, Phase, TradingDay, next_session_open, session_for
 from catalyst.market.errors import (
     OrderSizeError,
     PriceLimitError,
@@ -325,6 +325,24 @@ def order_action_window(action: OrderAction, ts: datetime) -> WindowVerdict:
     return WindowVerdict(True, None, "")
 
 
+def continuous_trading_from(ts: datetime) -> datetime:
+    """When an order sent at ``ts`` can first trade: ``ts`` itself during continuous trading, else
+    the next start of continuous trading (13:00 from the lunch break, 09:30 from the pre-opening
+    session, the next trading day's 09:30 from the closing auction, a holiday or the night).
+
+    An exit sent at lunch is accepted and held (``PreSubmitted`` with a 399) until then.
+    """
+    t = to_hk(ts)
+    td = session_for(t.date())
+    if td is not None:
+        p = td.phase_at(t)
+        if p in CONTINUOUS_PHASES:
+            return t
+        if p is Phase.LUNCH and td.break_end is not None:
+            return td.break_end
+    return next_session_open(t)
+
+
 def may_cancel(ts: datetime) -> WindowVerdict:
     """:func:`order_action_window` for a cancel."""
     return order_action_window("cancel", ts)
@@ -343,6 +361,7 @@ __all__ = [
     "TARGET_MARGIN_SPREADS",
     "OrderAction",
     "WindowVerdict",
+    "continuous_trading_from",
     "farthest_target",
     "max_order_shares",
     "may_amend",

@@ -180,6 +180,9 @@ class _Order:
     role: str  # entry | exit
     attached_to: _Order | None = None  # the working entry this child waits on
     filled: int = 0
+    #: its cancel was asked and is pending (at IB, or held by an HKEX no-cancel window until it
+    #: opens): nothing more to cancel, so not an exit violation; it still protects until it goes
+    pending_cancel: bool = False
 
 
 def order_role(order_ref: str) -> str | None:
@@ -248,6 +251,7 @@ def _working_orders(view: AuditInputs, held: dict[str, int]) -> list[_Order]:
             role=role,
             attached_to=attached_to,
             filled=int(r.get("filled") or 0),
+            pending_cancel=str(r.get("status")) == "PendingCancel",
         )
 
     out = []
@@ -353,7 +357,7 @@ def protection_violations(
 
 def exit_violations(held: dict[str, int], orders: Sequence[_Order]) -> list[Violation]:
     out = []
-    active = [o for o in orders if o.role == _EXIT and o.attached_to is None]
+    active = [o for o in orders if o.role == _EXIT and o.attached_to is None and not o.pending_cancel]
     for symbol in sorted({o.symbol for o in active}):
         qty = held.get(symbol, 0)
         mine = [o for o in active if o.symbol == symbol]

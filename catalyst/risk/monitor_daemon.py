@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -34,10 +35,11 @@ import pandas as pd
 import structlog
 
 from catalyst.broker.errors import MarketDataNotSubscribedError
+from catalyst.broker.global_cancel import WorkingOrder, working_orders
 from catalyst.broker.market_data_entitlements import is_delayed
 from catalyst.broker.report_log import ReportedExecution, ReportedPosition, ReportedStatus
 from catalyst.domain.order_status import DONE_AT_BROKER
-from catalyst.market import HK_TZ, session_for
+from catalyst.market import HK_TZ, may_cancel, session_for
 from catalyst.risk.alerts import Alerter, Severity
 from catalyst.risk.audit import NAKED_EXIT, OVER_COVERAGE, AuditInputs, Violation, audit
 from catalyst.risk.circuit_breaker import BreakerDecision, DayPnl, day_pnl, evaluate_breaker
@@ -62,6 +64,14 @@ from catalyst.risk.position_monitor import (
 )
 from catalyst.risk.pretrade import positions_by_symbol
 from catalyst.risk.state import RiskState, load_risk_state, record_risk_event, trip_breaker
+from catalyst.risk.window_waits import (
+    ExitWait,
+    HeldCancels,
+    deferral_text,
+    exit_wait,
+    hk_time,
+    split_survivors,
+)
 
 if TYPE_CHECKING:
     from catalyst.ledger import Ledger
@@ -85,7 +95,17 @@ FAILURES_BEFORE_ALERT = 3
 CONNECT_RETRY_MAX = 10.0
 #: While another process owns a symbol's exits, look at the symbol again this often.
 LEASE_RECHECK_SECONDS = 1.0
-#: Broker events that change what protection a position needs, or the day's P&L.
+#: Inside a no-cancel window the breaker waits this long for the cancels that can go now.
+HELD_CANCEL_WAIT = 1.5
+
+
+@dataclass(frozen=True)
+class DeferredFlatten:
+    """A breaker flatten that waits for HKEX to trade again (the positions are protected meanwhile)."""
+
+    symbols: tuple[str, ...]
+    reason: str
+    trades_at: datetime
 
 
 @dataclass(frozen=True)
@@ -163,6 +183,8 @@ class Monitor:
         self._fills_cache: pd.DataFrame | None = None  # today's fills; dropped on every fill/position event
         self._last_action: dict[str, datetime] = {}  # the last exit or repair sent per symbol
         self._last_exit: dict[str, datetime] = {}  # the last exit (flatten) sent per symbol
+        self._deferred: DeferredFlatten | None = None  # the breaker's flatten waiting for HKEX to trade
+        self._deferred_read = False  # whether a flatten left waiting by an earlier monitor was looked for
         self._due: dict[str, datetime] = {}
         self._down_since: datetime | None = None
         self._down_alerted = False
@@ -430,18 +452,24 @@ class Monitor:
         report.actions.append(f"flatten {symbol}")
         if kind != "breaker_flatten":  # the breaker's global cancel already removed every client's orders
             await self._warn_foreign_orders(symbol, ref)
+        wait = exit_wait(await self._broker_now())
+        held_note = f"; {wait.describe()}" if wait is not None else ""
         self._event(
             kind,
             "critical",
-            f"{why}; closing with a marketable limit ({ref})",
+            f"{why}; closing with a marketable limit ({ref}){held_note}",
             symbol,
-            {"order_ref": ref, "limit": str(getattr(exit_order, "limit_price", ""))},
+            {
+                "order_ref": ref,
+                "limit": str(getattr(exit_order, "limit_price", "")),
+                "trades_at": wait.trades_at.isoformat() if wait is not None else None,
+            },
         )
         if alert:
             await self._alert(
                 Severity.CRITICAL,
                 f"Closed {symbol} ({self.account})",
-                f"{why}. Exit order {ref}.",
+                f"{why}. Exit order {ref}{held_note}.",
                 f"{kind}:{symbol}",
             )
 
@@ -498,6 +526,8 @@ class Monitor:
         by_symbol = {p.symbol: p for p in positions}
         for gap in report.gaps:
             if self._cooling(gap.symbol, now) or self._being_closed(gap.symbol, gap.quantity, orders):
+                continue
+            if self._waits_for_breaker(gap):
                 continue
             with self.leases.owned(gap.symbol) as mine:
                 if not mine:
@@ -839,6 +869,13 @@ class Monitor:
         marketable limit, (d) check flat from the broker's positions, re-sending the flatten for
         what is left, (e) record each step as a risk event and alert. A step that does not finish
         raises a critical alert naming what survived.
+
+        Inside HKEX's windows (``catalyst.risk.window_waits``): cancels a no-cancel window holds
+        (PendingCancel) are reported with the time they go, not as failures; when HKEX does not
+        trade continuously (lunch, pre-opening, closing auction) no exit could trade before trading
+        resumes, so each position is kept protected by a stop and target of the monitor's own (the
+        bracket's legs are being cancelled) and the flatten is sent when trading resumes
+        (:meth:`flatten_deferred`).
         """
         trip_breaker(
             self.ledger,
@@ -852,15 +889,46 @@ class Monitor:
             detail=detail,
         )
         self._state_cache = None
-        cancel = await self._cancel_everything(reason, report)
+        cancel, held_cancels = await self._cancel_everything(reason, report)
         held = await self._positions()
+        wait = exit_wait(await self._broker_now()) if held else None
+        if wait is not None:
+            await self._defer_flatten(held, reason, report, wait, held_cancels)
+            left = held
+        else:
+            left = await self._flatten_all(held, reason, report, cancel)
+            await self._report_flat(left, reason, report)
+        cancelled = len(cancel.cancelled) if cancel is not None else 0
+        waits = ""
+        if held_cancels and held_cancels.go_at is not None:
+            go_at = hk_time(held_cancels.go_at)
+            waits += f"; {len(held_cancels.orders)} cancel(s) held by HKEX until {go_at}"
+        if wait is not None:
+            waits += f"; positions closed from {hk_time(wait.trades_at)}, when HKEX trades again"
+        await self._alert(
+            Severity.CRITICAL,
+            f"CIRCUIT BREAKER TRIPPED ({self.account})",
+            f"{reason}. Orders cancelled at the broker (every client): {cancelled}"
+            f"{_failed_note(report)}{waits}; positions closed: "
+            f"{sum(a.startswith('flatten') and ' at ' not in a for a in report.actions)}"
+            f"{'' if not left or wait is not None else '; NOT FLAT'}. New entries halted until the "
+            "next session or `catalyst risk reset --reason TEXT`.",
+            f"breaker:{self.account}",
+        )
+
+    async def _flatten_all(
+        self, held: dict[str, int], reason: str, report: StepReport, cancel: Any
+    ) -> dict[str, int]:
+        """Steps (c) and (d): flatten every held symbol under its lease, re-sending for what is left;
+        returns what the broker still holds after the last attempt."""
         owned: list[str] = []
         try:
             await self._own_for_breaker(sorted(held), owned)
             for attempt in range(1, self.config.flatten_attempts + 1):
                 # first attempt: an exit sent after the global cancel (a bracket's failure path that
                 # just released, or still holds, the lease) is left to fill; later attempts close the rest
-                in_flight = await self._exits_in_flight(set(held), cancel) if attempt == 1 and held else set()
+                first = attempt == 1 and held and cancel is not None
+                in_flight = await self._exits_in_flight(set(held), cancel) if first else set()
                 for symbol in sorted(held):
                     if symbol in in_flight:
                         continue  # another owner's flatten works; wait_flat below watches it
@@ -876,30 +944,121 @@ class Monitor:
         finally:
             for symbol in owned:
                 self.leases.release(symbol)
-        if held:
-            text = ", ".join(f"{s} {q}" for s, q in sorted(held.items()))
-            report.errors.append(f"could not close {text} after {self.config.flatten_attempts} attempts")
-            self._event("breaker_not_flat", "critical", f"circuit breaker: still holding {text}", None, held)
-            await self._alert(
-                Severity.CRITICAL,
-                f"BREAKER: ACCOUNT NOT FLAT ({self.account})",
-                f"{reason}. After {self.config.flatten_attempts} flatten attempts the broker still "
-                f"reports {text}. Close by hand.",
-                f"breaker-not-flat:{self.account}",
-            )
-        else:
+        return held
+
+    async def _report_flat(self, held: Mapping[str, int], reason: str, report: StepReport) -> None:
+        if not held:
             self._event("breaker_flat", "critical", "circuit breaker: the broker reports no open position")
-        cancelled = len(cancel.cancelled) if cancel is not None else 0
+            return
+        text = ", ".join(f"{s} {q}" for s, q in sorted(held.items()))
+        report.errors.append(f"could not close {text} after {self.config.flatten_attempts} attempts")
+        self._event(
+            "breaker_not_flat", "critical", f"circuit breaker: still holding {text}", None, dict(held)
+        )
         await self._alert(
             Severity.CRITICAL,
-            f"CIRCUIT BREAKER TRIPPED ({self.account})",
-            f"{reason}. Orders cancelled at the broker (every client): {cancelled}"
-            f"{_failed_note(report)}; positions closed: "
-            f"{sum(a.startswith('flatten') for a in report.actions)}"
-            f"{'' if not held else '; NOT FLAT'}. New entries halted until the "
-            "next session or `catalyst risk reset --reason TEXT`.",
-            f"breaker:{self.account}",
+            f"BREAKER: ACCOUNT NOT FLAT ({self.account})",
+            f"{reason}. After {self.config.flatten_attempts} flatten attempts the broker still "
+            f"reports {text}. Close by hand.",
+            f"breaker-not-flat:{self.account}",
         )
+
+    async def _defer_flatten(
+        self,
+        held: dict[str, int],
+        reason: str,
+        report: StepReport,
+        wait: ExitWait,
+        held_cancels: HeldCancels,
+    ) -> None:
+        """HKEX does not trade now: keep each position protected by a stop until it does, then flatten.
+
+        The bracket legs are PendingCancel (their cancel goes when the window opens) or gone, so a
+        stop of the monitor's own is placed for each position whose stop the ledger holds; it waits
+        at IB like every order (HKEX has no stop orders) and is cancelled by the flatten. No target:
+        the flatten closes the position when trading resumes. A position without a recorded stop
+        gets its flatten now, held by IB until trading resumes."""
+        positions = {p.symbol: p for p in await self._guarded()}
+        protected: list[str] = []
+        owned: list[str] = []
+        try:
+            await self._own_for_breaker(sorted(held), owned)
+            for symbol in sorted(held):
+                pos = positions.get(symbol)
+                if pos is not None and pos.stop is not None and getattr(self.broker, "protect", None):
+                    before = len(report.errors)
+                    await self._reprotect(pos, _stop_gap(pos), _stop_until_trading(pos, wait), report)
+                    if len(report.errors) == before:
+                        protected.append(symbol)
+                    continue
+                why = f"circuit breaker: {reason}"
+                await self._close(symbol, report, why, kind="breaker_flatten", alert=False)
+        finally:
+            for symbol in owned:
+                self.leases.release(symbol)
+        if protected:
+            self._deferred = DeferredFlatten(tuple(protected), reason, wait.trades_at)
+            report.actions += [f"flatten {s} at {hk_time(wait.trades_at)}" for s in protected]
+        text = "circuit breaker: " + deferral_text(held_cancels, wait, sorted(held), bool(protected))
+        log.warning("monitor.breaker.flatten_deferred", text=text, trades_at=wait.trades_at.isoformat())
+        self._event(
+            "breaker_flatten_deferred",
+            "critical",
+            text,
+            None,
+            {
+                "trades_at": wait.trades_at.isoformat(),
+                "protected": protected,
+                "held_cancels": [str(o) for o in held_cancels.orders],
+                "cancels_go_at": held_cancels.go_at.isoformat() if held_cancels.go_at else None,
+            },
+        )
+        await self._alert(
+            Severity.CRITICAL,
+            f"BREAKER: FLATTEN WAITS FOR HKEX ({self.account})",
+            text,
+            f"breaker-deferred:{self.account}",
+        )
+
+    def _waits_for_breaker(self, gap: ProtectionGap) -> bool:
+        """A position the breaker closes when HKEX trades again needs its stop, not a new target."""
+        deferred = self._deferred
+        if deferred is None or gap.symbol not in deferred.symbols or "stop" in gap.missing:
+            return False
+        log.info(
+            "monitor.protection.breaker_waits", symbol=gap.symbol, flatten_at=deferred.trades_at.isoformat()
+        )
+        return True
+
+    async def flatten_deferred(self) -> StepReport:
+        """The breaker's flatten, when HKEX trades again after a trip it could not close at once."""
+        report = StepReport()
+        if self._deferred is None and not self._deferred_read:
+            self._deferred_read = True  # a monitor restarted during the wait takes the flatten over
+            self._deferred = waiting_flatten(self.ledger, self.account)
+            if self._deferred is not None:
+                log.warning("monitor.breaker.flatten_taken_over", symbols=self._deferred.symbols)
+        deferred = self._deferred
+        if deferred is None:
+            return report
+        now = await self._broker_now()
+        if exit_wait(now) is not None:
+            return report
+        self._deferred = None
+        positions = await self._positions()
+        held = {s: q for s, q in positions.items() if q}
+        log.warning("monitor.breaker.flatten_resumes", held=held, at=now.isoformat())
+        self._event(
+            "breaker_flatten_resumed",
+            "critical",
+            f"circuit breaker: HKEX trades again ({hk_time(now)}); flattening "
+            f"{', '.join(sorted(held)) or 'nothing'}",
+            None,
+            {"symbols": sorted(held)},
+        )
+        left = await self._flatten_all(held, deferred.reason, report, None)
+        await self._report_flat(left, deferred.reason, report)
+        return report
 
     async def _own_for_breaker(self, symbols: list[str], owned: list[str]) -> None:
         """Take every held symbol's exits lease, waiting at most ``breaker_lease_wait`` (together,
@@ -936,10 +1095,17 @@ class Monitor:
         fresh = orders[~orders["perm_id"].isin(before)] if not orders.empty else orders
         return {str(s) for s in fresh["symbol"]} & symbols if not fresh.empty else set()
 
-    async def _cancel_everything(self, reason: str, report: StepReport) -> Any:
-        """Steps (a) and (b) of the breaker: the global cancel and the wait for no working order."""
+    async def _cancel_everything(self, reason: str, report: StepReport) -> tuple[Any, HeldCancels]:
+        """Steps (a) and (b) of the breaker: the global cancel and the wait for no working order.
+
+        Inside a no-cancel window the wait is short: the cancels HKEX holds cannot finish before the
+        window opens; they are reported with the time they go (``breaker_cancels_held``), not as
+        survivors."""
+        now = await self._broker_now()
+        in_window = not may_cancel(now).allowed
+        wait = min(self.config.breaker_wait, HELD_CANCEL_WAIT) if in_window else self.config.breaker_wait
         try:
-            result = await self.broker.cancel_all(self.config.breaker_wait)
+            result = await self.broker.cancel_all(wait)
         except Exception as exc:
             text = f"{type(exc).__name__}: {exc}"
             report.errors.append(f"cancel all orders: {text}")
@@ -951,8 +1117,14 @@ class Monitor:
                 "TWS/Gateway by hand.",
                 f"breaker-cancel:{self.account}",
             )
-            return None
+            return None, HeldCancels((), None, "")
+        held, failed = split_survivors(result.survivors, now)
+        if in_window and failed:
+            held, failed = await self._settle_in_window(result.before, now, wait)
         report.actions += [f"cancel {o.order_ref or o.perm_id}" for o in result.cancelled]
+        if held.go_at is not None:
+            go_at = hk_time(held.go_at)
+            report.actions += [f"cancel {o.order_ref or o.perm_id} at {go_at}" for o in held.orders]
         self._event(
             "breaker_cancel_all",
             "critical",
@@ -961,27 +1133,57 @@ class Monitor:
             None,
             {
                 "cancelled": [str(o) for o in result.cancelled],
-                "survivors": [str(o) for o in result.survivors],
+                "survivors": [str(o) for o in failed],
+                "held": [str(o) for o in held.orders],
             },
         )
-        if result.survivors:
-            names = "; ".join(str(o) for o in result.survivors)
+        if held:
+            log.warning(
+                "monitor.breaker.cancels_held", go_at=str(held.go_at), orders=[str(o) for o in held.orders]
+            )
+            self._event(
+                "breaker_cancels_held",
+                "warning",
+                "circuit breaker: " + held.describe(),
+                None,
+                {
+                    "orders": [str(o) for o in held.orders],
+                    "go_at": held.go_at.isoformat() if held.go_at else None,
+                    "window": held.window,
+                },
+            )
+        if failed:
+            names = "; ".join(str(o) for o in failed)
             report.errors.append(f"cancel: still working after the global cancel: {names}")
             self._event(
                 "cancel_failed",
                 "critical",
                 f"circuit breaker: still working after the global cancel: {names}",
                 None,
-                {"survivors": [str(o) for o in result.survivors]},
+                {"survivors": [str(o) for o in failed]},
             )
             await self._alert(
                 Severity.CRITICAL,
                 f"BREAKER: ORDERS SURVIVED THE CANCEL ({self.account})",
-                f"{reason}. Still working after {self.config.breaker_wait:.0f}s: {names}. Cancel them "
+                f"{reason}. Still working after {wait:.0f}s: {names}. Cancel them "
                 "in TWS/Gateway: filled on a flat book they open a reverse position.",
                 f"breaker-survivors:{self.account}",
             )
-        return result
+        return result, held
+
+    async def _settle_in_window(
+        self, before: Sequence[WorkingOrder], now: datetime, waited: float
+    ) -> tuple[HeldCancels, tuple[WorkingOrder, ...]]:
+        """Inside a no-cancel window, give the orders whose cancel was not acknowledged yet the rest
+        of ``breaker_wait`` to become PendingCancel (held) or done, re-reading the broker's orders."""
+        deadline = time.monotonic() + max(self.config.breaker_wait - waited, 0.0)
+        asked = {o.perm_id for o in before}
+        while True:
+            survivors = [o for o in working_orders(await self._account_orders()) if o.perm_id in asked]
+            held, failed = split_survivors(survivors, now)
+            if not failed or time.monotonic() >= deadline:
+                return held, failed
+            await asyncio.sleep(0.25)
 
     # -- sync and reconciliation -------------------------------------------------------------------
 
@@ -1008,7 +1210,7 @@ class Monitor:
     async def poll(self) -> StepReport:
         """The safety net: protection, breaker, then the level check, in one pass."""
         merged = StepReport()
-        for step in (self.check_protection, self.check_breaker, self.check_quotes):
+        for step in (self.flatten_deferred, self.check_protection, self.check_breaker, self.check_quotes):
             part = await step()
             merged.breaches += part.breaches
             merged.gaps += part.gaps
@@ -1054,6 +1256,8 @@ class Monitor:
             if self._is_due("quotes", cfg.quote_interval, now) or breach_now:
                 steps.append(("quotes", self.check_quotes))
             steps.append(("breaker", self._breaker_if_changed))
+            if self._deferred is not None:
+                steps.append(("deferred flatten", self.flatten_deferred))
         for name, step in steps:
             try:
                 with self.polls.quiet(name):
@@ -1290,3 +1494,48 @@ def _todays_fills(executions: pd.DataFrame, now: datetime) -> pd.DataFrame:
 
 def _positions_table(ledger: Ledger, account: str) -> pd.DataFrame:
     return ledger.query("SELECT * FROM positions WHERE account = ? AND quantity <> 0", [account])
+
+
+#: The risk events that start, end or cancel a breaker's wait for HKEX to trade.
+_WAIT_KINDS = ("breaker_tripped", "breaker_flatten_deferred", "breaker_flatten_resumed", "breaker_reset")
+
+
+def waiting_flatten(ledger: Ledger, account: str) -> DeferredFlatten | None:
+    """The breaker flatten an earlier monitor left waiting for HKEX to trade (the account's last
+    breaker event is ``breaker_flatten_deferred``), else None."""
+    if not account:
+        return None
+    kinds = ", ".join(f"'{k}'" for k in _WAIT_KINDS)
+    events = ledger.query(
+        f"SELECT ts, kind, message, detail FROM risk_events WHERE account = ? AND kind IN ({kinds}) "
+        "ORDER BY ts",
+        [account],
+    )
+    if events.empty or str(events["kind"].iloc[-1]) != "breaker_flatten_deferred":
+        return None
+    raw = events["detail"].iloc[-1]
+    detail = json.loads(raw) if isinstance(raw, str) else dict(raw or {})
+    trips = events[events["kind"] == "breaker_tripped"]
+    reason = str(trips["message"].iloc[-1]) if not trips.empty else "circuit breaker"
+    symbols = tuple(str(s) for s in detail.get("protected") or ())
+    if not symbols or not detail.get("trades_at"):
+        return None
+    return DeferredFlatten(symbols, reason, datetime.fromisoformat(str(detail["trades_at"])))
+
+
+def _stop_gap(pos: GuardedPosition) -> ProtectionGap:
+    return ProtectionGap(pos.symbol, pos.quantity, ("stop",), 0, 0)
+
+
+def _stop_until_trading(pos: GuardedPosition, wait: ExitWait) -> ProtectionRepair:
+    """The breaker's stop for a position it flattens when HKEX trades again (a group of its own)."""
+    return ProtectionRepair(
+        symbol=pos.symbol,
+        position=pos.quantity,
+        kind="breaker_stop",
+        stop_quantity=abs(pos.quantity),
+        target_quantity=0,
+        oca_group="",
+        surviving=(),
+        reason=f"the breaker flattens {pos.symbol} at {hk_time(wait.trades_at)}, when HKEX trades again",
+    )

@@ -18,6 +18,7 @@ from catalyst.market import HK_TZ
 from catalyst.reconcile.ledger_book import BOOK_COLUMNS, ledger_positions
 from catalyst.runs.archive import list_runs, verify_archive
 from catalyst.runs.folder import day_of
+from catalyst.runs.review_waits import order_waits
 from catalyst.runs.errors import BadRunParameterError
 
 
@@ -131,6 +132,8 @@ class ReviewData:
     runs: pd.DataFrame
     #: the last price of each open symbol (``MARK_COLUMNS``); empty: not marked
     marks: pd.DataFrame = field(default_factory=_no_marks)
+    #: the broker's statuses of the period's orders (the ledger's ``order_events``)
+    order_events: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def with_marks(self, marks: pd.DataFrame) -> ReviewData:
         """The same review with its open positions marked at ``marks``."""
@@ -280,6 +283,11 @@ class ReviewData:
         values = [v for v in self.open_positions()["unrealized"] if v is not None and v == v]
         return round(float(sum(values)), 2)
 
+    def waits(self) -> pd.DataFrame:
+        """Orders that waited for an HKEX window in the period: a cancel held ``PendingCancel``, an
+        order held by IB after a 399; since when, until when, how long (``review_waits``)."""
+        return order_waits(self._in_period(self.order_events))
+
     def period_risk_events(self) -> pd.DataFrame:
         return self._in_period(self.risk_events)
 
@@ -305,6 +313,7 @@ class ReviewData:
             ("open positions", len(opened)),
             ("unrealized P&L at the last price (HKD)", self._unrealized_text(opened)),
             ("unprotected open positions", int((~opened["protected"].astype(bool)).sum())),
+            ("orders that waited for an HKEX window", len(self.waits())),
             ("risk events", len(self.period_risk_events())),
             ("alerts", len(self.period_alerts())),
             ("reconciliations (not clean)", f"{len(recs)} ({unclean})"),
@@ -419,4 +428,10 @@ def load_review(
             [lo, hi, *a],
         ),
         runs=archive_runs(runs_dir, period, current_run_id=current_run_id),
+        order_events=ledger.query(
+            "SELECT ts, order_ref, perm_id, status, error_code, error_message FROM order_events "
+            "WHERE ts >= ? AND ts < ? AND (? = '' OR order_ref IN (SELECT order_ref FROM orders "
+            "WHERE coalesce(account, '') = ?)) ORDER BY ts",
+            [lo, hi, *a],
+        ),
     )

@@ -49,6 +49,15 @@ setting                                default                    meaning
                                                                   (09:15-09:30, 12:00-12:30, 16:06-16:10)
                                                                   is PendingCancel until the window opens;
                                                                   False = cancelled at once (the old model)
+``amend_window``                       "hold"                     an amendment inside an HKEX no-amendment
+                                                                  window (09:15-09:30, 12:00-13:00,
+                                                                  16:06-16:10; 12:06-12:10 on a half day):
+                                                                  "hold" = accepted and sent when the window
+                                                                  opens (openOrder and orderStatus at once
+                                                                  with the order's old terms, the new ones
+                                                                  when it opens), as HK brokers queue
+                                                                  amendments; "reject" = refused with a
+                                                                  201, the order keeps its terms
 ``auction_fills``                      True                       HKEX's auctions match
                                                                   (``catalyst.market.auction``): DAY limits
                                                                   working at 16:00 within +-5 % of the
@@ -62,6 +71,12 @@ setting                                default                    meaning
                                                                   DAY orders rest through the CAS and expire
                                                                   at its end, AUC orders are rejected
 =====================================  =========================  =========================================
+
+``amend_window``'s default follows what HK brokers document: Dah Sing Bank's order FAQ
+(dahsing.com, wealth_management/faq_amend.html) says HKEX's AMS/3 takes no amendment 12:00-13:00
+nor 09:15-09:30 and that one received then "will be sent to market after" the window; IB's own
+handling is not documented ([U]); a capture of a real session settles it (``gateway conform``
+names this setting when the answers differ).
 
 Other simplifications that are not settings (fixed choices, see ``exchange.py``): a parent that is
 cancelled or expires after a partial fill leaves its children working for the filled quantity;
@@ -77,6 +92,7 @@ from typing import Literal
 
 ChildSizing = Literal["filled", "full"]
 QuotationBreach = Literal["reject", "hold"]
+AmendWindow = Literal["hold", "reject"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +112,7 @@ class SimBehaviour:
     reject_unknown_order_type_code: int = 387
     quotation_rule_breach: QuotationBreach = "reject"
     cancel_window_pending: bool = True
+    amend_window: AmendWindow = "hold"
     auction_fills: bool = True
 
     def __post_init__(self) -> None:
@@ -108,6 +125,8 @@ class SimBehaviour:
             raise ValueError(
                 f"quotation_rule_breach must be 'reject' or 'hold', got {self.quotation_rule_breach!r}"
             )
+        if self.amend_window not in ("hold", "reject"):
+            raise ValueError(f"amend_window must be 'hold' or 'reject', got {self.amend_window!r}")
         if self.mkt_conversion_ticks < 1 or self.mkt_conversion_max_pct <= 0:
             raise ValueError("mkt_conversion_ticks must be >= 1 and mkt_conversion_max_pct > 0")
         if not 0.0 <= self.odd_lot_fill_probability <= 1.0:

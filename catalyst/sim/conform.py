@@ -47,7 +47,16 @@ STREAMS: dict[str, tuple[int, ...]] = {
 CODE_SETTINGS: dict[int, tuple[str, ...]] = {
     202: ("day_expiry_sends_202", "auction_fills"),
     399: ("outside_hours_warning_399",),
-    201: ("cash_account", "margin_leverage", "auction_fills", "catalyst.market.auction: +-5 % band"),
+    201: (
+        "cash_account",
+        "margin_leverage",
+        "amend_window",
+        "quotation_rule_breach",
+        "auction_fills",
+        "catalyst.market.auction: +-5 % band",
+    ),
+    104: ("sim_order_rules: modify of a filled, cancelled or cancel-pending order",),
+    135: ("sim_order_rules: child of an unknown parent",),
     387: ("reject_unknown_order_type_code",),
     110: ("sim_order_rules: tick size (spread table)",),
     10147: ("sim_order_rules: unknown order id",),
@@ -248,7 +257,13 @@ def _settings(cap: Frame, sim: Frame, behaviour: SimBehaviour, kind: str) -> tup
     if kind == "layout" and cap.name in VERSIONED:
         names.append("wire_versions (per-version layout)")
     if kind == "status" and cap.name == "orderStatus":
-        names += ["outside_hours_warning_399", "children_size_on_partial_parent", "auction_fills"]
+        names += [
+            "outside_hours_warning_399",
+            "children_size_on_partial_parent",
+            "auction_fills",
+            "cancel_window_pending",
+            "amend_window",
+        ]
     return tuple(dict.fromkeys(names))
 
 

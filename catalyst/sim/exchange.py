@@ -29,7 +29,9 @@ How orders live (IB on SEHK, ``tws-protocol.md`` §5-§6, ``hkex-rules.md`` §1-
   24 spreads or more beyond the best price on its side is rejected and ends ``Inactive`` (or is
   held, ``quotation_rule_breach="hold"``); a cancel inside a no-cancel window (09:15-09:30,
   12:00-12:30, 16:06-16:10 or 12:06-12:10 on a half day) is ``PendingCancel`` until the window
-  opens, then cancelled (``cancel_window_pending``).
+  opens, then cancelled (``cancel_window_pending``); an amendment inside a no-amendment window
+  (09:15-09:30, 12:00-13:00, 16:06-16:10 or 12:06-12:10) is held and applied when it opens, the
+  order working on its old terms meanwhile (or refused with a 201, ``amend_window``).
 * HKEX's auctions match (``auction_fills``, rules in ``catalyst.market.auction``, crowd and times
   in ``catalyst.sim.auction_book``; ``docs/simulator.md``): at the closing auction's random close
   (16:08-16:10) the DAY limits working since continuous trading within +-5 % of the reference price
@@ -45,7 +47,8 @@ How orders live (IB on SEHK, ``tws-protocol.md`` §5-§6, ``hkex-rules.md`` §1-
 Choices where IB is not certain are settings of :class:`~catalyst.sim.behaviour.SimBehaviour`.
 Fixed simplifications: a parent cancelled or expired after a partial fill leaves its children
 working for the filled quantity; a cash account rejects a sell larger than the long position at
-placement; modifying a filled order gives 104, a cancelled one 201; ``executions()`` and
+placement; modifying a filled or cancelled order, or one with a cancel pending, gives 104 (IB
+Gateway 10.40's rule); ``executions()`` and
 ``completed_orders()`` list the current HK day, as IB's requests do.
 """
 
@@ -61,7 +64,7 @@ from pathlib import Path
 import numpy as np
 import structlog
 
-from catalyst.market import HK_TZ, ladder, may_cancel, snap_to_tick, to_hk
+from catalyst.market import HK_TZ, ladder, may_amend, may_cancel, snap_to_tick, to_hk
 from catalyst.market.auction import AuctionOrder, match
 from catalyst.market.calendar import CONTINUOUS_PHASES, TradingDay, phase, session_for
 from catalyst.market.order_rules import LUNCH_CANCELS_FROM
@@ -114,11 +117,15 @@ from catalyst.sim.model import (
 )
 from catalyst.sim.order_rules import (
     AUCTION_TIF,
+    MSG_MODIFY_DONE,
     MSG_NO_SECURITY,
     STOP_TYPES,
     TIFS,
     OrderProblem,
+    amend_window_problem,
     check_order,
+    outside_hours_message,
+    parent_not_found,
     price_limit_problem,
     quotation_problem,
     rejected,
@@ -343,6 +350,7 @@ class Exchange:
         td = session_for(from_epoch(t).date())
         assert td is not None
         events: list[SimEvent] = self._carry_out_pending_cancels(t)
+        events += self._carry_out_held_amends(t)
         pos_match, cas_close = self._auction_times(td)
         if pos_match is not None and t == pos_match.timestamp():
             events += self._match_auctions(td, t, closing=False)
@@ -622,9 +630,8 @@ class Exchange:
             perm = self._by_key.get((req.client_id, req.parent_id))
             parent = self._orders.get(perm) if perm is not None else None
             if parent is None or parent.status in (CANCELLED, INACTIVE, PENDING_CANCEL):
-                return self._reject(
-                    req, 201, rejected(f"Parent order {req.parent_id} is not found or not active")
-                )
+                problem = parent_not_found(req.parent_id)
+                return self._reject(req, problem.code, problem.message)
             if self._faults.is_on("drop-children"):
                 log.warning(
                     "sim.fault.drop_children",
@@ -728,12 +735,8 @@ class Exchange:
             self._max_order_id[order.client_id] = order.order_id
 
     def _outside_hours_message(self, order: SimOrder, t: float) -> str:
-        when = self._next_open_after(t)
-        text = when.strftime("%Y%m%d %H:%M:%S") + " Asia/Hong_Kong" if when else "the next session"
-        return (
-            f"Order Message:\n{order.action} {order.total_quantity} {order.symbol} SEHK\n"
-            f"Warning: your order will not be placed at the exchange until {text}"
-        )
+        until = self._next_open_after(t)
+        return outside_hours_message(order.action, order.total_quantity, order.symbol, until)
 
     def _next_open_after(self, t: float) -> datetime | None:
         for td in self._sessions_from(t):
@@ -1172,13 +1175,26 @@ class Exchange:
     # --- modifications ----------------------------------------------------------------------------
 
     def _modify(self, o: SimOrder, req: OrderRequest, t: float) -> list[SimEvent]:
+        """A placeOrder for a known order id: checked at once, applied at once or when HKEX's
+        no-amendment window opens (``amend_window``)."""
         stock = self._listing_of(req)
         if stock is None or stock.con_id != o.con_id or req.action != o.action:
             return self._reject(req, 103, "Duplicate order id")
-        if o.is_done:
-            if o.status == FILLED:
-                return self._reject(req, 104, "Can't modify a filled order.")
-            return self._reject(req, 201, rejected(f"Cannot modify an order that is {o.status}"))
+        if o.is_done or o.status == PENDING_CANCEL:
+            # IB Gateway 10.40: 104 for a filled order, a cancelled one or one with a cancel pending
+            return self._reject(req, 104, MSG_MODIFY_DONE)
+        problem = self._modify_problem(o, req, stock, t)
+        if problem is not None:
+            return self._reject(req, problem.code, problem.message)
+        verdict = may_amend(from_epoch(t))
+        if not verdict.allowed:
+            return self._amend_in_window(o, req, t, verdict.reason, verdict.opens_at)
+        self._ext[o.perm_id].held_amend = None  # a newer amendment replaces one still held
+        return self._apply_modify(o, req, stock, t)
+
+    def _modify_problem(
+        self, o: SimOrder, req: OrderRequest, stock: ListedStock, t: float
+    ) -> OrderProblem | None:
         problem = check_order(
             req,
             stock,
@@ -1190,14 +1206,59 @@ class Exchange:
             problem = price_limit_problem(req, self.prices.last_price(stock.symbol, t))
         if problem is None and self._ext[o.perm_id].working:
             problem = self._quotation_breach(req, t, symbol=stock.symbol)
-        if problem is not None:
+        qty = whole_quantity(req.total_quantity)
+        if problem is None and qty is not None and qty < o.filled:
+            below = f"Quantity {qty} is below the {o.filled} shares already filled"
+            problem = OrderProblem(201, rejected(below))
+        return problem
+
+    def _amend_in_window(
+        self, o: SimOrder, req: OrderRequest, t: float, reason: str, opens_at: datetime | None
+    ) -> list[SimEvent]:
+        """An amendment inside a no-amendment window: refused (201) or held until the window opens,
+        the order working meanwhile on its old terms (``SimBehaviour.amend_window``)."""
+        if self.behaviour.amend_window == "reject":
+            problem = amend_window_problem(reason)
             return self._reject(req, problem.code, problem.message)
+        self._ext[o.perm_id].held_amend = req
+        self._dirty.add(o.perm_id)
+        log.info(
+            "sim.order.amend_waits_for_window",
+            perm_id=o.perm_id,
+            order_id=o.order_id,
+            until=opens_at.isoformat() if opens_at else "",
+            lmt=str(req.lmt_price),
+            aux=str(req.aux_price),
+        )
+        return [OrderChanged(_copy(o))]
+
+    def _carry_out_held_amends(self, t: float) -> list[SimEvent]:
+        """Apply every amendment that waited for a no-amendment window now open (checked again:
+        the market may have moved; a refusal is answered as at once, the order keeps its terms)."""
+        if not may_amend(from_epoch(t)).allowed:
+            return []
+        events: list[SimEvent] = []
+        for o in self._live():
+            ext = self._ext[o.perm_id]
+            req = ext.held_amend
+            if req is None:
+                continue
+            ext.held_amend = None
+            self._dirty.add(o.perm_id)
+            stock = self._listing_of(req)
+            if o.is_done or o.status == PENDING_CANCEL or stock is None:
+                continue
+            problem = self._modify_problem(o, req, stock, t)
+            if problem is not None:
+                events += self._reject(req, problem.code, problem.message)
+                continue
+            log.info("sim.order.held_amend_applied", perm_id=o.perm_id, order_id=o.order_id)
+            events += self._apply_modify(o, req, stock, t)
+        return events
+
+    def _apply_modify(self, o: SimOrder, req: OrderRequest, stock: ListedStock, t: float) -> list[SimEvent]:
         qty = whole_quantity(req.total_quantity)
         assert qty is not None
-        if qty < o.filled:
-            return self._reject(
-                req, 201, rejected(f"Quantity {qty} is below the {o.filled} shares already filled")
-            )
         o.total_quantity = qty
         o.order_type = req.order_type
         o.lmt_price = req.lmt_price if req.order_type in ("LMT", "STP LMT") else None

@@ -21,7 +21,30 @@ price on its side (quotation rule)                 the exchange in continuous tr
 account not managed by this gateway         201
 missing or non-positive limit/stop price    201
 unknown symbol/conId                        200    "No security definition has been found ..."
+child whose parent id is unknown (or no     135    "Can't find order with id = N" (N: the
+longer active)                                     parentId), no order is created
+modify of a filled or cancelled order, or   104    "Cannot modify a filled order."
+of one with a cancel pending
+amendment inside an HKEX no-amendment       201    only with ``SimBehaviour.amend_window=
+window                                             "reject"``; by default it is held
 ==========================================  =====  =============================================
+
+IB's own texts, and where they come from:
+
+* **135** (a child whose parent is unknown): a real IB log quoted in erdewit/ib_insync#647,
+  "Error 135, reqId 22: Can't find order with id = 20" (the child's order id as reqId, the parent's
+  id in the text); IB Gateway 10.40's order checks raise 135 "Can't find order with id =" for a
+  "parent order id not found" (the message catalog read from the gateway in deepentropy/ibx,
+  ``tests/fixtures/gw1040/catalog/order_local_rules.csv``). IB creates no order: no openOrder.
+* **104**: the same catalog: "Cannot modify a filled order." (the text the gateway was captured
+  sending; its message table says "Can't modify a filled order"), raised for a modification of an
+  order that is filled, cancelled or has a cancel pending.
+* **399**: the Gateway 10.40 trace ``scenarios/20260926/modify_cancelled`` of the same repository:
+  "Order Message:\nBUY 1 AAPL NASDAQ.NMS\nWarning: your order will not be placed at the exchange
+  until 2026-09-28 09:30:00 US/Eastern" (lines joined by newlines, the time as
+  ``YYYY-MM-DD HH:MM:SS`` and the exchange's time zone, no final period). The contract line is
+  ``<primary exchange>.<trading class>``; for SEHK that gives ``SEHK.700`` (IB's trading class of an
+  HKEX stock is its code) [U].
 
 Odd lots (fewer shares than one board lot) are accepted: they go to the odd-lot book, which in
 the simulator never fills unless ``odd_lot_fill_probability`` says otherwise.
@@ -30,7 +53,7 @@ the simulator never fills unless ``odd_lot_fill_probability`` says otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from catalyst.market import (
@@ -56,6 +79,10 @@ AUCTION_TYPES = ("LMT", "MKT")
 MSG_OFF_TICK = "The price does not conform to the minimum price variation for this contract."
 MSG_NO_SECURITY = "No security definition has been found for the request"
 MSG_UNSUPPORTED_TYPE = "Unsupported order type for this exchange and security type."
+MSG_MODIFY_DONE = "Cannot modify a filled order."
+#: a 399's time, as IB writes it ("2026-09-28 09:30:00 US/Eastern")
+WARNING_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+HK_ZONE_NAME = "Asia/Hong_Kong"
 
 
 def rejected(reason: str) -> str:
@@ -160,4 +187,23 @@ def quotation_problem(
             f"The price {price} is {QUOTATION_SPREADS} spreads or more away from the {best} "
             f"(HKEX quotation rule); the farthest accepted price is {farthest}"
         ),
+    )
+
+
+def parent_not_found(parent_id: int) -> OrderProblem:
+    """IB's answer to a child whose parentId names no active order (135; no order is created)."""
+    return OrderProblem(135, f"Can't find order with id = {parent_id}")
+
+
+def amend_window_problem(reason: str) -> OrderProblem:
+    """An amendment refused inside an HKEX no-amendment window (``amend_window="reject"``)."""
+    return OrderProblem(201, rejected(reason))
+
+
+def outside_hours_message(action: str, quantity: int, symbol: str, until: datetime | None) -> str:
+    """IB's 399 for an order accepted while the exchange does not trade: held until ``until``."""
+    when = f"{until:{WARNING_TIME_FORMAT}} {HK_ZONE_NAME}" if until is not None else "the next session"
+    return (
+        f"Order Message:\n{action} {quantity} {symbol} SEHK.{symbol}\n"
+        f"Warning: your order will not be placed at the exchange until {when}"
     )

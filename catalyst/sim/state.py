@@ -47,6 +47,8 @@ class OrderExt:
     working: bool = False  # at the exchange, able to fill
     odd_lot: bool = False
     costs: OrderCosts = field(default_factory=OrderCosts)
+    #: an amendment waiting for HKEX's no-amendment window to open (``SimBehaviour.amend_window``)
+    held_amend: OrderRequest | None = None
 
 
 @dataclass

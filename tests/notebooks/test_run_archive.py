@@ -145,6 +145,7 @@ def test_the_html_report_leaves_the_code_out_and_the_archived_notebook_keeps_it(
     assert "load_review(" in (folder / "review.ipynb").read_text()
     html = (folder / "review.html").read_text()
     assert "load_review(" not in html and "Open positions" in html
+    assert "Waits for HKEX windows" in html  # the section runs on every review, waits or not
 
 
 def test_the_reviews_open_positions_show_average_cost_and_unrealized_pnl_at_the_last_price(

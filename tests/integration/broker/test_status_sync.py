@@ -83,9 +83,11 @@ def test_rejected_children_are_recorded_as_rejections_with_their_error(
         async def scenario(s: BrokerSession) -> None:
             q = await s.quote("941")
             assert q.bid is not None
-            entry = q.bid * Decimal("0.9")
+            # resting inside HKEX's quotation rule: the entry works, so its children reach the fault
+            # (an entry refused first would leave them a parent that is gone: IB's 135)
+            entry = tick_down(q.bid, 10, "941")
             intent = BracketIntent.snapped(
-                "it-rj-1", "941", Side.BUY, 500, entry, entry * Decimal("0.9"), entry * Decimal("1.2")
+                "it-rj-1", "941", Side.BUY, 500, entry, entry * Decimal("0.9"), tick_up(q.ask, 15, "941")
             )
             with pytest.raises(BracketVerificationError):
                 await s.submit_bracket(intent)

@@ -204,3 +204,19 @@ def test_a_target_is_kept_at_most_20_spreads_beyond_the_entry() -> None:
     # a target planned so, sent when the best ask is three spreads below the entry, is still accepted
     assert within_quotation_rule("SELL", D("610"), best_bid=None, best_ask=D("598.5"), on=TODAY)
     assert not within_quotation_rule("SELL", D("610"), best_bid=None, best_ask=D("598"), on=TODAY)
+
+
+def test_an_order_sent_outside_continuous_trading_can_first_trade_when_it_resumes() -> None:
+    from catalyst.market import continuous_trading_from
+
+    for t in (hk(FULL, 9, 30), hk(FULL, 11, 59, 59), hk(FULL, 13, 0), hk(FULL, 15, 59, 59)):
+        assert continuous_trading_from(t) == t
+    for t in (hk(FULL, 12, 0), hk(FULL, 12, 10), hk(FULL, 12, 59, 59)):
+        assert continuous_trading_from(t) == hk(FULL, 13, 0)
+    assert continuous_trading_from(hk(FULL, 9, 15)) == hk(FULL, 9, 30)
+    assert continuous_trading_from(hk(FULL, 9, 29, 59)) == hk(FULL, 9, 30)
+    after_close = continuous_trading_from(hk(FULL, 16, 0))
+    assert after_close > hk(FULL, 16, 0) and (after_close.hour, after_close.minute) == (9, 30)
+    assert continuous_trading_from(hk(HALF, 11, 59, 59)) == hk(HALF, 11, 59, 59)
+    half_close = continuous_trading_from(hk(HALF, 12, 0))  # a half day: no afternoon, next day's open
+    assert half_close.date() > HALF and (half_close.hour, half_close.minute) == (9, 30)

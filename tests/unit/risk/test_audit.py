@@ -217,6 +217,16 @@ def test_two_stops_for_one_position_over_cover_it() -> None:
     assert set(v.order_refs) == {"a-700-B-0:SL", "m:700:PROT1:SL"} and "200" in v.detail
 
 
+def test_an_exit_whose_cancel_is_pending_is_not_an_order_to_cancel_again() -> None:
+    """A cancel an HKEX no-cancel window holds (PendingCancel until it opens) is asked already."""
+    assert audit(view([], [order("", "941", "SELL", "STP", 3000, status="PendingCancel")])) == []
+    held = [
+        *[{**o, "status": "PendingCancel"} for o in protected("a-700-B-0", "700", 100)],
+        *protected("m-700-B-0", "700", 100),  # the monitor's replacement pair, placed meanwhile
+    ]
+    assert audit(view([position("700", 100)], held)) == []
+
+
 # -- duplicate_entry ------------------------------------------------------------------------------
 
 

@@ -111,9 +111,11 @@ def test_cancelling_the_parent_cancels_the_children_as_ib_reports_it(ex: Exchang
     assert ex.open_orders() == []
 
 
-def test_a_child_of_an_unknown_parent_is_rejected_with_201(ex: Exchange) -> None:
+def test_a_child_of_an_unknown_parent_gets_ibs_135_and_no_order(ex: Exchange) -> None:
     events = ex.place_order(order(9, "SELL", lmt=Decimal("700"), parent_id=4242))
-    assert errors(events) == [(9, 201)]
+    assert errors(events) == [(9, 135)]
+    rejected = next(e for e in events if isinstance(e, OrderRejected))
+    assert rejected.message == "Can't find order with id = 4242" and rejected.order is None
     assert ex.open_orders() == []
 
 

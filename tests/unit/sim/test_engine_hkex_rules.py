@@ -6,15 +6,17 @@ answering as HKEX (and IB in front of it) would.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
 from engine_support import ACCOUNT, changes, errors, fills, make_exchange, order, place_bracket, status_of
 
 from catalyst.market import HK_TZ, snap_to_tick, ticks_from
 from catalyst.sim.behaviour import SimBehaviour, behaviour_from_specs
 from catalyst.sim.exchange import Exchange
-from catalyst.sim.model import OrderRejected
+from catalyst.sim.model import OrderChanged, OrderRejected
 
 DAY = (2026, 11, 24)  # the engine tests' Tuesday
 
@@ -199,3 +201,132 @@ def test_cancelling_a_bracket_parent_at_lunch_keeps_its_children_until_the_windo
     }
     ex.set_clock(at(12, 30, 1))
     assert ex.open_orders() == []
+
+
+# --- amend windows --------------------------------------------------------------------------------
+
+HALF = (2026, 12, 24)  # Christmas Eve: a half day, no afternoon
+NEXT = (2026, 11, 25)
+
+#: (placed at, first second of the window, its last second, when it opens) for each no-amend window
+AMEND_WINDOWS = [
+    ((15, 0, 0, DAY), (9, 15, 0, NEXT), (9, 29, 59, NEXT), (9, 30, 0, NEXT)),
+    ((11, 59, 0, DAY), (12, 0, 0, DAY), (12, 59, 59, DAY), (13, 0, 0, DAY)),
+    ((15, 59, 0, DAY), (16, 6, 0, DAY), (16, 9, 59, DAY), (16, 10, 0, DAY)),
+    ((11, 59, 0, HALF), (12, 6, 0, HALF), (12, 9, 59, HALF), (12, 10, 0, HALF)),
+]
+
+
+def _resting(ex: Exchange, n: int = 8) -> Decimal:
+    """A GTC buy limit ``n`` spreads below the bid (it rests through every window) as order 1."""
+    price = spreads(ex, ex.quote("700").bid, n, "down")
+    assert changes(ex.place_order(order(1, lmt=price, tif="GTC")), 1) == [(1, "Submitted", "")]
+    return price
+
+
+def _lmt(ex: Exchange, order_id: int = 1) -> Decimal | None:
+    return next(o for o in ex.all_orders() if o.order_id == order_id).lmt_price
+
+
+def _t(spec: tuple[int, int, int, tuple[int, int, int]]) -> datetime:
+    return at(spec[0], spec[1], spec[2], day=spec[3])
+
+
+@pytest.mark.parametrize(("placed", "first", "last", "opens"), AMEND_WINDOWS)
+def test_an_amendment_is_held_from_the_windows_first_to_its_last_second_and_applied_when_it_opens(
+    placed: tuple,
+    first: tuple,
+    last: tuple,
+    opens: tuple,  # type: ignore[type-arg]
+) -> None:
+    ex = make_exchange(_t(placed))
+    old = _resting(ex)
+    before = _t(first) - timedelta(seconds=1)
+    ex.set_clock(before)
+    moved = spreads(ex, old, 1, "down")
+    assert errors(ex.place_order(order(1, lmt=moved, tif="GTC"))) == [] and _lmt(ex) == moved  # just before
+    ex.set_clock(_t(first))
+    newer = spreads(ex, moved, 1, "down")
+    held = ex.place_order(order(1, lmt=newer, tif="GTC"))
+    assert errors(held) == [] and _lmt(ex) == moved  # answered at once, on the old terms
+    assert [e.order.lmt_price for e in held if isinstance(e, OrderChanged)] == [moved]
+    assert ex.set_clock(_t(last)) is not None and _lmt(ex) == moved
+    opened = ex.set_clock(_t(opens))
+    assert _lmt(ex) == newer
+    assert [e.order.lmt_price for e in opened if isinstance(e, OrderChanged)][-1] == newer
+
+
+def test_a_second_amendment_in_the_window_replaces_the_held_one() -> None:
+    ex = make_exchange(at(11, 50))
+    old = _resting(ex)
+    ex.set_clock(at(12, 10))
+    ex.place_order(order(1, lmt=spreads(ex, old, 1, "down"), tif="GTC"))
+    last = spreads(ex, old, 2, "down")
+    ex.place_order(order(1, lmt=last, tif="GTC"))
+    ex.set_clock(at(13, 0))
+    assert _lmt(ex) == last
+
+
+def test_a_cancel_after_a_held_amendment_drops_it() -> None:
+    ex = make_exchange(at(11, 50))
+    old = _resting(ex)
+    ex.set_clock(at(12, 40))  # cancels allowed, amendments not
+    ex.place_order(order(1, lmt=spreads(ex, old, 1, "down"), tif="GTC"))
+    assert errors(ex.cancel_order(1, 1)) == [(1, 202)]
+    assert errors(ex.set_clock(at(13, 0))) == [] and _lmt(ex) == old
+
+
+def test_with_amend_window_reject_an_amendment_at_lunch_gets_201_and_the_order_keeps_its_terms() -> None:
+    ex = make_exchange(at(11, 50), behaviour=behaviour_from_specs(["amend_window=reject"]))
+    old = _resting(ex)
+    ex.set_clock(at(12, 59, 59))
+    refused = ex.place_order(order(1, lmt=spreads(ex, old, 1, "down"), tif="GTC"))
+    assert errors(refused) == [(1, 201)]
+    assert "no amendment during the lunch break" in rejection(refused, 1).message
+    assert _lmt(ex) == old and status_of(ex, 1) == "Submitted"
+    ex.set_clock(at(13, 0))
+    moved = spreads(ex, old, 1, "down")
+    assert errors(ex.place_order(order(1, lmt=moved, tif="GTC"))) == [] and _lmt(ex) == moved
+
+
+def test_the_amend_window_setting_is_named_and_checked() -> None:
+    assert SimBehaviour().amend_window == "hold"
+    with pytest.raises(ValueError, match="amend_window must be 'hold' or 'reject'"):
+        SimBehaviour(amend_window="queue")  # type: ignore[arg-type]
+
+
+def test_modifying_a_cancelled_or_cancel_pending_order_gets_104_as_ib_writes_it() -> None:
+    ex = make_exchange(at(11, 50))
+    old = _resting(ex)
+    ex.set_clock(at(12, 10))
+    ex.cancel_order(1, 1)  # PendingCancel until 12:30
+    pending = ex.place_order(order(1, lmt=spreads(ex, old, 1, "down"), tif="GTC"))
+    assert errors(pending) == [(1, 104)] and rejection(pending, 1).message == "Cannot modify a filled order."
+    ex.set_clock(at(12, 30))
+    assert errors(ex.place_order(order(1, lmt=old, tif="GTC"))) == [(1, 104)]
+
+
+def test_an_order_at_lunch_gets_ibs_399_text_with_the_time_it_will_be_placed() -> None:
+    ex = make_exchange(at(12, 10))
+    events = ex.place_order(order(1, lmt=spreads(ex, ex.quote("700").bid, 5, "down")))
+    change = next(e for e in events if isinstance(e, OrderChanged))
+    assert change.warning == (
+        399,
+        "Order Message:\nBUY 100 700 SEHK.700\n"
+        "Warning: your order will not be placed at the exchange until 2026-11-24 13:00:00 Asia/Hong_Kong",
+    )
+
+
+def test_a_held_amendment_survives_a_gateway_restart(tmp_path: Path) -> None:
+    state = tmp_path / "sim.duckdb"
+    ex = make_exchange(at(11, 59), state=state, fresh=True)
+    old = _resting(ex)
+    ex.set_clock(at(12, 10))
+    moved = spreads(ex, old, 1, "down")
+    ex.place_order(order(1, lmt=moved, tif="GTC"))
+    ex.close()
+    again = make_exchange(at(12, 20), state=state)
+    assert _lmt(again) == old
+    again.set_clock(at(13, 0))
+    assert _lmt(again) == moved
+    again.close()

@@ -65,7 +65,7 @@ def test_any_sequence_of_requests_and_cancels_gives_events_and_keeps_books_consi
         assert isinstance(events, list)
         for e in events:
             if isinstance(e, OrderRejected):
-                assert e.code in {103, 104, 110, 200, 201, 202, 387, 10147, 10148}
+                assert e.code in {103, 104, 110, 135, 200, 201, 202, 387, 10147, 10148}
     for o in ex.open_orders():
         assert 0 <= o.filled <= o.total_quantity and o.status in {"PreSubmitted", "Submitted"}
     shares = sum(
