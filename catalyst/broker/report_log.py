@@ -181,6 +181,24 @@ def _as_log_fields(report: Report | ReportedPosition) -> dict[str, Any]:
     return out
 
 
+def _commission_report(report: Any) -> ReportedCommission:
+    """A ``commissionReport`` message as the report it records."""
+    return ReportedCommission(
+        received_at=_now(),
+        exec_id=report.execId,
+        commission=decimal_from_wire(report.commission),
+        currency=report.currency,
+        realized_pnl=decimal_from_wire(report.realizedPNL),
+    )
+
+
+def _error_report(req_id: int, code: int, message: str, advanced: str) -> ReportedError:
+    """An ``error`` message as the report it records."""
+    return ReportedError(
+        received_at=_now(), req_id=int(req_id), code=int(code), message=message, advanced=advanced or ""
+    )
+
+
 class BrokerReports:
     """The broker's own reports for one ib_async connection, with event-driven waiting."""
 
@@ -212,14 +230,15 @@ class BrokerReports:
 
     def install(self, ib: Any) -> None:
         """Tap ``ib``'s wrapper: record each decoded message, then let ib_async handle it."""
-        wrapper = ib.wrapper
+        self._tap_orders(ib.wrapper)
+        self._tap_status(ib.wrapper)
+        self._tap_reports(ib.wrapper)
+
+    def _tap_orders(self, wrapper: Any) -> None:
+        """Record ``openOrder`` (not a what-if), ``completedOrder`` and ``execDetails``."""
         original_open = wrapper.openOrder
         original_completed = wrapper.completedOrder
-        original_status = wrapper.orderStatus
         original_exec = wrapper.execDetails
-        original_commission = wrapper.commissionReport
-        original_error = wrapper.error
-        original_position = wrapper.position
 
         def open_order(order_id: int, contract: Any, order: Any, state: Any) -> None:
             if not getattr(order, "whatIf", False):
@@ -229,6 +248,18 @@ class BrokerReports:
         def completed_order(contract: Any, order: Any, state: Any) -> None:
             self._guard(lambda: self.record_order("completedOrder", contract, order, state))
             original_completed(contract, order, state)
+
+        def exec_details(req_id: int, contract: Any, execution: Any) -> None:
+            self._guard(lambda: self.record_execution(req_id, contract, execution))
+            original_exec(req_id, contract, execution)
+
+        wrapper.openOrder = open_order
+        wrapper.completedOrder = completed_order
+        wrapper.execDetails = exec_details
+
+    def _tap_status(self, wrapper: Any) -> None:
+        """Record ``orderStatus``."""
+        original_status = wrapper.orderStatus
 
         def order_status(
             order_id: int,
@@ -274,47 +305,27 @@ class BrokerReports:
                 mkt_cap_price,
             )
 
-        def exec_details(req_id: int, contract: Any, execution: Any) -> None:
-            self._guard(lambda: self.record_execution(req_id, contract, execution))
-            original_exec(req_id, contract, execution)
+        wrapper.orderStatus = order_status
+
+    def _tap_reports(self, wrapper: Any) -> None:
+        """Record ``commissionReport``, ``error`` and ``position``."""
+        original_commission = wrapper.commissionReport
+        original_error = wrapper.error
+        original_position = wrapper.position
 
         def commission_report(report: Any) -> None:
-            self._guard(
-                lambda: self.add(
-                    ReportedCommission(
-                        received_at=_now(),
-                        exec_id=report.execId,
-                        commission=decimal_from_wire(report.commission),
-                        currency=report.currency,
-                        realized_pnl=decimal_from_wire(report.realizedPNL),
-                    )
-                )
-            )
+            self._guard(lambda: self.add(_commission_report(report)))
             original_commission(report)
 
         def error(req_id: int, code: int, message: str, advanced: str = "") -> None:
-            self._guard(
-                lambda: self.add(
-                    ReportedError(
-                        received_at=_now(),
-                        req_id=int(req_id),
-                        code=int(code),
-                        message=message,
-                        advanced=advanced or "",
-                    )
-                )
-            )
+            self._guard(lambda: self.add(_error_report(req_id, code, message, advanced)))
             original_error(req_id, code, message, advanced)
 
-        wrapper.openOrder = open_order
-        wrapper.completedOrder = completed_order
-        wrapper.orderStatus = order_status
-        wrapper.execDetails = exec_details
-        wrapper.commissionReport = commission_report
         def position(account: str, contract: Any, pos_size: float, avg_cost: float) -> None:
             self._guard(lambda: self.record_position(account, contract, pos_size))
             original_position(account, contract, pos_size, avg_cost)
 
+        wrapper.commissionReport = commission_report
         wrapper.error = error
         wrapper.position = position
 

@@ -10,8 +10,8 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Awaitable
-from dataclasses import asdict
+from collections.abc import Awaitable, Iterator
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -186,12 +186,7 @@ def monitor(
     The account is the one the gateway session resolves at connect (broker.account, or the login's
     only account), so the monitor connects first and then takes its per-account pid lock."""
     settings = _settings(config)
-    if sync_interval > 60:
-        typer.echo("error: --sync-interval must be at most 60 s (rule 7)", err=True)
-        raise typer.Exit(code=2)
-    if reconcile_with not in RECONCILE_MODES:
-        typer.echo(f"error: --reconcile-with must be one of {', '.join(RECONCILE_MODES)}", err=True)
-        raise typer.Exit(code=2)
+    _check_options(sync_interval=sync_interval, reconcile_with=reconcile_with)
     run_id = f"monitor-{new_id()}"
     try:
         ledger = Ledger(settings.ledger_path)
@@ -212,56 +207,38 @@ def monitor(
         f"(client id {session.client_id}) for account {settings.broker.account or wanted}"
         "; SIGTERM stops it"
     )
-
-    async def main() -> str:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+    # the account is the one the session resolves at connect: _watch fills it in
+    cfg = MonitorConfig(
+        account="",
+        run_id=run_id,
+        state_dir=settings.state_dir,
+        poll_interval=poll_interval,
+        sync_interval=sync_interval,
+        reconcile_interval=reconcile_interval,
+        down_alert_after=down_alert_after,
+    )
+    with _exit_codes(settings):
         try:
-            account = await connect_for_account(
-                session, stop, alerter=alerter, down_alert_after=down_alert_after
+            status = asyncio.run(
+                _watch(
+                    settings,
+                    session=session,
+                    ledger=ledger,
+                    alerter=alerter,
+                    config=cfg,
+                    reconcile_with=reconcile_with,
+                )
             )
-        except BaseException:
-            await session.close()
-            raise
-        if account is None:
-            await session.close()
-            return "stopped before connecting"
-        lock = MonitorPidLock(settings.state_dir, account)
-        try:
-            lock.acquire()
-        except MonitorAlreadyRunningError:
-            await session.close()
-            raise
-        try:
-            cfg = MonitorConfig(
-                account=account,
-                run_id=run_id,
-                state_dir=settings.state_dir,
-                poll_interval=poll_interval,
-                sync_interval=sync_interval,
-                reconcile_interval=reconcile_interval,
-                down_alert_after=down_alert_after,
-            )
-            mon = build_monitor(
-                settings,
-                session=session,
-                ledger=ledger,
-                alerter=alerter,
-                config=cfg,
-                reconcile_with=reconcile_with,
-            )
-            typer.echo(f"catalyst monitor: account {account}, pid lock {lock.path}")
-            return await _recorded(settings, ledger, cfg, run_monitor(mon, session, stop))
-        finally:
-            lock.release()
-
-    try:
-        try:
-            status = asyncio.run(main())
         finally:
             session_alerts.drain()
+    typer.echo(f"catalyst monitor stopped ({status})")
+
+
+@contextlib.contextmanager
+def _exit_codes(settings: Settings) -> Iterator[None]:
+    """A monitor that cannot start says why and exits 3 (one already runs) or 2 (fix the call)."""
+    try:
+        yield
     except MonitorAlreadyRunningError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=3) from exc
@@ -276,7 +253,63 @@ def monitor(
     except AccountNotManagedError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
-    typer.echo(f"catalyst monitor stopped ({status})")
+
+
+def _check_options(*, sync_interval: float, reconcile_with: str) -> None:
+    """Refuse an order-status sync slower than rule 7 allows, or an unknown reconcile mode."""
+    if sync_interval > 60:
+        typer.echo("error: --sync-interval must be at most 60 s (rule 7)", err=True)
+        raise typer.Exit(code=2)
+    if reconcile_with not in RECONCILE_MODES:
+        typer.echo(f"error: --reconcile-with must be one of {', '.join(RECONCILE_MODES)}", err=True)
+        raise typer.Exit(code=2)
+
+
+async def _watch(
+    settings: Settings,
+    *,
+    session: BrokerSession,
+    ledger: Ledger,
+    alerter: Alerter,
+    config: MonitorConfig,
+    reconcile_with: str,
+) -> str:
+    """Connect, take the account's pid lock, and run the monitor until SIGTERM or SIGINT; returns
+    how it ended. ``config`` is complete but for the account, which the session resolves."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        account = await connect_for_account(
+            session, stop, alerter=alerter, down_alert_after=config.down_alert_after
+        )
+    except BaseException:
+        await session.close()
+        raise
+    if account is None:
+        await session.close()
+        return "stopped before connecting"
+    lock = MonitorPidLock(settings.state_dir, account)
+    try:
+        lock.acquire()
+    except MonitorAlreadyRunningError:
+        await session.close()
+        raise
+    try:
+        cfg = replace(config, account=account)
+        mon = build_monitor(
+            settings,
+            session=session,
+            ledger=ledger,
+            alerter=alerter,
+            config=cfg,
+            reconcile_with=reconcile_with,
+        )
+        typer.echo(f"catalyst monitor: account {account}, pid lock {lock.path}")
+        return await _recorded(settings, ledger, cfg, run_monitor(mon, session, stop))
+    finally:
+        lock.release()
 
 
 async def _recorded(settings: Settings, ledger: Ledger, cfg: MonitorConfig, body: Awaitable[None]) -> str:

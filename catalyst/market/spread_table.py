@@ -68,8 +68,10 @@ DEFAULT_PHASE2_DATE = date(2026, 8, 3)
 
 _phase2_date: date = DEFAULT_PHASE2_DATE
 
-# Bands as (upper bound inclusive, increment), lowest first. The lowest band starts just above 0.
-_PART_A_PRE_2025: tuple[tuple[Decimal, Decimal], ...] = (
+#: Bands as (upper bound inclusive, increment), lowest first. The lowest band starts just above 0.
+Ladder = tuple[tuple[Decimal, Decimal], ...]
+
+_PART_A_PRE_2025: Ladder = (
     (D("0.25"), D("0.001")),
     (D("0.5"), D("0.005")),
     (D("10"), D("0.01")),
@@ -82,36 +84,22 @@ _PART_A_PRE_2025: tuple[tuple[Decimal, Decimal], ...] = (
     (D("5000"), D("2")),
     (D("9995"), D("5")),
 )
-_PART_A_PHASE1: tuple[tuple[Decimal, Decimal], ...] = (
-    (D("0.25"), D("0.001")),
-    (D("0.5"), D("0.005")),
-    (D("10"), D("0.01")),
-    (D("20"), D("0.01")),
-    (D("50"), D("0.02")),
-    (D("100"), D("0.05")),
-    (D("200"), D("0.1")),
-    (D("500"), D("0.2")),
-    (D("1000"), D("0.5")),
-    (D("2000"), D("1")),
-    (D("5000"), D("2")),
-    (D("9995"), D("5")),
-)
-_PART_A_PHASE2: tuple[tuple[Decimal, Decimal], ...] = (
-    (D("0.25"), D("0.001")),
-    (D("0.5"), D("0.005")),
-    (D("10"), D("0.005")),
-    (D("20"), D("0.01")),
-    (D("50"), D("0.02")),
-    (D("100"), D("0.05")),
-    (D("200"), D("0.1")),
-    (D("500"), D("0.2")),
-    (D("1000"), D("0.5")),
-    (D("2000"), D("1")),
-    (D("5000"), D("2")),
-    (D("9995"), D("5")),
-)
+
+
+def _cut(ladder: Ladder, cuts: dict[Decimal, Decimal]) -> Ladder:
+    """``ladder`` with the bands ending at each bound of ``cuts`` trading in its new increment; a
+    bound the ladder lacks splits the band it falls in (the part above keeps its increment)."""
+    return tuple(sorted({**dict(ladder), **cuts}.items()))
+
+
+# The reduction as HKEX announced it, each phase cutting the ladder before it (hkex-rules.md §1).
+#: Phase 1: 10-20 from 0.02 to 0.01; 20-50 (part of the 20-100 band) from 0.05 to 0.02.
+_PART_A_PHASE1 = _cut(_PART_A_PRE_2025, {D("20"): D("0.01"), D("50"): D("0.02")})
+#: Phase 2: 0.50-10.00 from 0.01 to 0.005.
+_PART_A_PHASE2 = _cut(_PART_A_PHASE1, {D("10"): D("0.005")})
+
 # Part D: top band (2,000-9,999 -> 1.000) is [U] in hkex-rules.md.
-_PART_D: tuple[tuple[Decimal, Decimal], ...] = (
+_PART_D: Ladder = (
     (D("1"), D("0.001")),
     (D("5"), D("0.002")),
     (D("10"), D("0.005")),
@@ -163,7 +151,7 @@ def phase2_date() -> date:
     return _phase2_date
 
 
-def _bands_for(on: date | datetime | None, table: str) -> tuple[tuple[Decimal, Decimal], ...]:
+def _bands_for(on: date | datetime | None, table: str) -> Ladder:
     if table == "D":
         return _PART_D
     if table != "A":

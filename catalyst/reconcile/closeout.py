@@ -134,8 +134,44 @@ def close_out(
 ) -> CloseOut:
     """Settle the intents and runs dead processes left unfinished (``broker_orders``: the output of
     :func:`catalyst.reconcile.order_adoption.catalyst_orders`)."""
-    from catalyst.ledger import new_id
+    running, runs, intents = _unfinished(ledger, account)
+    holder = _account_holder(state_dir, account)
+    settled: dict[str, list[str]] = {"interrupted": [], "completed": [], "abandoned": []}
+    intent_updates: list[dict[str, Any]] = []
+    risks: list[dict[str, Any]] = []
+    for intent in intents:
+        if _owner_may_be_submitting(intent, runs, holder, run_id):
+            continue
+        intent_id = str(intent["intent_id"])
+        status = _settle(intent_id, broker_orders)
+        if status == str(intent["status"]):
+            continue
+        settled[status].append(intent_id)
+        detail = {"closed_out_by": recon_id, "previous_status": intent["status"], "run_id": intent["run_id"]}
+        intent_updates.append({"intent_id": intent_id, "status": status, "detail": json.dumps(detail)})
+        risks.append(_intent_risk(intent, status, detail, account=account, run_id=run_id, now=now))
+    crashed = [rid for rid, run in running.items() if rid != run_id and _run_alive(run) is False]
+    risks.extend(
+        _crash_risk(rid, running[rid], account=account, recon_id=recon_id, run_id=run_id, now=now)
+        for rid in crashed
+    )
+    if intent_updates or crashed:
+        _write_close_out(ledger, intent_updates, settled["abandoned"], crashed, risks, now)
+    result = CloseOut(
+        crashed_runs=tuple(crashed),
+        interrupted=tuple(settled["interrupted"]),
+        completed=tuple(settled["completed"]),
+        abandoned=tuple(settled["abandoned"]),
+    )
+    if result.changed:
+        log.warning("reconcile.closed_out", recon_id=recon_id, **result.describe())
+    return result
 
+
+def _unfinished(
+    ledger: Ledger, account: str
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """The account's runs left ``running``, every run's process, and its unsettled intents."""
     runs_frame = ledger.query(
         "SELECT run_id, kind, pid, host, pid_started FROM runs WHERE status = 'running' "
         "AND (account = ? OR account IS NULL OR ? = '')",
@@ -149,87 +185,85 @@ def close_out(
         "AND (account = ? OR account IS NULL OR ? = '') ORDER BY created_at",
         [account, account],
     )
-    holder = _account_holder(state_dir, account)
-    settled: dict[str, list[str]] = {"interrupted": [], "completed": [], "abandoned": []}
-    intent_updates: list[dict[str, Any]] = []
-    risks: list[dict[str, Any]] = []
-    for intent in _records(intents):
-        if _owner_may_be_submitting(intent, runs, holder, run_id):
-            continue
-        intent_id = str(intent["intent_id"])
-        status = _settle(intent_id, broker_orders)
-        if status == str(intent["status"]):
-            continue
-        settled[status].append(intent_id)
-        detail = {"closed_out_by": recon_id, "previous_status": intent["status"], "run_id": intent["run_id"]}
-        intent_updates.append({"intent_id": intent_id, "status": status, "detail": json.dumps(detail)})
-        severity = "critical" if status == "interrupted" else "warning"
-        what = {
-            "interrupted": "its legs work at the broker, unproven: a rerun today adopts and proves them, "
-            "or cancel them",
-            "completed": "every leg the broker lists is done",
-            "abandoned": "none of its orders reached the broker",
-        }[status]
-        risks.append(
-            {
-                "event_id": new_id(),
-                "ts": now,
-                "run_id": run_id or None,
-                "account": account or None,
-                "kind": f"intent_{status}",
-                "severity": severity,
-                "symbol": intent["symbol"],
-                "message": f"intent {intent_id} was left {intent['status']} by run {intent['run_id']}, whose "
-                f"process is gone; closed out as {status}: {what}",
-                "detail": json.dumps({**detail, "intent_id": intent_id}, default=str),
-            }
-        )
-    crashed: list[str] = []
-    for rid, run in running.items():
-        if rid == run_id or _run_alive(run) is not False:
-            continue
-        crashed.append(rid)
-        risks.append(
-            {
-                "event_id": new_id(),
-                "ts": now,
-                "run_id": run_id or None,
-                "account": account or None,
-                "kind": "run_crashed",
-                "severity": "warning",
-                "symbol": None,
-                "message": f"{run['kind']} run {rid} was left running by process {run['pid']} on "
-                f"{run['host']}, which is gone; closed out as crashed",
-                "detail": json.dumps({"recon_id": recon_id, "run_id": rid, "pid": _int(run["pid"])}),
-            }
-        )
-    if intent_updates or crashed:
-        with ledger.transaction() as con:
-            for row in intent_updates:
-                con.execute(
-                    "UPDATE intents SET status = ?, detail = ? WHERE intent_id = ?",
-                    [row["status"], row["detail"], row["intent_id"]],
-                )
-            for intent_id in settled["abandoned"]:
-                con.execute(
-                    "UPDATE orders SET status = 'not_sent', updated_at = ? WHERE intent_id = ? "
-                    "AND status IN ('pending_submit', 'sent')",
-                    [now, intent_id],
-                )
-            for rid in crashed:
-                con.execute(
-                    "UPDATE runs SET status = 'crashed', finished_at = ? "
-                    "WHERE run_id = ? AND status = 'running'",
-                    [now, rid],
-                )
-            if risks:
-                ledger.append("risk_events", risks)
-    result = CloseOut(
-        crashed_runs=tuple(crashed),
-        interrupted=tuple(settled["interrupted"]),
-        completed=tuple(settled["completed"]),
-        abandoned=tuple(settled["abandoned"]),
-    )
-    if result.changed:
-        log.warning("reconcile.closed_out", recon_id=recon_id, **result.describe())
-    return result
+    return running, runs, _records(intents)
+
+
+#: What each settled status says of the intent, for its risk event.
+_SETTLED_BECAUSE = {
+    "interrupted": "its legs work at the broker, unproven: a rerun today adopts and proves them, "
+    "or cancel them",
+    "completed": "every leg the broker lists is done",
+    "abandoned": "none of its orders reached the broker",
+}
+
+
+def _intent_risk(
+    intent: dict[str, Any], status: str, detail: dict[str, Any], *, account: str, run_id: str, now: datetime
+) -> dict[str, Any]:
+    """The ``intent_<status>`` risk event of an intent closed out (critical when interrupted)."""
+    from catalyst.ledger import new_id
+
+    intent_id = str(intent["intent_id"])
+    return {
+        "event_id": new_id(),
+        "ts": now,
+        "run_id": run_id or None,
+        "account": account or None,
+        "kind": f"intent_{status}",
+        "severity": "critical" if status == "interrupted" else "warning",
+        "symbol": intent["symbol"],
+        "message": f"intent {intent_id} was left {intent['status']} by run {intent['run_id']}, whose "
+        f"process is gone; closed out as {status}: {_SETTLED_BECAUSE[status]}",
+        "detail": json.dumps({**detail, "intent_id": intent_id}, default=str),
+    }
+
+
+def _crash_risk(
+    rid: str, run: dict[str, Any], *, account: str, recon_id: str, run_id: str, now: datetime
+) -> dict[str, Any]:
+    """The ``run_crashed`` risk event of a run whose process is gone."""
+    from catalyst.ledger import new_id
+
+    return {
+        "event_id": new_id(),
+        "ts": now,
+        "run_id": run_id or None,
+        "account": account or None,
+        "kind": "run_crashed",
+        "severity": "warning",
+        "symbol": None,
+        "message": f"{run['kind']} run {rid} was left running by process {run['pid']} on "
+        f"{run['host']}, which is gone; closed out as crashed",
+        "detail": json.dumps({"recon_id": recon_id, "run_id": rid, "pid": _int(run["pid"])}),
+    }
+
+
+def _write_close_out(
+    ledger: Ledger,
+    intent_updates: list[dict[str, Any]],
+    abandoned: list[str],
+    crashed: list[str],
+    risks: list[dict[str, Any]],
+    now: datetime,
+) -> None:
+    """One transaction: the intents' new statuses, an abandoned intent's unsent order rows become
+    ``not_sent``, the crashed runs, and the risk events."""
+    with ledger.transaction() as con:
+        for row in intent_updates:
+            con.execute(
+                "UPDATE intents SET status = ?, detail = ? WHERE intent_id = ?",
+                [row["status"], row["detail"], row["intent_id"]],
+            )
+        for intent_id in abandoned:
+            con.execute(
+                "UPDATE orders SET status = 'not_sent', updated_at = ? WHERE intent_id = ? "
+                "AND status IN ('pending_submit', 'sent')",
+                [now, intent_id],
+            )
+        for rid in crashed:
+            con.execute(
+                "UPDATE runs SET status = 'crashed', finished_at = ? WHERE run_id = ? AND status = 'running'",
+                [now, rid],
+            )
+        if risks:
+            ledger.append("risk_events", risks)

@@ -215,21 +215,86 @@ def reconcile_view(
 
     now = now or datetime.now(UTC)
     recon_id = new_id()
-    adoption = AdoptionResult((), (), (), [])
-    closed = CloseOut()
-    if view.orders is not None:
-        adoption = adopt_orders(
-            ledger, view.orders, account=account, recon_id=recon_id, run_id=run_id, now=now
-        )
-        closed = close_out(
-            ledger,
-            catalyst_orders(view.orders, account),
-            account=account,
-            state_dir=state_dir,
-            recon_id=recon_id,
-            run_id=run_id,
-            now=now,
-        )
+    adoption, closed = _reconcile_orders(
+        ledger,
+        view.orders,
+        account=account,
+        state_dir=state_dir,
+        recon_id=recon_id,
+        run_id=run_id,
+        now=now,
+    )
+    broker_pos, ledger_pos, missing, findings = _diff(ledger, view, account=account, recon_id=recon_id)
+    backfilled = _backfill(ledger, missing, run_id)
+    corrections = _correct_positions(ledger, findings, broker_pos, ledger_pos, now)
+    to_lock, unlocked = _update_locks(
+        ledger, findings, account=account, recon_id=recon_id, run_id=run_id, now=now
+    )
+    status = "clean" if findings.empty and not _orders_changed(adoption, closed) else "corrected"
+    rows = [*adoption.findings, *_discrepancy_rows(findings, corrections, recon_id, account, now)]
+    if rows:
+        ledger.append("discrepancies", rows)
+    report = ReconciliationReport(
+        recon_id,
+        status,
+        account,
+        findings,
+        backfilled,
+        tuple(to_lock),
+        tuple(unlocked),
+        len(broker_pos),
+        len(ledger_pos),
+        adoption=adoption,
+        closeout=closed,
+    )
+    ledger.upsert("reconciliations", _reconciliation_row(report, run_id, now))
+    _snapshots(ledger, broker_pos, ledger_pos, run_id, now, account)
+    _alert_findings(report, alert)
+    _alert_orders(report, alert)
+    log.info(
+        "reconcile.done",
+        recon_id=recon_id,
+        status=status,
+        discrepancies=len(findings),
+        backfilled=backfilled,
+        locked=to_lock,
+        unlocked=unlocked,
+    )
+    return report
+
+
+def _reconcile_orders(
+    ledger: Ledger,
+    orders: pd.DataFrame | None,
+    *,
+    account: str,
+    state_dir: Path | str | None,
+    recon_id: str,
+    run_id: str,
+    now: datetime,
+) -> tuple[AdoptionResult, CloseOut]:
+    """Adopt the broker's Catalyst orders the ledger lacks, then close out what dead processes
+    left; nothing when the broker was not asked for its orders (``orders`` None)."""
+    if orders is None:
+        return AdoptionResult((), (), (), []), CloseOut()
+    adoption = adopt_orders(ledger, orders, account=account, recon_id=recon_id, run_id=run_id, now=now)
+    closed = close_out(
+        ledger,
+        catalyst_orders(orders, account),
+        account=account,
+        state_dir=state_dir,
+        recon_id=recon_id,
+        run_id=run_id,
+        now=now,
+    )
+    return adoption, closed
+
+
+def _diff(
+    ledger: Ledger, view: BrokerView, *, account: str, recon_id: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The broker's and the ledger's positions, the broker's executions the ledger lacks, and the
+    position findings (``recon_diff.diff_positions``)."""
     broker_pos = normalise_positions(view.positions, account)
     execs = normalise_executions(view.executions, account)
     ledger_pos = ledger_positions(ledger, account)
@@ -244,9 +309,19 @@ def reconcile_view(
         findings=len(findings),
         missing_fills=len(missing),
     )
+    return broker_pos, ledger_pos, missing, findings
 
-    backfilled = _backfill(ledger, missing, run_id)
-    corrections = _correct_positions(ledger, findings, broker_pos, ledger_pos, now)
+
+def _orders_changed(adoption: AdoptionResult, closed: CloseOut) -> bool:
+    """Whether the order side of the reconciliation found or changed anything."""
+    return bool(adoption.findings or adoption.refreshed or closed.changed)
+
+
+def _update_locks(
+    ledger: Ledger, findings: pd.DataFrame, *, account: str, recon_id: str, run_id: str, now: datetime
+) -> tuple[list[str], list[str]]:
+    """Lock each symbol with an unexplained finding not locked yet; a clean reconciliation
+    releases the locks reconciliations made. Returns (locked now, unlocked now)."""
     previously_locked = _locked_symbols(ledger, account)
     unexplained = findings.loc[~findings["explained"], "symbol"].astype(str)
     to_lock = sorted(set(unexplained) - set(previously_locked))
@@ -279,86 +354,66 @@ def reconcile_view(
                 {"recon_id": recon_id},
             )
             unlocked.append(symbol)
+    return to_lock, unlocked
 
-    status = (
-        "clean"
-        if findings.empty and not (adoption.findings or adoption.refreshed or closed.changed)
-        else "corrected"
-    )
-    rows: list[dict[str, Any]] = list(adoption.findings)
-    for f in findings.to_dict("records"):
-        rows.append(
-            {
-                "discrepancy_id": new_id(),
-                "recon_id": recon_id,
-                "ts": now,
-                "account": account or None,
-                "symbol": f["symbol"],
-                "kind": f["kind"],
-                "ledger_quantity": int(f["ledger_quantity"]),
-                "broker_quantity": int(f["broker_quantity"]),
-                "correction": corrections.get((f["symbol"], f["kind"]), ""),
-                "explained": bool(f["explained"]),
-                "detail": json.dumps(
-                    {
-                        "missing_fill_quantity": int(f["missing_fill_quantity"]),
-                        "missing_fill_count": int(f["missing_fill_count"]),
-                    }
-                ),
-            }
-        )
-    if rows:
-        ledger.append("discrepancies", rows)
-    ledger.upsert(
-        "reconciliations",
+
+def _discrepancy_rows(
+    findings: pd.DataFrame,
+    corrections: Mapping[tuple[str, str], str],
+    recon_id: str,
+    account: str,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """One ``discrepancies`` row per position finding, with the correction made."""
+    from catalyst.ledger import new_id
+
+    return [
         {
+            "discrepancy_id": new_id(),
             "recon_id": recon_id,
-            "run_id": run_id or None,
             "ts": now,
             "account": account or None,
-            "status": status,
-            "broker_positions": len(broker_pos),
-            "ledger_positions": len(ledger_pos),
-            "discrepancies": len(findings) + len(adoption.findings),
+            "symbol": f["symbol"],
+            "kind": f["kind"],
+            "ledger_quantity": int(f["ledger_quantity"]),
+            "broker_quantity": int(f["broker_quantity"]),
+            "correction": corrections.get((f["symbol"], f["kind"]), ""),
+            "explained": bool(f["explained"]),
             "detail": json.dumps(
                 {
-                    "backfilled": backfilled,
-                    "locked": to_lock,
-                    "unlocked": unlocked,
-                    "orders_adopted": list(adoption.adopted),
-                    "intents_created": list(adoption.intents_created),
-                    "orders_refreshed": list(adoption.refreshed),
-                    **closed.describe(),
+                    "missing_fill_quantity": int(f["missing_fill_quantity"]),
+                    "missing_fill_count": int(f["missing_fill_count"]),
                 }
             ),
-        },
-    )
-    _snapshots(ledger, broker_pos, ledger_pos, run_id, now, account)
-    report = ReconciliationReport(
-        recon_id,
-        status,
-        account,
-        findings,
-        backfilled,
-        tuple(to_lock),
-        tuple(unlocked),
-        len(broker_pos),
-        len(ledger_pos),
-        adoption=adoption,
-        closeout=closed,
-    )
-    _alert_findings(report, alert)
-    _alert_orders(report, alert)
-    log.info(
-        "reconcile.done",
-        recon_id=recon_id,
-        status=status,
-        discrepancies=len(findings),
-        backfilled=backfilled,
-        locked=to_lock,
-        unlocked=unlocked,
-    )
-    return report
+        }
+        for f in findings.to_dict("records")
+    ]
+
+
+def _reconciliation_row(report: ReconciliationReport, run_id: str, now: datetime) -> dict[str, Any]:
+    """The ``reconciliations`` row that records this run and what it changed."""
+    adoption, closed = report.adoption, report.closeout
+    return {
+        "recon_id": report.recon_id,
+        "run_id": run_id or None,
+        "ts": now,
+        "account": report.account or None,
+        "status": report.status,
+        "broker_positions": report.broker_positions,
+        "ledger_positions": report.ledger_positions,
+        "discrepancies": len(report.findings) + len(adoption.findings),
+        "detail": json.dumps(
+            {
+                "backfilled": report.backfilled,
+                "locked": list(report.locked),
+                "unlocked": list(report.unlocked),
+                "orders_adopted": list(adoption.adopted),
+                "intents_created": list(adoption.intents_created),
+                "orders_refreshed": list(adoption.refreshed),
+                **closed.describe(),
+            }
+        ),
+    }
 
 
 def _alert_findings(report: ReconciliationReport, alert: AlertFn | None) -> None:

@@ -198,8 +198,6 @@ def adopt_orders(
     now: datetime,
 ) -> AdoptionResult:
     """Insert the Catalyst orders the ledger lacks, refresh the statuses it has wrong; record both."""
-    from catalyst.ledger import new_id
-
     theirs = catalyst_orders(broker_orders, account)
     if theirs.empty:
         return AdoptionResult((), (), (), [])
@@ -211,16 +209,63 @@ def adopt_orders(
     intent_runs = {str(r["intent_id"]): r.get("run_id") for r in _records(intents)}
 
     missing = [o for o in _records(theirs) if str(o["order_ref"]) not in known_by_ref]
-    new_intents: list[dict[str, Any]] = []
-    by_intent: dict[str, list[dict[str, Any]]] = {}  # intent id, or the orderRef of one without
+    by_intent = _by_intent(missing)
+    new_intents = _new_intents(by_intent, theirs, intent_runs, account, recon_id, now)
+    order_rows = [_order_row(o, account, intent_runs.get(_intent_of(o) or "") or None, now) for o in missing]
+    refreshed = _refreshed(theirs, known_by_ref, now)
+    findings = _unknown_order_findings(order_rows, account, recon_id, now)
+    events = _adoption_events([*order_rows, *refreshed], run_id, recon_id, now)
+    created = {r["intent_id"] for r in new_intents}
+    risks = _adoption_risks(by_intent, created, account, run_id, recon_id, now)
+    _write_adoption(ledger, new_intents, order_rows, refreshed, events, risks)
+    result = AdoptionResult(
+        adopted=tuple(r["order_ref"] for r in order_rows),
+        intents_created=tuple(r["intent_id"] for r in new_intents),
+        refreshed=tuple(r["order_ref"] for r in refreshed),
+        findings=findings,
+    )
+    if order_rows or refreshed:
+        log.warning(
+            "reconcile.orders_adopted",
+            recon_id=recon_id,
+            adopted=list(result.adopted),
+            intents_created=list(result.intents_created),
+            refreshed=list(result.refreshed),
+        )
+    return result
+
+
+def _by_intent(missing: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The missing orders grouped by intent id (the orderRef of one without an intent)."""
+    by_intent: dict[str, list[dict[str, Any]]] = {}
     for o in missing:
         by_intent.setdefault(_intent_of(o) or str(o["order_ref"]), []).append(o)
+    return by_intent
+
+
+def _new_intents(
+    by_intent: dict[str, list[dict[str, Any]]],
+    theirs: pd.DataFrame,
+    intent_runs: dict[str, Any],
+    account: str,
+    recon_id: str,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """An intent row for each intent the ledger lacks whose bracket legs the broker holds."""
+    new_intents: list[dict[str, Any]] = []
     for key, group in sorted(by_intent.items()):
         if _intent_of(group[0]) and key not in intent_runs:
             bracket = [o for o in _records(theirs) if _intent_of(o) == key and o["code"] in BRACKET_CODES]
             if bracket:
                 new_intents.append(_minimal_intent(key, bracket, account, recon_id, now))
-    order_rows = [_order_row(o, account, intent_runs.get(_intent_of(o) or "") or None, now) for o in missing]
+    return new_intents
+
+
+def _refreshed(
+    theirs: pd.DataFrame, known_by_ref: dict[str, dict[str, Any]], now: datetime
+) -> list[dict[str, Any]]:
+    """The known, unsettled order rows whose status or permId the broker reports otherwise, with
+    the broker's values (``_old``: the ledger's status before)."""
     refreshed: list[dict[str, Any]] = []
     for o in _records(theirs):
         row = known_by_ref.get(str(o["order_ref"]))
@@ -241,7 +286,16 @@ def adopt_orders(
                 "_old": str(row.get("status")),
             }
         )
-    findings = [
+    return refreshed
+
+
+def _unknown_order_findings(
+    order_rows: list[dict[str, Any]], account: str, recon_id: str, now: datetime
+) -> list[dict[str, Any]]:
+    """One ``discrepancies`` row (kind ``unknown_order``) per adopted order."""
+    from catalyst.ledger import new_id
+
+    return [
         {
             "discrepancy_id": new_id(),
             "recon_id": recon_id,
@@ -261,7 +315,15 @@ def adopt_orders(
         }
         for r in order_rows
     ]
-    events = [
+
+
+def _adoption_events(
+    changed: list[dict[str, Any]], run_id: str, recon_id: str, now: datetime
+) -> list[dict[str, Any]]:
+    """One order event (source ``reconcile``) per adopted order row or refreshed status."""
+    from catalyst.ledger import new_id
+
+    return [
         {
             "event_id": new_id(),
             "ts": now,
@@ -280,9 +342,22 @@ def adopt_orders(
                 }
             ),
         }
-        for r in [*order_rows, *refreshed]
+        for r in changed
     ]
-    risks = [
+
+
+def _adoption_risks(
+    by_intent: dict[str, list[dict[str, Any]]],
+    created: set[str],
+    account: str,
+    run_id: str,
+    recon_id: str,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """One critical ``orders_adopted`` risk event per intent (or lone order) adopted."""
+    from catalyst.ledger import new_id
+
+    return [
         {
             "event_id": new_id(),
             "ts": now,
@@ -299,13 +374,24 @@ def adopt_orders(
                 {
                     "recon_id": recon_id,
                     "intent_id": _intent_of(legs[0]),
-                    "intent_created": key in {r["intent_id"] for r in new_intents},
+                    "intent_created": key in created,
                 },
                 default=str,
             ),
         }
         for key, legs in sorted(by_intent.items())
     ]
+
+
+def _write_adoption(
+    ledger: Ledger,
+    new_intents: list[dict[str, Any]],
+    order_rows: list[dict[str, Any]],
+    refreshed: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    risks: list[dict[str, Any]],
+) -> None:
+    """All of an adoption in one transaction: intents, order rows, status changes, events."""
     with ledger.transaction():
         for row in new_intents:
             ledger.upsert("intents", row)
@@ -317,18 +403,3 @@ def adopt_orders(
             ledger.append("order_events", events)
         if risks:
             ledger.append("risk_events", risks)
-    result = AdoptionResult(
-        adopted=tuple(r["order_ref"] for r in order_rows),
-        intents_created=tuple(r["intent_id"] for r in new_intents),
-        refreshed=tuple(r["order_ref"] for r in refreshed),
-        findings=findings,
-    )
-    if order_rows or refreshed:
-        log.warning(
-            "reconcile.orders_adopted",
-            recon_id=recon_id,
-            adopted=list(result.adopted),
-            intents_created=list(result.intents_created),
-            refreshed=list(result.refreshed),
-        )
-    return result

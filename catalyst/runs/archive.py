@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from catalyst.runs.archive_chain import CHAIN_HEAD_NAME, read_head
+from catalyst.runs.archive_chain import CHAIN_HEAD_NAME, ChainHead, read_head
 from catalyst.runs.manifest import (
     Manifest,
     artifact_paths,
@@ -258,9 +258,26 @@ def _check_assets(runs: list[ArchivedRun], hashes: AssetHashes) -> tuple[int, li
 
 
 def _check_chain(runs_dir: Path, runs: list[ArchivedRun]) -> list[Problem]:
-    problems: list[Problem] = []
     sealed = [r for r in runs if r.manifest is not None]
     by_relative = {r.relative: r for r in runs}
+    problems = _shared_positions(sealed)
+    problems += [p for r in sealed if (p := _link_problem(r, by_relative)) is not None]
+    try:
+        head = read_head(runs_dir)
+    except RunsError as exc:
+        return [*problems, Problem(".", CHAIN_HEAD_NAME, "changed", str(exc))]
+    if head is None:
+        if sealed:
+            problems.append(
+                Problem(".", CHAIN_HEAD_NAME, "removed", "the archive has runs but no chain head")
+            )
+        return problems
+    return problems + _head_problems(head, sealed, by_relative)
+
+
+def _shared_positions(sealed: list[ArchivedRun]) -> list[Problem]:
+    """One problem per run of a chain position that several runs claim."""
+    problems: list[Problem] = []
     by_sequence: dict[int, list[ArchivedRun]] = {}
     for r in sealed:
         assert r.manifest is not None
@@ -277,68 +294,60 @@ def _check_chain(runs_dir: Path, runs: list[ArchivedRun]) -> list[Problem]:
                         f"chain position {seq} is claimed by several runs: {names}",
                     )
                 )
-    for r in sealed:
-        m = r.manifest
-        assert m is not None
-        if m.previous is None:
-            if m.sequence != 1:
-                problems.append(
-                    Problem(
-                        r.relative,
-                        MANIFEST_NAME,
-                        "chain",
-                        f"run {m.sequence} of the chain does not link to a previous run",
-                    )
-                )
-            continue
-        prev = by_relative.get(m.previous.run)
-        if prev is None:
-            problems.append(
-                Problem(
-                    m.previous.run,
-                    MANIFEST_NAME,
-                    "removed",
-                    f"the run before {r.relative} in the chain is gone from the archive",
-                )
+    return problems
+
+
+def _link_problem(r: ArchivedRun, by_relative: dict[str, ArchivedRun]) -> Problem | None:
+    """What is wrong with a sealed run's link to the run before it, None when nothing."""
+    m = r.manifest
+    assert m is not None
+    if m.previous is None:
+        if m.sequence != 1:
+            return Problem(
+                r.relative,
+                MANIFEST_NAME,
+                "chain",
+                f"run {m.sequence} of the chain does not link to a previous run",
             )
-        elif prev.manifest_sha256 is None:
-            problems.append(
-                Problem(
-                    prev.relative,
-                    MANIFEST_NAME,
-                    "removed",
-                    f"its manifest is gone (run {r.relative} links to it)",
-                )
-            )
-        elif prev.manifest_sha256 != m.previous.sha256:
-            problems.append(
-                Problem(
-                    prev.relative,
-                    MANIFEST_NAME,
-                    "changed",
-                    f"its SHA-256 differs from the one recorded by {r.relative}",
-                )
-            )
-        elif prev.manifest is not None and prev.manifest.sequence != m.sequence - 1:
-            problems.append(
-                Problem(
-                    r.relative,
-                    MANIFEST_NAME,
-                    "chain",
-                    f"links to {prev.relative} at position {prev.manifest.sequence}, "
-                    f"expected position {m.sequence - 1}",
-                )
-            )
-    try:
-        head = read_head(runs_dir)
-    except RunsError as exc:
-        return [*problems, Problem(".", CHAIN_HEAD_NAME, "changed", str(exc))]
-    if head is None:
-        if sealed:
-            problems.append(
-                Problem(".", CHAIN_HEAD_NAME, "removed", "the archive has runs but no chain head")
-            )
-        return problems
+        return None
+    prev = by_relative.get(m.previous.run)
+    if prev is None:
+        return Problem(
+            m.previous.run,
+            MANIFEST_NAME,
+            "removed",
+            f"the run before {r.relative} in the chain is gone from the archive",
+        )
+    if prev.manifest_sha256 is None:
+        return Problem(
+            prev.relative,
+            MANIFEST_NAME,
+            "removed",
+            f"its manifest is gone (run {r.relative} links to it)",
+        )
+    if prev.manifest_sha256 != m.previous.sha256:
+        return Problem(
+            prev.relative,
+            MANIFEST_NAME,
+            "changed",
+            f"its SHA-256 differs from the one recorded by {r.relative}",
+        )
+    if prev.manifest is not None and prev.manifest.sequence != m.sequence - 1:
+        return Problem(
+            r.relative,
+            MANIFEST_NAME,
+            "chain",
+            f"links to {prev.relative} at position {prev.manifest.sequence}, "
+            f"expected position {m.sequence - 1}",
+        )
+    return None
+
+
+def _head_problems(
+    head: ChainHead, sealed: list[ArchivedRun], by_relative: dict[str, ArchivedRun]
+) -> list[Problem]:
+    """The chain head against the runs: the newest run is there, unchanged, and none is past it."""
+    problems: list[Problem] = []
     last = by_relative.get(head.run)
     top = max((r.manifest.sequence for r in sealed if r.manifest), default=0)
     if last is None or last.manifest_sha256 is None:

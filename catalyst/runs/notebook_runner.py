@@ -167,8 +167,6 @@ def execute_run(
     the result's manifest says ``failed`` and names the cell. Once the folder exists it is always
     sealed: a runner failure (ledger, disk) seals it as ``failed`` too, with the error. ``strategy``
     (name, parameters, SHA-256 of its source files) goes into the manifest's summary."""
-    import papermill
-
     check_kind(kind)
     source = notebook or default_notebooks_dir() / NOTEBOOKS[kind]
     started = now()
@@ -176,8 +174,123 @@ def execute_run(
     claim = FolderClaim(folder.path)  # until sealed: `catalyst runs seal` refuses a live run
     injected = {**parameters, "mode": mode, "run_id": folder.run_id}
     notes: list[str] = []
+    row = _run_row(folder, kind=kind, mode=mode, account=account, started=started, injected=injected)
+    env = {**(kernel_env or {}), ENV_RUN_ID: folder.run_id, ENV_RUN_DIR: str(folder.path), ENV_MODE: mode}
+    done = _attempt(
+        source,
+        folder,
+        row,
+        runs_dir=runs_dir,
+        hooks=hooks,
+        env=env,
+        kernel_name=kernel_name,
+        progress=progress,
+        execution_timeout=execution_timeout,
+        now=now,
+        notes=notes,
+    )
+    manifest, sha = _seal(
+        runs_dir,
+        folder,
+        mode=mode,
+        started=started,
+        finished=done.finished or now(),
+        parameters=injected,
+        failure=done.failure,
+        strategy=strategy,
+        notes=notes,
+    )
+    claim.release()
+    if done.interrupted is not None:
+        raise done.interrupted
+    return RunResult(folder=folder, manifest=manifest, manifest_sha256=sha, figures=done.figures, notes=notes)
+
+
+@dataclass
+class _Attempt:
+    """How far a run got before its folder is sealed: the notebook's (or the runner's) failure, the
+    report's figure count, when it finished, and a Ctrl-C to raise again once the folder is sealed."""
+
     failure: Failure | None = None
-    row: dict[str, Any] = {
+    figures: int = 0
+    finished: datetime | None = None
+    interrupted: KeyboardInterrupt | None = None
+
+
+def _attempt(
+    source: Path,
+    folder: RunFolder,
+    row: dict[str, Any],
+    *,
+    runs_dir: Path,
+    hooks: RunHooks,
+    env: dict[str, str],
+    kernel_name: str,
+    progress: bool,
+    execution_timeout: float | None,
+    now: Callable[[], datetime],
+    notes: list[str],
+) -> _Attempt:
+    """Log to the folder, record the run, execute the notebook, export the report and the trade log;
+    whatever fails, the run's row ends ``failed`` and the folder stops being written to."""
+    done = _Attempt()
+    injected: dict[str, Any] = row["parameters"]
+    try:
+        hooks.configure_log(folder.path)
+        log.info(
+            "run.started",
+            run_id=folder.run_id,
+            kind=row["kind"],
+            mode=row["mode"],
+            notebook=str(source),
+            run_dir=str(folder.path),
+            parameters=injected,
+        )
+        hooks.record_run(row)
+        with _environment(env):
+            done.failure = _execute_notebook(
+                source,
+                folder,
+                injected,
+                kernel_name=kernel_name,
+                progress=progress,
+                execution_timeout=execution_timeout,
+            )
+        if folder.notebook.exists():
+            done.figures = _export_report(
+                folder, runs_dir, show_code=bool(injected.get("show_code")), notes=notes
+            )
+        status = "failed" if done.failure else "ok"
+        done.finished = now()
+        hooks.record_run({**row, "status": status, "finished_at": done.finished})
+        log.info("run.finished", run_id=folder.run_id, status=status, figures=done.figures)
+        hooks.export_trade_log(folder.run_id, folder.trade_log)
+    except KeyboardInterrupt as exc:  # Ctrl-C: the folder is sealed (failed) first, then it goes on
+        done.interrupted = exc
+        done.failure = done.failure or Failure(cell=None, ename="KeyboardInterrupt", evalue="interrupted")
+        done.finished = _record_failed(hooks, row, done.finished or now())
+    except Exception as exc:  # the runner itself failed (ledger, disk): still sealed, as failed
+        done.failure = done.failure or Failure(cell=None, ename=type(exc).__name__, evalue=str(exc)[:2000])
+        notes.append(f"the run could not finish normally: {type(exc).__name__}: {exc}")
+        log.error("run.runner_failed", run_id=folder.run_id, error=str(exc))
+        done.finished = _record_failed(hooks, row, done.finished or now())
+    finally:
+        with contextlib.suppress(Exception):
+            hooks.configure_log(None)  # nothing may write into the folder once it is hashed
+    return done
+
+
+def _run_row(
+    folder: RunFolder,
+    *,
+    kind: str,
+    mode: str,
+    account: str | None,
+    started: datetime,
+    injected: dict[str, Any],
+) -> dict[str, Any]:
+    """The run's ``runs`` row while it runs."""
+    return {
         "run_id": folder.run_id,
         "kind": kind,
         "mode": mode,
@@ -190,69 +303,65 @@ def execute_run(
         # the process running it, so reconciliation can close out a run whose process died
         **this_process().as_row(),
     }
-    figures = 0
-    finished: datetime | None = None
-    interrupted: KeyboardInterrupt | None = None
+
+
+def _execute_notebook(
+    source: Path,
+    folder: RunFolder,
+    injected: dict[str, Any],
+    *,
+    kernel_name: str,
+    progress: bool,
+    execution_timeout: float | None,
+) -> Failure | None:
+    """Execute the notebook with papermill into the folder; the notebook's failure, if it raised."""
+    import papermill
+
     try:
-        hooks.configure_log(folder.path)
-        log.info(
-            "run.started",
-            run_id=folder.run_id,
-            kind=kind,
-            mode=mode,
-            notebook=str(source),
-            run_dir=str(folder.path),
+        papermill.execute_notebook(
+            str(source),
+            str(folder.notebook),
             parameters=injected,
+            kernel_name=kernel_name,
+            progress_bar=progress,
+            log_output=False,
+            cwd=str(source.parent),
+            execution_timeout=execution_timeout,
+            kernel_manager_class=IpcKernelManager,
         )
-        hooks.record_run(row)
-        env = {**(kernel_env or {}), ENV_RUN_ID: folder.run_id, ENV_RUN_DIR: str(folder.path), ENV_MODE: mode}
-        with _environment(env):
-            try:
-                papermill.execute_notebook(
-                    str(source),
-                    str(folder.notebook),
-                    parameters=injected,
-                    kernel_name=kernel_name,
-                    progress_bar=progress,
-                    log_output=False,
-                    cwd=str(source.parent),
-                    execution_timeout=execution_timeout,
-                    kernel_manager_class=IpcKernelManager,
-                )
-            except Exception as exc:  # the notebook's failure is a result, archived like any other
-                failure = _failure_of(exc)
-                log.error(
-                    "run.notebook_failed",
-                    run_id=folder.run_id,
-                    cell=failure.cell,
-                    ename=failure.ename,
-                    evalue=failure.evalue,
-                )
-        if folder.notebook.exists():
-            figures = _export_report(folder, runs_dir, show_code=bool(injected.get("show_code")), notes=notes)
-        status = "failed" if failure else "ok"
-        finished = now()
-        hooks.record_run({**row, "status": status, "finished_at": finished})
-        log.info("run.finished", run_id=folder.run_id, status=status, figures=figures)
-        hooks.export_trade_log(folder.run_id, folder.trade_log)
-    except KeyboardInterrupt as exc:  # Ctrl-C: the folder is sealed (failed) first, then it goes on
-        interrupted = exc
-        failure = failure or Failure(cell=None, ename="KeyboardInterrupt", evalue="interrupted")
-        finished = finished or now()
-        with contextlib.suppress(Exception):
-            hooks.record_run({**row, "status": "failed", "finished_at": finished})
-    except Exception as exc:  # the runner itself failed (ledger, disk): still sealed, as failed
-        failure = failure or Failure(cell=None, ename=type(exc).__name__, evalue=str(exc)[:2000])
-        notes.append(f"the run could not finish normally: {type(exc).__name__}: {exc}")
-        log.error("run.runner_failed", run_id=folder.run_id, error=str(exc))
-        finished = finished or now()
-        with contextlib.suppress(Exception):
-            hooks.record_run({**row, "status": "failed", "finished_at": finished})
-    finally:
-        with contextlib.suppress(Exception):
-            hooks.configure_log(None)  # nothing may write into the folder once it is hashed
-    finished = finished or now()
-    status = "failed" if failure else "ok"
+    except Exception as exc:  # the notebook's failure is a result, archived like any other
+        failure = _failure_of(exc)
+        log.error(
+            "run.notebook_failed",
+            run_id=folder.run_id,
+            cell=failure.cell,
+            ename=failure.ename,
+            evalue=failure.evalue,
+        )
+        return failure
+    return None
+
+
+def _record_failed(hooks: RunHooks, row: dict[str, Any], finished: datetime) -> datetime:
+    """Best effort: the run's row says ``failed`` (the folder is sealed whatever happens here)."""
+    with contextlib.suppress(Exception):
+        hooks.record_run({**row, "status": "failed", "finished_at": finished})
+    return finished
+
+
+def _seal(
+    runs_dir: Path,
+    folder: RunFolder,
+    *,
+    mode: str,
+    started: datetime,
+    finished: datetime,
+    parameters: dict[str, Any],
+    failure: Failure | None,
+    strategy: Mapping[str, Any] | None,
+    notes: list[str],
+) -> tuple[Manifest, str]:
+    """Summarise the trade log, settle the outcome, and seal the folder (manifest + hash chain)."""
     try:
         summary = summarize_trade_log(folder.trade_log)
     except Exception as exc:  # a half-written trade log must not keep the run from being sealed
@@ -263,18 +372,15 @@ def execute_run(
         runs_dir,
         folder,
         mode=mode,
-        status=status,
+        status="failed" if failure else "ok",
         started_at=started.isoformat(),
         finished_at=finished.isoformat(),
-        parameters=injected,
+        parameters=parameters,
         failure=failure,
         summary={**summary, "outcome": outcome.to_dict(), **_strategy_summary(strategy)},
     )
     log.info("run.outcome", run_id=folder.run_id, **outcome.to_dict())
-    claim.release()
-    if interrupted is not None:
-        raise interrupted
-    return RunResult(folder=folder, manifest=manifest, manifest_sha256=sha, figures=figures, notes=notes)
+    return manifest, sha
 
 
 def _strategy_summary(strategy: Mapping[str, Any] | None) -> dict[str, Any]:

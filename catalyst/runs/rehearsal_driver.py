@@ -799,17 +799,7 @@ def check_rerun_step(reh: Rehearsal) -> r.CheckResult:
     rerun = reh.cycle()
     after = reh.view()
     crash_intents = {ref.rpartition(":")[0] for ref in refs_at_kill}
-    entries: dict[str, set[str]] = {}
-    for o in after.orders:
-        if o.role == "P" and o.order_ref not in known:
-            entries.setdefault(o.symbol, set()).add(o.order_ref)
-    for f in after.fills:
-        if f.order_ref.endswith(":P") and f.order_ref not in known:
-            entries.setdefault(f.symbol, set()).add(f.order_ref)
-    crash_refs = sorted(
-        {o.order_ref for o in after.orders if o.intent_id in crash_intents}
-        | {f.order_ref for f in after.fills if f.order_ref.rpartition(":")[0] in crash_intents}
-    )
+    crash_refs = _refs_of(after, crash_intents)
     ledger = reh.project.ledger()
     rows = ledger.query(
         "SELECT order_ref, intent_id FROM orders WHERE order_ref IN (SELECT unnest(?))", [crash_refs]
@@ -829,7 +819,7 @@ def check_rerun_step(reh: Rehearsal) -> r.CheckResult:
             crash_how=how,
             crashed_output=crashed_output,
             rerun=rerun,
-            entries_per_symbol={s: len(v) for s, v in entries.items()},
+            entries_per_symbol=_new_entries_per_symbol(after, known),
             unknown_to_ledger=tuple(ref for ref in crash_refs if ref not in in_ledger),
             adopted_by_rerun=tuple(
                 sorted((adopted_intents(rerun.output) | adopted_in(intents)) & crash_intents)
@@ -843,6 +833,26 @@ def check_rerun_step(reh: Rehearsal) -> r.CheckResult:
                 if str(x["status"]) in ("approved", "submitted")
             ),
         )
+    )
+
+
+def _new_entries_per_symbol(view: r.BrokerView, known: set[str]) -> dict[str, int]:
+    """How many entry orders (working or filled) each symbol has that were not there before."""
+    entries: dict[str, set[str]] = {}
+    for o in view.orders:
+        if o.role == "P" and o.order_ref not in known:
+            entries.setdefault(o.symbol, set()).add(o.order_ref)
+    for f in view.fills:
+        if f.order_ref.endswith(":P") and f.order_ref not in known:
+            entries.setdefault(f.symbol, set()).add(f.order_ref)
+    return {s: len(v) for s, v in entries.items()}
+
+
+def _refs_of(view: r.BrokerView, intent_ids: set[str]) -> list[str]:
+    """The orderRefs of the intents' legs the broker shows, working or filled, sorted."""
+    return sorted(
+        {o.order_ref for o in view.orders if o.intent_id in intent_ids}
+        | {f.order_ref for f in view.fills if f.order_ref.rpartition(":")[0] in intent_ids}
     )
 
 
