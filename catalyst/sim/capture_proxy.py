@@ -34,7 +34,9 @@ from catalyst.sim.wire_framing import FrameReader, FramingError, split_fields
 
 log = structlog.get_logger(__name__)
 
-CHUNK = 65536
+#: How often the copies gathered for the recorder go down its pipe, and the size that sends them at once.
+HANDOFF_SECONDS = 0.05
+HANDOFF_BYTES = 256 * 1024
 PIPE_BYTES = 1 << 20
 
 
@@ -47,12 +49,18 @@ class NotTwsEndpointError(UpstreamError):
 
 
 class RecorderProcess:
-    """The recorder as a child process fed through its stdin (never waited on while recording)."""
+    """The recorder as a child process fed through its stdin (never waited on while recording).
+
+    Copies are gathered in memory and handed to the pipe every :data:`HANDOFF_SECONDS` (at once
+    past :data:`HANDOFF_BYTES`): a write, and a wake-up of the recorder, per batch rather than per
+    chunk, so the forwarding path pays for neither."""
 
     def __init__(self, out_path: Path, upstream: str) -> None:
         self._out_path = out_path
         self._upstream = upstream
         self._proc: asyncio.subprocess.Process | None = None
+        self._batch = bytearray()
+        self._handoff: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
         self._proc = await asyncio.create_subprocess_exec(
@@ -67,14 +75,27 @@ class RecorderProcess:
         _widen_pipe(self._proc.stdin)
 
     def send(self, message: bytes) -> None:
-        if self._proc is not None and self._proc.stdin is not None and not self._proc.stdin.is_closing():
-            self._proc.stdin.write(message)  # buffered by the event loop: the forwarding never waits
+        self._batch += message
+        if len(self._batch) >= HANDOFF_BYTES:
+            self._hand_off()
+        elif self._handoff is None:
+            self._handoff = asyncio.get_running_loop().call_later(HANDOFF_SECONDS, self._hand_off)
+
+    def _hand_off(self) -> None:
+        if self._handoff is not None:
+            self._handoff.cancel()
+            self._handoff = None
+        batch, self._batch = bytes(self._batch), bytearray()
+        stdin = self._proc.stdin if self._proc is not None else None
+        if batch and stdin is not None and not stdin.is_closing():
+            stdin.write(batch)  # buffered by the event loop: the forwarding never waits
 
     async def finish(self, t: float) -> None:
         """Send the end, then wait until the recorder has written everything and exited."""
         if self._proc is None or self._proc.stdin is None:
             return
         self.send(rec.pack(rec.KIND_END, 0, t, b""))
+        self._hand_off()
         with contextlib.suppress(ConnectionError):
             await self._proc.stdin.drain()
         self._proc.stdin.close()
