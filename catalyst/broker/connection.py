@@ -15,8 +15,8 @@ import contextlib
 import itertools
 import socket
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any, NoReturn
 
 import structlog
 from ib_async import IB
@@ -166,8 +166,28 @@ class BrokerConnection:
 
     async def _connect_once(self) -> None:
         self.state = "connecting"
-        loop = asyncio.get_running_loop()
-        refused: asyncio.Future[str] = loop.create_future()
+        with self._refusal_watch() as refused:
+            self._log_connect_request()
+            await self._handshake(refused)
+        accounts = list(self.ib.managedAccounts())
+        self.account = self._session_account = self._check_account(accounts)
+        self.ib.reqMarketDataType(self.market_data_type_code)  # IB keeps it per connection
+        log.info(
+            "broker.connect.ok",
+            market_data_type=self.market_data_type,
+            host=self.host,
+            port=self.port,
+            client_id=self.client_id,
+            account=self.account,
+            managed_accounts=accounts,
+            server_version=self.ib.client.serverVersion(),
+        )
+
+    @contextlib.contextmanager
+    def _refusal_watch(self) -> Iterator[asyncio.Future[str]]:
+        """A future set to the gateway's message when it refuses the client id during the handshake
+        (IB error 326, or ib_async's "already in use" API error); listening only inside the block."""
+        refused: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
         def on_error(req_id: int, code: int, message: str, contract: Any) -> None:
             if code == 326 and not refused.done():
@@ -179,6 +199,15 @@ class BrokerConnection:
 
         self.ib.errorEvent += on_error
         self.ib.client.apiError += on_api_error
+        try:
+            yield refused
+        finally:
+            self.ib.errorEvent -= on_error
+            self.ib.client.apiError -= on_api_error
+            if not refused.done():
+                refused.cancel()
+
+    def _log_connect_request(self) -> None:
         log.info(
             "broker.connect.request",
             host=self.host,
@@ -188,6 +217,9 @@ class BrokerConnection:
             readonly=self.readonly,
             timeout=self.connect_timeout,
         )
+
+    async def _handshake(self, refused: asyncio.Future[str]) -> None:
+        """ib_async's connect, or the specific error that says why it failed."""
         task = asyncio.ensure_future(
             self.ib.connectAsync(
                 self.host,
@@ -201,31 +233,8 @@ class BrokerConnection:
         try:
             done, _ = await asyncio.wait({task, refused}, return_when=asyncio.FIRST_COMPLETED)
             if refused in done:
-                task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
-                self.ib.disconnect()
-                raise ClientIdInUseError(
-                    f"the gateway at {self.host}:{self.port} refused client id {self.client_id}: it is "
-                    "already in use (IB error 326). Close the other session or set broker.client_id "
-                    "to a free id"
-                )
-            try:
-                task.result()
-            except TimeoutError:
-                raise
-            except (ConnectionRefusedError, socket.gaierror) as exc:
-                raise GatewayUnreachableError(
-                    f"nothing is listening at {self.host}:{self.port}: start the gateway (`catalyst "
-                    "gateway start` for the simulator, IB Gateway/TWS for paper or live) and check "
-                    f"broker.host/broker.port ({exc})"
-                ) from exc
-            except OSError as exc:
-                self.ib.disconnect()
-                raise BrokerNotConnectedError(
-                    f"the gateway at {self.host}:{self.port} closed the connection during the handshake "
-                    f"({exc}); if another session uses client id {self.client_id}, pick another one"
-                ) from exc
+                await self._refuse(task)
+            self._check_handshake(task)
         except TimeoutError as exc:
             self.ib.disconnect()
             raise BrokerTimeoutError(
@@ -233,13 +242,41 @@ class BrokerConnection:
                 f"the API handshake within {self.connect_timeout:.0f}s; check that the API is enabled "
                 "and that no dialog is waiting for confirmation in IB Gateway/TWS"
             ) from exc
-        finally:
-            self.ib.errorEvent -= on_error
-            self.ib.client.apiError -= on_api_error
-            if not refused.done():
-                refused.cancel()
 
-        accounts = list(self.ib.managedAccounts())
+    async def _refuse(self, task: asyncio.Future[Any]) -> NoReturn:
+        """The gateway refused the client id: stop the handshake and say so."""
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        self.ib.disconnect()
+        raise ClientIdInUseError(
+            f"the gateway at {self.host}:{self.port} refused client id {self.client_id}: it is "
+            "already in use (IB error 326). Close the other session or set broker.client_id "
+            "to a free id"
+        )
+
+    def _check_handshake(self, task: asyncio.Future[Any]) -> None:
+        """The finished handshake's outcome: nothing, a TimeoutError, or the specific error."""
+        try:
+            task.result()
+        except TimeoutError:
+            raise
+        except (ConnectionRefusedError, socket.gaierror) as exc:
+            raise GatewayUnreachableError(
+                f"nothing is listening at {self.host}:{self.port}: start the gateway (`catalyst "
+                "gateway start` for the simulator, IB Gateway/TWS for paper or live) and check "
+                f"broker.host/broker.port ({exc})"
+            ) from exc
+        except OSError as exc:
+            self.ib.disconnect()
+            raise BrokerNotConnectedError(
+                f"the gateway at {self.host}:{self.port} closed the connection during the handshake "
+                f"({exc}); if another session uses client id {self.client_id}, pick another one"
+            ) from exc
+
+    def _check_account(self, accounts: list[str]) -> str:
+        """The account this connection acts for (:func:`resolve_account`), which a reconnect may not
+        change; on refusal the connection is dropped."""
         try:
             resolved = resolve_account(self.configured_account, accounts)
             if self._session_account and resolved != self._session_account:
@@ -252,18 +289,7 @@ class BrokerConnection:
         except AccountNotManagedError:
             self.ib.disconnect()
             raise
-        self.account = self._session_account = resolved
-        self.ib.reqMarketDataType(self.market_data_type_code)  # IB keeps it per connection
-        log.info(
-            "broker.connect.ok",
-            market_data_type=self.market_data_type,
-            host=self.host,
-            port=self.port,
-            client_id=self.client_id,
-            account=self.account,
-            managed_accounts=accounts,
-            server_version=self.ib.client.serverVersion(),
-        )
+        return resolved
 
     async def _after_connect(self, reason: str) -> None:
         self.epoch += 1

@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -320,11 +320,25 @@ def run_backtest(
     t0 = _time.perf_counter()
     require_bars(bars)
     book = _Book(bars)
+    signals = _tradable_signals(bars, strategy, cfg)
+    trades, rejections = _simulate(book, signals, strategy, cfg)
+    return _result(book, len(bars), trades, rejections, strategy, cfg, _time.perf_counter() - t0)
+
+
+def _tradable_signals(bars: pd.DataFrame, strategy: Strategy, cfg: BacktestConfig) -> pd.DataFrame:
+    """The strategy's signals in time order, from ``cfg.trade_from`` on."""
     signals = strategy.checked_signals(bars)  # a bad strategy is an error here, before any sizing
     signals = signals.sort_values("at", kind="mergesort")
     if cfg.trade_from is not None:
         first = pd.Timestamp(datetime.combine(cfg.trade_from, datetime.min.time(), tzinfo=HK_TZ))
         signals = signals.loc[signals["at"] >= first]
+    return signals
+
+
+def _simulate(
+    book: _Book, signals: pd.DataFrame, strategy: Strategy, cfg: BacktestConfig
+) -> tuple[list[_Trade], list[dict[str, Any]]]:
+    """Every decision time in order: rebuild the account, decide, play the approved brackets."""
     account = _Account(cfg.initial_capital)
     trades: list[_Trade] = []
     rejections: list[dict[str, Any]] = []
@@ -337,65 +351,109 @@ def run_backtest(
         cands = candidates_from_signals(group, strategy=strategy.name)
         if not cands:
             continue
-        positions = account.positions(at_ns)
-        working = account.working_entries(at_ns)
-        market_value = Decimal(0)
-        for t in account.active:
-            if t.entry is not None and t.entry_end_ns <= at_ns:
-                px = book.last_close(t.sym_code, at_ns)
-                if px is not None:
-                    market_value += Decimal(f"{px:.6f}") * t.intent.side.sign * t.intent.quantity
-        equity = account.cash + market_value
-        reserved = sum((w.intent.entry * w.intent.quantity for w in working), Decimal(0))
-        buying_power = max(account.cash - reserved, Decimal(0))
-        if equity <= 0:
-            log.warning("research.backtest.bust", at=str(at), equity=str(equity))
+        inputs = _decision_inputs(book, account, cands, at, at_ns, cfg, numbering, day_breaker)
+        if inputs is None:
             break
-        risk_state = day_breaker.state(to_hk(pd.Timestamp(at).to_pydatetime()), equity, cfg.limits)
-        decision = decide(
-            DecisionInputs(
-                candidates=cands,
-                account=AccountView(equity=equity, buying_power=buying_power),
-                now=to_hk(pd.Timestamp(at).to_pydatetime()),
-                limits=cfg.limits,
-                run_id=cfg.run_id,
-                positions=positions,
-                open_entry_symbols=frozenset(w.intent.symbol for w in working),
-                risk_state=risk_state,
-                numbering=numbering,
-                last=_last_prices(book, cands, at_ns),
-            )
-        )
-        verdict = decision.verdict
-        rejections += [
-            {
-                "at": at,
-                "intent_id": r.intent.intent_id,
-                "symbol": r.intent.symbol,
-                "side": r.intent.side.value,
-                "quantity": r.intent.quantity,
-                "code": r.code.value,
-                "reason": r.text,
-            }
-            for r in verdict.rejections
-        ]
+        verdict = decide(inputs).verdict
+        rejections += _rejection_rows(at, verdict)
         for intent in verdict.approved:
             trade = _play(book, intent, at_ns, cfg)
             trades.append(trade)
-            account.active.append(trade)
-            if trade.entry is not None:
-                q, sign = intent.quantity, intent.side.sign
-                account.schedule(trade.entry_end_ns, -sign * q * trade.entry.price - trade.row["entry_fees"])
-                if trade.exit is not None and trade.row["exit_reason"] != "open_at_end":
-                    account.schedule(trade.exit_end_ns, sign * q * trade.exit.price - trade.row["exit_fees"])
+            _book_trade(account, trade)
+    return trades, rejections
+
+
+def _decision_inputs(
+    book: _Book,
+    account: _Account,
+    cands: Sequence[Any],
+    at: Any,
+    at_ns: int,
+    cfg: BacktestConfig,
+    numbering: IntentNumbering,
+    day_breaker: DayBreaker,
+) -> DecisionInputs | None:
+    """What the decision at ``at`` sees, as the live cycle would; None when the account is bust."""
+    positions = account.positions(at_ns)
+    working = account.working_entries(at_ns)
+    equity = account.cash + _market_value(book, account, at_ns)
+    reserved = sum((w.intent.entry * w.intent.quantity for w in working), Decimal(0))
+    buying_power = max(account.cash - reserved, Decimal(0))
+    if equity <= 0:
+        log.warning("research.backtest.bust", at=str(at), equity=str(equity))
+        return None
+    now = to_hk(pd.Timestamp(at).to_pydatetime())
+    risk_state = day_breaker.state(now, equity, cfg.limits)
+    return DecisionInputs(
+        candidates=cands,
+        account=AccountView(equity=equity, buying_power=buying_power),
+        now=now,
+        limits=cfg.limits,
+        run_id=cfg.run_id,
+        positions=positions,
+        open_entry_symbols=frozenset(w.intent.symbol for w in working),
+        risk_state=risk_state,
+        numbering=numbering,
+        last=_last_prices(book, cands, at_ns),
+    )
+
+
+def _market_value(book: _Book, account: _Account, at_ns: int) -> Decimal:
+    """The filled positions marked at each symbol's last close by ``at_ns``."""
+    value = Decimal(0)
+    for t in account.active:
+        if t.entry is not None and t.entry_end_ns <= at_ns:
+            px = book.last_close(t.sym_code, at_ns)
+            if px is not None:
+                value += Decimal(f"{px:.6f}") * t.intent.side.sign * t.intent.quantity
+    return value
+
+
+_REJECTION_COLUMNS = ["at", "intent_id", "symbol", "side", "quantity", "code", "reason"]
+
+
+def _rejection_rows(at: Any, verdict: PreTradeResult) -> list[dict[str, Any]]:
+    return [
+        {
+            "at": at,
+            "intent_id": r.intent.intent_id,
+            "symbol": r.intent.symbol,
+            "side": r.intent.side.value,
+            "quantity": r.intent.quantity,
+            "code": r.code.value,
+            "reason": r.text,
+        }
+        for r in verdict.rejections
+    ]
+
+
+def _book_trade(account: _Account, trade: _Trade) -> None:
+    """The trade joins the account; its entry and exit cash flows are booked when they settle."""
+    account.active.append(trade)
+    if trade.entry is None:
+        return
+    q, sign = trade.intent.quantity, trade.intent.side.sign
+    account.schedule(trade.entry_end_ns, -sign * q * trade.entry.price - trade.row["entry_fees"])
+    if trade.exit is not None and trade.row["exit_reason"] != "open_at_end":
+        account.schedule(trade.exit_end_ns, sign * q * trade.exit.price - trade.row["exit_fees"])
+
+
+def _result(
+    book: _Book,
+    n_bars: int,
+    trades: Sequence[_Trade],
+    rejections: list[dict[str, Any]],
+    strategy: Strategy,
+    cfg: BacktestConfig,
+    seconds: float,
+) -> BacktestResult:
     trades_frame = pd.DataFrame([t.row for t in trades], columns=list(TRADE_COLUMNS))
     curve = _equity_curve(book, trades, cfg.initial_capital)
-    seconds = _time.perf_counter() - t0
-    stats = summary_stats(trades_frame, curve, cfg.initial_capital, len(bars), seconds)
+    stats = summary_stats(trades_frame, curve, cfg.initial_capital, n_bars, seconds)
     log.info(
         "research.backtest.done",
         strategy=strategy.name,
-        bars=len(bars),
+        bars=n_bars,
         trades=stats["trades"],
         seconds=round(seconds, 3),
         total_return=round(stats["total_return"], 6),
@@ -403,9 +461,7 @@ def run_backtest(
     return BacktestResult(
         trades=trades_frame,
         equity=curve,
-        rejections=pd.DataFrame(
-            rejections, columns=["at", "intent_id", "symbol", "side", "quantity", "code", "reason"]
-        ),
+        rejections=pd.DataFrame(rejections, columns=_REJECTION_COLUMNS),
         stats=stats,
         strategy=strategy.describe(),
         config=cfg.describe(),
@@ -415,20 +471,25 @@ def run_backtest(
 def _play(book: _Book, intent: BracketIntent, at_ns: int, cfg: BacktestConfig) -> _Trade:
     """Play one approved bracket through the bars after ``at_ns``."""
     sym = book.index[intent.symbol]
-    table = book.tables[sym]
     start = book.first_bar_at_or_after(sym, at_ns)
-    sym_end = int(book.sym_end[sym])
     at_day = (at_ns + _HK_OFFSET_NS) // NS_PER_DAY
-    same_day = start < sym_end and book.day[start] == at_day
+    same_day = start < int(book.sym_end[sym]) and book.day[start] == at_day
     day_end = book.session_end(start) if same_day else start
     expiry_ns = int(book.end_ns[day_end - 1]) if same_day else at_ns
-    trade = _Trade(intent=intent, sym_code=sym, placed_ns=at_ns, expiry_ns=expiry_ns)
-    entry = (
-        entry_fill(book.path, intent.side, intent.entry, start, day_end, table=table) if same_day else None
+    trade = _Trade(
+        intent=intent, sym_code=sym, placed_ns=at_ns, expiry_ns=expiry_ns, row=_placed_row(intent, at_ns)
     )
-    if entry is None and same_day and cfg.closing_auction:
-        entry = _auction_entry(book, sym, intent, day_end - 1)
-    row: dict[str, Any] = {
+    entry = _entry(book, sym, intent, start, day_end, cfg) if same_day else None
+    if entry is None:
+        return trade
+    _record_entry(book, trade, entry, cfg)
+    _record_exit(book, trade, entry, _exit(book, sym, intent, entry, cfg), cfg)
+    return trade
+
+
+def _placed_row(intent: BracketIntent, at_ns: int) -> dict[str, Any]:
+    """The trade row of a bracket placed at ``at_ns`` whose entry has not filled (yet)."""
+    return {
         "intent_id": intent.intent_id,
         "symbol": intent.symbol,
         "side": intent.side.value,
@@ -451,18 +512,34 @@ def _play(book: _Book, intent: BracketIntent, at_ns: int, cfg: BacktestConfig) -
         "fees": Decimal(0),
         "net_pnl": Decimal(0),
     }
-    trade.row = row
-    if entry is None:
-        return trade
+
+
+def _entry(
+    book: _Book, sym: int, intent: BracketIntent, start: int, day_end: int, cfg: BacktestConfig
+) -> Fill | None:
+    """The DAY entry's fill in the bars ``start:day_end``, else in that day's closing auction."""
+    entry = entry_fill(book.path, intent.side, intent.entry, start, day_end, table=book.tables[sym])
+    if entry is None and cfg.closing_auction:
+        entry = _auction_entry(book, sym, intent, day_end - 1)
+    return entry
+
+
+def _record_entry(book: _Book, trade: _Trade, entry: Fill, cfg: BacktestConfig) -> None:
+    intent = trade.intent
     trade.entry = entry
     trade.entry_end_ns = int(book.end_ns[entry.index])
-    row.update(
+    trade.row.update(
         entry_time=_to_hk_time(trade.entry_end_ns),
         entry_price=entry.price,
         entry_reason=entry.reason,
         entry_fees=_fees(intent.symbol, intent.quantity, entry.price, trade.entry_end_ns, cfg.commission),
     )
-    end = _hold_end(book, entry, cfg.max_hold_sessions, sym_end)
+
+
+def _exit(book: _Book, sym: int, intent: BracketIntent, entry: Fill, cfg: BacktestConfig) -> Fill:
+    """The stop's or target's fill after ``entry``, else the close of the last bar it may be held on."""
+    table = book.tables[sym]
+    end = _hold_end(book, entry, cfg.max_hold_sessions, int(book.sym_end[sym]))
     exit_ = exit_fill(
         book.path,
         intent.side,
@@ -476,15 +553,19 @@ def _play(book: _Book, intent: BracketIntent, at_ns: int, cfg: BacktestConfig) -
     if exit_ is None:
         reason = "session_close" if cfg.max_hold_sessions else "open_at_end"
         exit_ = close_fill(book.path, end - 1, reason, table=table)
+    return exit_
+
+
+def _record_exit(book: _Book, trade: _Trade, entry: Fill, exit_: Fill, cfg: BacktestConfig) -> None:
+    intent, row = trade.intent, trade.row
     trade.exit = exit_
     trade.exit_end_ns = int(book.end_ns[exit_.index])
-    sign = intent.side.sign
     exit_fees = (
         Decimal(0)
         if exit_.reason == "open_at_end"
         else _fees(intent.symbol, intent.quantity, exit_.price, trade.exit_end_ns, cfg.commission)
     )
-    gross = (exit_.price - entry.price) * sign * intent.quantity
+    gross = (exit_.price - entry.price) * intent.side.sign * intent.quantity
     fees = row["entry_fees"] + exit_fees
     row.update(
         exit_time=_to_hk_time(trade.exit_end_ns),
@@ -497,7 +578,6 @@ def _play(book: _Book, intent: BracketIntent, at_ns: int, cfg: BacktestConfig) -
     )
     if exit_.reason == "open_at_end":
         trade.exit_end_ns = 2**62
-    return trade
 
 
 def _auction_entry(book: _Book, sym: int, intent: BracketIntent, last: int) -> Fill | None:
@@ -588,19 +668,25 @@ def backtest_day_verdict(
     return decision.verdict
 
 
+class DayAccount(TypedDict, total=False):
+    """The keyword arguments of :func:`backtest_day`: the account and risk context of the decision,
+    exactly as :func:`backtest_day_verdict` takes them (mypy checks that the two agree)."""
+
+    equity: Required[Decimal]
+    buying_power: Decimal | None
+    positions: Mapping[str, int] | None
+    open_entry_symbols: frozenset[str]
+    limits: RiskLimits | None
+    run_id: str
+    risk_state: RiskState | None
+
+
 def backtest_day(
     bars: pd.DataFrame,
     strategy: Strategy,
     at: datetime,
     settings: Any | None = None,
-    *,
-    equity: Decimal,
-    buying_power: Decimal | None = None,
-    positions: Mapping[str, int] | None = None,
-    open_entry_symbols: frozenset[str] = frozenset(),
-    limits: RiskLimits | None = None,
-    run_id: str = "backtest",
-    risk_state: RiskState | None = None,
+    **account: Unpack[DayAccount],
 ) -> list[BracketIntent]:
     """The brackets the backtester would send at ``at``: scan, size, pre-trade (parity with the cycle).
 
@@ -609,22 +695,10 @@ def backtest_day(
     with ``risk_state``: a halt or symbol locks the cycle read from the ledger) with the limits from
     ``settings.risk`` (or ``limits``, e.g. with the cycle's overrides applied). Compare the result
     with the cycle's intents on (symbol, side, quantity, entry, stop, target), e.g. with
-    :func:`intents_frame`; the cycle logs its inputs (``cycle.decision_inputs``).
+    :func:`intents_frame`; the cycle logs its inputs (``cycle.decision_inputs``). The keyword
+    arguments are :func:`backtest_day_verdict`'s (:class:`DayAccount`).
     """
-    verdict = backtest_day_verdict(
-        bars,
-        strategy,
-        at,
-        settings,
-        equity=equity,
-        buying_power=buying_power,
-        positions=positions,
-        open_entry_symbols=open_entry_symbols,
-        limits=limits,
-        run_id=run_id,
-        risk_state=risk_state,
-    )
-    return list(verdict.approved)
+    return list(backtest_day_verdict(bars, strategy, at, settings, **account).approved)
 
 
 def intents_frame(intents: Sequence[BracketIntent]) -> pd.DataFrame:
@@ -644,4 +718,11 @@ def intents_frame(intents: Sequence[BracketIntent]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols).sort_values(["symbol", "side"]).reset_index(drop=True)
 
 
-__all__ = ["BacktestConfig", "backtest_day", "backtest_day_verdict", "intents_frame", "run_backtest"]
+__all__ = [
+    "BacktestConfig",
+    "DayAccount",
+    "backtest_day",
+    "backtest_day_verdict",
+    "intents_frame",
+    "run_backtest",
+]
