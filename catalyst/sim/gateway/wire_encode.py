@@ -4,7 +4,7 @@ Each function returns the list of text fields (message id first) exactly as a re
 them out at version 178 (``docs/simulator.md`` and ``tws-protocol.md`` §3). The five messages whose
 layout changes inside 157..178 (error, openOrder, completedOrder, contractDetails, execDetails) are
 built per version (``wire_versions`` holds each field's first version): they return
-:class:`~catalyst.sim.wire_versions.VersionedFields`, and ``.at_version(v)`` gives the layout a
+:class:`~catalyst.sim.gateway.wire_versions.VersionedFields`, and ``.at_version(v)`` gives the layout a
 client at ``v`` reads. ``wire_framing.encode_frame`` turns the list into bytes. Rules that matter to
 the client's decoder: ints as plain decimal, booleans as ``0``/``1``, unset values as empty strings
 (never ``None`` or ``?``), ASCII text (non-ASCII is sent as ``\\uXXXX`` escapes, which the IB client
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from catalyst.sim import wire_versions as v
-from catalyst.sim.wire_versions import per_version
+from catalyst.sim.gateway import wire_versions as v
+from catalyst.sim.gateway.wire_versions import per_version
 
 #: IB's "unset double" sentinel, as real gateways write it (e.g. realizedPNL before a position closes).
 UNSET_DOUBLE = "1.7976931348623157E308"

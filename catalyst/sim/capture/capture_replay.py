@@ -18,10 +18,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from catalyst.sim.capture_file import CLIENT, GATEWAY, Capture, CaptureVersionError, Frame, Session
-from catalyst.sim.capture_redaction import Redactor
-from catalyst.sim.wire_framing import GREETING, FrameReader, encode_frame, encode_raw_frame, split_fields
-from catalyst.sim.wire_message_names import answer_name
+from catalyst.sim.capture.capture_file import CLIENT, GATEWAY, Capture, CaptureVersionError, Frame, Session
+from catalyst.sim.capture.capture_redaction import Redactor
+from catalyst.sim.gateway.wire_framing import (
+    GREETING,
+    FrameReader,
+    encode_frame,
+    encode_raw_frame,
+    split_fields,
+)
+from catalyst.sim.gateway.wire_message_names import answer_name
 
 Clock = Callable[[], float]
 

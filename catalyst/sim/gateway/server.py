@@ -1,7 +1,7 @@
 """The simulated IB Gateway's TWS protocol server: client sessions over asyncio, request handling,
 and routing of the exchange engine's events to the clients that should see them.
 
-One event loop owns the engine (``catalyst.sim.exchange.Exchange``): requests, the engine's clock
+One event loop owns the engine (``catalyst.sim.engine.exchange.Exchange``): requests, the engine's clock
 ticks and control-channel commands all run on it, so the engine needs no locks. Each client is a
 :class:`ClientSession`; a session whose socket misbehaves is closed and logged while every other
 session carries on with the engine's state intact.
@@ -20,11 +20,12 @@ from typing import Any, ClassVar
 
 import structlog
 
-from catalyst.sim import entitlements
-from catalyst.sim import model as m
-from catalyst.sim import wire_decode as dec
-from catalyst.sim import wire_encode as enc
-from catalyst.sim.connection_faults import (
+from catalyst.sim.engine import model as m
+from catalyst.sim.engine.errors import FaultParameterError
+from catalyst.sim.gateway import entitlements
+from catalyst.sim.gateway import wire_decode as dec
+from catalyst.sim.gateway import wire_encode as enc
+from catalyst.sim.gateway.connection_faults import (
     ALL_FAULTS,
     CONNECTION_FAULTS,
     ENGINE_FAULTS,
@@ -33,8 +34,7 @@ from catalyst.sim.connection_faults import (
     connectivity_params,
     unknown_fault,
 )
-from catalyst.sim.errors import FaultParameterError
-from catalyst.sim.wire_framing import (
+from catalyst.sim.gateway.wire_framing import (
     GREETING,
     SERVER_VERSION,
     FrameReader,
@@ -44,8 +44,8 @@ from catalyst.sim.wire_framing import (
     negotiate_version,
     split_fields,
 )
-from catalyst.sim.wire_versions import for_session
-from catalyst.sim.wire_views import (
+from catalyst.sim.gateway.wire_versions import for_session
+from catalyst.sim.gateway.wire_views import (
     contract_details_of,
     hk_time_text,
     parse_end_datetime,
@@ -185,7 +185,7 @@ class Outage:
 
 
 class GatewayServer:
-    """Serves the TWS protocol for one :class:`~catalyst.sim.exchange.Exchange`."""
+    """Serves the TWS protocol for one :class:`~catalyst.sim.engine.exchange.Exchange`."""
 
     def __init__(
         self,

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import structlog
 
-from catalyst.sim import capture_recorder as rec
-from catalyst.sim.wire_framing import FrameReader, FramingError, split_fields
+from catalyst.sim.capture import capture_recorder as rec
+from catalyst.sim.gateway.wire_framing import FrameReader, FramingError, split_fields
 
 log = structlog.get_logger(__name__)
 
@@ -58,7 +58,7 @@ class RecorderProcess:
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "catalyst.sim.capture_recorder",
+            "catalyst.sim.capture.capture_recorder",
             str(self._out_path),
             self._upstream,
             stdin=asyncio.subprocess.PIPE,

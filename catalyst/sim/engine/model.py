@@ -1,8 +1,8 @@
 """The boundary between the simulator's exchange engine and its TWS protocol server.
 
-The engine (``catalyst.sim.exchange`` and friends) is pure Python with no sockets: it takes
+The engine (``catalyst.sim.engine.exchange`` and friends) is pure Python with no sockets: it takes
 :class:`OrderRequest` values and clock ticks and returns :class:`SimEvent` values. The protocol
-server (``catalyst.sim.server`` and friends) decodes client frames into calls on the engine and
+server (``catalyst.sim.gateway.server`` and friends) decodes client frames into calls on the engine and
 encodes the events it returns into TWS messages for the clients that should see them.
 
 Everything here is plain data. Prices are ``Decimal`` (converted to text only by the encoder).

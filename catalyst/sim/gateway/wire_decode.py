@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from catalyst.sim.model import OrderRequest
+from catalyst.sim.engine.model import OrderRequest
 
 
 class MalformedRequestError(ValueError):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from catalyst.sim.wire_versions import MIN_CLIENT_VERSION, SERVER_VERSION
+from catalyst.sim.gateway.wire_versions import MIN_CLIENT_VERSION, SERVER_VERSION
 
 FORMAT = "catalyst-tws-capture"
 FORMAT_VERSION = 1

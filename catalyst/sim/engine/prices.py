@@ -40,9 +40,9 @@ import numpy.typing as npt
 
 from catalyst.market import HK_TZ, ladder, snap_to_tick, to_hk
 from catalyst.market.calendar import TradingDay, session_for, sessions_between
-from catalyst.sim.contracts import LISTINGS, ListedStock, listed_codes
-from catalyst.sim.errors import UnknownSimContractError
-from catalyst.sim.model import Bar, Quote
+from catalyst.sim.engine.contracts import LISTINGS, ListedStock, listed_codes
+from catalyst.sim.engine.errors import UnknownSimContractError
+from catalyst.sim.engine.model import Bar, Quote
 
 #: The first day the synthetic history covers; bars before it are empty.
 ANCHOR = date(2020, 1, 2)

@@ -4,14 +4,14 @@ Engine faults act inside the exchange (``drop-children``, ``reject-children``, `
 ``drift``); connection faults (``latency``, ``disconnect``, ``restart``, ``pacing``,
 ``connectivity``) are acted on by the protocol server and only stored here so
 :meth:`FaultBoard.active` reports them too; market-data faults (``no-market-data``, see
-:mod:`catalyst.sim.entitlements`) are stored here and read by the server's market-data and
+:mod:`catalyst.sim.gateway.entitlements`) are stored here and read by the server's market-data and
 historical-data handlers. :func:`unknown_fault` is the one refusal of a name the
 simulator does not know, whichever layer meets it.
 """
 
 from __future__ import annotations
 
-from catalyst.sim.errors import UnknownFaultError
+from catalyst.sim.engine.errors import UnknownFaultError
 
 ENGINE_FAULT_NAMES = ("drop-children", "reject-children", "partial-fills", "drift")
 SERVER_FAULT_NAMES = ("latency", "disconnect", "restart", "pacing", "connectivity")

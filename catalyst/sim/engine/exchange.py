@@ -1,7 +1,7 @@
 """The simulated SEHK exchange behind the gateway, with IB's order handling in front of it.
 
 Pure and synchronous: the protocol server calls it from one asyncio loop and encodes the
-:mod:`~catalyst.sim.model` events it returns. Every public call first brings the market up to
+:mod:`~catalyst.sim.engine.model` events it returns. Every public call first brings the market up to
 the simulated clock (prints, stop triggers, fills, the lunch break, DAY expiry) and returns those
 events first.
 
@@ -33,7 +33,7 @@ How orders live (IB on SEHK, ``tws-protocol.md`` §5-§6, ``hkex-rules.md`` §1-
   (09:15-09:30, 12:00-13:00, 16:06-16:10 or 12:06-12:10) is held and applied when it opens, the
   order working on its old terms meanwhile (or refused with a 201, ``amend_window``).
 * HKEX's auctions match (``auction_fills``, rules in ``catalyst.market.auction``, crowd and times
-  in ``catalyst.sim.auction_book``; ``docs/simulator.md``): at the closing auction's random close
+  in ``catalyst.sim.engine.auction_book``; ``docs/simulator.md``): at the closing auction's random close
   (16:08-16:10) the DAY limits working since continuous trading within +-5 % of the reference price
   and the at-auction orders (TIF AUC, entered from 16:01) of a CAS-eligible security match at one
   price against a seeded crowd; at-auction orders entered 09:00-09:15 match at 09:20-09:22 (POS),
@@ -44,7 +44,7 @@ How orders live (IB on SEHK, ``tws-protocol.md`` §5-§6, ``hkex-rules.md`` §1-
 * Every execution is charged through ``catalyst.market.fees`` (see ``sim_charges``), and moves
   the account's cash, position, average cost and realized P&L (``sim_accounts``).
 
-Choices where IB is not certain are settings of :class:`~catalyst.sim.behaviour.SimBehaviour`.
+Choices where IB is not certain are settings of :class:`~catalyst.sim.engine.behaviour.SimBehaviour`.
 Fixed simplifications: a parent cancelled or expired after a partial fill leaves its children
 working for the filled quantity; a cash account rejects a sell larger than the long position at
 placement; modifying a filled or cancelled order, or one with a cancel pending, gives 104 (IB
@@ -68,8 +68,8 @@ from catalyst.market import HK_TZ, ladder, may_amend, may_cancel, snap_to_tick, 
 from catalyst.market.auction import AuctionOrder, match
 from catalyst.market.calendar import CONTINUOUS_PHASES, TradingDay, phase, session_for
 from catalyst.market.order_rules import LUNCH_CANCELS_FROM
-from catalyst.sim.accounts import AccountBook
-from catalyst.sim.auction_book import (
+from catalyst.sim.engine.accounts import AccountBook
+from catalyst.sim.engine.auction_book import (
     EXPIRING_TIFS,
     auction_limit,
     carried,
@@ -85,13 +85,13 @@ from catalyst.sim.auction_book import (
     takes_part,
     waiting_for_auction,
 )
-from catalyst.sim.behaviour import SimBehaviour
-from catalyst.sim.charges import execution_charges
-from catalyst.sim.clock import SimClock
-from catalyst.sim.contracts import BY_CON_ID, LISTINGS, MARKET_RULE_IDS, ListedStock, session_hours
-from catalyst.sim.errors import UnknownAccountError, UnknownSimContractError
-from catalyst.sim.faults import FaultBoard
-from catalyst.sim.model import (
+from catalyst.sim.engine.behaviour import SimBehaviour
+from catalyst.sim.engine.charges import execution_charges
+from catalyst.sim.engine.clock import SimClock
+from catalyst.sim.engine.contracts import BY_CON_ID, LISTINGS, MARKET_RULE_IDS, ListedStock, session_hours
+from catalyst.sim.engine.errors import UnknownAccountError, UnknownSimContractError
+from catalyst.sim.engine.faults import FaultBoard
+from catalyst.sim.engine.model import (
     CANCELLED,
     FILLED,
     INACTIVE,
@@ -115,7 +115,7 @@ from catalyst.sim.model import (
     SimExecution,
     SimOrder,
 )
-from catalyst.sim.order_rules import (
+from catalyst.sim.engine.order_rules import (
     AUCTION_TIF,
     MSG_MODIFY_DONE,
     MSG_NO_SECURITY,
@@ -131,8 +131,8 @@ from catalyst.sim.order_rules import (
     rejected,
     whole_quantity,
 )
-from catalyst.sim.prices import MILLI, DayPath, PriceModel, from_epoch, unit_hash
-from catalyst.sim.state import OrderExt, Snapshot, StateStore
+from catalyst.sim.engine.prices import MILLI, DayPath, PriceModel, from_epoch, unit_hash
+from catalyst.sim.engine.state import OrderExt, Snapshot, StateStore
 
 log = structlog.get_logger(__name__)
 
@@ -389,7 +389,7 @@ class Exchange:
             )
         return events
 
-    # --- the auctions (rules: catalyst.market.auction; crowd and times: catalyst.sim.auction_book)
+    # --- the auctions (rules: catalyst.market.auction; crowd and times: catalyst.sim.engine.auction_book)
 
     def _match_auctions(self, td: TradingDay, t: float, *, closing: bool) -> list[SimEvent]:
         """Match the closing auction (``closing``) or the pre-opening session of every security with
@@ -1428,7 +1428,7 @@ class Exchange:
 
         ``use_rth`` makes no difference: only continuous trading prints. See ``sim_bars``.
         """
-        from catalyst.sim.bars import bar_window
+        from catalyst.sim.engine.bars import bar_window
 
         stock = self._listing(symbol, None)
         if stock is None:

@@ -1,8 +1,8 @@
 """Start the simulated gateway as a separate process (tests, ``catalyst gateway start --detach``).
 
-``start_gateway(state_dir)`` spawns ``python -m catalyst.sim.gateway_main`` on a free port (or
+``start_gateway(state_dir)`` spawns ``python -m catalyst.sim.gateway.gateway_main`` on a free port (or
 the one asked for), waits until it has written ``gateway.json`` with its own pid, and returns a
-:class:`GatewayHandle` with the address, a :class:`~catalyst.sim.control.GatewayControl` and
+:class:`GatewayHandle` with the address, a :class:`~catalyst.sim.gateway.control.GatewayControl` and
 ``stop()``. Output goes to ``state_dir/gateway.out``.
 """
 
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from catalyst.sim.control import GATEWAY_FILE, GatewayControl, GatewayControlError
+from catalyst.sim.gateway.control import GATEWAY_FILE, GatewayControl, GatewayControlError
 
 
 class GatewayStartError(RuntimeError):
@@ -112,7 +112,7 @@ def start_gateway(
     args = [
         sys.executable,
         "-m",
-        "catalyst.sim.gateway_main",
+        "catalyst.sim.gateway.gateway_main",
         "--state",
         str(state),
         "--host",

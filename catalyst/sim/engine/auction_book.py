@@ -1,7 +1,7 @@
 """The simulator's two auctions: their times, their reference prices and the crowd on the other side.
 
 The rules are :mod:`catalyst.market.auction`'s; this module supplies what only a simulator has to
-make up, deterministically from the seed and the price model (:mod:`catalyst.sim.prices`):
+make up, deterministically from the seed and the price model (:mod:`catalyst.sim.engine.prices`):
 
 * **Who takes part** (:func:`takes_part`, :func:`carried`): an at-auction order (TIF ``AUC``)
   waiting for its auction, and in the CAS a DAY limit still working at 16:00 whose limit lies
@@ -46,11 +46,11 @@ from catalyst.market.auction import (
     within_band,
 )
 from catalyst.market.calendar import TradingDay
-from catalyst.sim.contracts import ListedStock
-from catalyst.sim.model import PENDING_CANCEL, SUBMITTED, OrderRequest, SimOrder
-from catalyst.sim.order_rules import AUCTION_TIF, AUCTION_TYPES
-from catalyst.sim.prices import PriceModel, price_from_milli, unit_hash
-from catalyst.sim.state import OrderExt
+from catalyst.sim.engine.contracts import ListedStock
+from catalyst.sim.engine.model import PENDING_CANCEL, SUBMITTED, OrderRequest, SimOrder
+from catalyst.sim.engine.order_rules import AUCTION_TIF, AUCTION_TYPES
+from catalyst.sim.engine.prices import PriceModel, price_from_milli, unit_hash
+from catalyst.sim.engine.state import OrderExt
 
 CROWD_SHARE = 0.03
 CROWD_MIN_LOTS = 20

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from catalyst.sim.model import PortfolioItem, Position
+from catalyst.sim.engine.model import PortfolioItem, Position
 
 _CTX = decimal.Context(prec=34)
 AVG_QUANTUM = Decimal("0.00000001")

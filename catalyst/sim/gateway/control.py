@@ -24,7 +24,7 @@ from typing import Any
 
 import structlog
 
-from catalyst.sim.server import GatewayServer
+from catalyst.sim.gateway.server import GatewayServer
 
 log = structlog.get_logger(__name__)
 

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from catalyst.market import FIXED, FeeBreakdown, fill_fees, security
 from catalyst.market.fees import stamp_duty_for
-from catalyst.sim.behaviour import SimBehaviour
+from catalyst.sim.engine.behaviour import SimBehaviour
 
 ZERO = Decimal("0.00")
 

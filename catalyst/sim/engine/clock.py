@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from catalyst.market import HK_TZ, to_hk
-from catalyst.sim.errors import SimClockError
+from catalyst.sim.engine.errors import SimClockError
 
 
 class SimClock:

@@ -1,7 +1,7 @@
 """Run the simulated IB Gateway as a program: engine + TWS protocol server + control channel.
 
-``python -m catalyst.sim.gateway_main --state DIR --port N ...`` is what ``catalyst gateway
-start`` runs (in the foreground, or detached through :mod:`catalyst.sim.launcher`). It writes
+``python -m catalyst.sim.gateway.gateway_main --state DIR --port N ...`` is what ``catalyst gateway
+start`` runs (in the foreground, or detached through :mod:`catalyst.sim.gateway.launcher`). It writes
 ``DIR/gateway.json`` (host, port, control port, pid) and ``DIR/gateway.pid`` once it listens,
 stops cleanly on SIGTERM/SIGINT or the control channel's ``stop`` (saving the engine state), and
 removes both files on the way out.
@@ -27,12 +27,12 @@ from typing import Any
 import structlog
 
 from catalyst.market import HK_TZ, accepts_new_orders, next_session_open
-from catalyst.sim.behaviour import behaviour_from_specs
-from catalyst.sim.connection_faults import parse_fault_spec
-from catalyst.sim.control import GATEWAY_FILE, PID_FILE, ControlServer
-from catalyst.sim.errors import ClockBehindStateError
-from catalyst.sim.server import GatewayServer, ServerSettings
-from catalyst.sim.wire_framing import SERVER_VERSION
+from catalyst.sim.engine.behaviour import behaviour_from_specs
+from catalyst.sim.engine.errors import ClockBehindStateError
+from catalyst.sim.gateway.connection_faults import parse_fault_spec
+from catalyst.sim.gateway.control import GATEWAY_FILE, PID_FILE, ControlServer
+from catalyst.sim.gateway.server import GatewayServer, ServerSettings
+from catalyst.sim.gateway.wire_framing import SERVER_VERSION
 
 log = structlog.get_logger(__name__)
 
@@ -86,7 +86,7 @@ def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
 
 
 def make_exchange(config: GatewayConfig) -> Any:
-    from catalyst.sim.exchange import Exchange
+    from catalyst.sim.engine.exchange import Exchange
 
     state_path = config.state_dir / STATE_FILE
     start = resolve_start(config, state_path.exists() and not config.ephemeral, datetime.now(HK_TZ))
@@ -266,7 +266,7 @@ class GatewayAlreadyRunningError(RuntimeError):
 
 def refuse_second_gateway(state_dir: Path) -> None:
     """One gateway per state directory: the state file belongs to the running one."""
-    from catalyst.sim.launcher import process_alive
+    from catalyst.sim.gateway.launcher import process_alive
 
     path = state_dir / GATEWAY_FILE
     try:

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from catalyst.sim.behaviour import behaviour_from_specs
-from catalyst.sim.capture_file import Capture, check_replayable, read_capture
-from catalyst.sim.capture_replay import replay_capture
-from catalyst.sim.conform import ConformReport, compare
-from catalyst.sim.launcher import start_gateway
+from catalyst.sim.capture.capture_file import Capture, check_replayable, read_capture
+from catalyst.sim.capture.capture_replay import replay_capture
+from catalyst.sim.capture.conform import ConformReport, compare
+from catalyst.sim.engine.behaviour import behaviour_from_specs
+from catalyst.sim.gateway.launcher import start_gateway
 
 #: zone names a gateway may give in its handshake time, and their UTC offsets
 _ZONES = {

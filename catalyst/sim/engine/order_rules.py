@@ -64,8 +64,8 @@ from catalyst.market import (
     within_price_limits,
     within_quotation_rule,
 )
-from catalyst.sim.contracts import ListedStock
-from catalyst.sim.model import OrderRequest
+from catalyst.sim.engine.contracts import ListedStock
+from catalyst.sim.engine.model import OrderRequest
 
 ACTIONS = ("BUY", "SELL")
 ORDER_TYPES = ("LMT", "MKT", "STP", "STP LMT")

@@ -15,7 +15,7 @@ import re
 from datetime import date, datetime
 
 from catalyst.market import HK_TZ
-from catalyst.sim.errors import BarRequestError
+from catalyst.sim.engine.errors import BarRequestError
 
 _UNIT_SECONDS = {"sec": 1, "secs": 1, "min": 60, "mins": 60, "hour": 3600, "hours": 3600}
 _DURATION = re.compile(r"^\s*(\d+)\s+([SDWMY])\s*$")

@@ -4,7 +4,7 @@ The proxy (``capture_proxy``) only forwards; it hands a copy of every chunk it f
 time and direction, to a :class:`Recorder`, which splits the streams into frames
 (``wire_framing``), names them (``wire_message_names``), redacts them (``capture_redaction``) and
 writes them (``capture_file``). In ``catalyst gateway record`` the recorder runs as its own
-lower-priority process (``python -m catalyst.sim.capture_recorder OUT UPSTREAM``, chunks on its
+lower-priority process (``python -m catalyst.sim.capture.capture_recorder OUT UPSTREAM``, chunks on its
 stdin), so parsing and writing never delay the session and use the other core; it catches up
 when the session is quiet, and the capture is complete once it exits.
 
@@ -23,10 +23,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from catalyst.sim.capture_file import CLIENT, GATEWAY, CaptureWriter
-from catalyst.sim.capture_redaction import Redactor
-from catalyst.sim.wire_framing import GREETING, FrameReader, FramingError, split_fields
-from catalyst.sim.wire_message_names import answer_name, request_name
+from catalyst.sim.capture.capture_file import CLIENT, GATEWAY, CaptureWriter
+from catalyst.sim.capture.capture_redaction import Redactor
+from catalyst.sim.gateway.wire_framing import GREETING, FrameReader, FramingError, split_fields
+from catalyst.sim.gateway.wire_message_names import answer_name, request_name
 
 HEADER = struct.Struct(">IdIB")
 KIND_CLIENT, KIND_GATEWAY, KIND_EVENT, KIND_END = 0, 1, 2, 3

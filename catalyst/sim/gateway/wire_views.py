@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from catalyst.market.hk_timezone import HK_TZ
-from catalyst.sim import model as m
-from catalyst.sim import wire_encode as enc
+from catalyst.sim.engine import model as m
+from catalyst.sim.gateway import wire_encode as enc
 
 HK_ZONE_NAME = "Asia/Hong_Kong"
 

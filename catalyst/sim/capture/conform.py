@@ -23,9 +23,9 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 
-from catalyst.sim.behaviour import SimBehaviour
-from catalyst.sim.capture_file import CLIENT, GATEWAY, Frame
-from catalyst.sim.capture_replay import ReplayedSession
+from catalyst.sim.capture.capture_file import CLIENT, GATEWAY, Frame
+from catalyst.sim.capture.capture_replay import ReplayedSession
+from catalyst.sim.engine.behaviour import SimBehaviour
 
 #: streaming answers: (name) -> indexes of the fields that identify one stream
 STREAMS: dict[str, tuple[int, ...]] = {

@@ -11,7 +11,7 @@ import re
 import struct
 from collections.abc import Sequence
 
-from catalyst.sim.wire_versions import MIN_CLIENT_VERSION, SERVER_VERSION
+from catalyst.sim.gateway.wire_versions import MIN_CLIENT_VERSION, SERVER_VERSION
 
 #: A frame longer than this is treated as garbage and the connection dropped (IB's own cap is 16 MB).
 MAX_FRAME_BYTES = 16 * 1024 * 1024

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from catalyst.sim.errors import FaultParameterError
+from catalyst.sim.engine.errors import FaultParameterError
 
 FAULT_NAME = "no-market-data"
 

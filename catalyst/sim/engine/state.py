@@ -24,10 +24,10 @@ from typing import Any
 
 import duckdb
 
-from catalyst.sim.accounts import AccountBook, Holding
-from catalyst.sim.charges import OrderCosts
-from catalyst.sim.errors import SimStateError
-from catalyst.sim.model import OrderRequest, SimExecution, SimOrder
+from catalyst.sim.engine.accounts import AccountBook, Holding
+from catalyst.sim.engine.charges import OrderCosts
+from catalyst.sim.engine.errors import SimStateError
+from catalyst.sim.engine.model import OrderRequest, SimExecution, SimOrder
 
 SCHEMA_VERSION = "1"
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from catalyst.sim.errors import FaultParameterError
-from catalyst.sim.faults import ENGINE_FAULT_NAMES, FAULT_NAMES, SERVER_FAULT_NAMES, unknown_fault
+from catalyst.sim.engine.errors import FaultParameterError
+from catalyst.sim.engine.faults import ENGINE_FAULT_NAMES, FAULT_NAMES, SERVER_FAULT_NAMES, unknown_fault
 
 __all__ = [
     "ALL_FAULTS",
