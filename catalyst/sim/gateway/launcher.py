@@ -109,6 +109,48 @@ def start_gateway(
     """Spawn a gateway process and wait until it listens. ``detach`` starts it in its own session."""
     state = Path(state_dir)
     state.mkdir(parents=True, exist_ok=True)
+    args = _gateway_args(
+        state,
+        host=host,
+        port=port,
+        seed=seed,
+        speed=speed,
+        clock=clock,
+        faults=faults,
+        fresh=fresh,
+        accounts=accounts,
+        master_client_id=master_client_id,
+        ephemeral=ephemeral,
+        behaviour=behaviour,
+    )
+    out_path = state / "gateway.out"
+    with open(out_path, "ab") as out:
+        process = subprocess.Popen(
+            args,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=detach,
+        )
+    return _wait_until_listening(process, state, out_path, timeout)
+
+
+def _gateway_args(
+    state: Path,
+    *,
+    host: str,
+    port: int,
+    seed: int,
+    speed: float,
+    clock: str,
+    faults: Sequence[str],
+    fresh: bool,
+    accounts: Sequence[str],
+    master_client_id: int | None,
+    ephemeral: bool,
+    behaviour: Sequence[str],
+) -> list[str]:
+    """The gateway program's command line (``gateway_main``'s options)."""
     args = [
         sys.executable,
         "-m",
@@ -138,15 +180,13 @@ def start_gateway(
         args += ["--master-client-id", str(master_client_id)]
     for spec in behaviour:
         args += ["--behaviour", spec]
-    out_path = state / "gateway.out"
-    with open(out_path, "ab") as out:
-        process = subprocess.Popen(
-            args,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=detach,
-        )
+    return args
+
+
+def _wait_until_listening(
+    process: subprocess.Popen[bytes], state: Path, out_path: Path, timeout: float
+) -> GatewayHandle:
+    """The handle once the process has written its gateway file; its output if it exits or stalls."""
     deadline = time.monotonic() + timeout
     info_path = state / GATEWAY_FILE
     while time.monotonic() < deadline:
