@@ -35,7 +35,7 @@ from catalyst.runs.archive import verify_archive
 from catalyst.runs.archive_chain import seal_run
 from catalyst.runs.folder import MANIFEST_NAME, TRADE_LOG_NAME, create_run_folder, run_dirs
 from catalyst.runs.html_export import export_html
-from catalyst.sim.launcher import start_gateway
+from catalyst.sim.gateway.launcher import start_gateway
 
 SIM_CLOCK = "2026-11-24T10:00:00+08:00"
 #: A cycle that sends brackets (its trade log holds intents, orders, order events and fills).

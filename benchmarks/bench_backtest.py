@@ -4,7 +4,7 @@ Run: ``.venv/bin/python -m benchmarks.bench_backtest`` (needs the ``bench`` extr
 ``.venv/bin/pip install -e '.[bench]'``, i.e. backtrader and vectorbt).
 
 Data: every 2025 session of the 20 stocks of the universe, one-minute bars from the simulator's
-deterministic price model (``catalyst.sim.prices.PriceModel``, seed 7: the same prices the
+deterministic price model (``catalyst.sim.engine.prices.PriceModel``, seed 7: the same prices the
 simulated gateway serves), cached in ``state/bench/`` after the first run (generation takes a few
 minutes; the timings never include it).
 
@@ -53,7 +53,7 @@ def load_bench_bars(seed: int = SEED, year: int = YEAR) -> pd.DataFrame:
         frame = pd.read_parquet(path)
         frame["time"] = frame["time"].dt.tz_convert(HK_TZ).dt.as_unit("ns")
         return frame
-    from catalyst.sim.prices import PriceModel
+    from catalyst.sim.engine.prices import PriceModel
 
     model = PriceModel(seed)
     start = datetime(year, 1, 1, tzinfo=HK_TZ).timestamp()

@@ -129,7 +129,7 @@ async def predecessor_run(port: int, n: int, client_id: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    from catalyst.sim.launcher import start_gateway
+    from catalyst.sim.gateway.launcher import start_gateway
 
     args = sys.argv[1:] if argv is None else argv
     n = int(args[0]) if args else 20

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.benchmarks_md import write_section
-from catalyst.sim.launcher import GatewayHandle, start_gateway
-from catalyst.sim.wire_framing import FrameReader, encode_frame, encode_raw_frame, split_fields
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
+from catalyst.sim.gateway.wire_framing import FrameReader, encode_frame, encode_raw_frame, split_fields
 
 CLOCK = "2026-11-24T10:00:00+08:00"
 GOAL_MSGS_PER_S = 5000
@@ -79,7 +79,7 @@ def resting_buy_price(clock: str = CLOCK, seed: int = 7) -> float:
     from datetime import datetime
 
     from catalyst.market import ticks_from
-    from catalyst.sim.prices import PriceModel
+    from catalyst.sim.engine.prices import PriceModel
 
     at = datetime.fromisoformat(clock)
     bid = PriceModel(seed).touch("3988", at.timestamp())[0]

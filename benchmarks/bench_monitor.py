@@ -57,7 +57,7 @@ from catalyst.risk.alert_channels import AppriseChannels
 from catalyst.risk.alerts import Alerter
 from catalyst.risk.limits import RiskLimits
 from catalyst.risk.monitor_daemon import Monitor, MonitorConfig
-from catalyst.sim.launcher import GatewayHandle, start_gateway
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
 
 SIM_CLOCK = "2026-11-24T10:00:00+08:00"  # a Tuesday in continuous trading
 MASTER_CLIENT_ID = 90

@@ -47,7 +47,7 @@ from catalyst.reconcile.ledger_book import ledger_positions
 from catalyst.risk.alert_channels import AppriseChannels
 from catalyst.risk.alerts import Alerter
 from catalyst.risk.monitor_daemon import Monitor, MonitorConfig
-from catalyst.sim.launcher import GatewayStartError, start_gateway
+from catalyst.sim.gateway.launcher import GatewayStartError, start_gateway
 
 ACCOUNT = "DU0000301"
 GOAL_BYTES_PER_HOUR = 1_000_000

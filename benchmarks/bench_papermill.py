@@ -34,7 +34,7 @@ GOAL_S = 3.0
 
 
 def main() -> int:
-    from catalyst.sim.launcher import start_gateway
+    from catalyst.sim.gateway.launcher import start_gateway
 
     work = Path(tempfile.mkdtemp(prefix="bench-papermill-"))
     gateway = start_gateway(work / "state" / "sim", clock=CLOCK)

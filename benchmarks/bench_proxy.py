@@ -29,9 +29,9 @@ from pathlib import Path
 
 from benchmarks.bench_gateway import RawClient, order_frame, place_order_template
 from benchmarks.benchmarks_md import write_section
-from catalyst.sim.capture_file import read_capture
-from catalyst.sim.launcher import GatewayHandle, start_gateway
-from catalyst.sim.wire_framing import encode_frame
+from catalyst.sim.capture.capture_file import read_capture
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
+from catalyst.sim.gateway.wire_framing import encode_frame
 
 CLOCK = "2026-11-24T10:00:00+08:00"
 ROUNDS = 5

@@ -46,7 +46,7 @@ def main() -> int:
     from catalyst.research import bars_from_records, get_strategy, run_backtest
     from catalyst.research.strategy_base import candidates_from_signals
     from catalyst.research.strategy_checks import check_signals
-    from catalyst.sim.prices import PriceModel
+    from catalyst.sim.engine.prices import PriceModel
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     frame = signal_rows(n)

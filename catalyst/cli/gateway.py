@@ -21,11 +21,11 @@ from typing import Annotated, NoReturn
 import typer
 
 from catalyst.market import HK_TZ
-from catalyst.sim.behaviour import behaviour_from_specs
-from catalyst.sim.connection_faults import ALL_FAULTS, parse_fault_spec, parse_param_value
-from catalyst.sim.control import PID_FILE, GatewayControl, GatewayControlError
-from catalyst.sim.gateway_main import DEFAULT_PORT, split_fault_list
-from catalyst.sim.launcher import process_alive
+from catalyst.sim.engine.behaviour import behaviour_from_specs
+from catalyst.sim.gateway.connection_faults import ALL_FAULTS, parse_fault_spec, parse_param_value
+from catalyst.sim.gateway.control import PID_FILE, GatewayControl, GatewayControlError
+from catalyst.sim.gateway.gateway_main import DEFAULT_PORT, split_fault_list
+from catalyst.sim.gateway.launcher import process_alive
 
 gateway_app = typer.Typer(
     help="The simulated IB Gateway: synthetic HKEX market speaking the TWS API.", no_args_is_help=True
@@ -76,7 +76,7 @@ def start(
     except ValueError as exc:
         _fail(str(exc))
     if detach:
-        from catalyst.sim.launcher import GatewayStartError, start_gateway
+        from catalyst.sim.gateway.launcher import GatewayStartError, start_gateway
 
         try:
             handle = start_gateway(
@@ -100,7 +100,7 @@ def start(
             f"`catalyst gateway stop --state {state}`"
         )
         return
-    from catalyst.sim.gateway_main import main as gateway_main
+    from catalyst.sim.gateway.gateway_main import main as gateway_main
 
     args = ["--host", host, "--port", str(port), "--state", str(state)]
     args += ["--seed", str(seed), "--speed", str(speed), "--clock", clock]
@@ -269,7 +269,7 @@ def _control(state: Path) -> GatewayControl:
 
 
 def _sim_stock(symbol: str) -> str:
-    from catalyst.sim.contracts import LISTINGS
+    from catalyst.sim.engine.contracts import LISTINGS
 
     key = symbol.strip()
     if key.isdigit():
@@ -281,7 +281,7 @@ def _sim_stock(symbol: str) -> str:
 
 def _target_price(symbol: str, to: str, sim_now: datetime) -> Decimal:
     from catalyst.market import MarketError, require_on_tick
-    from catalyst.sim.contracts import LISTINGS
+    from catalyst.sim.engine.contracts import LISTINGS
 
     try:
         price = Decimal(to.strip())
@@ -396,7 +396,7 @@ def record(
     """
     import asyncio
 
-    from catalyst.sim.capture_proxy import CaptureProxy, UpstreamError, parse_host_port, run_recording
+    from catalyst.sim.capture.capture_proxy import CaptureProxy, UpstreamError, parse_host_port, run_recording
 
     try:
         target = parse_host_port(upstream)
@@ -450,12 +450,12 @@ def conform(
 
     Exit code 0: no difference; 2: differences (listed); 1: the capture or the replay failed.
     """
-    from catalyst.sim.capture_file import CaptureFileError
-    from catalyst.sim.capture_proxy import parse_host_port
-    from catalyst.sim.capture_replay import ReplayError
-    from catalyst.sim.conform import render_table
-    from catalyst.sim.conform_run import conform_capture
-    from catalyst.sim.launcher import GatewayStartError
+    from catalyst.sim.capture.capture_file import CaptureFileError
+    from catalyst.sim.capture.capture_proxy import parse_host_port
+    from catalyst.sim.capture.capture_replay import ReplayError
+    from catalyst.sim.capture.conform import render_table
+    from catalyst.sim.capture.conform_run import conform_capture
+    from catalyst.sim.gateway.launcher import GatewayStartError
 
     try:
         target = parse_host_port(against) if against else None

@@ -58,7 +58,7 @@ def simulated_bars(
     symbols: list[str], first: date, last: date, *, seed: int
 ) -> tuple[pd.DataFrame, ImportReport]:
     """The simulator's price model's one-minute bars (what ``catalyst gateway`` would serve)."""
-    from catalyst.sim.prices import PriceModel  # synthetic, deterministic: never market data
+    from catalyst.sim.engine.prices import PriceModel  # synthetic, deterministic: never market data
 
     model = PriceModel(seed)
     start = datetime(first.year, first.month, first.day, tzinfo=HK_TZ)

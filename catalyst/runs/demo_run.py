@@ -28,7 +28,7 @@ ADVANCE_STEPS = (60, 120, 300, 600)
 
 
 def _control(settings: Any) -> Any | None:
-    from catalyst.sim.control import GatewayControl, GatewayControlError
+    from catalyst.sim.gateway.control import GatewayControl, GatewayControlError
 
     try:
         return GatewayControl(settings.state_dir / SIM_STATE_SUBDIR)

@@ -58,7 +58,7 @@ def ensure_gateway(
             "(Configure > API > Settings) on that port, or set broker.host / broker.port "
             "(CATALYST_IB_HOST / CATALYST_IB_PORT). Catalyst never starts a gateway for paper or live."
         )
-    from catalyst.sim.launcher import start_gateway
+    from catalyst.sim.gateway.launcher import start_gateway
 
     sim_state = state_dir / SIM_STATE_SUBDIR
     handle = start_gateway(

@@ -388,8 +388,8 @@ def rehearsal_gateway(settings: Settings, options: RehearsalOptions, root: Path)
     if options.paper:
         yield Gateway(settings.broker.host, settings.broker_port, None)
         return
-    from catalyst.sim.control import GatewayControl, GatewayControlError, read_gateway_file
-    from catalyst.sim.launcher import start_gateway
+    from catalyst.sim.gateway.control import GatewayControl, GatewayControlError, read_gateway_file
+    from catalyst.sim.gateway.launcher import start_gateway
 
     if options.gateway_state is not None:
         try:

@@ -31,7 +31,7 @@ from catalyst.cycle.request import CycleRequest
 from catalyst.cycle.steps import load_bars, run_trading_cycle
 from catalyst.ledger import Ledger
 from catalyst.research import BacktestConfig, get_strategy, run_backtest
-from catalyst.sim.launcher import GatewayHandle, start_gateway
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
 
 pytestmark = pytest.mark.integration
 

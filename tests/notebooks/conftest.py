@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from notebook_project import CYCLE_PARAMS, SECRET_ENV, SIM_CLOCK, Archived, Done, SimProject
 
-from catalyst.sim.launcher import start_gateway
+from catalyst.sim.gateway.launcher import start_gateway
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from catalyst.sim.launcher import GatewayHandle
+from catalyst.sim.gateway.launcher import GatewayHandle
 
 #: A Tuesday morning in continuous trading, HK time: the cycle scans and sends, orders can fill.
 SIM_CLOCK = "2026-11-24T10:00:00+08:00"

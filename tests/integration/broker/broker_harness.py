@@ -6,7 +6,7 @@ are set and the test is marked ``ibkr_paper``, a real IB paper gateway. A paper 
 start with "DU": anything else is refused, so this suite can never trade a live account.
 
 The paper session is recorded by default: the suite talks to the paper gateway through the
-transparent capture proxy (``catalyst.sim.capture_proxy``, the proxy of ``catalyst gateway
+transparent capture proxy (``catalyst.sim.capture.capture_proxy``, the proxy of ``catalyst gateway
 record``), and the capture, redacted, goes to ``runs/captures/ib-paper-<UTC time>.jsonl`` (or the
 file ``CATALYST_IB_CAPTURE`` names; ``CATALYST_IB_CAPTURE=off`` talks to the gateway directly).
 Under pytest-xdist each worker records its own file (``-gw0``, ``-gw1`` ...).
@@ -32,9 +32,9 @@ import pytest
 from catalyst.broker import BrokerSession
 from catalyst.config import BrokerSettings, PathSettings, Settings
 from catalyst.ledger import Ledger
-from catalyst.sim.capture_proxy import ProxyThread
-from catalyst.sim.control import GatewayControl
-from catalyst.sim.launcher import start_gateway
+from catalyst.sim.capture.capture_proxy import ProxyThread
+from catalyst.sim.gateway.control import GatewayControl
+from catalyst.sim.gateway.launcher import start_gateway
 
 SIM_ACCOUNT = "DU0000001"
 #: A Tuesday morning in continuous trading (HK time): fills happen, DAY orders stay alive.

@@ -22,9 +22,9 @@ from catalyst.domain import BracketIntent, Side
 from catalyst.ledger import Ledger
 from catalyst.market import FIXED, fill_fees, session_for
 from catalyst.reconcile.engine import reconcile
-from catalyst.sim.auction_book import cas_close_at, cas_crowd_price, cas_reference
-from catalyst.sim.contracts import LISTINGS
-from catalyst.sim.prices import PriceModel
+from catalyst.sim.engine.auction_book import cas_close_at, cas_crowd_price, cas_reference
+from catalyst.sim.engine.contracts import LISTINGS
+from catalyst.sim.engine.prices import PriceModel
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("broker_auction_fill")]
 

@@ -25,8 +25,8 @@ from broker_harness import (
 
 from catalyst.broker import BrokerSession
 from catalyst.broker.queries import AccountSnapshot
-from catalyst.sim.capture_file import read_capture
-from catalyst.sim.launcher import GatewayHandle
+from catalyst.sim.capture.capture_file import read_capture
+from catalyst.sim.gateway.launcher import GatewayHandle
 
 pytestmark = [pytest.mark.integration]
 

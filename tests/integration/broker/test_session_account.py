@@ -11,7 +11,7 @@ import pytest
 
 from catalyst.broker import AccountNotManagedError, BrokerSession
 from catalyst.config import BrokerSettings, Settings
-from catalyst.sim.launcher import GatewayHandle, start_gateway
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("session_account")]
 

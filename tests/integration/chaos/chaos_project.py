@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from catalyst.ledger import Ledger
-from catalyst.sim.launcher import GatewayHandle
+from catalyst.sim.gateway.launcher import GatewayHandle
 
 #: A Tuesday morning in continuous trading (HK time): cycles scan and send, orders fill.
 SIM_CLOCK = "2026-11-24T10:00:00+08:00"

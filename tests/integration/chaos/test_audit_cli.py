@@ -16,7 +16,7 @@ from ib_async import IB, LimitOrder, Stock
 
 from catalyst.ledger import Ledger
 from catalyst.market import security, ticks_from
-from catalyst.sim.launcher import GatewayHandle, start_gateway
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("chaos_audit_cli")]
 

@@ -43,7 +43,7 @@ from chaos_project import (
     wait_for,
 )
 
-from catalyst.sim.launcher import start_gateway
+from catalyst.sim.gateway.launcher import start_gateway
 
 ACCOUNT = "DU0000001"
 UNIVERSE = CYCLE_PARAMS[CYCLE_PARAMS.index("universe") + 1].split(",")

@@ -846,7 +846,7 @@ def problems_of(case: BadInput, outcome: Outcome) -> list[str]:
 
 def start_shared_gateway(base: Path) -> tuple[SharedGateway, Callable[[], None]]:
     """The one simulated gateway the cases that connect share, and its stopper."""
-    from catalyst.sim.launcher import start_gateway
+    from catalyst.sim.gateway.launcher import start_gateway
 
     state = base / "shared-gateway"
     handle = start_gateway(state, clock=SIM_CLOCK, accounts=(SIM_ACCOUNT,))

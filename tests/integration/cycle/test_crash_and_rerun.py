@@ -26,7 +26,7 @@ import pytest
 from cycle_cli_project import CATALYST, SIM_CLOCK, CliProject, project_env
 
 from catalyst.domain import InvalidIntentError, parse_order_ref
-from catalyst.sim.launcher import start_gateway
+from catalyst.sim.gateway.launcher import start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("cycle_cli")]
 

@@ -16,7 +16,7 @@ from cycle_cli_project import CYCLE_PARAMS, SIM_CLOCK, CliProject, project_env
 from catalyst.cycle.outcome import ExitCode
 from catalyst.ledger.lease import account_lease_name, acquire_lease
 from catalyst.risk.state import trip_breaker
-from catalyst.sim.launcher import start_gateway
+from catalyst.sim.gateway.launcher import start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("cycle_cli")]
 

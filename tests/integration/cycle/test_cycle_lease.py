@@ -22,7 +22,7 @@ from catalyst.cycle.request import CycleRequest
 from catalyst.cycle.steps import run_trading_cycle
 from catalyst.ledger import Ledger
 from catalyst.ledger.lease import account_lease_name, lease_holder
-from catalyst.sim.launcher import GatewayHandle, start_gateway
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("cycle_lease")]
 

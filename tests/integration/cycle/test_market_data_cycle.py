@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cycle_cli_project import CYCLE_PARAMS, SIM_CLOCK, CliProject, project_env
 
-from catalyst.sim.launcher import start_gateway
+from catalyst.sim.gateway.launcher import start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("cycle_cli")]
 

@@ -24,7 +24,7 @@ from catalyst.broker import BrokerSession
 from catalyst.config import BrokerSettings, Settings
 from catalyst.domain import BracketIntent, Side
 from catalyst.market import security, ticks_from
-from catalyst.sim.launcher import start_gateway
+from catalyst.sim.gateway.launcher import start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("cycle_cli")]
 

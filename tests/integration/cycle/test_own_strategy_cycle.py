@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from cycle_cli_project import SIM_CLOCK, CliProject, project_env
 
-from catalyst.sim.launcher import start_gateway
+from catalyst.sim.gateway.launcher import start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("cycle_cli")]
 

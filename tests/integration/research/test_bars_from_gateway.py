@@ -21,8 +21,8 @@ from catalyst.research import data_type_note
 from catalyst.research.bar_download import download_bars
 from catalyst.research.bar_import import ImportReport, bars_from_records
 from catalyst.research.bar_store import BarStore
-from catalyst.sim.launcher import GatewayHandle, start_gateway
-from catalyst.sim.prices import PriceModel
+from catalyst.sim.engine.prices import PriceModel
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
 
 pytestmark = [pytest.mark.integration]
 

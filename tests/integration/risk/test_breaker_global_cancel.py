@@ -16,7 +16,7 @@ from catalyst.domain import BracketIntent, Side
 from catalyst.ledger import Ledger
 from catalyst.risk.alerts import read_alert_file
 from catalyst.risk.limits import RiskLimits
-from catalyst.sim.launcher import GatewayHandle, start_gateway
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("risk_breaker")]
 

@@ -17,7 +17,7 @@ from risk_sim_helpers import SIM_CLOCK
 
 from catalyst.ledger import Ledger
 from catalyst.risk.monitor_pidfile import running_monitor_pid, running_monitors
-from catalyst.sim.launcher import GatewayHandle, start_gateway
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("risk_monitor_account")]
 

@@ -19,7 +19,7 @@ from catalyst.ledger.lease import Lease, exits_lease_name
 from catalyst.market import security, snap_to_tick
 from catalyst.risk.alerts import read_alert_file
 from catalyst.risk.limits import RiskLimits
-from catalyst.sim.launcher import GatewayHandle, start_gateway
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("risk_exits")]
 

@@ -26,7 +26,7 @@ from risk_sim_helpers import SIM_CLOCK, Rig, make_rig, record_position, run, tic
 from catalyst.log import configure_logging, reset_logging
 from catalyst.market import board_lot, security, snap_to_tick
 from catalyst.risk.limits import RiskLimits
-from catalyst.sim.launcher import GatewayHandle, start_gateway
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("risk_log_volume")]
 

@@ -19,7 +19,7 @@ from catalyst.broker import BrokerSession
 from catalyst.log import configure_logging, reset_logging
 from catalyst.risk.alerts import read_alert_file
 from catalyst.risk.limits import RiskLimits
-from catalyst.sim.launcher import GatewayHandle, start_gateway
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("risk_sim_md")]
 

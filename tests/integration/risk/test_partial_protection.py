@@ -18,7 +18,7 @@ from catalyst.ledger import Ledger
 from catalyst.market import board_lot
 from catalyst.risk.alerts import read_alert_file
 from catalyst.risk.limits import RiskLimits
-from catalyst.sim.launcher import GatewayHandle, start_gateway
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("risk_sim")]
 

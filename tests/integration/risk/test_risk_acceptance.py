@@ -21,7 +21,7 @@ from catalyst.risk.alerts import read_alert_file
 from catalyst.risk.limits import RiskLimits
 from catalyst.risk.pretrade import AccountView, PreTradeContext, pre_trade
 from catalyst.risk.pretrade_inputs import pretrade_context
-from catalyst.sim.launcher import GatewayHandle, start_gateway
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("risk_sim")]
 

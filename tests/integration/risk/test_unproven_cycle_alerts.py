@@ -22,7 +22,7 @@ from risk_alert_receivers import HttpReceiver, SmtpReceiver
 from catalyst.cycle.outcome import ExitCode
 from catalyst.ledger import Ledger
 from catalyst.risk.alerts import read_alert_file
-from catalyst.sim.launcher import GatewayHandle, start_gateway
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("unproven_cycle")]
 

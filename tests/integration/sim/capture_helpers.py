@@ -9,7 +9,7 @@ from ib_async import IB, LimitOrder, Order, Stock
 from sim_gateway_helpers import wait_until
 
 from catalyst.market import tick_size
-from catalyst.sim.wire_framing import FrameReader, split_fields
+from catalyst.sim.gateway.wire_framing import FrameReader, split_fields
 
 #: an orderRef that looks like a secret: it must reach the gateway and come back, but never the file
 SECRET_REF = "token=Zq7Kp2Lm9Xv4Rt8Wn3Yb6Hc1"

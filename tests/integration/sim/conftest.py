@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sim_gateway_helpers import TRADING_CLOCK
 
-from catalyst.sim.launcher import GatewayHandle, start_gateway
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
 
 
 @pytest.fixture(scope="module")

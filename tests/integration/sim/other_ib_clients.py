@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from catalyst.sim.launcher import GatewayHandle
+from catalyst.sim.gateway.launcher import GatewayHandle
 
 ROOT = Path(__file__).resolve().parents[3]
 SCRIPTS = Path(__file__).resolve().parent / "clients"

@@ -9,7 +9,7 @@ from typing import Any
 
 from ib_async import IB
 
-from catalyst.sim.launcher import GatewayHandle, start_gateway
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
 
 #: A Tuesday morning in continuous trading: every test sees the same market.
 TRADING_CLOCK = "2026-11-24T10:00:00+08:00"

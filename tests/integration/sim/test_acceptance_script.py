@@ -9,7 +9,7 @@ import pytest
 from ib_async import Trade
 from sim_gateway_helpers import connect, start_fresh_gateway
 
-from catalyst.sim.launcher import GatewayHandle
+from catalyst.sim.gateway.launcher import GatewayHandle
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,8 @@ from sim_gateway_helpers import wait_until
 from typer.testing import CliRunner
 
 from catalyst.cli.gateway import gateway_app
-from catalyst.sim.capture_proxy import ProxyThread
-from catalyst.sim.launcher import start_gateway
+from catalyst.sim.capture.capture_proxy import ProxyThread
+from catalyst.sim.gateway.launcher import start_gateway
 
 pytestmark = pytest.mark.integration
 

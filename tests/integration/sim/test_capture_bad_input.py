@@ -20,8 +20,8 @@ from sim_gateway_helpers import start_fresh_gateway
 from typer.testing import CliRunner
 
 from catalyst.cli.gateway import gateway_app
-from catalyst.sim.capture_file import read_capture
-from catalyst.sim.capture_proxy import ProxyThread
+from catalyst.sim.capture.capture_file import read_capture
+from catalyst.sim.capture.capture_proxy import ProxyThread
 
 pytestmark = pytest.mark.integration
 

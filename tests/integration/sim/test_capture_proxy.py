@@ -18,10 +18,10 @@ from sim_gateway_helpers import TRADING_CLOCK, start_fresh_gateway
 from typer.testing import CliRunner
 
 from catalyst.cli.gateway import gateway_app
-from catalyst.sim.capture_file import GATEWAY, read_capture
-from catalyst.sim.capture_proxy import ProxyThread
-from catalyst.sim.capture_redaction import Redactor
-from catalyst.sim.wire_message_names import answer_name
+from catalyst.sim.capture.capture_file import GATEWAY, read_capture
+from catalyst.sim.capture.capture_proxy import ProxyThread
+from catalyst.sim.capture.capture_redaction import Redactor
+from catalyst.sim.gateway.wire_message_names import answer_name
 
 pytestmark = pytest.mark.integration
 

@@ -5,11 +5,11 @@ Pure values in, values out: the rules the proxy and conform tests exercise over 
 
 from __future__ import annotations
 
-from catalyst.sim.behaviour import SimBehaviour
-from catalyst.sim.capture_file import CLIENT, GATEWAY, Frame, Session
-from catalyst.sim.capture_redaction import Redactor
-from catalyst.sim.capture_replay import ReplayedSession
-from catalyst.sim.conform import compare
+from catalyst.sim.capture.capture_file import CLIENT, GATEWAY, Frame, Session
+from catalyst.sim.capture.capture_redaction import Redactor
+from catalyst.sim.capture.capture_replay import ReplayedSession
+from catalyst.sim.capture.conform import compare
+from catalyst.sim.engine.behaviour import SimBehaviour
 
 
 def test_account_ids_get_stable_placeholders_and_come_back_on_restore() -> None:

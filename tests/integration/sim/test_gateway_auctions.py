@@ -20,7 +20,7 @@ from sim_gateway_helpers import connect, start_fresh_gateway, wait_until
 
 from catalyst.market import FIXED, HK_TZ, TradingDay, fill_fees, session_for, snap_to_tick, tick_up
 from catalyst.market.auction import band
-from catalyst.sim.auction_book import (
+from catalyst.sim.engine.auction_book import (
     cas_close_at,
     cas_crowd_price,
     cas_reference,
@@ -28,9 +28,9 @@ from catalyst.sim.auction_book import (
     pos_match_at,
     pos_reference,
 )
-from catalyst.sim.contracts import LISTINGS
-from catalyst.sim.launcher import GatewayHandle
-from catalyst.sim.prices import PriceModel
+from catalyst.sim.engine.contracts import LISTINGS
+from catalyst.sim.engine.prices import PriceModel
+from catalyst.sim.gateway.launcher import GatewayHandle
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ from sim_gateway_helpers import TRADING_CLOCK, connect, start_fresh_gateway, wai
 from typer.testing import CliRunner
 
 from catalyst.cli.gateway import gateway_app
-from catalyst.sim.launcher import GatewayHandle, start_gateway
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -104,14 +104,14 @@ def test_sigterm_stops_cleanly_and_a_restart_keeps_orders_and_clock(tmp_path: Pa
 def test_a_clock_earlier_than_the_saved_state_is_refused_with_a_clear_error(tmp_path: Path) -> None:
     from datetime import datetime
 
-    from catalyst.sim.exchange import Exchange
-    from catalyst.sim.gateway_main import STATE_FILE
+    from catalyst.sim.engine.exchange import Exchange
+    from catalyst.sim.gateway.gateway_main import STATE_FILE
 
     saved_at = datetime.fromisoformat("2026-11-24T11:00:00+08:00")
     Exchange(start=saved_at, speed=0, state_path=tmp_path / STATE_FILE).close()
     args = ["--state", str(tmp_path), "--port", "0", "--clock", TRADING_CLOCK]  # 10:00, an hour earlier
     done = subprocess.run(
-        [sys.executable, "-m", "catalyst.sim.gateway_main", *args],
+        [sys.executable, "-m", "catalyst.sim.gateway.gateway_main", *args],
         capture_output=True,
         text=True,
         timeout=60,

@@ -10,8 +10,8 @@ from sim_gateway_helpers import connect, wait_until
 from typer.testing import CliRunner
 
 from catalyst.cli.gateway import gateway_app
-from catalyst.sim.control import GatewayControlError
-from catalyst.sim.launcher import GatewayHandle
+from catalyst.sim.gateway.control import GatewayControlError
+from catalyst.sim.gateway.launcher import GatewayHandle
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ import pytest
 from ib_async import IB, Contract, LimitOrder, Stock
 from sim_gateway_helpers import connect, wait_until
 
-from catalyst.sim.control import GatewayControlError
-from catalyst.sim.launcher import GatewayHandle
+from catalyst.sim.gateway.control import GatewayControlError
+from catalyst.sim.gateway.launcher import GatewayHandle
 
 pytestmark = pytest.mark.integration
 

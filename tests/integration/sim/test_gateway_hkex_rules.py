@@ -16,7 +16,7 @@ from ib_async import IB, LimitOrder, Stock
 from sim_gateway_helpers import connect, start_fresh_gateway, wait_until
 
 from catalyst.market import ticks_from
-from catalyst.sim.launcher import GatewayHandle
+from catalyst.sim.gateway.launcher import GatewayHandle
 
 pytestmark = pytest.mark.integration
 

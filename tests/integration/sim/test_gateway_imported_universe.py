@@ -16,8 +16,8 @@ from catalyst.market import is_on_tick, use_universe
 from catalyst.market.hkex_list_layout import ListRow, etf, sheet, warrant, write_xlsx
 from catalyst.market.universe_import import import_document
 from catalyst.market.universe_store import write_universe
-from catalyst.sim.contracts import LISTINGS, MARKET_RULE_IDS, SEED_PRICE_RANGE, seed_price
-from catalyst.sim.launcher import GatewayHandle, start_gateway
+from catalyst.sim.engine.contracts import LISTINGS, MARKET_RULE_IDS, SEED_PRICE_RANGE, seed_price
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("imported_universe_gateway")]
 

@@ -9,7 +9,7 @@ import pytest
 from ib_async import IB, LimitOrder, Stock
 from sim_gateway_helpers import TRADING_CLOCK
 
-from catalyst.sim.launcher import GatewayHandle, start_gateway
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
 
 pytestmark = pytest.mark.integration
 

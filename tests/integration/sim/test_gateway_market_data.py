@@ -13,7 +13,7 @@ from sim_gateway_helpers import TRADING_CLOCK, connect, wait_until
 from typer.testing import CliRunner
 
 from catalyst.cli.gateway import gateway_app
-from catalyst.sim.launcher import GatewayHandle, start_gateway
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from typer.testing import CliRunner, Result
 
 from catalyst.cli.gateway import ClockArgumentError, gateway_app, parse_clock_target, parse_duration
 from catalyst.market import HK_TZ
-from catalyst.sim.launcher import GatewayHandle
+from catalyst.sim.gateway.launcher import GatewayHandle
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import pytest
 from ib_async import IB, ExecutionFilter, LimitOrder, Stock
 from sim_gateway_helpers import connect, wait_until
 
-from catalyst.sim.launcher import GatewayHandle
+from catalyst.sim.gateway.launcher import GatewayHandle
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from ib_async import LimitOrder, Stock
 from sim_gateway_helpers import TRADING_CLOCK, connect, wait_until
 
-from catalyst.sim.launcher import GatewayHandle, start_gateway
-from catalyst.sim.wire_framing import FrameReader, encode_frame, encode_raw_frame, split_fields
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
+from catalyst.sim.gateway.wire_framing import FrameReader, encode_frame, encode_raw_frame, split_fields
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ import pytest
 from ib_async import IB, LimitOrder, Stock
 from sim_gateway_helpers import next_client_id, wait_until
 
-from catalyst.sim.launcher import GatewayHandle
-from catalyst.sim.wire_framing import encode_raw_frame
+from catalyst.sim.gateway.launcher import GatewayHandle
+from catalyst.sim.gateway.wire_framing import encode_raw_frame
 
 pytestmark = pytest.mark.integration
 

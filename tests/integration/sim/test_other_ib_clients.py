@@ -18,8 +18,8 @@ import pytest
 from other_ib_clients import IB_INSYNC, IBAPI_981, IBAPI_CURRENT, OtherClient, reference_problems, run_session
 from sim_gateway_helpers import TRADING_CLOCK, next_client_id
 
-from catalyst.sim.contracts import LISTINGS
-from catalyst.sim.launcher import GatewayHandle, start_gateway
+from catalyst.sim.engine.contracts import LISTINGS
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -91,7 +91,7 @@ def test_current_ibapi_negotiates_178_and_decodes_every_message(
     assert_ibapi_saw_the_session(report)
 
 
-#: The versions at which a field the simulator sends appears or goes (catalyst.sim.wire_versions),
+#: The versions at which a field the simulator sends appears or goes (catalyst.sim.gateway.wire_versions),
 #: and the one on each side of them.
 THRESHOLDS = [157, 158, 159, 160, 161, 162, 163, 164, 165, 166, 169, 170, 176, 177]
 

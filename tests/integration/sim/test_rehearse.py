@@ -18,7 +18,7 @@ import pytest
 from sim_gateway_helpers import TRADING_CLOCK
 
 from catalyst.runs import rehearsal as r
-from catalyst.sim.launcher import GatewayHandle, start_gateway
+from catalyst.sim.gateway.launcher import GatewayHandle, start_gateway
 
 pytestmark = pytest.mark.integration
 

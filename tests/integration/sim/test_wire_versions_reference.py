@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from other_ib_clients import reference_problems
 
-from catalyst.sim import wire_encode as enc
-from catalyst.sim.wire_versions import MIN_CLIENT_VERSION, SERVER_VERSION, VersionedFields
+from catalyst.sim.gateway import wire_encode as enc
+from catalyst.sim.gateway.wire_versions import MIN_CLIENT_VERSION, SERVER_VERSION, VersionedFields
 
 pytestmark = pytest.mark.integration
 

@@ -8,9 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from catalyst.market import HK_TZ, quotation_limit
-from catalyst.sim.behaviour import SimBehaviour
-from catalyst.sim.exchange import Exchange
-from catalyst.sim.model import (
+from catalyst.sim.engine.behaviour import SimBehaviour
+from catalyst.sim.engine.exchange import Exchange
+from catalyst.sim.engine.model import (
     Executed,
     OrderChanged,
     OrderRejected,

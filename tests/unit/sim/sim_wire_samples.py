@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from catalyst.sim import wire_encode as enc
+from catalyst.sim.gateway import wire_encode as enc
 
 TENCENT = enc.WireContract(con_id=900000700, symbol="700")
 

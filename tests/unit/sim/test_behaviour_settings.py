@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from catalyst.sim.behaviour import SimBehaviour, behaviour_from_specs
-from catalyst.sim.gateway_main import GatewayConfig, main, make_exchange
+from catalyst.sim.engine.behaviour import SimBehaviour, behaviour_from_specs
+from catalyst.sim.gateway.gateway_main import GatewayConfig, main, make_exchange
 
 
 def test_no_specs_give_the_documented_defaults() -> None:

@@ -1,6 +1,6 @@
 """The simulator's auctions: the CAS matches at one price at its random close, the POS at 09:20-09:22.
 
-The rules are catalyst.market.auction's; the crowd and the times come from catalyst.sim.auction_book.
+The rules are catalyst.market.auction's; the crowd and the times come from catalyst.sim.engine.auction_book.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from engine_support import changes, errors, fills, make_exchange, order, status_
 import catalyst.market
 from catalyst.market import HK_TZ, TradingDay, session_for, snap_to_tick, tick_down, tick_up, use_universe
 from catalyst.market.auction import band
-from catalyst.sim.auction_book import (
+from catalyst.sim.engine.auction_book import (
     cas_close_at,
     cas_crowd_price,
     cas_reference,
@@ -26,9 +26,9 @@ from catalyst.sim.auction_book import (
     pos_match_at,
     pos_reference,
 )
-from catalyst.sim.behaviour import SimBehaviour
-from catalyst.sim.contracts import LISTINGS
-from catalyst.sim.exchange import Exchange
+from catalyst.sim.engine.behaviour import SimBehaviour
+from catalyst.sim.engine.contracts import LISTINGS
+from catalyst.sim.engine.exchange import Exchange
 
 DAY = date(2026, 11, 24)
 HALF = date(2026, 12, 24)

@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 from engine_support import changes, errors, fills, make_exchange, order, place_bracket, status_of
 
-from catalyst.sim.behaviour import SimBehaviour
-from catalyst.sim.exchange import Exchange
-from catalyst.sim.model import FaultFired, OrderRejected
+from catalyst.sim.engine.behaviour import SimBehaviour
+from catalyst.sim.engine.exchange import Exchange
+from catalyst.sim.engine.model import FaultFired, OrderRejected
 
 
 @pytest.fixture

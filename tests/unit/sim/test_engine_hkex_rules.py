@@ -14,9 +14,9 @@ import pytest
 from engine_support import ACCOUNT, changes, errors, fills, make_exchange, order, place_bracket, status_of
 
 from catalyst.market import HK_TZ, snap_to_tick, ticks_from
-from catalyst.sim.behaviour import SimBehaviour, behaviour_from_specs
-from catalyst.sim.exchange import Exchange
-from catalyst.sim.model import OrderChanged, OrderRejected
+from catalyst.sim.engine.behaviour import SimBehaviour, behaviour_from_specs
+from catalyst.sim.engine.exchange import Exchange
+from catalyst.sim.engine.model import OrderChanged, OrderRejected
 
 DAY = (2026, 11, 24)  # the engine tests' Tuesday
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from engine_support import deep_bid, make_exchange, order
 
-from catalyst.sim.exchange import Exchange
-from catalyst.sim.model import TERMINAL_STATUSES, SimOrder
+from catalyst.sim.engine.exchange import Exchange
+from catalyst.sim.engine.model import TERMINAL_STATUSES, SimOrder
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from engine_support import ACCOUNT, fills, make_exchange, order
 
-from catalyst.sim.behaviour import SimBehaviour
-from catalyst.sim.exchange import Exchange
+from catalyst.sim.engine.behaviour import SimBehaviour
+from catalyst.sim.engine.exchange import Exchange
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def test_stamp_duty_per_order_when_configured() -> None:
 
 
 def test_account_values_are_refreshed_every_few_simulated_minutes_while_holding_stock(ex: Exchange) -> None:
-    from catalyst.sim.model import AccountChanged
+    from catalyst.sim.engine.model import AccountChanged
 
     assert not any(isinstance(e, AccountChanged) for e in ex.advance(1))  # nothing held yet
     ex.place_order(order(1, lmt=ex.quote("700").ask))

@@ -9,9 +9,9 @@ import pytest
 from engine_support import ACCOUNT, changes, deep_bid, errors, fills, make_exchange, order, status_of
 
 from catalyst.market import HK_TZ, is_on_tick
-from catalyst.sim.behaviour import SimBehaviour
-from catalyst.sim.exchange import Exchange
-from catalyst.sim.model import FaultFired, OrderChanged, OrderRejected
+from catalyst.sim.engine.behaviour import SimBehaviour
+from catalyst.sim.engine.exchange import Exchange
+from catalyst.sim.engine.model import FaultFired, OrderChanged, OrderRejected
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 from engine_support import MORNING, make_exchange
 
 from catalyst.market import HK_TZ, is_on_tick, universe
-from catalyst.sim.errors import BarRequestError
-from catalyst.sim.prices import PriceModel, price_from_milli
+from catalyst.sim.engine.errors import BarRequestError
+from catalyst.sim.engine.prices import PriceModel, price_from_milli
 
 DAY = date(2026, 11, 24)
 

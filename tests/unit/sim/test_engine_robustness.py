@@ -9,9 +9,9 @@ from engine_support import ACCOUNT, make_exchange
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalyst.sim.errors import SimClockError, UnknownAccountError, UnknownSimContractError
-from catalyst.sim.exchange import Exchange
-from catalyst.sim.model import OrderRejected, OrderRequest
+from catalyst.sim.engine.errors import SimClockError, UnknownAccountError, UnknownSimContractError
+from catalyst.sim.engine.exchange import Exchange
+from catalyst.sim.engine.model import OrderRejected, OrderRequest
 
 _EX: list[Exchange] = []
 

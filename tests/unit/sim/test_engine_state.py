@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from engine_support import ACCOUNT, MORNING, changes, fills, make_exchange, order, place_bracket
 
-from catalyst.sim import exchange as exchange_module
-from catalyst.sim.behaviour import SimBehaviour
-from catalyst.sim.errors import SimClockError
-from catalyst.sim.exchange import Exchange
-from catalyst.sim.model import Executed, FaultFired, PositionChanged
+from catalyst.sim.engine import exchange as exchange_module
+from catalyst.sim.engine.behaviour import SimBehaviour
+from catalyst.sim.engine.errors import SimClockError
+from catalyst.sim.engine.exchange import Exchange
+from catalyst.sim.engine.model import Executed, FaultFired, PositionChanged
 
 
 def _busy_exchange(state: Path) -> Exchange:

@@ -9,7 +9,7 @@ import pytest
 from engine_support import ACCOUNT, changes, deep_bid, fills, make_exchange, order, status_of
 
 from catalyst.market import HK_TZ
-from catalyst.sim.behaviour import SimBehaviour
+from catalyst.sim.engine.behaviour import SimBehaviour
 
 
 def test_a_stop_limit_triggers_and_rests_when_its_limit_is_not_reachable() -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import catalyst
-from catalyst.sim.connection_faults import ConnectionFaults, connectivity_params, parse_fault_spec
-from catalyst.sim.errors import FaultParameterError, UnknownFaultError
-from catalyst.sim.faults import FAULT_NAMES, FaultBoard
+from catalyst.sim.engine.errors import FaultParameterError, UnknownFaultError
+from catalyst.sim.engine.faults import FAULT_NAMES, FaultBoard
+from catalyst.sim.gateway.connection_faults import ConnectionFaults, connectivity_params, parse_fault_spec
 
 
 def test_only_sim_errors_defines_an_unknown_fault_error() -> None:
@@ -21,7 +21,7 @@ def test_only_sim_errors_defines_an_unknown_fault_error() -> None:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
         if isinstance(node, ast.ClassDef) and node.name == "UnknownFaultError"
     ]
-    assert homes == ["sim/errors.py"]
+    assert homes == ["sim/engine/errors.py"]
 
 
 def test_engine_server_and_spec_parser_refuse_an_unknown_fault_alike() -> None:

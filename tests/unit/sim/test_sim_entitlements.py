@@ -10,10 +10,10 @@ import pytest
 from ib_async import IB, Stock
 from ib_async.decoder import Decoder
 
-from catalyst.sim import entitlements as ent
-from catalyst.sim import wire_encode as enc
-from catalyst.sim.errors import FaultParameterError
-from catalyst.sim.faults import FAULT_NAMES, FaultBoard
+from catalyst.sim.engine.errors import FaultParameterError
+from catalyst.sim.engine.faults import FAULT_NAMES, FaultBoard
+from catalyst.sim.gateway import entitlements as ent
+from catalyst.sim.gateway import wire_encode as enc
 
 ALL: dict[str, dict[str, object]] = {"no-market-data": {}}
 ONLY_700: dict[str, dict[str, object]] = {"no-market-data": {"symbols": "700,0005"}}

@@ -9,8 +9,8 @@ import pytest
 from ib_async import IB, ExecutionFilter, LimitOrder, Stock, StopOrder
 from ib_async.client import Client
 
-from catalyst.sim import wire_decode as dec
-from catalyst.sim.wire_framing import FrameReader, split_fields
+from catalyst.sim.gateway import wire_decode as dec
+from catalyst.sim.gateway.wire_framing import FrameReader, split_fields
 
 
 @pytest.fixture

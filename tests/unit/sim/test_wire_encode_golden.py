@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from sim_wire_samples import BAR, DETAILS, FILL, STOP_LEG, TENCENT
 
-from catalyst.sim import wire_encode as enc
+from catalyst.sim.gateway import wire_encode as enc
 
 C11 = ["900000700", "700", "STK", "", "0", "", "", "SEHK", "HKD", "700", "700"]
 

@@ -14,7 +14,7 @@ from ib_async.decoder import Decoder
 from ib_async.order import OrderStatus
 from sim_wire_samples import BAR, DETAILS, FILL, STOP_LEG, TENCENT
 
-from catalyst.sim import wire_encode as enc
+from catalyst.sim.gateway import wire_encode as enc
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from catalyst.sim.wire_framing import (
+from catalyst.sim.gateway.wire_framing import (
     MAX_FRAME_BYTES,
     FrameReader,
     FramingError,

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from catalyst.market import HK_TZ
-from catalyst.sim.connection_faults import ConnectionFaults, PacingWindow, parse_fault_spec
-from catalyst.sim.errors import UnknownFaultError
-from catalyst.sim.gateway_main import GatewayConfig, auto_start_clock, resolve_start
-from catalyst.sim.wire_views import BadEndDateTimeError, parse_end_datetime
+from catalyst.sim.engine.errors import UnknownFaultError
+from catalyst.sim.gateway.connection_faults import ConnectionFaults, PacingWindow, parse_fault_spec
+from catalyst.sim.gateway.gateway_main import GatewayConfig, auto_start_clock, resolve_start
+from catalyst.sim.gateway.wire_views import BadEndDateTimeError, parse_end_datetime
 
 
 def test_auto_clock_keeps_now_during_continuous_trading() -> None:

@@ -6,8 +6,13 @@ from __future__ import annotations
 import pytest
 from sim_wire_samples import DETAILS, FILL, STOP_LEG, TENCENT
 
-from catalyst.sim import wire_encode as enc
-from catalyst.sim.wire_versions import SERVER_VERSION, UnservedVersionError, VersionedFields, for_session
+from catalyst.sim.gateway import wire_encode as enc
+from catalyst.sim.gateway.wire_versions import (
+    SERVER_VERSION,
+    UnservedVersionError,
+    VersionedFields,
+    for_session,
+)
 
 
 def test_error_carries_advanced_order_reject_json_from_166() -> None:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from catalyst.market import HK_TZ
-from catalyst.sim import model as m
-from catalyst.sim.wire_views import (
+from catalyst.sim.engine import model as m
+from catalyst.sim.gateway.wire_views import (
     contract_details_of,
     execution_time_text,
     wire_bar_of,
