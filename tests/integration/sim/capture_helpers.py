@@ -42,10 +42,17 @@ class SessionOutcome:
     statuses: list[str]
     error_codes: list[int]
     order_ref: str
+    limit_price: float
 
 
-def scripted_session(host: str, port: int, client_id: int = 7) -> SessionOutcome:
-    """Connect, look up a contract, rest a limit order and cancel it, send an unsupported order type."""
+def scripted_session(
+    host: str, port: int, client_id: int = 7, *, limit_price: float | None = None
+) -> SessionOutcome:
+    """Connect, look up a contract, rest a limit order and cancel it, send an unsupported order type.
+
+    The limit is ten ticks below the bid unless ``limit_price`` is given: a second session that must
+    send the very same frames as a first (the proxy test) passes the first one's price, since the
+    simulator's market moves in real time between the two."""
     ib = IB()
     received = Received()
     ib.client.conn.hasData += received
@@ -56,9 +63,8 @@ def scripted_session(host: str, port: int, client_id: int = 7) -> SessionOutcome
         contract = Stock("700", "SEHK", "HKD")
         ib.qualifyContracts(contract)
         (ticker,) = ib.reqTickers(contract)
-        resting = ib.placeOrder(
-            contract, LimitOrder("BUY", 100, resting_price(ticker.bid), orderRef=SECRET_REF)
-        )
+        price = limit_price if limit_price is not None else resting_price(ticker.bid)
+        resting = ib.placeOrder(contract, LimitOrder("BUY", 100, price, orderRef=SECRET_REF))
         assert wait_until(ib, lambda: resting.orderStatus.status == "Submitted")
         ib.cancelOrder(resting.order)
         assert wait_until(ib, lambda: resting.orderStatus.status == "Cancelled")
@@ -66,6 +72,6 @@ def scripted_session(host: str, port: int, client_id: int = 7) -> SessionOutcome
         assert wait_until(ib, lambda: refused.orderStatus.status == "Cancelled")
         ib.sleep(0.3)
         statuses = [entry.status for entry in resting.log]
-        return SessionOutcome(received.frames, statuses, codes, resting.order.orderRef)
+        return SessionOutcome(received.frames, statuses, codes, resting.order.orderRef, price)
     finally:
         ib.disconnect()

@@ -47,7 +47,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
         start_fresh_gateway(base / "proxied", ephemeral=True, accounts=(ACCOUNT,)) as proxied_gw,
         ProxyThread(proxied_gw.host, proxied_gw.port, capture) as proxy,
     ):
-        proxied = scripted_session("127.0.0.1", proxy.port)
+        proxied = scripted_session("127.0.0.1", proxy.port, limit_price=direct.limit_price)
     return Recorded(capture, direct, proxied)
 
 
