@@ -25,8 +25,9 @@ def test_a_day_entry_that_expires_at_the_close_is_synced_as_expired(
     async def scenario(s: BrokerSession) -> Any:
         q = await s.quote("3988")
         assert q.bid is not None
-        # as far below the market as HKEX's quotation rule lets an order rest (23 spreads)
-        entry = tick_down(q.bid, 23, "3988")
+        # far below the market (the day's low stays above it) and inside HKEX's quotation rule with
+        # room to spare: at 23 spreads, the bid ticking up once before the order arrived made it 24
+        entry = tick_down(q.bid, 20, "3988")
         intent = BracketIntent.snapped(
             "it-exp-1", "3988", Side.BUY, 1000, entry, entry * Decimal("0.9"), tick_up(entry, 20, "3988")
         )
