@@ -23,6 +23,8 @@ log = structlog.get_logger(__name__)
 
 #: Consecutive failed background ingests (not a busy lock: an error) after which the thread stops trying.
 _GIVE_UP_AFTER = 5
+#: How long ``stop`` waits for an ingest in progress (the exit's own ingest follows it).
+STOP_WAIT_S = 15.0
 
 
 class BackgroundFlush:
@@ -46,8 +48,16 @@ class BackgroundFlush:
             self._thread = threading.Thread(target=self._run, name="catalyst-ledger-ingest", daemon=True)
             self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, wait: float = STOP_WAIT_S) -> None:
+        """Stop the thread and wait (up to ``wait`` seconds) for an ingest it is in to finish.
+
+        At exit this matters: a daemon thread still inside DuckDB when the interpreter finalizes is
+        torn down by pthread_exit through C++ frames, and the process aborts ("FATAL: exception not
+        rethrown", exit -6) after its work is done."""
         self._stop.set()
+        thread = self._thread
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(wait)
 
     def reset_after_fork(self) -> None:
         """In a forked child: no thread runs there; start afresh on the next poke."""
