@@ -75,11 +75,12 @@ async def download_bars(
                 frames.append(_as_rows(sym, raw))
                 kinds.setdefault(sym, []).append(str(raw.attrs.get("data_type") or UNKNOWN))
     report = ImportReport("broker", 0, 0, 0, 0, tuple(syms), None, None)
+    served = {s: join_types(k) for s, k in kinds.items()}
     if frames:
         fresh, report = normalize_bars(
             pd.concat(frames, ignore_index=True), source="broker", seconds_per_bar=_SECONDS[bar_size]
         )
-        store.write(label(fresh, {s: join_types(k) for s, k in kinds.items()}), bar_size)
+        store.write(label(fresh, served), bar_size)
     log.info(
         "research.bars.downloaded",
         symbols=syms,
@@ -88,7 +89,7 @@ async def download_bars(
         requests=requests,
         rows=report.rows_kept,
         off_session=report.off_session_dropped,
-        data_types={s: join_types(k) for s, k in kinds.items()},
+        data_types=served,
     )
     return store.read(syms, start, end, bar_size), report
 
